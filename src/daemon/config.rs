@@ -1,0 +1,220 @@
+//! piworker's command line: parsed into a `Config`, kept apart from the
+//! code that uses it.
+
+use crate::protocol::frame::{human_bytes, DEFAULT_MAX_FRAME};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+/// The port piworker listens on unless told otherwise (31415: π).
+pub const DEFAULT_PORT: u16 = 31415;
+/// Smallest `--max-frame` that still leaves room for real jobs.
+const MIN_MAX_FRAME: u64 = 4096;
+
+pub const HELP: &str = "\
+piworker: the compute daemon of a Raspberry Pi cluster
+
+Serves length-framed binary jobs over TCP (see docs/PROTOCOL.md) on one
+event-loop thread and runs them on one pinned compute thread per CPU.
+Jobs come from `pisubmit` on the head node.
+
+USAGE:
+    piworker [OPTIONS]
+
+OPTIONS:
+    --listen ADDR:PORT    Address to listen on [default: 0.0.0.0:31415]
+                          (all IPv4 interfaces; use [::]:31415 for IPv6 too)
+    --threads N           Compute threads [default: one per CPU in the
+                          process's affinity mask, so taskset and systemd's
+                          CPUAffinity= are honoured]; N may only be fewer
+    --max-frame BYTES     Largest frame payload accepted [default: 16M];
+                          suffixes K, M, G (powers of 1024). Larger job
+                          input travels as several frames, so this limits
+                          memory per frame, not job size
+    --shutdown-grace SECS On SIGTERM/SIGINT, let running jobs finish for this
+                          long before cancelling them [default: 10]
+    -V, --version         Print the version and exit
+    -h, --help            Print this help and exit
+
+ENVIRONMENT:
+    RUST_LOG              Log filter: error, warn, info (default), debug
+                          (each connection and job), trace
+
+EXIT STATUS:
+    0  stopped by SIGTERM or SIGINT
+    1  could not start (port in use, no permission, ...)
+    2  bad command line
+";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub threads: Option<usize>,
+    pub max_frame: u32,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT)),
+            threads: None,
+            max_frame: DEFAULT_MAX_FRAME,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the command line asked for.
+pub enum Command {
+    Run(Config),
+    Help,
+    Version,
+}
+
+pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut config = Config::default();
+    let mut parser = lexopt::Parser::from_iter(std::iter::once("piworker".into()).chain(args));
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        match arg {
+            Long("listen") => {
+                let text = string_value(&mut parser, "--listen")?;
+                config.listen = parse_listen(&text)?;
+            }
+            Long("threads") => {
+                let text = string_value(&mut parser, "--threads")?;
+                let n: usize = text
+                    .parse()
+                    .map_err(|_| format!("--threads: {text:?} is not a whole number"))?;
+                if n == 0 {
+                    return Err("--threads: must be at least 1".into());
+                }
+                config.threads = Some(n);
+            }
+            Long("max-frame") => {
+                let text = string_value(&mut parser, "--max-frame")?;
+                let bytes = parse_size(&text)
+                    .ok_or_else(|| format!("--max-frame: {text:?} is not a size like 16M"))?;
+                if !(MIN_MAX_FRAME..=u32::MAX as u64).contains(&bytes) {
+                    return Err(format!("--max-frame: {text} is outside 4K..4G"));
+                }
+                config.max_frame = bytes as u32;
+            }
+            Long("shutdown-grace") => {
+                let text = string_value(&mut parser, "--shutdown-grace")?;
+                let secs: f64 = text.parse().map_err(|_| {
+                    format!("--shutdown-grace: {text:?} is not a number of seconds")
+                })?;
+                if !(0.0..=3600.0).contains(&secs) {
+                    return Err(format!(
+                        "--shutdown-grace: {text} is outside 0..3600 seconds"
+                    ));
+                }
+                config.shutdown_grace = Duration::from_secs_f64(secs);
+            }
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Short('h') | Long("help") => return Ok(Command::Help),
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+    Ok(Command::Run(config))
+}
+
+fn string_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
+    let value = parser.value().map_err(|e| e.to_string())?;
+    value
+        .into_string()
+        .map_err(|v| format!("{flag}: {v:?} is not valid UTF-8"))
+}
+
+/// `ADDR:PORT`, `HOST:PORT` or a bare `:PORT` (all interfaces).
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Some(port) = text.strip_prefix(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("--listen: {port:?} is not a port number"))?;
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    let mut addrs = text
+        .to_socket_addrs()
+        .map_err(|e| format!("--listen: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("--listen: {text:?} resolves to no address"))
+}
+
+/// "4096", "64K", "16M", "1G", "16MiB" (powers of 1024).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits_end);
+    let n: u64 = num.parse().ok()?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
+/// One line for the log that says how the daemon was configured.
+pub fn describe(config: &Config, threads: usize) -> String {
+    format!(
+        "{} compute threads, max frame {}, shutdown grace {:?}",
+        threads,
+        human_bytes(config.max_frame as u64),
+        config.shutdown_grace
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Config, String> {
+        match parse_args(args.iter().map(|s| s.into()))? {
+            Command::Run(c) => Ok(c),
+            _ => Err("not run".into()),
+        }
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let c = run(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:31415");
+        let c = run(&[
+            "--listen",
+            "127.0.0.1:9000",
+            "--threads",
+            "2",
+            "--max-frame",
+            "64K",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.listen.port(), c.threads, c.max_frame),
+            (9000, Some(2), 65536)
+        );
+        assert_eq!(
+            run(&["--listen", ":7"]).unwrap().listen.to_string(),
+            "0.0.0.0:7"
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert_eq!(
+            run(&["--threads", "0"]).unwrap_err(),
+            "--threads: must be at least 1"
+        );
+        assert!(run(&["--max-frame", "12Q"])
+            .unwrap_err()
+            .contains("not a size"));
+        assert!(run(&["--listen", "nonsense"])
+            .unwrap_err()
+            .contains("--listen"));
+        assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
+    }
+}

@@ -1,0 +1,504 @@
+//! One client connection of the worker: its framed socket, where it is in
+//! the handshake, and the jobs it has running.
+//!
+//! This module owns what frames mean on the worker side. It must not touch
+//! the poll registry or other connections (that is `server`'s), and it
+//! never blocks: compute goes to the pool, results come back through
+//! `task_done`.
+
+use super::pool::{JobKey, Pool};
+use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
+use crate::net::{FramedConn, Io};
+use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use crate::protocol::message::version_refusal;
+use crate::protocol::{
+    ErrorCode, ErrorMessage, Frame, FrameError, FrameType, Hello, Submit, Welcome,
+};
+use log::{debug, warn};
+use std::collections::{HashMap, HashSet};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stop reading from a client while this much output waits for it, so a
+/// client that sends but never reads cannot grow our memory without bound.
+const OUTPUT_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// After a fatal error, how long we keep reading (and discarding) so the
+/// client can read our error frame before the socket is torn down.
+const LINGER: Duration = Duration::from_secs(2);
+/// Ids of failed jobs remembered so that their in-flight input is dropped
+/// quietly rather than answered with one error per frame.
+const MAX_DEAD_JOBS: usize = 4096;
+
+/// What the server needs to lend a connection while it handles frames.
+pub struct Env<'a> {
+    pub pool: &'a Pool,
+    pub welcome: &'a Welcome,
+    pub key: usize,
+    pub draining: bool,
+}
+
+struct JobSlot {
+    job: Box<dyn RunningJob>,
+    cancel: Arc<AtomicBool>,
+    tasks_left: usize,
+    input_open: bool,
+    started: Instant,
+    kind: u8,
+}
+
+pub struct Connection {
+    pub framed: FramedConn,
+    pub peer: SocketAddr,
+    pub serial: u64,
+    handshake_done: bool,
+    jobs: HashMap<u32, JobSlot>,
+    dead_jobs: HashSet<u32>,
+    /// We stopped reading before WouldBlock (output backlog): readiness is
+    /// edge-triggered, so the server must call `pump` again itself.
+    pub read_paused: bool,
+    /// Set when the connection is to end: the instant it must be gone by.
+    closing: Option<Instant>,
+    write_shut: bool,
+    peer_gone: bool,
+}
+
+impl Connection {
+    pub fn new(framed: FramedConn, peer: SocketAddr, serial: u64) -> Connection {
+        Connection {
+            framed,
+            peer,
+            serial,
+            handshake_done: false,
+            jobs: HashMap::new(),
+            dead_jobs: HashSet::new(),
+            read_paused: false,
+            closing: None,
+            write_shut: false,
+            peer_gone: false,
+        }
+    }
+
+    pub fn running_jobs(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Reads and handles frames until the socket would block, the peer has
+    /// gone, or our output backlog says to wait.
+    pub fn pump(&mut self, env: &Env) {
+        loop {
+            if self.closing.is_none() && self.framed.pending_output() > OUTPUT_HIGH_WATER {
+                self.read_paused = true;
+                return;
+            }
+            self.read_paused = false;
+            match self.framed.read_some() {
+                Ok(Io::Progress(_)) => {
+                    if self.closing.is_some() {
+                        self.framed.discard_input();
+                    } else {
+                        self.handle_buffered_frames(env);
+                    }
+                }
+                Ok(Io::WouldBlock) => return,
+                Ok(Io::Closed) => {
+                    self.on_peer_closed();
+                    return;
+                }
+                Err(e) => {
+                    warn!("{}: read failed: {e}", self.peer);
+                    self.peer_gone = true;
+                    self.cancel_all("read error");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle_buffered_frames(&mut self, env: &Env) {
+        while self.closing.is_none() {
+            match self.framed.next_frame() {
+                Ok(Some(frame)) => self.handle_frame(frame, env),
+                Ok(None) => return,
+                Err(e) => {
+                    let code = match e {
+                        FrameError::VersionMismatch(theirs) => {
+                            let msg = version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, theirs, 0);
+                            return self.fail_connection(ErrorCode::VersionMismatch, msg);
+                        }
+                        _ => ErrorCode::BadFrame,
+                    };
+                    return self.fail_connection(code, e.to_string());
+                }
+            }
+        }
+    }
+
+    fn on_peer_closed(&mut self) {
+        let unfinished = self.framed.buffered_input();
+        if unfinished > 0 && self.closing.is_none() {
+            // A half-shut peer can still read this; a fully closed one cannot,
+            // and then the write fails quietly.
+            self.send_error(
+                0,
+                ErrorCode::BadFrame,
+                format!(
+                    "connection closed in the middle of a frame ({unfinished} bytes of it arrived)"
+                ),
+            );
+        }
+        if !self.jobs.is_empty() {
+            debug!(
+                "{}: closed with {} jobs running; cancelling them",
+                self.peer,
+                self.jobs.len()
+            );
+        }
+        self.cancel_all("client disconnected");
+        self.peer_gone = true;
+    }
+
+    pub fn handle_frame(&mut self, frame: Frame, env: &Env) {
+        let job_id = frame.header.job_id;
+        let frame_type = frame.header.frame_type;
+        if !self.handshake_done {
+            if frame_type == FrameType::Hello {
+                return self.on_hello(&frame.payload, env);
+            }
+            let msg = format!("expected Hello as the first frame, got {frame_type:?}");
+            return self.fail_connection(ErrorCode::HandshakeRequired, msg);
+        }
+        match frame_type {
+            FrameType::Ping => self.framed.queue(FrameType::Pong, job_id, &frame.payload),
+            FrameType::Submit => self.on_submit(job_id, &frame.payload, env),
+            FrameType::Data => self.on_data(job_id, &frame.payload),
+            FrameType::EndInput => self.on_end_input(job_id),
+            FrameType::Cancel => self.on_cancel(job_id),
+            FrameType::Hello => self.send_error(
+                0,
+                ErrorCode::HandshakeRequired,
+                "a second Hello on one connection".into(),
+            ),
+            other => self.send_error(
+                job_id,
+                ErrorCode::UnknownFrameType,
+                format!(
+                    "frame type {:#04x} is not one a worker accepts",
+                    other.to_u8()
+                ),
+            ),
+        }
+    }
+
+    fn on_hello(&mut self, payload: &[u8], env: &Env) {
+        let hello = match Hello::decode(payload) {
+            Ok(h) => h,
+            Err(e) => {
+                return self.fail_connection(ErrorCode::BadFrame, format!("malformed Hello: {e}"))
+            }
+        };
+        if hello.protocol_major != PROTOCOL_MAJOR {
+            let msg = version_refusal(
+                PROTOCOL_MAJOR,
+                PROTOCOL_MINOR,
+                hello.protocol_major,
+                hello.protocol_minor,
+            );
+            return self.fail_connection(ErrorCode::VersionMismatch, msg);
+        }
+        debug!(
+            "{}: hello from pisubmit {} (protocol {}.{})",
+            self.peer, hello.software, hello.protocol_major, hello.protocol_minor
+        );
+        self.handshake_done = true;
+        self.framed.queue_frame(&env.welcome.encode());
+    }
+
+    fn on_submit(&mut self, job_id: u32, payload: &[u8], env: &Env) {
+        if env.draining {
+            return self.send_error(
+                job_id,
+                ErrorCode::ShuttingDown,
+                "worker is shutting down; not taking new jobs".into(),
+            );
+        }
+        if self.jobs.contains_key(&job_id) {
+            return self.send_error(
+                job_id,
+                ErrorCode::DuplicateJob,
+                format!("job id {job_id} is already running on this connection"),
+            );
+        }
+        let submit = match Submit::decode(payload) {
+            Ok(s) => s,
+            Err(e) => {
+                return self.send_error(
+                    job_id,
+                    ErrorCode::BadParams,
+                    format!("malformed Submit: {e}"),
+                )
+            }
+        };
+        let ctx = WorkerContext {
+            threads: env.pool.threads(),
+        };
+        let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
+            Ok(job) => job,
+            Err(e) => return self.job_error(job_id, e),
+        };
+        self.dead_jobs.remove(&job_id);
+        let tasks = job.take_tasks();
+        let cancel = Arc::new(AtomicBool::new(false));
+        debug!(
+            "{}: job {job_id} ({}) started, {} tasks",
+            self.peer,
+            kind_name(submit.kind),
+            tasks.len()
+        );
+        let slot = JobSlot {
+            job,
+            cancel: Arc::clone(&cancel),
+            tasks_left: tasks.len(),
+            input_open: submit.has_input(),
+            started: Instant::now(),
+            kind: submit.kind,
+        };
+        self.jobs.insert(job_id, slot);
+        if !tasks.is_empty() {
+            env.pool.submit(
+                JobKey {
+                    conn: env.key,
+                    serial: self.serial,
+                    job_id,
+                },
+                &cancel,
+                tasks,
+            );
+        }
+        self.finish_if_done(job_id);
+    }
+
+    fn on_data(&mut self, job_id: u32, payload: &[u8]) {
+        let Some(slot) = self.jobs.get_mut(&job_id).filter(|s| s.input_open) else {
+            return self.unknown_job(job_id, "Data");
+        };
+        let mut sink = FrameSink {
+            framed: &mut self.framed,
+            job_id,
+        };
+        if let Err(e) = slot.job.input(payload, &mut sink) {
+            self.job_error(job_id, e);
+        }
+    }
+
+    fn on_end_input(&mut self, job_id: u32) {
+        let Some(slot) = self.jobs.get_mut(&job_id).filter(|s| s.input_open) else {
+            self.unknown_job(job_id, "EndInput");
+            self.dead_jobs.remove(&job_id);
+            return;
+        };
+        slot.input_open = false;
+        let mut sink = FrameSink {
+            framed: &mut self.framed,
+            job_id,
+        };
+        match slot.job.end_input(&mut sink) {
+            Ok(()) => self.finish_if_done(job_id),
+            Err(e) => self.job_error(job_id, e),
+        }
+    }
+
+    fn on_cancel(&mut self, job_id: u32) {
+        if let Some(slot) = self.jobs.remove(&job_id) {
+            slot.cancel.store(true, Ordering::Relaxed);
+            debug!("{}: job {job_id} cancelled by the client", self.peer);
+            self.send_error(
+                job_id,
+                ErrorCode::Cancelled,
+                format!("job {job_id} cancelled"),
+            );
+        }
+        // Cancelling a job that already finished is a normal race: no reply.
+        self.dead_jobs.remove(&job_id);
+    }
+
+    /// A compute task of one of this connection's jobs has finished.
+    pub fn task_done(&mut self, job_id: u32, output: Result<TaskOutput, String>) {
+        let Some(slot) = self.jobs.get_mut(&job_id) else {
+            return; // cancelled or failed meanwhile
+        };
+        slot.tasks_left = slot.tasks_left.saturating_sub(1);
+        let result = match output {
+            Ok(out) => {
+                let mut sink = FrameSink {
+                    framed: &mut self.framed,
+                    job_id,
+                };
+                slot.job.task_done(out, &mut sink)
+            }
+            Err(panic) => Err(JobError::failed(panic)),
+        };
+        match result {
+            Ok(()) => self.finish_if_done(job_id),
+            Err(e) => self.job_error(job_id, e),
+        }
+    }
+
+    fn finish_if_done(&mut self, job_id: u32) {
+        let done = self
+            .jobs
+            .get(&job_id)
+            .is_some_and(|s| s.tasks_left == 0 && !s.input_open);
+        if !done {
+            return;
+        }
+        let Some(slot) = self.jobs.remove(&job_id) else {
+            return;
+        };
+        let (kind, elapsed) = (slot.kind, slot.started.elapsed());
+        match slot.job.finish() {
+            Ok(result) => {
+                debug!(
+                    "{}: job {job_id} ({}) done in {elapsed:?}",
+                    self.peer,
+                    kind_name(kind)
+                );
+                self.framed.queue(FrameType::Result, job_id, &result);
+            }
+            Err(e) => self.job_error(job_id, e),
+        }
+    }
+
+    /// A job could not start or failed: tell the client, log it, free it.
+    fn job_error(&mut self, job_id: u32, e: JobError) {
+        if let Some(slot) = self.jobs.remove(&job_id) {
+            slot.cancel.store(true, Ordering::Relaxed);
+            if slot.input_open {
+                self.remember_dead(job_id);
+            }
+        }
+        warn!("{}: job {job_id}: {}", self.peer, e.message);
+        self.send_error(job_id, e.code, e.message);
+    }
+
+    fn remember_dead(&mut self, job_id: u32) {
+        if self.dead_jobs.len() >= MAX_DEAD_JOBS {
+            self.dead_jobs.clear();
+        }
+        self.dead_jobs.insert(job_id);
+    }
+
+    fn unknown_job(&mut self, job_id: u32, what: &str) {
+        if self.dead_jobs.contains(&job_id) {
+            return;
+        }
+        warn!(
+            "{}: {what} for job {job_id}, which is not running",
+            self.peer
+        );
+        self.send_error(
+            job_id,
+            ErrorCode::UnknownJob,
+            format!("{what} for job {job_id}, which is not running"),
+        );
+    }
+
+    fn send_error(&mut self, job_id: u32, code: ErrorCode, message: String) {
+        self.framed
+            .queue_frame(&ErrorMessage::new(code, message).encode(job_id));
+    }
+
+    /// The byte stream cannot be trusted any more: say why, then close.
+    fn fail_connection(&mut self, code: ErrorCode, message: String) {
+        warn!("{}: {message}; closing the connection", self.peer);
+        self.send_error(0, code, message);
+        self.cancel_all("protocol error");
+        self.closing = Some(Instant::now() + LINGER);
+        self.framed.discard_input();
+    }
+
+    /// Cancels every job of this connection (disconnect, shutdown).
+    pub fn cancel_all(&mut self, why: &str) {
+        for (id, slot) in self.jobs.drain() {
+            slot.cancel.store(true, Ordering::Relaxed);
+            debug!("{}: job {id} cancelled: {why}", self.peer);
+        }
+    }
+
+    /// Shutdown deadline passed: cancel running jobs, telling the client.
+    pub fn abort_jobs_for_shutdown(&mut self) {
+        let ids: Vec<u32> = self.jobs.keys().copied().collect();
+        for id in ids {
+            if let Some(slot) = self.jobs.remove(&id) {
+                slot.cancel.store(true, Ordering::Relaxed);
+            }
+            self.send_error(
+                id,
+                ErrorCode::ShuttingDown,
+                format!("job {id} cancelled: worker is shutting down"),
+            );
+        }
+    }
+
+    /// Sends queued output; returns false when the connection is finished
+    /// and should be dropped.
+    pub fn flush(&mut self) -> bool {
+        if self.peer_gone {
+            // Best effort: what the kernel takes now is all the peer gets.
+            let _ = self.framed.write_some();
+            return false;
+        }
+        match self.framed.write_some() {
+            Ok(Io::Closed) => {
+                self.cancel_all("client disconnected");
+                return false;
+            }
+            Err(e) => {
+                warn!("{}: write failed: {e}", self.peer);
+                self.cancel_all("write error");
+                return false;
+            }
+            Ok(_) => {}
+        }
+        if let Some(deadline) = self.closing {
+            if self.framed.pending_output() == 0 && !self.write_shut {
+                // Half-close: the client reads our error, then sees EOF.
+                let _ = self.framed.stream.shutdown(Shutdown::Write);
+                self.write_shut = true;
+            }
+            return Instant::now() < deadline;
+        }
+        true
+    }
+
+    /// Starts a graceful close (used when the daemon stops).
+    pub fn close_soon(&mut self) {
+        if self.closing.is_none() {
+            self.closing = Some(Instant::now() + LINGER);
+        }
+    }
+
+    pub fn closing_deadline(&self) -> Option<Instant> {
+        self.closing
+    }
+
+    pub fn wants_write(&self) -> bool {
+        self.framed.pending_output() > 0
+    }
+}
+
+struct FrameSink<'a> {
+    framed: &'a mut FramedConn,
+    job_id: u32,
+}
+
+impl PartialSink for FrameSink<'_> {
+    fn partial(&mut self, payload: &[u8]) {
+        self.framed.queue(FrameType::Partial, self.job_id, payload);
+    }
+}
+
+fn kind_name(kind: u8) -> &'static str {
+    jobs::JobKind::from_u8(kind).map_or("unknown", |k| k.name())
+}

@@ -1,0 +1,12 @@
+//! The worker daemon: configuration, the event loop, connections, and the
+//! pinned compute pool.
+
+pub mod config;
+pub mod connection;
+pub mod cpus;
+pub mod host;
+pub mod pool;
+pub mod server;
+
+pub use config::{parse_args, Command, Config, HELP};
+pub use server::{run, DaemonError};

@@ -1,0 +1,155 @@
+//! The compute pool: one thread per allowed CPU, each pinned to its CPU,
+//! taking tasks from one shared queue.
+//!
+//! The event loop hands in a job's tasks; each finished task goes back
+//! through a channel, and the loop is woken with a mio `Waker`. Wakes merge,
+//! so the loop drains the whole channel each time it is woken. A task whose
+//! job was cancelled is dropped unrun, which is how a disconnect frees the
+//! cores: running tasks notice the same flag within milliseconds.
+
+use super::cpus::pin_current_thread;
+use crate::jobs::{Task, TaskOutput};
+use mio::Waker;
+use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+/// Names the job a task belongs to. `serial` tells a connection apart from
+/// a later one that reuses its slab slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct JobKey {
+    pub conn: usize,
+    pub serial: u64,
+    pub job_id: u32,
+}
+
+/// A finished task, or the message of the panic that ended it.
+pub struct TaskDone {
+    pub key: JobKey,
+    pub output: Result<TaskOutput, String>,
+}
+
+struct Queued {
+    key: JobKey,
+    cancel: Arc<AtomicBool>,
+    task: Task,
+}
+
+struct Shared {
+    queue: Mutex<VecDeque<Queued>>,
+    ready: Condvar,
+    stop: AtomicBool,
+}
+
+pub struct Pool {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Starts one pinned thread per entry of `cpus`.
+    pub fn start(
+        cpus: &[usize],
+        done: Sender<TaskDone>,
+        waker: Arc<Waker>,
+    ) -> std::io::Result<Pool> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let mut threads = Vec::with_capacity(cpus.len());
+        for &cpu in cpus {
+            let (shared, done, waker) = (Arc::clone(&shared), done.clone(), Arc::clone(&waker));
+            let handle = std::thread::Builder::new()
+                .name(format!("compute-{cpu}"))
+                .spawn(move || {
+                    pin_current_thread(cpu);
+                    compute_thread(&shared, &done, &waker);
+                })?;
+            threads.push(handle);
+        }
+        Ok(Pool { shared, threads })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    pub fn submit(&self, key: JobKey, cancel: &Arc<AtomicBool>, tasks: Vec<Task>) {
+        let mut queue = self
+            .shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        queue.extend(tasks.into_iter().map(|task| Queued {
+            key,
+            cancel: Arc::clone(cancel),
+            task,
+        }));
+        drop(queue);
+        self.shared.ready.notify_all();
+    }
+
+    /// Stops the threads after their current task; queued tasks are dropped.
+    pub fn shutdown(self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.shared.ready.notify_all();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
+    loop {
+        let next = {
+            let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            loop {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Some(q) = queue.pop_front() {
+                    break q;
+                }
+                queue = shared
+                    .ready
+                    .wait(queue)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        if next.cancel.load(Ordering::Relaxed) {
+            continue;
+        }
+        let cancel = next.cancel;
+        let task = next.task;
+        let output = catch_unwind(AssertUnwindSafe(|| task(&cancel))).map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            format!("a compute task panicked: {what}")
+        });
+        if done
+            .send(TaskDone {
+                key: next.key,
+                output,
+            })
+            .is_err()
+        {
+            return; // the loop has gone: shutting down
+        }
+        if let Err(e) = waker.wake() {
+            log::error!("could not wake the event loop: {e}");
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The worker's event loop: one thread, one mio `Poll`, owning the listener,
+//! every connection (in a `Slab`), the signal source and the pool's waker.
+//!
+//! It decides when sockets are read and written and when connections end;
+//! what frames mean is `connection`'s business, and compute is the pool's.
+//! Interest is derived from state (WRITABLE only while output is pending)
+//! and re-registered only when it changes.
+
+use super::config::{describe, Config};
+use super::connection::{Connection, Env};
+use super::cpus::allowed_cpus;
+use super::host;
+use super::pool::{Pool, TaskDone};
+use crate::net::FramedConn;
+use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use crate::protocol::message::SOFTWARE_VERSION;
+use crate::protocol::Welcome;
+use log::{debug, error, info, warn};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use slab::Slab;
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const SIGNALS: Token = Token(2);
+/// Connection tokens start after the fixed ones.
+const FIRST_CONN: usize = 3;
+/// How often deadlines (lingering closes, shutdown) are looked at.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Why the daemon could not start or had to stop.
+#[derive(Debug)]
+pub enum DaemonError {
+    Bind {
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    Setup {
+        what: &'static str,
+        source: io::Error,
+    },
+    Config(String),
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DaemonError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
+                f,
+                "cannot listen on {addr}: the port is already in use (another piworker? see `ss -ltnp 'sport = :{}'`)",
+                addr.port()
+            ),
+            DaemonError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            DaemonError::Setup { what, source } => write!(f, "cannot {what}: {source}"),
+            DaemonError::Config(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+fn setup(what: &'static str) -> impl FnOnce(io::Error) -> DaemonError {
+    move |source| DaemonError::Setup { what, source }
+}
+
+struct Server {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    conns: Slab<Connection>,
+    /// The interest each connection is registered with, to skip no-op
+    /// re-registrations.
+    registered: HashMap<usize, Interest>,
+    pool: Pool,
+    done: Receiver<TaskDone>,
+    welcome: Welcome,
+    max_frame: u32,
+    next_serial: u64,
+    /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
+    stop_deadline: Option<Instant>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config: Config) -> Result<(), DaemonError> {
+    let cpus = allowed_cpus();
+    let cpus = match config.threads {
+        Some(n) if n > cpus.len() => {
+            return Err(DaemonError::Config(format!(
+                "--threads {n} exceeds the {} CPUs this process may use ({cpus:?})",
+                cpus.len()
+            )))
+        }
+        Some(n) => cpus[..n].to_vec(),
+        None => cpus,
+    };
+    let poll = Poll::new().map_err(setup("create the event loop"))?;
+    // mio sets SO_REUSEADDR (a restart rebinds at once over TIME_WAIT) and
+    // not SO_REUSEPORT (a second daemon on the same port still fails).
+    let mut listener = TcpListener::bind(config.listen).map_err(|source| DaemonError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .map_err(setup("watch the listener"))?;
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(setup("create the waker"))?);
+    let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(setup("install signal handlers"))?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)
+        .map_err(setup("watch signals"))?;
+    let (done_tx, done) = channel();
+    let pool = Pool::start(&cpus, done_tx, waker).map_err(setup("start compute threads"))?;
+    let welcome = Welcome {
+        protocol_major: PROTOCOL_MAJOR,
+        protocol_minor: PROTOCOL_MINOR,
+        software: SOFTWARE_VERSION.into(),
+        hostname: host::hostname(),
+        arch: host::arch().into(),
+        threads: pool.threads().min(u16::MAX as usize) as u16,
+        max_frame: config.max_frame,
+    };
+    let local = listener
+        .local_addr()
+        .map_err(setup("read the bound address"))?;
+    info!(
+        "piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})",
+        describe(&config, pool.threads())
+    );
+    let mut server = Server {
+        poll,
+        listener: Some(listener),
+        conns: Slab::new(),
+        registered: HashMap::new(),
+        pool,
+        done,
+        welcome,
+        max_frame: config.max_frame,
+        next_serial: 0,
+        stop_deadline: None,
+    };
+    let result = server.event_loop(&mut signals, config.shutdown_grace);
+    let Server { pool, .. } = server;
+    pool.shutdown();
+    info!("piworker stopped");
+    result
+}
+
+impl Server {
+    fn event_loop(&mut self, signals: &mut Signals, grace: Duration) -> Result<(), DaemonError> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            if let Err(e) = self.poll.poll(&mut events, Some(TICK)) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(DaemonError::Setup {
+                    what: "wait for events",
+                    source: e,
+                });
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    WAKER => self.drain_pool_results(),
+                    SIGNALS => self.on_signals(signals, grace),
+                    Token(t) => self.on_connection_event(
+                        t - FIRST_CONN,
+                        event.is_readable() || event.is_read_closed(),
+                    ),
+                }
+            }
+            self.sweep();
+            if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0)
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
+        let Some(listener) = self.listener.as_ref() else {
+            return;
+        };
+        loop {
+            match listener.accept() {
+                Ok((mut stream, peer)) => {
+                    // Jobs and results are small frames: do not let Nagle hold them.
+                    if let Err(e) = stream.set_nodelay(true) {
+                        debug!("{peer}: TCP_NODELAY failed: {e}");
+                    }
+                    let entry = self.conns.vacant_entry();
+                    let key = entry.key();
+                    if let Err(e) = self.poll.registry().register(
+                        &mut stream,
+                        Token(key + FIRST_CONN),
+                        Interest::READABLE,
+                    ) {
+                        warn!("{peer}: cannot watch the new connection: {e}");
+                        continue;
+                    }
+                    self.next_serial += 1;
+                    entry.insert(Connection::new(
+                        FramedConn::new(stream, self.max_frame),
+                        peer,
+                        self.next_serial,
+                    ));
+                    self.registered.insert(key, Interest::READABLE);
+                    debug!("{peer}: connected");
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: log and try again on the next event
+                    // rather than spin; the pending connection waits in the backlog.
+                    error!("accept failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_connection_event(&mut self, key: usize, readable: bool) {
+        if !self.conns.contains(key) {
+            return; // an event for a connection closed earlier in this batch
+        }
+        if readable {
+            let env = Env {
+                pool: &self.pool,
+                welcome: &self.welcome,
+                key,
+                draining: self.stop_deadline.is_some(),
+            };
+            self.conns[key].pump(&env);
+        }
+        self.after_io(key);
+    }
+
+    /// Writes what is queued, resumes paused reading, and fixes interest or
+    /// drops the connection.
+    fn after_io(&mut self, key: usize) {
+        loop {
+            let keep = self.conns[key].flush();
+            if !keep {
+                return self.drop_connection(key);
+            }
+            let conn = &self.conns[key];
+            if !(conn.read_paused && !conn.wants_write()) {
+                break;
+            }
+            // The backlog has drained: read what arrived meanwhile.
+            let env = Env {
+                pool: &self.pool,
+                welcome: &self.welcome,
+                key,
+                draining: self.stop_deadline.is_some(),
+            };
+            self.conns[key].pump(&env);
+        }
+        let conn = &mut self.conns[key];
+        let wanted = if conn.wants_write() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if self.registered.get(&key) != Some(&wanted) {
+            if let Err(e) = self.poll.registry().reregister(
+                &mut conn.framed.stream,
+                Token(key + FIRST_CONN),
+                wanted,
+            ) {
+                warn!("{}: cannot update interest: {e}", conn.peer);
+                return self.drop_connection(key);
+            }
+            self.registered.insert(key, wanted);
+        }
+    }
+
+    fn drop_connection(&mut self, key: usize) {
+        let mut conn = self.conns.remove(key);
+        conn.cancel_all("connection closed");
+        let _ = self.poll.registry().deregister(&mut conn.framed.stream);
+        self.registered.remove(&key);
+        debug!("{}: connection closed", conn.peer);
+    }
+
+    fn drain_pool_results(&mut self) {
+        let mut touched = Vec::new();
+        while let Ok(done) = self.done.try_recv() {
+            let key = done.key.conn;
+            match self.conns.get_mut(key) {
+                Some(conn) if conn.serial == done.key.serial => {
+                    conn.task_done(done.key.job_id, done.output);
+                    if !touched.contains(&key) {
+                        touched.push(key);
+                    }
+                }
+                _ => {} // the connection has gone; its jobs were cancelled
+            }
+        }
+        for key in touched {
+            if self.conns.contains(key) {
+                self.after_io(key);
+            }
+        }
+    }
+
+    fn on_signals(&mut self, signals: &mut Signals, grace: Duration) {
+        for signal in signals.pending() {
+            let name = if signal == SIGTERM {
+                "SIGTERM"
+            } else {
+                "SIGINT"
+            };
+            match self.stop_deadline {
+                None => {
+                    let running: usize = self.conns.iter().map(|(_, c)| c.running_jobs()).sum();
+                    info!("{name}: no longer accepting connections; {running} running jobs get {grace:?} to finish");
+                    self.stop_deadline = Some(Instant::now() + grace);
+                    if let Some(mut listener) = self.listener.take() {
+                        let _ = self.poll.registry().deregister(&mut listener);
+                    }
+                }
+                Some(_) => {
+                    info!("{name} again: cancelling running jobs now");
+                    self.stop_deadline = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// Deadlines: lingering closes that ran out, and the shutdown grace.
+    fn sweep(&mut self) {
+        let now = Instant::now();
+        if self.stop_deadline.is_some_and(|d| now >= d) {
+            let keys: Vec<usize> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.running_jobs() > 0)
+                .map(|(k, _)| k)
+                .collect();
+            for key in keys {
+                warn!(
+                    "{}: shutdown grace over; cancelling its jobs",
+                    self.conns[key].peer
+                );
+                self.conns[key].abort_jobs_for_shutdown();
+                self.conns[key].close_soon();
+                self.after_io(key);
+            }
+        }
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.closing_deadline().is_some_and(|d| now >= d))
+            .map(|(k, _)| k)
+            .collect();
+        for key in expired {
+            self.drop_connection(key);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! `loopsum`: the sum of t*u*c over t in [t0, t1) and u in [0, L).
+//!
+//! Seed 000's nested loop (its instance: t in [0, 4001), L = 4001, c = 1.0,
+//! total 64032004000000). Each row's inner sum runs in the seed's order; the
+//! rows are then added exactly (`ExactSum`), so the total is the same bits
+//! however the rows were split over hosts and threads.
+
+use super::exact_sum::ExactSum;
+use super::{
+    expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
+};
+use crate::protocol::{WireReader, WireWrite};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// |t| and L stay below this so that t*u fits in an i64 without overflow.
+pub const MAX_INDEX: i64 = 1 << 31;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    pub t0: i64,
+    pub t1: i64,
+    pub u_len: i64,
+    pub c: f64,
+}
+
+impl Params {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut p = Vec::with_capacity(32);
+        p.put_i64(self.t0);
+        p.put_i64(self.t1);
+        p.put_i64(self.u_len);
+        p.put_f64(self.c);
+        p
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Params, JobError> {
+        let mut r = WireReader::new(payload);
+        let p = Params {
+            t0: r.i64("loopsum.t0")?,
+            t1: r.i64("loopsum.t1")?,
+            u_len: r.i64("loopsum.u_len")?,
+            c: r.f64("loopsum.c")?,
+        };
+        r.finish("loopsum params")?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    pub fn validate(&self) -> Result<(), JobError> {
+        if self.t1 < self.t0 {
+            return Err(JobError::bad_params(format!(
+                "loopsum: t1 ({}) is less than t0 ({})",
+                self.t1, self.t0
+            )));
+        }
+        if self.t0.abs() > MAX_INDEX || self.t1.abs() > MAX_INDEX {
+            return Err(JobError::bad_params(format!(
+                "loopsum: t range {}..{} exceeds ±2^31 (t*u must fit in 64 bits)",
+                self.t0, self.t1
+            )));
+        }
+        if !(0..=MAX_INDEX).contains(&self.u_len) {
+            return Err(JobError::bad_params(format!(
+                "loopsum: L ({}) must be in 0..=2^31",
+                self.u_len
+            )));
+        }
+        if !self.c.is_finite() {
+            return Err(JobError::bad_params(format!(
+                "loopsum: c ({}) must be finite",
+                self.c
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One row: the sum over u in [0, L) of t*u*c, in the seed's order.
+pub fn row_sum(t: i64, u_len: i64, c: f64) -> f64 {
+    let mut sum = 0.0;
+    for u in 0..u_len {
+        sum += (t * u) as f64 * c;
+    }
+    sum
+}
+
+/// Rows [t0, t1) folded exactly into `acc`; stops early if `cancel` is set.
+pub fn sum_rows(t0: i64, t1: i64, u_len: i64, c: f64, acc: &mut ExactSum, cancel: &AtomicBool) {
+    for t in t0..t1 {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        acc.add(row_sum(t, u_len, c));
+    }
+}
+
+pub fn encode_result(sum: &ExactSum) -> Vec<u8> {
+    let mut out = Vec::new();
+    sum.write_to(&mut out);
+    out
+}
+
+pub fn decode_result(payload: &[u8]) -> Result<ExactSum, JobError> {
+    let mut r = WireReader::new(payload);
+    let sum = ExactSum::read_from(&mut r)?;
+    r.finish("loopsum result")?;
+    Ok(sum)
+}
+
+struct Running {
+    params: Params,
+    threads: usize,
+    total: ExactSum,
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+    let params = Params::decode(payload)?;
+    Ok(Box::new(Running {
+        params,
+        threads: ctx.threads,
+        total: ExactSum::new(),
+    }))
+}
+
+impl RunningJob for Running {
+    fn take_tasks(&mut self) -> Vec<Task> {
+        let Params { t0, t1, u_len, c } = self.params;
+        // Offsetting by MAX_INDEX maps the signed rows onto u64 for splitting.
+        let shift = |t: i64| (t + MAX_INDEX) as u64;
+        split_range(shift(t0), shift(t1), self.threads)
+            .into_iter()
+            .map(|(a, b)| {
+                let (a, b) = (a as i64 - MAX_INDEX, b as i64 - MAX_INDEX);
+                Box::new(move |cancel: &AtomicBool| {
+                    let mut acc = ExactSum::new();
+                    sum_rows(a, b, u_len, c, &mut acc, cancel);
+                    Box::new(acc) as TaskOutput
+                }) as Task
+            })
+            .collect()
+    }
+
+    fn task_done(
+        &mut self,
+        output: TaskOutput,
+        _sink: &mut dyn PartialSink,
+    ) -> Result<(), JobError> {
+        self.total
+            .merge(&expect_output::<ExactSum>(output, "loopsum")?);
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, JobError> {
+        Ok(encode_result(&self.total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(t0: i64, t1: i64, l: i64, c: f64) -> f64 {
+        let mut acc = ExactSum::new();
+        sum_rows(t0, t1, l, c, &mut acc, &AtomicBool::new(false));
+        acc.value()
+    }
+
+    #[test]
+    fn seed_000_instance() {
+        assert_eq!(total(0, 4001, 4001, 1.0), 64_032_004_000_000.0);
+    }
+
+    #[test]
+    fn matches_the_closed_form() {
+        // sum t * sum u * c, exact while it stays below 2^53.
+        for (t0, t1, l, c) in [
+            (0i64, 100i64, 37i64, 0.5f64),
+            (-50, 20, 9, 3.0),
+            (7, 7, 100, 1.0),
+            (3, 9, 0, 1.0),
+        ] {
+            let st: i64 = (t0..t1).sum();
+            let su: i64 = (0..l).sum();
+            assert_eq!(
+                total(t0, t1, l, c),
+                st as f64 * su as f64 * c,
+                "{t0}..{t1} L={l} c={c}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_refused_with_the_values() {
+        let p = Params {
+            t0: 5,
+            t1: 2,
+            u_len: 10,
+            c: 1.0,
+        };
+        assert_eq!(
+            Params::decode(&p.encode()).unwrap_err().message,
+            "loopsum: t1 (2) is less than t0 (5)"
+        );
+        let p = Params {
+            t0: 0,
+            t1: 1,
+            u_len: -1,
+            c: 1.0,
+        };
+        assert!(Params::decode(&p.encode())
+            .unwrap_err()
+            .message
+            .contains("L (-1)"));
+        assert!(Params::decode(&[1, 2, 3])
+            .unwrap_err()
+            .message
+            .contains("loopsum.t0"));
+    }
+
+    #[test]
+    fn a_cancelled_task_stops() {
+        let mut acc = ExactSum::new();
+        sum_rows(0, 1 << 30, 1 << 30, 1.0, &mut acc, &AtomicBool::new(true));
+        assert_eq!(acc.value(), 0.0);
+    }
+}

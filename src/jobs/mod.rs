@@ -1,0 +1,251 @@
+//! The closed set of job kinds a worker will run.
+//!
+//! Each kind lives in its own file: its typed parameters (encode, decode,
+//! validate), its pure kernel, how a worker runs it (`RunningJob`), and its
+//! result encoding with the merge the head uses to combine pieces. Adding a
+//! kind is one new file plus one arm in `JobKind` and `start`.
+//!
+//! The wire carries typed binary fields only: there is no kind that takes a
+//! string to evaluate or a command to run (the lesson of CVE-2004-2687).
+
+pub mod echo;
+pub mod exact_sum;
+pub mod loopsum;
+pub mod pi;
+pub mod powers;
+pub mod primes;
+pub mod reduce;
+
+use crate::protocol::{ErrorCode, WireError};
+use std::any::Any;
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Loopsum,
+    Pi,
+    Primes,
+    Powers,
+    Reduce,
+    Echo,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 6] = [
+        JobKind::Loopsum,
+        JobKind::Pi,
+        JobKind::Primes,
+        JobKind::Powers,
+        JobKind::Reduce,
+        JobKind::Echo,
+    ];
+
+    pub fn to_u8(self) -> u8 {
+        match self {
+            JobKind::Loopsum => 1,
+            JobKind::Pi => 2,
+            JobKind::Primes => 3,
+            JobKind::Powers => 4,
+            JobKind::Reduce => 5,
+            JobKind::Echo => 6,
+        }
+    }
+
+    pub fn from_u8(v: u8) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.to_u8() == v)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Loopsum => "loopsum",
+            JobKind::Pi => "pi",
+            JobKind::Primes => "primes",
+            JobKind::Powers => "powers",
+            JobKind::Reduce => "reduce",
+            JobKind::Echo => "echo",
+        }
+    }
+}
+
+/// Why a job could not start or did not finish, with the code the worker
+/// sends back in its `Error` frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl JobError {
+    pub fn bad_params(message: impl Into<String>) -> JobError {
+        JobError {
+            code: ErrorCode::BadParams,
+            message: message.into(),
+        }
+    }
+
+    pub fn failed(message: impl Into<String>) -> JobError {
+        JobError {
+            code: ErrorCode::JobFailed,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<WireError> for JobError {
+    fn from(e: WireError) -> JobError {
+        JobError::bad_params(e.to_string())
+    }
+}
+
+/// What a compute task hands back to the job that made it. Each kind
+/// downcasts to its own type; nothing else looks inside.
+pub type TaskOutput = Box<dyn Any + Send>;
+
+/// A unit of work for one compute thread. It polls `cancel` often enough to
+/// stop within milliseconds; what it returns after a cancel is discarded.
+pub type Task = Box<dyn FnOnce(&AtomicBool) -> TaskOutput + Send>;
+
+/// Where a running job puts the partial results it streams before its final
+/// result (the worker wraps each call in one `Partial` frame).
+pub trait PartialSink {
+    fn partial(&mut self, payload: &[u8]);
+}
+
+/// A job being run by a worker. The event loop owns it and calls it from the
+/// loop thread only; the heavy lifting happens in the `Task`s it hands out.
+pub trait RunningJob {
+    /// Compute tasks to run on the pool, taken once, right after the start.
+    fn take_tasks(&mut self) -> Vec<Task> {
+        Vec::new()
+    }
+
+    /// One task finished. Called in no particular order.
+    fn task_done(
+        &mut self,
+        _output: TaskOutput,
+        _sink: &mut dyn PartialSink,
+    ) -> Result<(), JobError> {
+        Ok(())
+    }
+
+    /// A chunk of the job's input stream arrived.
+    fn input(&mut self, _data: &[u8], _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        Err(JobError::bad_params("this job kind takes no input stream"))
+    }
+
+    /// The input stream ended.
+    fn end_input(&mut self, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        Ok(())
+    }
+
+    /// All tasks are done and the input (if any) has ended: the final result.
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, JobError>;
+}
+
+/// What a worker knows that a job needs to plan itself.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkerContext {
+    /// Compute threads, so that a job is split over all of them.
+    pub threads: usize,
+}
+
+/// Decodes and validates a submission and starts the job: the registry.
+pub fn start(
+    kind: u8,
+    params: &[u8],
+    has_input: bool,
+    ctx: WorkerContext,
+) -> Result<Box<dyn RunningJob>, JobError> {
+    let Some(kind) = JobKind::from_u8(kind) else {
+        return Err(JobError {
+            code: ErrorCode::UnknownJobKind,
+            message: format!(
+                "unknown job kind {kind}; this worker runs {}",
+                known_kinds()
+            ),
+        });
+    };
+    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo);
+    if has_input && !streams_input {
+        return Err(JobError::bad_params(format!(
+            "{} takes no input stream",
+            kind.name()
+        )));
+    }
+    if !has_input && kind == JobKind::Reduce {
+        return Err(JobError::bad_params("reduce needs an input stream"));
+    }
+    Ok(match kind {
+        JobKind::Loopsum => loopsum::start(params, ctx)?,
+        JobKind::Pi => pi::start(params, ctx)?,
+        JobKind::Primes => primes::start(params, ctx)?,
+        JobKind::Powers => powers::start(params, ctx)?,
+        JobKind::Reduce => reduce::start(params)?,
+        JobKind::Echo => echo::start(params, has_input)?,
+    })
+}
+
+fn known_kinds() -> String {
+    JobKind::ALL
+        .iter()
+        .map(|k| format!("{} ({})", k.name(), k.to_u8()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Splits `[lo, hi)` into at most `parts` contiguous, nearly equal ranges
+/// (none empty). Used by kinds whose work is uniform over an index range.
+pub fn split_range(lo: u64, hi: u64, parts: usize) -> Vec<(u64, u64)> {
+    let len = hi.saturating_sub(lo);
+    let parts = (parts.max(1) as u64).min(len.max(1));
+    let (base, extra) = (len / parts, len % parts);
+    let mut out = Vec::with_capacity(parts as usize);
+    let mut start = lo;
+    for i in 0..parts {
+        let size = base + u64::from(i < extra);
+        if size > 0 {
+            out.push((start, start + size));
+        }
+        start += size;
+    }
+    out
+}
+
+/// Downcasts a task's output to the type its own kind put in.
+pub(crate) fn expect_output<T: 'static>(output: TaskOutput, kind: &str) -> Result<T, JobError> {
+    output.downcast::<T>().map(|b| *b).map_err(|_| {
+        JobError::failed(format!(
+            "internal error: {kind} task returned a foreign result"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_range_covers_exactly() {
+        assert_eq!(split_range(0, 10, 3), vec![(0, 4), (4, 7), (7, 10)]);
+        assert_eq!(split_range(5, 7, 8), vec![(5, 6), (6, 7)]);
+        assert_eq!(split_range(5, 5, 4), Vec::<(u64, u64)>::new());
+    }
+
+    #[test]
+    fn unknown_kind_is_named() {
+        let err = start(99, &[], false, WorkerContext { threads: 1 })
+            .err()
+            .unwrap();
+        assert_eq!(err.code, ErrorCode::UnknownJobKind);
+        assert!(err
+            .message
+            .starts_with("unknown job kind 99; this worker runs loopsum (1)"));
+    }
+}

@@ -1,0 +1,372 @@
+//! `primes`: the primes in [a, b] by a segmented sieve of Eratosthenes
+//! (seed 004 counted the primes below 10^9 with 33 processes).
+//!
+//! A worker cuts [a, b] into segments at fixed multiples of `SEGMENT` and
+//! hands them to its compute threads in any order; when the primes
+//! themselves are asked for, segments are put back in order before they
+//! stream out as `Partial` frames (u64 each, ascending), so a reader can
+//! write them straight to a file.
+
+use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use crate::protocol::{WireReader, WireWrite};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Largest allowed b: keeps the base primes (up to √b = 2^20) tiny.
+pub const MAX_B: u64 = 1 << 40;
+/// Numbers per worker task: a few milliseconds of sieving, so a cancel or a
+/// disconnect frees the cores quickly and threads share the work evenly.
+pub const SEGMENT: u64 = 1 << 21;
+/// Odd numbers sieved at once: 128 KiB of flags, which stays in L2 on a Pi.
+const BLOCK_ODDS: usize = 1 << 17;
+/// Primes per streamed `Partial` frame (256 KiB of payload).
+pub const PRIMES_PER_PARTIAL: usize = 32 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub a: u64,
+    pub b: u64,
+    /// Stream the primes themselves, not only their count and largest.
+    pub list: bool,
+}
+
+impl Params {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut p = Vec::with_capacity(17);
+        p.put_u64(self.a);
+        p.put_u64(self.b);
+        p.put_u8(u8::from(self.list));
+        p
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Params, JobError> {
+        let mut r = WireReader::new(payload);
+        let p = Params {
+            a: r.u64("primes.a")?,
+            b: r.u64("primes.b")?,
+            list: r.u8("primes.list")? != 0,
+        };
+        r.finish("primes params")?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    pub fn validate(&self) -> Result<(), JobError> {
+        if self.b < self.a {
+            return Err(JobError::bad_params(format!(
+                "primes: b ({}) is less than a ({})",
+                self.b, self.a
+            )));
+        }
+        if self.b > MAX_B {
+            return Err(JobError::bad_params(format!(
+                "primes: b ({}) exceeds the limit 2^40 ({MAX_B})",
+                self.b
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Count and largest prime of a range; merging keeps both exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub count: u64,
+    /// 0 when the range holds no prime.
+    pub max: u64,
+}
+
+impl Summary {
+    pub fn merge(&mut self, other: Summary) {
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(16);
+        out.put_u64(self.count);
+        out.put_u64(self.max);
+        out
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Summary, JobError> {
+        let mut r = WireReader::new(payload);
+        let s = Summary {
+            count: r.u64("primes.count")?,
+            max: r.u64("primes.max")?,
+        };
+        r.finish("primes result")?;
+        Ok(s)
+    }
+}
+
+/// Decodes a streamed `Partial` payload: ascending primes, u64 each.
+pub fn decode_partial(payload: &[u8]) -> Result<Vec<u64>, JobError> {
+    if payload.len() % 8 != 0 {
+        return Err(JobError::failed(format!(
+            "primes: partial of {} bytes is not a whole number of u64",
+            payload.len()
+        )));
+    }
+    Ok(payload
+        .chunks_exact(8)
+        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect())
+}
+
+pub fn isqrt(n: u64) -> u64 {
+    let mut r = (n as f64).sqrt() as u64;
+    while r > 0 && r.checked_mul(r).is_none_or(|sq| sq > n) {
+        r -= 1;
+    }
+    while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= n) {
+        r += 1;
+    }
+    r
+}
+
+/// All primes up to and including `limit` (simple sieve).
+pub fn base_primes(limit: u64) -> Vec<u32> {
+    let limit = limit as usize;
+    if limit < 2 {
+        return Vec::new();
+    }
+    let mut composite = vec![false; limit + 1];
+    let mut out = Vec::new();
+    for n in 2..=limit {
+        if !composite[n] {
+            out.push(n as u32);
+            let mut m = n * n;
+            while m <= limit {
+                composite[m] = true;
+                m += n;
+            }
+        }
+    }
+    out
+}
+
+/// Calls `emit` with each prime in [lo, hi], ascending. `base` must hold
+/// every prime up to √hi. Returns early (incomplete) when `cancel` is set.
+pub fn sieve_range(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut emit: impl FnMut(u64)) {
+    if lo <= 2 && 2 <= hi {
+        emit(2);
+    }
+    let mut start = lo.max(3) | 1;
+    let mut flags = vec![false; BLOCK_ODDS];
+    while start <= hi {
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let odds = (((hi - start) / 2 + 1) as usize).min(BLOCK_ODDS);
+        let last = start + 2 * (odds as u64 - 1);
+        let flags = &mut flags[..odds];
+        flags.fill(false);
+        for &p in base.iter().skip(1) {
+            let p = p as u64;
+            if p * p > last {
+                break;
+            }
+            let mut m = (p * p).max(start.div_ceil(p) * p);
+            if m % 2 == 0 {
+                m += p;
+            }
+            let mut i = ((m - start) / 2) as usize;
+            while i < odds {
+                flags[i] = true;
+                i += p as usize;
+            }
+        }
+        for (i, &composite) in flags.iter().enumerate() {
+            if !composite {
+                emit(start + 2 * i as u64);
+            }
+        }
+        start = last + 2;
+    }
+}
+
+/// Count and largest prime in [lo, hi], optionally collecting them.
+pub fn primes_in(
+    lo: u64,
+    hi: u64,
+    base: &[u32],
+    cancel: &AtomicBool,
+    mut list: Option<&mut Vec<u64>>,
+) -> Summary {
+    let mut summary = Summary::default();
+    sieve_range(lo, hi, base, cancel, |p| {
+        summary.count += 1;
+        summary.max = p;
+        if let Some(list) = list.as_deref_mut() {
+            list.push(p);
+        }
+    });
+    summary
+}
+
+struct SegmentDone {
+    index: u64,
+    summary: Summary,
+    primes: Vec<u64>,
+}
+
+struct Running {
+    params: Params,
+    summary: Summary,
+    /// Segments finished ahead of the next one to stream, by index.
+    waiting: BTreeMap<u64, Vec<u64>>,
+    next_to_stream: u64,
+}
+
+pub(super) fn start(payload: &[u8], _ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+    let params = Params::decode(payload)?;
+    Ok(Box::new(Running {
+        params,
+        summary: Summary::default(),
+        waiting: BTreeMap::new(),
+        next_to_stream: 0,
+    }))
+}
+
+impl RunningJob for Running {
+    fn take_tasks(&mut self) -> Vec<Task> {
+        let Params { a, b, list } = self.params;
+        // The first task to need the base primes computes them; the others wait.
+        let base: Arc<OnceLock<Vec<u32>>> = Arc::new(OnceLock::new());
+        let (first, last) = (a / SEGMENT, b / SEGMENT);
+        self.next_to_stream = first;
+        (first..=last)
+            .map(|index| {
+                let base = Arc::clone(&base);
+                let lo = a.max(index * SEGMENT);
+                let hi = b.min(index * SEGMENT + SEGMENT - 1);
+                Box::new(move |cancel: &AtomicBool| {
+                    let base = base.get_or_init(|| base_primes(isqrt(b)));
+                    let mut primes = Vec::new();
+                    let summary = primes_in(lo, hi, base, cancel, list.then_some(&mut primes));
+                    Box::new(SegmentDone {
+                        index,
+                        summary,
+                        primes,
+                    }) as TaskOutput
+                }) as Task
+            })
+            .collect()
+    }
+
+    fn task_done(
+        &mut self,
+        output: TaskOutput,
+        sink: &mut dyn PartialSink,
+    ) -> Result<(), JobError> {
+        let done = expect_output::<SegmentDone>(output, "primes")?;
+        self.summary.merge(done.summary);
+        if self.params.list {
+            self.waiting.insert(done.index, done.primes);
+            while let Some(primes) = self.waiting.remove(&self.next_to_stream) {
+                stream_primes(&primes, sink);
+                self.next_to_stream += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Vec<u8>, JobError> {
+        Ok(self.summary.encode())
+    }
+}
+
+fn stream_primes(primes: &[u64], sink: &mut dyn PartialSink) {
+    let mut payload = Vec::with_capacity(PRIMES_PER_PARTIAL.min(primes.len()) * 8);
+    for chunk in primes.chunks(PRIMES_PER_PARTIAL) {
+        payload.clear();
+        chunk.iter().for_each(|p| payload.put_u64(*p));
+        sink.partial(&payload);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(lo: u64, hi: u64) -> Summary {
+        primes_in(
+            lo,
+            hi,
+            &base_primes(isqrt(hi)),
+            &AtomicBool::new(false),
+            None,
+        )
+    }
+
+    #[test]
+    fn known_prime_counts() {
+        assert_eq!(count(1, 10), Summary { count: 4, max: 7 });
+        assert_eq!(
+            count(1, 1_000_000),
+            Summary {
+                count: 78_498,
+                max: 999_983
+            }
+        );
+        assert_eq!(count(1, 100_000_000).count, 5_761_455);
+        assert_eq!(count(0, 1), Summary { count: 0, max: 0 });
+        assert_eq!(count(2, 2), Summary { count: 1, max: 2 });
+        assert_eq!(count(24, 28), Summary { count: 0, max: 0 });
+    }
+
+    #[test]
+    fn segments_agree_with_a_plain_sieve() {
+        let plain: Vec<u64> = base_primes(300_000)
+            .into_iter()
+            .map(u64::from)
+            .filter(|&p| p >= 1000)
+            .collect();
+        let mut listed = Vec::new();
+        let base = base_primes(isqrt(300_000));
+        for (lo, hi) in [
+            (1000, 4999),
+            (5000, 5000),
+            (5001, 299_999),
+            (300_000, 300_000),
+        ] {
+            primes_in(lo, hi, &base, &AtomicBool::new(false), Some(&mut listed));
+        }
+        assert_eq!(listed, plain);
+    }
+
+    #[test]
+    fn isqrt_is_exact() {
+        for n in [0u64, 1, 3, 4, 15, 16, 17, 1 << 40, (1 << 40) - 1, u64::MAX] {
+            let r = isqrt(n);
+            assert!(
+                r * r <= n && (r + 1).checked_mul(r + 1).is_none_or(|s| s > n),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_refused() {
+        let p = Params {
+            a: 10,
+            b: 5,
+            list: false,
+        };
+        assert_eq!(
+            Params::decode(&p.encode()).unwrap_err().message,
+            "primes: b (5) is less than a (10)"
+        );
+        let p = Params {
+            a: 0,
+            b: MAX_B + 1,
+            list: false,
+        };
+        assert!(Params::decode(&p.encode())
+            .unwrap_err()
+            .message
+            .contains("exceeds the limit"));
+    }
+}

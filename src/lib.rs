@@ -1,0 +1,13 @@
+//! piworker: turns a shelf of Raspberry Pis into one computer.
+//!
+//! - `protocol`: the framed binary wire format both sides speak.
+//! - `jobs`: the closed set of job kinds, their kernels and result merging.
+//! - `net`: a framed, non-blocking connection over mio, used by both sides.
+//! - `daemon`: the worker's event loop and pinned compute pool.
+//! - `submit`: the head's client that splits, sends, gathers and reduces.
+
+pub mod daemon;
+pub mod jobs;
+pub mod net;
+pub mod protocol;
+pub mod submit;

@@ -1,0 +1,231 @@
+//! The payloads of the connection-level frames: the handshake, errors and
+//! the envelope of a job submission. Job parameters and results belong to
+//! each job kind (`crate::jobs`), not here.
+
+use super::frame::{Frame, FrameType, PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use super::wire::{WireError, WireReader, WireWrite};
+use std::fmt;
+
+/// The software version both sides announce in the handshake.
+pub const SOFTWARE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// First frame a client sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    pub protocol_major: u8,
+    pub protocol_minor: u8,
+    pub software: String,
+}
+
+impl Hello {
+    pub fn ours() -> Hello {
+        Hello {
+            protocol_major: PROTOCOL_MAJOR,
+            protocol_minor: PROTOCOL_MINOR,
+            software: SOFTWARE_VERSION.into(),
+        }
+    }
+
+    pub fn encode(&self) -> Frame {
+        let mut p = Vec::new();
+        p.put_u8(self.protocol_major);
+        p.put_u8(self.protocol_minor);
+        p.put_string(&self.software);
+        Frame::new(FrameType::Hello, 0, p)
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Hello, WireError> {
+        let mut r = WireReader::new(payload);
+        let hello = Hello {
+            protocol_major: r.u8("hello.protocol_major")?,
+            protocol_minor: r.u8("hello.protocol_minor")?,
+            software: r.string("hello.software")?,
+        };
+        // A later minor may append fields; they are ignored, not refused.
+        Ok(hello)
+    }
+}
+
+/// The worker's answer to `Hello`: who it is and what it can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Welcome {
+    pub protocol_major: u8,
+    pub protocol_minor: u8,
+    pub software: String,
+    pub hostname: String,
+    pub arch: String,
+    pub threads: u16,
+    pub max_frame: u32,
+}
+
+impl Welcome {
+    pub fn encode(&self) -> Frame {
+        let mut p = Vec::new();
+        p.put_u8(self.protocol_major);
+        p.put_u8(self.protocol_minor);
+        p.put_string(&self.software);
+        p.put_string(&self.hostname);
+        p.put_string(&self.arch);
+        p.put_u16(self.threads);
+        p.put_u32(self.max_frame);
+        Frame::new(FrameType::Welcome, 0, p)
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Welcome, WireError> {
+        let mut r = WireReader::new(payload);
+        Ok(Welcome {
+            protocol_major: r.u8("welcome.protocol_major")?,
+            protocol_minor: r.u8("welcome.protocol_minor")?,
+            software: r.string("welcome.software")?,
+            hostname: r.string("welcome.hostname")?,
+            arch: r.string("welcome.arch")?,
+            threads: r.u16("welcome.threads")?,
+            max_frame: r.u32("welcome.max_frame")?,
+        })
+    }
+}
+
+/// Why a worker refused a frame, a job or the whole connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The byte stream is not valid frames (bad magic, oversize frame).
+    BadFrame,
+    VersionMismatch,
+    /// A frame that needs a handshake first, or a second Hello.
+    HandshakeRequired,
+    UnknownFrameType,
+    UnknownJobKind,
+    BadParams,
+    /// A job id already in use on this connection.
+    DuplicateJob,
+    /// Data, EndInput or Cancel for a job that is not running.
+    UnknownJob,
+    /// The job ran and failed (bad input data, for instance).
+    JobFailed,
+    Cancelled,
+    ShuttingDown,
+    Unknown(u16),
+}
+
+impl ErrorCode {
+    pub fn to_u16(self) -> u16 {
+        match self {
+            ErrorCode::BadFrame => 1,
+            ErrorCode::VersionMismatch => 2,
+            ErrorCode::HandshakeRequired => 3,
+            ErrorCode::UnknownFrameType => 4,
+            ErrorCode::UnknownJobKind => 5,
+            ErrorCode::BadParams => 6,
+            ErrorCode::DuplicateJob => 7,
+            ErrorCode::UnknownJob => 8,
+            ErrorCode::JobFailed => 9,
+            ErrorCode::Cancelled => 10,
+            ErrorCode::ShuttingDown => 11,
+            ErrorCode::Unknown(v) => v,
+        }
+    }
+
+    pub fn from_u16(v: u16) -> ErrorCode {
+        match v {
+            1 => ErrorCode::BadFrame,
+            2 => ErrorCode::VersionMismatch,
+            3 => ErrorCode::HandshakeRequired,
+            4 => ErrorCode::UnknownFrameType,
+            5 => ErrorCode::UnknownJobKind,
+            6 => ErrorCode::BadParams,
+            7 => ErrorCode::DuplicateJob,
+            8 => ErrorCode::UnknownJob,
+            9 => ErrorCode::JobFailed,
+            10 => ErrorCode::Cancelled,
+            11 => ErrorCode::ShuttingDown,
+            other => ErrorCode::Unknown(other),
+        }
+    }
+}
+
+/// An `Error` frame's payload: a code and a sentence for a person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorMessage {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorMessage {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ErrorMessage {
+        ErrorMessage {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn encode(&self, job_id: u32) -> Frame {
+        let mut p = Vec::new();
+        p.put_u16(self.code.to_u16());
+        p.put_string(&self.message);
+        Frame::new(FrameType::Error, job_id, p)
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<ErrorMessage, WireError> {
+        let mut r = WireReader::new(payload);
+        Ok(ErrorMessage {
+            code: ErrorCode::from_u16(r.u16("error.code")?),
+            message: r.string("error.message")?,
+        })
+    }
+}
+
+impl fmt::Display for ErrorMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Set in `Submit.flags` when input follows as `Data` frames and `EndInput`.
+pub const SUBMIT_HAS_INPUT: u8 = 0x01;
+
+/// The envelope of a job: its kind, flags, and the kind's own parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Submit {
+    pub kind: u8,
+    pub flags: u8,
+    pub params: Vec<u8>,
+}
+
+impl Submit {
+    pub fn encode(&self, job_id: u32) -> Frame {
+        let mut p = Vec::with_capacity(2 + self.params.len());
+        p.put_u8(self.kind);
+        p.put_u8(self.flags);
+        p.extend_from_slice(&self.params);
+        Frame::new(FrameType::Submit, job_id, p)
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Submit, WireError> {
+        let mut r = WireReader::new(payload);
+        let kind = r.u8("submit.kind")?;
+        let flags = r.u8("submit.flags")?;
+        let params = r.take(r.remaining(), "submit.params")?.to_vec();
+        Ok(Submit {
+            kind,
+            flags,
+            params,
+        })
+    }
+
+    pub fn has_input(&self) -> bool {
+        self.flags & SUBMIT_HAS_INPUT != 0
+    }
+}
+
+/// The message a side prints, and sends, when the peer's major differs.
+pub fn version_refusal(
+    ours_major: u8,
+    ours_minor: u8,
+    theirs_major: u8,
+    theirs_minor: u8,
+) -> String {
+    format!(
+        "protocol version mismatch: this side speaks {ours_major}.{ours_minor}, the peer speaks \
+         {theirs_major}.{theirs_minor}; install the same major version of piworker on both"
+    )
+}

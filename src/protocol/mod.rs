@@ -1,0 +1,13 @@
+//! The wire protocol shared by `piworker` and `pisubmit` (docs/PROTOCOL.md).
+//!
+//! `frame` is the framing (header, limits, need-more versus violation),
+//! `wire` the typed fields inside payloads, `message` the handshake, errors
+//! and job envelope. Nothing here does I/O.
+
+pub mod frame;
+pub mod message;
+pub mod wire;
+
+pub use frame::{Frame, FrameError, FrameType, Header};
+pub use message::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
+pub use wire::{WireError, WireReader, WireWrite};

@@ -1,0 +1,413 @@
+//! pisubmit's command line, parsed into an `Invocation`. Checks values as
+//! it goes, so every mistake is named with the flag it came from.
+
+use super::error::SubmitError;
+use super::hosts::{parse_hosts, HostSpec};
+use super::plan::JobSpec;
+use crate::jobs::{loopsum, reduce};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const HELP: &str = "\
+pisubmit: run a job on every core of every piworker
+
+USAGE:
+    pisubmit [--hosts SPEC] [--json] [--timeout SECS] JOB [JOB OPTIONS]
+
+The job is cut into pieces; each worker keeps a few in flight and splits
+each piece over its compute threads. Answers are gathered and combined
+exactly, so they do not depend on how many hosts or threads took part.
+
+OPTIONS:
+    --hosts SPEC          Workers: host[:port][/threads],...  or  @FILE
+                          (one host per line, # comments). The default port
+                          is 31415; /threads uses fewer of a worker's threads.
+                          [default: $PISUBMIT_HOSTS]
+    --json                Print exactly one JSON object on stdout
+    --timeout SECS        Give up if the job has not finished by then
+    --connect-timeout SECS  Time to reach every worker [default: 5]
+    -V, --version         Print the version and exit
+    -h, --help            Print this help and exit
+
+JOBS:
+    loopsum [--t-range A..B] [--u-len L] [--c C]
+                          Sum of t*u*c for t in A..B, u in 0..L
+                          [defaults: 0..4001, 4001, 1.0]
+    pi --samples N [--seed S]
+                          Monte Carlo estimate of pi from N darts [seed: 1]
+    primes --from A --to B [--output FILE]
+                          Count the primes in [A, B] (B <= 2^40) and find the
+                          largest; --output writes them, sorted, one per line
+    powers --nums X1,X2,... --exps P1,P2,...
+                          X^P for every number and exponent, one row per P
+    reduce --op sum|min|max|count --input FILE [--dtype f64|i64|text]
+                          Fold a file of big-endian 8-byte values, or of text
+                          with one number per line [dtype: text]
+    echo --bytes N        Send N bytes through the workers and check them
+    ping                  Version, hostname, arch, threads and round trip
+                          of each worker
+
+EXIT STATUS:
+    0  done
+    1  the job failed (bad data, a worker died, --timeout)
+    2  bad command line, or a worker could not be reached
+
+EXAMPLES:
+    pisubmit --hosts pi1,pi2,pi3,pi4 loopsum
+    pisubmit --hosts @pi_list.txt primes --from 1 --to 1000000000
+    PISUBMIT_HOSTS=127.0.0.1:31416 pisubmit --json pi --samples 1000000
+";
+
+pub struct Invocation {
+    pub hosts: Vec<HostSpec>,
+    pub json: bool,
+    pub timeout: Option<Duration>,
+    pub connect_timeout: Duration,
+    pub job: JobSpec,
+}
+
+pub enum Parsed {
+    Run(Invocation),
+    Help,
+    Version,
+}
+
+fn usage(msg: impl Into<String>) -> SubmitError {
+    SubmitError::Usage(msg.into())
+}
+
+pub fn parse_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    env_hosts: Option<String>,
+) -> Result<Parsed, SubmitError> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_iter(std::iter::once("pisubmit".into()).chain(args));
+    let mut hosts_text: Option<String> = None;
+    let mut json = false;
+    let mut timeout = None;
+    let mut connect_timeout = Duration::from_secs(5);
+    let job_name = loop {
+        let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
+            return Err(usage(
+                "no JOB given (loopsum, pi, primes, powers, reduce, echo or ping)",
+            ));
+        };
+        match arg {
+            Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),
+            Long("json") => json = true,
+            Long("timeout") => {
+                timeout = Some(seconds(&text(&mut parser, "--timeout")?, "--timeout")?)
+            }
+            Long("connect-timeout") => {
+                connect_timeout = seconds(
+                    &text(&mut parser, "--connect-timeout")?,
+                    "--connect-timeout",
+                )?
+            }
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(v) => {
+                break v
+                    .into_string()
+                    .map_err(|v| usage(format!("job {v:?} is not valid UTF-8")))?
+            }
+            other => return Err(usage(other.unexpected().to_string())),
+        }
+    };
+    let job =
+        match job_name.as_str() {
+            "loopsum" => parse_loopsum(&mut parser)?,
+            "pi" => parse_pi(&mut parser)?,
+            "primes" => parse_primes(&mut parser)?,
+            "powers" => parse_powers(&mut parser)?,
+            "reduce" => parse_reduce(&mut parser)?,
+            "echo" => parse_echo(&mut parser)?,
+            "ping" => {
+                if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
+                    return Err(usage(format!("ping: {}", arg.unexpected())));
+                }
+                JobSpec::Ping
+            }
+            other => return Err(usage(format!(
+                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo or ping"
+            ))),
+        };
+    let hosts_text = hosts_text
+        .or(env_hosts)
+        .ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
+    let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
+    Ok(Parsed::Run(Invocation {
+        hosts,
+        json,
+        timeout,
+        connect_timeout,
+        job,
+    }))
+}
+
+fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
+    let v = parser.value().map_err(|e| usage(e.to_string()))?;
+    v.into_string()
+        .map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
+}
+
+fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
+    s.trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| usage(format!("{flag}: {s:?} is not {what}")))
+}
+
+/// Accepts plain integers and forms like 1e9 or 10^8 for big counts.
+fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
+    let t = s.trim().replace('_', "");
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    let pow = |base: &str, exp: &str| -> Option<u64> {
+        let (b, e): (u64, u32) = (base.parse().ok()?, exp.parse().ok()?);
+        b.checked_pow(e)
+    };
+    let parsed = if let Some((m, e)) = t.split_once(['e', 'E']) {
+        pow("10", e).and_then(|p| m.parse::<u64>().ok()?.checked_mul(p))
+    } else if let Some((b, e)) = t.split_once('^') {
+        pow(b, e)
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| {
+        usage(format!(
+            "{flag}: {s:?} is not a whole number (e.g. 1000000, 1e6, 10^6)"
+        ))
+    })
+}
+
+fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
+    let v: f64 = number(s, flag, "a number of seconds")?;
+    if !(v > 0.0 && v < 1e7) {
+        return Err(usage(format!(
+            "{flag}: {s} must be a positive number of seconds"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| number::<f64>(x, flag, "a number"))
+        .collect()
+}
+
+fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
+    use lexopt::prelude::*;
+    match parser.next().map_err(|e| usage(e.to_string()))? {
+        None => Ok(None),
+        Some(Long(name)) => Ok(Some(name.to_string())),
+        Some(other) => Err(usage(format!("{job}: {}", other.unexpected()))),
+    }
+}
+
+fn unknown(job: &str, flag: &str) -> SubmitError {
+    usage(format!(
+        "{job}: unknown option --{flag} (see pisubmit --help)"
+    ))
+}
+
+fn parse_loopsum(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let mut params = loopsum::Params {
+        t0: 0,
+        t1: 4001,
+        u_len: 4001,
+        c: 1.0,
+    };
+    while let Some(flag) = next_flag(p, "loopsum")? {
+        match flag.as_str() {
+            "t-range" => {
+                let v = text(p, "--t-range")?;
+                let (a, b) = v
+                    .split_once("..")
+                    .ok_or_else(|| usage(format!("--t-range: {v:?} is not A..B")))?;
+                params.t0 = number(a, "--t-range", "an integer")?;
+                params.t1 = number(b, "--t-range", "an integer")?;
+            }
+            "u-len" => params.u_len = number(&text(p, "--u-len")?, "--u-len", "an integer")?,
+            "c" => params.c = number(&text(p, "--c")?, "--c", "a number")?,
+            other => return Err(unknown("loopsum", other)),
+        }
+    }
+    params.validate().map_err(|e| usage(e.message))?;
+    Ok(JobSpec::Loopsum(params))
+}
+
+fn parse_pi(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let (mut samples, mut seed) = (None, 1);
+    while let Some(flag) = next_flag(p, "pi")? {
+        match flag.as_str() {
+            "samples" => samples = Some(count(&text(p, "--samples")?, "--samples")?),
+            "seed" => seed = count(&text(p, "--seed")?, "--seed")?,
+            other => return Err(unknown("pi", other)),
+        }
+    }
+    let samples = samples.ok_or_else(|| usage("pi: --samples N is required"))?;
+    if samples == 0 {
+        return Err(usage(
+            "pi: --samples must be at least 1 (zero samples estimate nothing)",
+        ));
+    }
+    Ok(JobSpec::Pi { samples, seed })
+}
+
+fn parse_primes(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let (mut a, mut b, mut output) = (None, None, None);
+    while let Some(flag) = next_flag(p, "primes")? {
+        match flag.as_str() {
+            "from" => a = Some(count(&text(p, "--from")?, "--from")?),
+            "to" => b = Some(count(&text(p, "--to")?, "--to")?),
+            "output" => output = Some(PathBuf::from(text(p, "--output")?)),
+            other => return Err(unknown("primes", other)),
+        }
+    }
+    let a = a.ok_or_else(|| usage("primes: --from A is required"))?;
+    let b = b.ok_or_else(|| usage("primes: --to B is required"))?;
+    crate::jobs::primes::Params { a, b, list: false }
+        .validate()
+        .map_err(|e| usage(e.message))?;
+    Ok(JobSpec::Primes { a, b, output })
+}
+
+fn parse_powers(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let (mut nums, mut exps) = (None, None);
+    while let Some(flag) = next_flag(p, "powers")? {
+        match flag.as_str() {
+            "nums" => nums = Some(list(&text(p, "--nums")?, "--nums")?),
+            "exps" => exps = Some(list(&text(p, "--exps")?, "--exps")?),
+            other => return Err(unknown("powers", other)),
+        }
+    }
+    let nums = nums
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| usage("powers: --nums X1,X2,... is required"))?;
+    let exps = exps
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| usage("powers: --exps P1,P2,... is required"))?;
+    if nums.len() > crate::jobs::powers::MAX_VALUES {
+        return Err(usage(format!(
+            "powers: at most {} numbers",
+            crate::jobs::powers::MAX_VALUES
+        )));
+    }
+    Ok(JobSpec::Powers { nums, exps })
+}
+
+fn parse_reduce(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let (mut op, mut input, mut dtype) = (None, None, reduce::DType::Text);
+    while let Some(flag) = next_flag(p, "reduce")? {
+        match flag.as_str() {
+            "op" => {
+                let v = text(p, "--op")?;
+                op =
+                    Some(reduce::Op::parse(&v).ok_or_else(|| {
+                        usage(format!("--op: {v:?} is not sum, min, max or count"))
+                    })?);
+            }
+            "dtype" => {
+                let v = text(p, "--dtype")?;
+                dtype = reduce::DType::parse(&v)
+                    .ok_or_else(|| usage(format!("--dtype: {v:?} is not f64, i64 or text")))?;
+            }
+            "input" => input = Some(PathBuf::from(text(p, "--input")?)),
+            other => return Err(unknown("reduce", other)),
+        }
+    }
+    let op = op.ok_or_else(|| usage("reduce: --op sum|min|max|count is required"))?;
+    let input = input.ok_or_else(|| usage("reduce: --input FILE is required"))?;
+    Ok(JobSpec::Reduce { op, dtype, input })
+}
+
+fn parse_echo(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    let mut bytes = None;
+    while let Some(flag) = next_flag(p, "echo")? {
+        match flag.as_str() {
+            "bytes" => bytes = Some(count(&text(p, "--bytes")?, "--bytes")?),
+            other => return Err(unknown("echo", other)),
+        }
+    }
+    let bytes = bytes.ok_or_else(|| usage("echo: --bytes N is required"))?;
+    Ok(JobSpec::Echo { bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Invocation, SubmitError> {
+        match parse_args(args.iter().map(|s| s.into()), None)? {
+            Parsed::Run(i) => Ok(i),
+            _ => Err(usage("not run")),
+        }
+    }
+
+    #[test]
+    fn the_documented_surface() {
+        let i = parse(&[
+            "--hosts",
+            "a,b:9/2",
+            "--json",
+            "loopsum",
+            "--t-range",
+            "0..40001",
+            "--u-len",
+            "40001",
+        ])
+        .unwrap();
+        assert!(i.json);
+        assert_eq!(i.hosts.len(), 2);
+        match i.job {
+            JobSpec::Loopsum(p) => assert_eq!((p.t0, p.t1, p.u_len, p.c), (0, 40001, 40001, 1.0)),
+            _ => panic!("wrong job"),
+        }
+        let i = parse(&["--hosts", "a", "primes", "--from", "1", "--to", "1e9"]).unwrap();
+        assert!(matches!(
+            i.job,
+            JobSpec::Primes {
+                a: 1,
+                b: 1_000_000_000,
+                output: None
+            }
+        ));
+        let i = parse(&["--hosts", "a", "pi", "--samples", "10^6"]).unwrap();
+        assert!(matches!(
+            i.job,
+            JobSpec::Pi {
+                samples: 1_000_000,
+                seed: 1
+            }
+        ));
+    }
+
+    #[test]
+    fn mistakes_name_the_flag() {
+        let msg = |args: &[&str]| parse(args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(msg(&["--hosts", "a", "pi"]), "pi: --samples N is required");
+        assert_eq!(
+            msg(&["--hosts", "a", "pi", "--samples", "0"]),
+            "pi: --samples must be at least 1 (zero samples estimate nothing)"
+        );
+        assert_eq!(
+            msg(&["--hosts", "a", "primes", "--from", "9", "--to", "3"]),
+            "primes: b (3) is less than a (9)"
+        );
+        assert_eq!(
+            msg(&["--hosts", "a", "loopsum", "--t-range", "5..1"]),
+            "loopsum: t1 (1) is less than t0 (5)"
+        );
+        assert!(msg(&["loopsum"]).contains("PISUBMIT_HOSTS"));
+        assert!(msg(&["--hosts", "a", "frobnicate"]).contains("unknown job \"frobnicate\""));
+        assert!(
+            msg(&["--hosts", "a", "reduce", "--op", "avg", "--input", "x"])
+                .contains("--op: \"avg\"")
+        );
+    }
+}

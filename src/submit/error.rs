@@ -1,0 +1,32 @@
+//! pisubmit's one error type, and the exit code each kind maps to.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub enum SubmitError {
+    /// A bad command line (exit 2).
+    Usage(String),
+    /// A worker could not be reached or refused us (exit 2).
+    Connect(String),
+    /// The job ran and failed, or a worker died during it (exit 1).
+    Job(String),
+}
+
+impl SubmitError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SubmitError::Job(_) => 1,
+            SubmitError::Usage(_) | SubmitError::Connect(_) => 2,
+        }
+    }
+}
+
+impl fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::Usage(m) | SubmitError::Connect(m) | SubmitError::Job(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}

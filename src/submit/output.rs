@@ -1,0 +1,185 @@
+//! Writing streamed results to a file in piece order, whatever order the
+//! pieces finish in.
+//!
+//! The output is written to `FILE.partial` and renamed to FILE only when
+//! every piece has arrived, so a failed run never leaves a file that looks
+//! complete. Only pieces that finish ahead of their turn are held in
+//! memory; the head's memory does not grow with the output's size.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+/// Turns a piece's raw partial payload into file bytes.
+pub trait Format {
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String>;
+}
+
+/// Primes as decimal text, one per line.
+pub struct PrimeText;
+
+impl Format for PrimeText {
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        if payload.len() % 8 != 0 {
+            return Err(format!(
+                "a primes partial of {} bytes is not whole u64 values",
+                payload.len()
+            ));
+        }
+        let mut digits = [0u8; 20];
+        for chunk in payload.chunks_exact(8) {
+            let mut n = u64::from_be_bytes([
+                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+            ]);
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.extend_from_slice(&digits[i..]);
+            out.push(b'\n');
+        }
+        Ok(())
+    }
+}
+
+struct Held {
+    data: Vec<u8>,
+    done: bool,
+}
+
+pub struct OrderedWriter<F: Format> {
+    path: PathBuf,
+    temp: PathBuf,
+    file: BufWriter<File>,
+    format: F,
+    /// The piece whose output goes straight to the file.
+    next: usize,
+    pieces: usize,
+    held: BTreeMap<usize, Held>,
+    scratch: Vec<u8>,
+}
+
+impl<F: Format> OrderedWriter<F> {
+    pub fn create(path: PathBuf, pieces: usize, format: F) -> Result<OrderedWriter<F>, String> {
+        let mut temp = path.clone().into_os_string();
+        temp.push(".partial");
+        let temp = PathBuf::from(temp);
+        let file =
+            File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        Ok(OrderedWriter {
+            path,
+            temp,
+            file: BufWriter::with_capacity(1 << 20, file),
+            format,
+            next: 0,
+            pieces,
+            held: BTreeMap::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn write(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        if piece == self.next {
+            self.emit(payload)
+        } else {
+            self.held
+                .entry(piece)
+                .or_insert(Held {
+                    data: Vec::new(),
+                    done: false,
+                })
+                .data
+                .extend_from_slice(payload);
+            Ok(())
+        }
+    }
+
+    pub fn piece_done(&mut self, piece: usize) -> Result<(), String> {
+        if piece != self.next {
+            self.held
+                .entry(piece)
+                .or_insert(Held {
+                    data: Vec::new(),
+                    done: false,
+                })
+                .done = true;
+            return Ok(());
+        }
+        self.next += 1;
+        // Catch up with pieces that finished (or started) ahead of their turn.
+        while let Some(held) = self.held.remove(&self.next) {
+            self.emit(&held.data)?;
+            if !held.done {
+                break; // still streaming: its next partials go straight out
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
+        self.scratch.clear();
+        self.format.render(payload, &mut self.scratch)?;
+        self.file
+            .write_all(&self.scratch)
+            .map_err(|e| format!("writing {}: {e}", self.temp.display()))
+    }
+
+    /// All pieces are in: flush and move the file into place.
+    pub fn finish(mut self) -> Result<PathBuf, String> {
+        if self.next != self.pieces {
+            return Err(format!(
+                "output incomplete: {} of {} pieces written",
+                self.next, self.pieces
+            ));
+        }
+        self.file
+            .flush()
+            .map_err(|e| format!("writing {}: {e}", self.temp.display()))?;
+        std::fs::rename(&self.temp, &self.path).map_err(|e| {
+            format!(
+                "cannot rename {} to {}: {e}",
+                self.temp.display(),
+                self.path.display()
+            )
+        })?;
+        Ok(self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(v: &[u64]) -> Vec<u8> {
+        v.iter().flat_map(|p| p.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn out_of_order_pieces_land_in_order() {
+        let dir = std::env::temp_dir().join(format!("piworker-ow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("primes.txt");
+        let mut w = OrderedWriter::create(path.clone(), 3, PrimeText).unwrap();
+        w.write(2, &payload(&[11, 13])).unwrap();
+        w.piece_done(2).unwrap();
+        w.write(1, &payload(&[5])).unwrap();
+        w.write(0, &payload(&[2, 3])).unwrap();
+        w.piece_done(0).unwrap();
+        w.write(1, &payload(&[7])).unwrap();
+        assert!(!path.exists(), "nothing final before the end");
+        w.piece_done(1).unwrap();
+        w.finish().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "2\n3\n5\n7\n11\n13\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

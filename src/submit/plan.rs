@@ -1,0 +1,650 @@
+//! How each job is cut into pieces for the workers, and how the pieces'
+//! answers are put back together.
+//!
+//! Every merge here is exact (integer counts, `ExactSum`, ordered output),
+//! so the answer does not depend on how many hosts, threads or pieces there
+//! were. This module must not touch sockets: `cluster` does that.
+
+use super::cluster::{Gatherer, InputOpener, InputStream, Piece};
+use super::error::SubmitError;
+use super::json::Json;
+use super::output::{OrderedWriter, PrimeText};
+use crate::jobs::exact_sum::ExactSum;
+use crate::jobs::{echo, loopsum, pi, powers, primes, reduce, split_range, JobKind};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+/// What the user asked for, already checked.
+#[derive(Clone, Debug)]
+pub enum JobSpec {
+    Loopsum(loopsum::Params),
+    Pi {
+        samples: u64,
+        seed: u64,
+    },
+    Primes {
+        a: u64,
+        b: u64,
+        output: Option<PathBuf>,
+    },
+    Powers {
+        nums: Vec<f64>,
+        exps: Vec<f64>,
+    },
+    Reduce {
+        op: reduce::Op,
+        dtype: reduce::DType,
+        input: PathBuf,
+    },
+    Echo {
+        bytes: u64,
+    },
+    Ping,
+}
+
+impl JobSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            JobSpec::Loopsum(_) => "loopsum",
+            JobSpec::Pi { .. } => "pi",
+            JobSpec::Primes { .. } => "primes",
+            JobSpec::Powers { .. } => "powers",
+            JobSpec::Reduce { .. } => "reduce",
+            JobSpec::Echo { .. } => "echo",
+            JobSpec::Ping => "ping",
+        }
+    }
+}
+
+/// The gathered answer: the value, extra fields for `--json`, and a line
+/// for people.
+pub struct Answer {
+    pub result: Json,
+    pub extra: Vec<(&'static str, Json)>,
+    pub text: String,
+}
+
+/// A gatherer that can also say what the whole job's answer is.
+pub trait Plan: Gatherer {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError>;
+}
+
+/// Pieces per compute thread: enough that a slow piece does not leave the
+/// others idle at the end, few enough that per-piece overhead stays small.
+const PIECES_PER_THREAD: usize = 4;
+
+pub fn build(spec: &JobSpec, threads: usize) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+    let target = threads.max(1) * PIECES_PER_THREAD;
+    match spec {
+        JobSpec::Loopsum(p) => Ok(plan_loopsum(*p, target)),
+        JobSpec::Pi { samples, seed } => Ok(plan_pi(*samples, *seed, target)),
+        JobSpec::Primes { a, b, output } => plan_primes(*a, *b, output.clone(), target),
+        JobSpec::Powers { nums, exps } => Ok(plan_powers(nums, exps, target)),
+        JobSpec::Reduce { op, dtype, input } => plan_reduce(*op, *dtype, input, target),
+        JobSpec::Echo { bytes } => Ok(plan_echo(*bytes, target)),
+        JobSpec::Ping => Err(SubmitError::Usage("ping is not a job to split".into())),
+    }
+}
+
+/// An f64 that holds an integer prints as one in JSON.
+pub fn number(v: f64) -> Json {
+    if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        Json::Int(v as i128)
+    } else {
+        Json::Float(v)
+    }
+}
+
+fn bad_result(e: impl std::fmt::Display) -> String {
+    format!("unreadable result: {e}")
+}
+
+// ---- loopsum ----
+
+struct LoopsumPlan {
+    total: ExactSum,
+}
+
+fn plan_loopsum(p: loopsum::Params, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+    let shift = |t: i64| (t + loopsum::MAX_INDEX) as u64;
+    let pieces = split_range(shift(p.t0), shift(p.t1), target)
+        .into_iter()
+        .map(|(a, b)| {
+            let (t0, t1) = (a as i64 - loopsum::MAX_INDEX, b as i64 - loopsum::MAX_INDEX);
+            let params = loopsum::Params { t0, t1, ..p };
+            Piece {
+                kind: JobKind::Loopsum,
+                params: params.encode(),
+                input: None,
+                label: format!("rows {t0}..{t1}"),
+            }
+        })
+        .collect();
+    (
+        pieces,
+        Box::new(LoopsumPlan {
+            total: ExactSum::new(),
+        }),
+    )
+}
+
+impl Gatherer for LoopsumPlan {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Err("loopsum sends no partial results".into())
+    }
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+        self.total
+            .merge(&loopsum::decode_result(payload).map_err(bad_result)?);
+        Ok(())
+    }
+}
+
+impl Plan for LoopsumPlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        let v = self.total.value();
+        Ok(Answer {
+            result: number(v),
+            extra: vec![],
+            text: format!("{v}"),
+        })
+    }
+}
+
+// ---- pi ----
+
+struct PiPlan {
+    counts: pi::Counts,
+}
+
+fn plan_pi(samples: u64, seed: u64, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+    let pieces = split_range(0, samples, target)
+        .into_iter()
+        .map(|(i0, i1)| Piece {
+            kind: JobKind::Pi,
+            params: pi::Params { seed, i0, i1 }.encode(),
+            input: None,
+            label: format!("darts {i0}..{i1}"),
+        })
+        .collect();
+    (
+        pieces,
+        Box::new(PiPlan {
+            counts: pi::Counts::default(),
+        }),
+    )
+}
+
+impl Gatherer for PiPlan {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Err("pi sends no partial results".into())
+    }
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+        self.counts
+            .merge(pi::Counts::decode(payload).map_err(bad_result)?);
+        Ok(())
+    }
+}
+
+impl Plan for PiPlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        let c = self.counts;
+        let est = c.estimate();
+        Ok(Answer {
+            result: Json::Float(est),
+            extra: vec![
+                ("inside", Json::Int(c.inside.into())),
+                ("samples", Json::Int(c.samples.into())),
+            ],
+            text: format!(
+                "{est} ({} of {} darts inside; error {:+.2e})",
+                c.inside,
+                c.samples,
+                est - std::f64::consts::PI
+            ),
+        })
+    }
+}
+
+// ---- primes ----
+
+/// Numbers per piece when the primes are written out: bounds what the head
+/// holds for pieces that finish ahead of their turn (about 1 MiB each).
+const PRIMES_OUTPUT_PIECE: u64 = 1 << 24;
+
+struct PrimesPlan {
+    summary: primes::Summary,
+    writer: Option<OrderedWriter<PrimeText>>,
+}
+
+fn plan_primes(
+    a: u64,
+    b: u64,
+    output: Option<PathBuf>,
+    target: usize,
+) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+    let list = output.is_some();
+    primes::Params { a, b, list }
+        .validate()
+        .map_err(|e| SubmitError::Usage(e.message))?;
+    let len = b - a + 1;
+    let mut parts = target as u64;
+    if list {
+        parts = parts.max(len.div_ceil(PRIMES_OUTPUT_PIECE));
+    }
+    let ranges = split_range(a, b + 1, parts as usize);
+    let writer = match output {
+        Some(path) => {
+            Some(OrderedWriter::create(path, ranges.len(), PrimeText).map_err(SubmitError::Job)?)
+        }
+        None => None,
+    };
+    let pieces = ranges
+        .into_iter()
+        .map(|(lo, hi)| Piece {
+            kind: JobKind::Primes,
+            params: primes::Params {
+                a: lo,
+                b: hi - 1,
+                list,
+            }
+            .encode(),
+            input: None,
+            label: format!("numbers {lo}..={}", hi - 1),
+        })
+        .collect();
+    Ok((
+        pieces,
+        Box::new(PrimesPlan {
+            summary: primes::Summary::default(),
+            writer,
+        }),
+    ))
+}
+
+impl Gatherer for PrimesPlan {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or("primes sent a list nobody asked for")?;
+        writer.write(piece, payload)
+    }
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        self.summary
+            .merge(primes::Summary::decode(payload).map_err(bad_result)?);
+        if let Some(w) = self.writer.as_mut() {
+            w.piece_done(piece)?;
+        }
+        Ok(())
+    }
+}
+
+impl Plan for PrimesPlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        let s = self.summary;
+        let mut text = format!(
+            "{} primes, largest {}",
+            s.count,
+            if s.count == 0 {
+                "none".into()
+            } else {
+                s.max.to_string()
+            }
+        );
+        let mut extra = vec![(
+            "max",
+            if s.count == 0 {
+                Json::Null
+            } else {
+                Json::Int(s.max.into())
+            },
+        )];
+        if let Some(w) = self.writer {
+            let path = w.finish().map_err(SubmitError::Job)?;
+            text.push_str(&format!(", written to {}", path.display()));
+            extra.push(("output", Json::Str(path.display().to_string())));
+        }
+        Ok(Answer {
+            result: Json::Int(s.count.into()),
+            extra,
+            text,
+        })
+    }
+}
+
+// ---- powers ----
+
+struct PowersPlan {
+    rows: Vec<Option<Vec<Vec<f64>>>>,
+    exps: Vec<f64>,
+}
+
+fn plan_powers(nums: &[f64], exps: &[f64], target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+    // Each piece's result must stay within a worker's per-job limit.
+    let per_piece_limit = (powers::MAX_VALUES / nums.len().max(1)).max(1);
+    let parts = target.max(exps.len().div_ceil(per_piece_limit));
+    let ranges = split_range(0, exps.len() as u64, parts);
+    let pieces: Vec<Piece> = ranges
+        .iter()
+        .map(|&(a, b)| {
+            let params = powers::Params {
+                nums: nums.to_vec(),
+                exps: exps[a as usize..b as usize].to_vec(),
+            };
+            Piece {
+                kind: JobKind::Powers,
+                params: params.encode(),
+                input: None,
+                label: format!("exponents #{a}..#{b}"),
+            }
+        })
+        .collect();
+    let rows = vec![None; pieces.len()];
+    (
+        pieces,
+        Box::new(PowersPlan {
+            rows,
+            exps: exps.to_vec(),
+        }),
+    )
+}
+
+impl Gatherer for PowersPlan {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Err("powers sends no partial results".into())
+    }
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        self.rows[piece] = Some(powers::decode_rows(payload).map_err(bad_result)?);
+        Ok(())
+    }
+}
+
+impl Plan for PowersPlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        let rows: Vec<Vec<f64>> = self.rows.into_iter().flatten().flatten().collect();
+        let mut text = String::new();
+        for (p, row) in self.exps.iter().zip(&rows) {
+            let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            text.push_str(&format!("\n  ^{p}: {}", cells.join(" ")));
+        }
+        let result = Json::Array(
+            rows.iter()
+                .map(|r| Json::Array(r.iter().map(|v| number(*v)).collect()))
+                .collect(),
+        );
+        Ok(Answer {
+            result,
+            extra: vec![],
+            text,
+        })
+    }
+}
+
+// ---- reduce ----
+
+/// Bytes of input per piece at least: below this, per-piece overhead shows.
+const REDUCE_MIN_PIECE: u64 = 1 << 20;
+
+struct ReducePlan {
+    outcome: reduce::Outcome,
+    op: reduce::Op,
+}
+
+fn plan_reduce(
+    op: reduce::Op,
+    dtype: reduce::DType,
+    input: &PathBuf,
+    target: usize,
+) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+    let file = File::open(input)
+        .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?;
+    let size = file
+        .metadata()
+        .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?
+        .len();
+    let width = dtype.width().unwrap_or(1) as u64;
+    if dtype.width().is_some() && size % width != 0 {
+        return Err(SubmitError::Usage(format!(
+            "--input {}: {size} bytes is not a whole number of 8-byte {} values",
+            input.display(),
+            dtype.name()
+        )));
+    }
+    let piece_size = size
+        .div_ceil(target as u64)
+        .max(REDUCE_MIN_PIECE)
+        .div_ceil(width)
+        * width;
+    let mut cuts = vec![0u64];
+    let mut nominal = piece_size;
+    while nominal < size {
+        let cut = match dtype.width() {
+            Some(_) => nominal,
+            None => line_start_at_or_after(&file, nominal)
+                .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?,
+        };
+        if cut > *cuts.last().unwrap_or(&0) && cut < size {
+            cuts.push(cut);
+        }
+        nominal += piece_size;
+    }
+    cuts.push(size);
+    let params = reduce::Params { op, dtype };
+    let pieces = cuts
+        .windows(2)
+        .map(|w| {
+            let (start, end) = (w[0], w[1]);
+            let path = input.clone();
+            let open: InputOpener = Box::new(move || {
+                let file = File::open(&path)?;
+                Ok(Box::new(FileRange {
+                    file,
+                    pos: start,
+                    end,
+                }) as Box<dyn InputStream>)
+            });
+            Piece {
+                kind: JobKind::Reduce,
+                params: params.encode(),
+                input: Some(open),
+                label: format!("bytes {start}..{end} of {}", input.display()),
+            }
+        })
+        .collect();
+    Ok((
+        pieces,
+        Box::new(ReducePlan {
+            outcome: reduce::Outcome::empty(params),
+            op,
+        }),
+    ))
+}
+
+/// Where the line that contains or follows byte `pos` starts, so that text
+/// pieces hold whole lines.
+fn line_start_at_or_after(file: &File, pos: u64) -> io::Result<u64> {
+    let mut buf = [0u8; 4096];
+    let mut at = pos - 1;
+    loop {
+        let n = file.read_at(&mut buf, at)?;
+        if n == 0 {
+            return Ok(at);
+        }
+        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
+    }
+}
+
+/// Streams bytes [pos, end) of a file.
+struct FileRange {
+    file: File,
+    pos: u64,
+    end: u64,
+}
+
+impl InputStream for FileRange {
+    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+        let want = (self.end - self.pos).min(max as u64) as usize;
+        buf.resize(want, 0);
+        let mut filled = 0;
+        while filled < want {
+            let n = self
+                .file
+                .read_at(&mut buf[filled..], self.pos + filled as u64)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the input file shrank while being read",
+                ));
+            }
+            filled += n;
+        }
+        self.pos += want as u64;
+        Ok(self.pos < self.end)
+    }
+}
+
+impl Gatherer for ReducePlan {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Err("reduce sends no partial results".into())
+    }
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+        let piece = reduce::Outcome::decode(payload).map_err(bad_result)?;
+        self.outcome.merge(&piece).map_err(|e| e.message)
+    }
+}
+
+impl Plan for ReducePlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        use reduce::Value;
+        let o = self.outcome;
+        let result = match &o.value {
+            Value::Count => Json::Int(o.count.into()),
+            Value::SumF64(s) => number(s.value()),
+            Value::SumI64(s) => Json::Int(*s),
+            Value::MinF64(m) | Value::MaxF64(m) => m.map_or(Json::Null, number),
+            Value::MinI64(m) | Value::MaxI64(m) => m.map_or(Json::Null, |v| Json::Int(v.into())),
+        };
+        let text = format!(
+            "{} = {} over {} values",
+            self.op.name(),
+            o.display_value(),
+            o.count
+        );
+        Ok(Answer {
+            result,
+            extra: vec![("count", Json::Int(o.count.into()))],
+            text,
+        })
+    }
+}
+
+// ---- echo ----
+
+/// Bytes per echo piece at least.
+const ECHO_MIN_PIECE: u64 = 1 << 20;
+
+struct EchoPlan {
+    /// Per piece: its first byte's offset in the stream, and bytes seen back.
+    pieces: Vec<(u64, u64)>,
+    total: u64,
+}
+
+fn plan_echo(bytes: u64, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+    let parts = (bytes / ECHO_MIN_PIECE).clamp(1, target as u64) as usize;
+    let ranges = if bytes == 0 {
+        vec![(0, 0)]
+    } else {
+        split_range(0, bytes, parts)
+    };
+    let pieces = ranges
+        .iter()
+        .map(|&(start, end)| {
+            // The empty echo carries no input at all: the protocol's floor.
+            let input: Option<InputOpener> = (end > start).then(|| {
+                Box::new(move || Ok(Box::new(Pattern { pos: start, end }) as Box<dyn InputStream>))
+                    as InputOpener
+            });
+            Piece {
+                kind: JobKind::Echo,
+                params: Vec::new(),
+                input,
+                label: format!("bytes {start}..{end}"),
+            }
+        })
+        .collect();
+    let state = ranges.iter().map(|&(start, _)| (start, 0)).collect();
+    (
+        pieces,
+        Box::new(EchoPlan {
+            pieces: state,
+            total: bytes,
+        }),
+    )
+}
+
+/// The test stream `echo` sends: `echo::pattern_byte` at each offset.
+struct Pattern {
+    pos: u64,
+    end: u64,
+}
+
+impl InputStream for Pattern {
+    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
+        let n = (self.end - self.pos).min(max as u64);
+        buf.clear();
+        buf.extend((self.pos..self.pos + n).map(echo::pattern_byte));
+        self.pos += n;
+        Ok(self.pos < self.end)
+    }
+}
+
+impl Gatherer for EchoPlan {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        let (start, seen) = &mut self.pieces[piece];
+        let at = *start + *seen;
+        if let Some(i) = payload
+            .iter()
+            .enumerate()
+            .position(|(i, &b)| b != echo::pattern_byte(at + i as u64))
+        {
+            return Err(format!(
+                "echoed byte at offset {} differs from what was sent",
+                at + i as u64
+            ));
+        }
+        *seen += payload.len() as u64;
+        Ok(())
+    }
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        let n = echo::decode_result(payload).map_err(bad_result)?;
+        if n != self.pieces[piece].1 {
+            return Err(format!(
+                "worker counted {n} bytes but echoed {}",
+                self.pieces[piece].1
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Plan for EchoPlan {
+    fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
+        let back: u64 = self.pieces.iter().map(|p| p.1).sum();
+        if back != self.total {
+            return Err(SubmitError::Job(format!(
+                "sent {} bytes but {back} came back",
+                self.total
+            )));
+        }
+        Ok(Answer {
+            result: Json::Int(back.into()),
+            extra: vec![],
+            text: format!("{back} bytes sent and returned intact"),
+        })
+    }
+}
