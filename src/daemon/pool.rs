@@ -1,6 +1,10 @@
 //! The compute pool: one thread per allowed CPU, each pinned to its CPU,
 //! taking tasks from one shared queue.
 //!
+//! The queue is fair between jobs: threads take one task from the job at
+//! the front and move that job to the back, so a quick job submitted behind
+//! a long one starts within one task's time instead of after it.
+//!
 //! The event loop hands in a job's tasks; each finished task goes back
 //! through a channel, and the loop is woken with a mio `Waker`. Wakes merge,
 //! so the loop drains the whole channel each time it is woken. A task whose
@@ -32,14 +36,15 @@ pub struct TaskDone {
     pub output: Result<TaskOutput, String>,
 }
 
-struct Queued {
+/// The tasks of one job still waiting for a thread.
+struct QueuedJob {
     key: JobKey,
     cancel: Arc<AtomicBool>,
-    task: Task,
+    tasks: VecDeque<Task>,
 }
 
 struct Shared {
-    queue: Mutex<VecDeque<Queued>>,
+    queue: Mutex<VecDeque<QueuedJob>>,
     ready: Condvar,
     stop: AtomicBool,
 }
@@ -85,11 +90,11 @@ impl Pool {
             .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        queue.extend(tasks.into_iter().map(|task| Queued {
+        queue.push_back(QueuedJob {
             key,
             cancel: Arc::clone(cancel),
-            task,
-        }));
+            tasks: tasks.into(),
+        });
         drop(queue);
         self.shared.ready.notify_all();
     }
@@ -117,8 +122,15 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                 if shared.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                if let Some(q) = queue.pop_front() {
-                    break q;
+                if let Some(mut job) = queue.pop_front() {
+                    let Some(task) = job.tasks.pop_front() else {
+                        continue;
+                    };
+                    let picked = (job.key, Arc::clone(&job.cancel), task);
+                    if !job.tasks.is_empty() && !job.cancel.load(Ordering::Relaxed) {
+                        queue.push_back(job);
+                    }
+                    break picked;
                 }
                 queue = shared
                     .ready
@@ -126,11 +138,10 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        if next.cancel.load(Ordering::Relaxed) {
+        let (key, cancel, task) = next;
+        if cancel.load(Ordering::Relaxed) {
             continue;
         }
-        let cancel = next.cancel;
-        let task = next.task;
         let output = catch_unwind(AssertUnwindSafe(|| task(&cancel))).map_err(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
@@ -139,13 +150,7 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                 .unwrap_or_else(|| "unknown panic".into());
             format!("a compute task panicked: {what}")
         });
-        if done
-            .send(TaskDone {
-                key: next.key,
-                output,
-            })
-            .is_err()
-        {
+        if done.send(TaskDone { key, output }).is_err() {
             return; // the loop has gone: shutting down
         }
         if let Err(e) = waker.wake() {

@@ -7,7 +7,8 @@
 
 use super::exact_sum::ExactSum;
 use super::{
-    expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
+    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput,
+    WorkerContext,
 };
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,7 +128,8 @@ impl RunningJob for Running {
         let Params { t0, t1, u_len, c } = self.params;
         // Offsetting by MAX_INDEX maps the signed rows onto u64 for splitting.
         let shift = |t: i64| (t + MAX_INDEX) as u64;
-        split_range(shift(t0), shift(t1), self.threads)
+        let work = (t1 - t0) as u64 * self.params.u_len.max(1) as u64;
+        split_range(shift(t0), shift(t1), task_count(work, self.threads))
             .into_iter()
             .map(|(a, b)| {
                 let (a, b) = (a as i64 - MAX_INDEX, b as i64 - MAX_INDEX);

@@ -218,6 +218,16 @@ pub fn split_range(lo: u64, hi: u64, parts: usize) -> Vec<(u64, u64)> {
     out
 }
 
+/// Work per compute task, in inner-loop iterations: about 10 ms on a Pi 4,
+/// so tasks of different jobs interleave and a cancel takes effect quickly.
+pub const TASK_WORK: u64 = 1 << 24;
+
+/// How many tasks to cut `work` units into: at least one per thread, and
+/// enough that none is much larger than `TASK_WORK`.
+pub fn task_count(work: u64, threads: usize) -> usize {
+    (work.div_ceil(TASK_WORK) as usize).max(threads).max(1)
+}
+
 /// Downcasts a task's output to the type its own kind put in.
 pub(crate) fn expect_output<T: 'static>(output: TaskOutput, kind: &str) -> Result<T, JobError> {
     output.downcast::<T>().map(|b| *b).map_err(|_| {

@@ -8,7 +8,8 @@
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
 use super::{
-    expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
+    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput,
+    WorkerContext,
 };
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,14 +141,19 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
 impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
         let seed = self.params.seed;
-        split_range(self.params.i0, self.params.i1, self.threads)
-            .into_iter()
-            .map(|(a, b)| {
-                Box::new(move |cancel: &AtomicBool| {
-                    Box::new(count_inside(seed, a, b, cancel)) as TaskOutput
-                }) as Task
-            })
-            .collect()
+        let work = self.params.i1 - self.params.i0;
+        split_range(
+            self.params.i0,
+            self.params.i1,
+            task_count(work, self.threads),
+        )
+        .into_iter()
+        .map(|(a, b)| {
+            Box::new(move |cancel: &AtomicBool| {
+                Box::new(count_inside(seed, a, b, cancel)) as TaskOutput
+            }) as Task
+        })
+        .collect()
     }
 
     fn task_done(

@@ -114,24 +114,25 @@ pub fn parse_args(
             other => return Err(usage(other.unexpected().to_string())),
         }
     };
-    let job =
-        match job_name.as_str() {
-            "loopsum" => parse_loopsum(&mut parser)?,
-            "pi" => parse_pi(&mut parser)?,
-            "primes" => parse_primes(&mut parser)?,
-            "powers" => parse_powers(&mut parser)?,
-            "reduce" => parse_reduce(&mut parser)?,
-            "echo" => parse_echo(&mut parser)?,
-            "ping" => {
-                if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
-                    return Err(usage(format!("ping: {}", arg.unexpected())));
-                }
-                JobSpec::Ping
+    let job = match job_name.as_str() {
+        "loopsum" => parse_loopsum(&mut parser)?,
+        "pi" => parse_pi(&mut parser)?,
+        "primes" => parse_primes(&mut parser)?,
+        "powers" => parse_powers(&mut parser)?,
+        "reduce" => parse_reduce(&mut parser)?,
+        "echo" => parse_echo(&mut parser)?,
+        "ping" => {
+            if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
+                return Err(usage(format!("ping: {}", arg.unexpected())));
             }
-            other => return Err(usage(format!(
+            JobSpec::Ping
+        }
+        other => {
+            return Err(usage(format!(
                 "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo or ping"
-            ))),
-        };
+            )))
+        }
+    };
     let hosts_text = hosts_text
         .or(env_hosts)
         .ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
