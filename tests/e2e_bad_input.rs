@@ -242,6 +242,16 @@ fn bad_jobs_get_errors_and_the_connection_carries_on() {
     assert!(expect_error(&mut c, 6, ErrorCode::UnknownFrameType).contains("0x7f"));
     c.send(&Frame::new(FrameType::Data, 77, vec![1]).to_bytes());
     expect_error(&mut c, 77, ErrorCode::UnknownJob);
+    // A refused job whose input was to follow: one error, its input dropped.
+    let refused = Submit {
+        kind: JobKind::Reduce.to_u8(),
+        flags: piworker::protocol::message::SUBMIT_HAS_INPUT,
+        params: vec![9, 9],
+    };
+    c.send(&refused.encode(9).to_bytes());
+    c.send(&Frame::new(FrameType::Data, 9, vec![0; 64]).to_bytes());
+    c.send(&Frame::new(FrameType::EndInput, 9, vec![]).to_bytes());
+    assert!(expect_error(&mut c, 9, ErrorCode::BadParams).contains("reduce: unknown op 9"));
     // The same connection still runs a good job.
     c.send(&submit(
         JobKind::Pi,

@@ -99,6 +99,12 @@ impl Connection {
                         self.framed.discard_input();
                     } else {
                         self.handle_buffered_frames(env);
+                        // Answer before the next read (which is often the
+                        // EAGAIN one): replies leave one syscall sooner.
+                        // A failure here shows again in `flush`.
+                        if self.framed.pending_output() > 0 {
+                            let _ = self.framed.write_some();
+                        }
                     }
                 }
                 Ok(Io::WouldBlock) => return,
@@ -175,13 +181,15 @@ impl Connection {
             FrameType::Data => self.on_data(job_id, &frame.payload),
             FrameType::EndInput => self.on_end_input(job_id),
             FrameType::Cancel => self.on_cancel(job_id),
-            FrameType::Hello => self.send_error(
+            FrameType::Hello => self.refuse(
                 0,
+                false,
                 ErrorCode::HandshakeRequired,
                 "a second Hello on one connection".into(),
             ),
-            other => self.send_error(
+            other => self.refuse(
                 job_id,
+                false,
                 ErrorCode::UnknownFrameType,
                 format!(
                     "frame type {:#04x} is not one a worker accepts",
@@ -216,36 +224,32 @@ impl Connection {
     }
 
     fn on_submit(&mut self, job_id: u32, payload: &[u8], env: &Env) {
-        if env.draining {
-            return self.send_error(
-                job_id,
-                ErrorCode::ShuttingDown,
-                "worker is shutting down; not taking new jobs".into(),
-            );
-        }
-        if self.jobs.contains_key(&job_id) {
-            return self.send_error(
-                job_id,
-                ErrorCode::DuplicateJob,
-                format!("job id {job_id} is already running on this connection"),
-            );
-        }
         let submit = match Submit::decode(payload) {
             Ok(s) => s,
             Err(e) => {
-                return self.send_error(
+                return self.refuse(
                     job_id,
+                    false,
                     ErrorCode::BadParams,
                     format!("malformed Submit: {e}"),
                 )
             }
         };
+        let input = submit.has_input();
+        if env.draining {
+            let msg = "worker is shutting down; not taking new jobs".to_string();
+            return self.refuse(job_id, input, ErrorCode::ShuttingDown, msg);
+        }
+        if self.jobs.contains_key(&job_id) {
+            let msg = format!("job id {job_id} is already running on this connection");
+            return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
+        }
         let ctx = WorkerContext {
             threads: env.pool.threads(),
         };
         let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
-            Err(e) => return self.job_error(job_id, e),
+            Err(e) => return self.refuse(job_id, input, e.code, e.message),
         };
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
@@ -380,6 +384,16 @@ impl Connection {
         }
         warn!("{}: job {job_id}: {}", self.peer, e.message);
         self.send_error(job_id, e.code, e.message);
+    }
+
+    /// A Submit that will not run: say why, and if input was to follow,
+    /// drop that input quietly instead of answering every frame of it.
+    fn refuse(&mut self, job_id: u32, input_follows: bool, code: ErrorCode, message: String) {
+        if input_follows && !self.jobs.contains_key(&job_id) {
+            self.remember_dead(job_id);
+        }
+        warn!("{}: job {job_id}: {message}", self.peer);
+        self.send_error(job_id, code, message);
     }
 
     fn remember_dead(&mut self, job_id: u32) {

@@ -252,7 +252,7 @@ impl Server {
                 return self.drop_connection(key);
             }
             let conn = &self.conns[key];
-            if !(conn.read_paused && !conn.wants_write()) {
+            if !conn.read_paused || conn.wants_write() {
                 break;
             }
             // The backlog has drained: read what arrived meanwhile.
