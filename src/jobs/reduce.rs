@@ -111,6 +111,13 @@ impl Params {
 pub enum Value {
     Count,
     SumF64(ExactSum),
+    /// Sum of text lines: exact in i128 while every line is an integer
+    /// (seed 002's long integers), else the exact f64 sum of all lines.
+    SumText {
+        ints: i128,
+        all_ints: bool,
+        floats: ExactSum,
+    },
     SumI64(i128),
     /// None until the first value.
     MinF64(Option<f64>),
@@ -130,6 +137,11 @@ impl Outcome {
         let value = match (params.op, params.dtype) {
             (Op::Count, _) => Value::Count,
             (Op::Sum, DType::I64) => Value::SumI64(0),
+            (Op::Sum, DType::Text) => Value::SumText {
+                ints: 0,
+                all_ints: true,
+                floats: ExactSum::new(),
+            },
             (Op::Sum, _) => Value::SumF64(ExactSum::new()),
             (Op::Min, DType::I64) => Value::MinI64(None),
             (Op::Max, DType::I64) => Value::MaxI64(None),
@@ -137,6 +149,25 @@ impl Outcome {
             (Op::Max, _) => Value::MaxF64(None),
         };
         Outcome { count: 0, value }
+    }
+
+    /// A text line's value; `int` when the line was a whole i64.
+    fn add_text(&mut self, x: f64, int: Option<i64>) {
+        if let Value::SumText {
+            ints,
+            all_ints,
+            floats,
+        } = &mut self.value
+        {
+            self.count += 1;
+            floats.add(x);
+            match int {
+                Some(i) => *ints += i128::from(i),
+                None => *all_ints = false,
+            }
+        } else {
+            self.add_f64(x);
+        }
     }
 
     fn add_f64(&mut self, x: f64) {
@@ -171,6 +202,22 @@ impl Outcome {
         match (&mut self.value, &other.value) {
             (Value::Count, Value::Count) => {}
             (Value::SumF64(a), Value::SumF64(b)) => a.merge(b),
+            (
+                Value::SumText {
+                    ints,
+                    all_ints,
+                    floats,
+                },
+                Value::SumText {
+                    ints: i2,
+                    all_ints: a2,
+                    floats: f2,
+                },
+            ) => {
+                *ints += *i2;
+                *all_ints &= *a2;
+                floats.merge(f2);
+            }
             (Value::SumI64(a), Value::SumI64(b)) => *a += *b,
             (Value::MinF64(a), Value::MinF64(b)) => *a = pick(*a, *b, f64::min),
             (Value::MaxF64(a), Value::MaxF64(b)) => *a = pick(*a, *b, f64::max),
@@ -193,6 +240,17 @@ impl Outcome {
             Value::SumF64(s) => {
                 out.put_u8(1);
                 s.write_to(&mut out);
+                return out;
+            }
+            Value::SumText {
+                ints,
+                all_ints,
+                floats,
+            } => {
+                out.put_u8(7);
+                out.put_i128(*ints);
+                out.put_u8(u8::from(*all_ints));
+                floats.write_to(&mut out);
                 return out;
             }
             Value::SumI64(s) => {
@@ -225,6 +283,11 @@ impl Outcome {
             0 => Value::Count,
             1 => Value::SumF64(ExactSum::read_from(&mut r)?),
             2 => Value::SumI64(r.i128("reduce.sum")?),
+            7 => Value::SumText {
+                ints: r.i128("reduce.ints")?,
+                all_ints: r.u8("reduce.all_ints")? != 0,
+                floats: ExactSum::read_from(&mut r)?,
+            },
             3 => Value::MinF64(if some {
                 Some(r.f64("reduce.min")?)
             } else {
@@ -261,6 +324,12 @@ impl Outcome {
             Value::Count => self.count.to_string(),
             Value::SumF64(s) => format_f64(s.value()),
             Value::SumI64(s) => s.to_string(),
+            Value::SumText {
+                ints,
+                all_ints: true,
+                ..
+            } => ints.to_string(),
+            Value::SumText { floats, .. } => format_f64(floats.value()),
             Value::MinF64(m) | Value::MaxF64(m) => {
                 m.map_or_else(|| "none (empty input)".into(), format_f64)
             }
@@ -363,8 +432,12 @@ impl Folder {
         if text.is_empty() || text.starts_with('#') {
             return Ok(());
         }
-        let value: f64 = text.parse().map_err(|_| bad_number(start, line))?;
-        self.outcome.add_f64(value);
+        if let Ok(int) = text.parse::<i64>() {
+            self.outcome.add_text(int as f64, Some(int));
+        } else {
+            let value: f64 = text.parse().map_err(|_| bad_number(start, line))?;
+            self.outcome.add_text(value, None);
+        }
         Ok(())
     }
 
@@ -448,6 +521,26 @@ mod tests {
             "1234567890123456"
         );
         assert_eq!(fold_in_chunks(p(Op::Count), text, 2).unwrap().count, 4);
+    }
+
+    #[test]
+    fn long_integers_in_text_sum_exactly() {
+        let p = Params {
+            op: Op::Sum,
+            dtype: DType::Text,
+        };
+        let text: String = (0..600_000u64)
+            .map(|i| format!("{}\n", 1_234_567_890_123_456u64 + i))
+            .collect();
+        let exact: i128 = (0..600_000i128).map(|i| 1_234_567_890_123_456 + i).sum();
+        let mut whole = fold_in_chunks(p, text.as_bytes(), 4093).unwrap();
+        assert_eq!(whole.display_value(), exact.to_string());
+        // One non-integer line turns the answer into the exact f64 sum.
+        whole
+            .merge(&fold_in_chunks(p, b"0.5\n", 1).unwrap())
+            .unwrap();
+        assert_eq!(whole.display_value(), format_f64(exact as f64));
+        assert_eq!(Outcome::decode(&whole.encode()).unwrap(), whole);
     }
 
     #[test]

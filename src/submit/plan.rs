@@ -526,6 +526,12 @@ impl Plan for ReducePlan {
             Value::Count => Json::Int(o.count.into()),
             Value::SumF64(s) => number(s.value()),
             Value::SumI64(s) => Json::Int(*s),
+            Value::SumText {
+                ints,
+                all_ints: true,
+                ..
+            } => Json::Int(*ints),
+            Value::SumText { floats, .. } => number(floats.value()),
             Value::MinF64(m) | Value::MaxF64(m) => m.map_or(Json::Null, number),
             Value::MinI64(m) | Value::MaxI64(m) => m.map_or(Json::Null, |v| Json::Int(v.into())),
         };

@@ -28,7 +28,7 @@ impl Worker {
     }
 
     pub fn start_on(listen: &str, extra: &[&str]) -> Worker {
-        let mut child = Command::new(PIWORKER)
+        let child = Command::new(PIWORKER)
             .args(["--listen", listen])
             .args(extra)
             .env("RUST_LOG", "debug")
@@ -37,6 +37,12 @@ impl Worker {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start piworker");
+        Worker::adopt(child)
+    }
+
+    /// Takes over a piworker started some other way (under taskset, say);
+    /// its stderr must be piped and carry the "listening on" line.
+    pub fn adopt(mut child: Child) -> Worker {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
