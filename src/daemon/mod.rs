@@ -5,6 +5,7 @@ pub mod config;
 pub mod connection;
 pub mod cpus;
 pub mod host;
+pub mod notify;
 pub mod pool;
 pub mod server;
 

@@ -10,6 +10,7 @@ use super::config::{describe, Config};
 use super::connection::{Connection, Env};
 use super::cpus::allowed_cpus;
 use super::host;
+use super::notify::notify;
 use super::pool::{Pool, TaskDone};
 use crate::net::FramedConn;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
@@ -134,6 +135,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         "piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})",
         describe(&config, pool.threads())
     );
+    notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
     let mut server = Server {
         poll,
         listener: Some(listener),
@@ -324,6 +326,7 @@ impl Server {
                     let running: usize = self.conns.iter().map(|(_, c)| c.running_jobs()).sum();
                     info!("{name}: no longer accepting connections; {running} running jobs get {grace:?} to finish");
                     self.stop_deadline = Some(Instant::now() + grace);
+                    notify(&format!("STOPPING=1\nSTATUS=draining {running} jobs"));
                     if let Some(mut listener) = self.listener.take() {
                         let _ = self.poll.registry().deregister(&mut listener);
                     }
