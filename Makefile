@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test lint bench clean
+.PHONY: all build demo test lint bench clean man deb deb-arm64 deb-armhf debs build-deps install-test
 
 all: build
 
@@ -26,6 +26,37 @@ test:
 # results are written to docs/PERFORMANCE.md by hand from its output.
 bench: build
 	bash bench/run.sh
+
+# Debian packages (cargo-deb). `make build-deps` installs the cross
+# toolchains, qemu-user and cargo-deb on Debian (as root).
+ARM64 := aarch64-unknown-linux-gnu
+ARMHF := armv7-unknown-linux-gnueabihf
+MANPAGES := target/man/piworker.8.gz target/man/pisubmit.1.gz
+
+build-deps:
+	bash scripts/install-build-deps.sh
+
+man: $(MANPAGES)
+
+target/man/%.gz: packaging/man/%
+	mkdir -p target/man
+	gzip -9n < $< > $@
+
+deb: man
+	cargo deb
+
+deb-arm64: man
+	cargo deb --target $(ARM64)
+
+deb-armhf: man
+	cargo deb --target $(ARMHF)
+
+debs: deb deb-arm64 deb-armhf
+
+# Boots Debian with a real systemd in systemd-nspawn, installs the amd64
+# package and exercises it (needs root; part of `make test` via tests/).
+install-test: deb
+	bash scripts/install-test.sh
 
 clean:
 	$(CARGO) clean

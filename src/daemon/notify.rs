@@ -12,7 +12,9 @@ use std::os::unix::net::UnixDatagram;
 /// asked for notifications. Failures are logged, never fatal: a daemon that
 /// serves jobs but could not say so is better than one that exits.
 pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else { return };
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
     if let Err(e) = send(&path, state) {
         log::warn!("could not notify systemd ({state:?} to {path:?}): {e}");
     }

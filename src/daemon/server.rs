@@ -135,7 +135,10 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         "piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})",
         describe(&config, pool.threads())
     );
-    notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
+    notify(&format!(
+        "READY=1\nSTATUS=listening on {local} with {} compute threads",
+        pool.threads()
+    ));
     let mut server = Server {
         poll,
         listener: Some(listener),

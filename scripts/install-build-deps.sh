@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what packaging and the packaging tests need on Debian, as root:
+# cross linkers for arm64 and armhf, qemu-user to run arm binaries, the
+# tools to boot a Debian rootfs under systemd-nspawn, the rustup targets
+# and cargo-deb. Idempotent: it skips what is already there.
+set -euo pipefail
+
+packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+          qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf >/dev/null
+
+if ! cargo deb --version >/dev/null 2>&1; then
+    cargo install cargo-deb --locked --version '^3'
+fi
