@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# The install test: boots two minimal Debian systems with a real systemd
+# (systemd-nspawn), each in its own network namespace with an address in
+# 198.18.0.0/15, installs target/debian/piworker_*_amd64.deb in them the way
+# a user would, and checks what a user relies on: the service starts and
+# answers pisubmit from the host, restarts rebind at once, the unit is
+# hardened, bad set-ups fail loudly, upgrade, remove and purge are clean,
+# and one job runs across both "Pis". Needs root; run by `make test` in CI
+# through tests/packaging_install.rs. Everything it creates is removed on
+# exit, also on failure (the Debian base image is kept in target/nspawn).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+WORK=$ROOT/target/nspawn
+BASE=$WORK/base
+PISUBMIT=$ROOT/target/release/pisubmit
+BRIDGE=pwtest0
+HEAD_IP=198.18.0.1
+PIS=(pwpi1 pwpi2)
+declare -A IP=([pwpi1]=198.18.0.11 [pwpi2]=198.18.0.12)
+declare -A NSPAWN_PID INIT_PID
+
+say() { echo "[install-test] $*"; }
+fail() {
+    echo "[install-test] FAIL: $*" >&2
+    for pi in "${PIS[@]}"; do
+        [ -n "${INIT_PID[$pi]:-}" ] || continue
+        echo "--- journal of piworker on $pi (last 30 lines) ---" >&2
+        inside "$pi" journalctl -u piworker --no-pager -n 30 >&2 || true
+    done
+    exit 1
+}
+
+[ "$(id -u)" = 0 ] || { echo "install-test: needs root (it creates network namespaces and boots containers)" >&2; exit 2; }
+for tool in debootstrap systemd-nspawn nsenter ip; do
+    command -v "$tool" >/dev/null || { echo "install-test: $tool is missing: run 'make build-deps'" >&2; exit 2; }
+done
+DEB=$(ls "$ROOT"/target/debian/piworker_*_amd64.deb 2>/dev/null | sort -V | tail -1)
+[ -n "$DEB" ] || { echo "install-test: no amd64 package: run 'make deb' first" >&2; exit 2; }
+[ -x "$PISUBMIT" ] || { echo "install-test: no $PISUBMIT: run 'make build'" >&2; exit 2; }
+
+cleanup() {
+    set +e
+    for pi in "${PIS[@]}"; do
+        pid=${NSPAWN_PID[$pi]:-}
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"    # nspawn powers the container off
+            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+            kill -KILL "$pid" 2>/dev/null
+        fi
+        ip netns del "$pi" 2>/dev/null
+        ip link del "veth-$pi" 2>/dev/null
+        rm -rf "${WORK:?}/$pi"
+    done
+    ip link del "$BRIDGE" 2>/dev/null
+    [ -n "${CLIENT_PID:-}" ] && kill "$CLIENT_PID" 2>/dev/null
+    rm -rf "${WORK:?}/upgrade"
+}
+trap cleanup EXIT
+
+inside() { local pi=$1; shift; nsenter -t "${INIT_PID[$pi]}" -a "$@"; }
+
+# --- a Debian base with systemd, made once and reused ---
+if [ ! -f "$BASE/.complete" ]; then
+    say "debootstrap bookworm (minbase + systemd) into $BASE"
+    rm -rf "$BASE" "$BASE.tmp"
+    mkdir -p "$WORK"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,iproute2 \
+        bookworm "$BASE.tmp" >"$WORK/debootstrap.log" 2>&1 \
+        || { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
+    # No consoles to log in on, nothing to fetch at boot.
+    rm -f "$BASE.tmp/etc/systemd/system/getty.target.wants/"* 2>/dev/null || true
+    mv "$BASE.tmp" "$BASE"
+    touch "$BASE/.complete"
+fi
+
+# --- the "switch": a bridge on the host, one namespace and veth per Pi ---
+ip link add "$BRIDGE" type bridge
+ip addr add "$HEAD_IP/24" dev "$BRIDGE"
+ip link set "$BRIDGE" up
+for pi in "${PIS[@]}"; do
+    ip netns add "$pi"
+    ip link add "veth-$pi" type veth peer name eth0 netns "$pi"
+    ip link set "veth-$pi" master "$BRIDGE" up
+    ip -n "$pi" addr add "${IP[$pi]}/24" dev eth0
+    ip -n "$pi" link set eth0 up
+    ip -n "$pi" link set lo up
+done
+
+# --- boot each Pi from its own copy of the base ---
+for pi in "${PIS[@]}"; do
+    rm -rf "${WORK:?}/$pi"
+    cp -a "$BASE" "$WORK/$pi"
+    echo "$pi" >"$WORK/$pi/etc/hostname"
+    cp "$DEB" "$WORK/$pi/root/piworker.deb"
+    systemd-nspawn -D "$WORK/$pi" --boot --register=no --keep-unit -q --console=passive \
+        --machine="$pi" --network-namespace-path="/run/netns/$pi" >"$WORK/$pi.console" 2>&1 &
+    NSPAWN_PID[$pi]=$!
+done
+for pi in "${PIS[@]}"; do
+    for _ in $(seq 100); do
+        # The container's init: a process named systemd descended from nspawn.
+        for child in $(pgrep -P "${NSPAWN_PID[$pi]}") ; do
+            for p in "$child" $(pgrep -P "$child"); do
+                [ "$(cat /proc/"$p"/comm 2>/dev/null)" = systemd ] && INIT_PID[$pi]=$p
+            done
+        done
+        [ -n "${INIT_PID[$pi]:-}" ] && break
+        sleep 0.1
+    done
+    [ -n "${INIT_PID[$pi]:-}" ] || { cat "$WORK/$pi.console" >&2; fail "$pi: no systemd found"; }
+    # systemctl fails at once until systemd's own socket exists: retry.
+    state=""
+    for _ in $(seq 90); do
+        state=$(timeout 90 nsenter -t "${INIT_PID[$pi]}" -a systemctl is-system-running --wait 2>/dev/null || true)
+        case "$state" in running|degraded) break;; esac
+        sleep 1
+    done
+    case "$state" in running|degraded) ;; *) cat "$WORK/$pi.console" >&2; fail "$pi did not boot (state: '$state')";; esac
+    say "$pi booted ($state), address ${IP[$pi]}"
+done
+
+# --- install as a user would ---
+for pi in "${PIS[@]}"; do
+    inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker.deb \
+        >"$WORK/$pi.apt.log" 2>&1 || { cat "$WORK/$pi.apt.log" >&2; fail "$pi: apt-get install failed"; }
+    [ "$(inside "$pi" systemctl is-enabled piworker)" = enabled ] || fail "$pi: unit not enabled"
+    inside "$pi" systemctl start piworker || fail "$pi: systemctl start piworker failed"
+    [ "$(inside "$pi" systemctl is-active piworker)" = active ] || fail "$pi: not active after start"
+done
+say "installed and started on ${PIS[*]}: $(basename "$DEB")"
+PI1=${PIS[0]}
+A1=${IP[$PI1]}
+
+json_field() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$1"; }
+
+out=$("$PISUBMIT" --hosts "$A1" --json ping) || fail "pisubmit ping $A1 failed"
+arch=$(echo "$out" | json_field "['hosts'][0]['arch']")
+[ "$arch" = amd64 ] || fail "ping reports arch $arch"
+out=$("$PISUBMIT" --hosts "$A1" --json loopsum) || fail "loopsum on $A1 failed"
+[ "$(echo "$out" | json_field "['result']")" = 64032004000000 ] || fail "wrong loopsum: $out"
+out=$("$PISUBMIT" --hosts "$A1" --json primes --from 1 --to 1000000) || fail "primes failed"
+[ "$(echo "$out" | json_field "['result']")" = 78498 ] || fail "wrong primes: $out"
+say "answers from $A1 are right (loopsum 64032004000000, 78498 primes below 10^6)"
+
+# --- the hardened unit still pins compute threads, and is hardened ---
+main=$(inside "$PI1" systemctl show -p MainPID --value piworker)
+user=$(inside "$PI1" stat -c %u "/proc/$main")
+[ "$user" != 0 ] || fail "the daemon runs as root"
+pinned=$(inside "$PI1" sh -c "for t in /proc/$main/task/*; do
+    if grep -q '^compute' \$t/comm; then grep Cpus_allowed_list \$t/status | awk '{print \$2}'; fi; done" | sort -n | tr '\n' ' ')
+expected=$(seq 0 $(($(nproc) - 1)) | tr '\n' ' ')
+[ "$pinned" = "$expected" ] || fail "compute threads pinned to '$pinned', expected one each on '$expected'"
+exposure=$(inside "$PI1" systemd-analyze security piworker.service --no-pager 2>/dev/null \
+    | sed -n 's/.*Overall exposure level for piworker.service: \([0-9.]*\).*/\1/p')
+[ -n "$exposure" ] || fail "systemd-analyze security gave no exposure level"
+awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "exposure $exposure is above 2.0"
+say "runs as uid $user (DynamicUser), compute threads pinned to CPUs $pinned, exposure $exposure"
+
+# --- ten restarts while a client keeps submitting ---
+stop_flag=$WORK/client.stop
+rm -f "$stop_flag"
+(
+    ok=0 failed=0
+    for _ in $(seq 3000); do
+        [ -f "$stop_flag" ] && break
+        if "$PISUBMIT" --hosts "$A1" --connect-timeout 2 pi --samples 20000 >/dev/null 2>&1; then
+            ok=$((ok + 1))
+        else
+            failed=$((failed + 1))
+            sleep 0.05    # count refusals by time, not by how fast we retry
+        fi
+    done
+    echo "$ok $failed" >"$WORK/client.counts"
+) &
+CLIENT_PID=$!
+for i in $(seq 10); do
+    # An idle connection the daemon closes first leaves TIME_WAIT on its port.
+    exec 3<>"/dev/tcp/$A1/31415"
+    inside "$PI1" systemctl restart piworker || fail "restart $i failed"
+    exec 3>&-
+    "$PISUBMIT" --hosts "$A1" --json loopsum >/dev/null || fail "no answer right after restart $i"
+done
+time_wait=$(inside "$PI1" ss -Htan state time-wait '( sport = :31415 )' | wc -l)
+touch "$stop_flag"
+wait "$CLIENT_PID" || true
+CLIENT_PID=
+read -r ok failed <"$WORK/client.counts"
+if inside "$PI1" journalctl -u piworker --no-pager | grep -q "already in use"; then
+    fail "a restart could not rebind the port"
+fi
+[ "$ok" -gt 0 ] || fail "the client never got an answer during the restarts"
+say "10 restarts rebound at once ($time_wait sockets in TIME_WAIT on :31415); client meanwhile: $ok jobs done, $failed attempts refused while restarting"
+
+# --- bad set-ups fail loudly ---
+inside "$PI1" systemctl stop piworker
+inside "$PI1" systemd-run --unit=squatter -p DynamicUser=yes /usr/bin/piworker --listen 0.0.0.0:31415 >/dev/null
+sleep 1
+if inside "$PI1" systemctl start piworker 2>/dev/null; then fail "started although the port was taken"; fi
+inside "$PI1" journalctl -u piworker --no-pager | grep -q "cannot listen on 0.0.0.0:31415: the port is already in use" \
+    || fail "the journal does not name the taken port"
+holder=$(inside "$PI1" ss -Hltnp 'sport = :31415')
+echo "$holder" | grep -q piworker || fail "ss does not show who holds the port: $holder"
+inside "$PI1" systemctl stop piworker squatter
+inside "$PI1" systemctl reset-failed piworker squatter 2>/dev/null || true
+say "port taken: unit fails, journal names the port, 'ss -ltnp' shows the holder"
+
+restarts_before=$(inside "$PI1" systemctl show -p NRestarts --value piworker)
+cp "$WORK/$PI1/etc/default/piworker" "$WORK/default.bak"
+echo 'PIWORKER_OPTS="--listen 0.0.0.0:31415 --frobnicate"' >"$WORK/$PI1/etc/default/piworker"
+if inside "$PI1" systemctl start piworker 2>/dev/null; then fail "started with a broken /etc/default/piworker"; fi
+sleep 3
+restarts=$(inside "$PI1" systemctl show -p NRestarts --value piworker)
+[ "$restarts" = "$restarts_before" ] || fail "a usage error was restarted $((restarts - restarts_before)) times"
+inside "$PI1" journalctl -u piworker --no-pager | grep -q -- "--frobnicate" || fail "the usage error is not in the journal"
+inside "$PI1" journalctl -u piworker --no-pager | grep -q "USAGE" || fail "the usage text is not in the journal"
+cp "$WORK/default.bak" "$WORK/$PI1/etc/default/piworker"
+inside "$PI1" systemctl reset-failed piworker
+inside "$PI1" systemctl start piworker || fail "could not start again after fixing /etc/default/piworker"
+say "broken /etc/default/piworker: fails at once (0 restarts), usage in the journal"
+
+# --- one job across both Pis ---
+out=$("$PISUBMIT" --hosts "${IP[pwpi1]},${IP[pwpi2]}" --json loopsum --t-range 0..8001 --u-len 8001) \
+    || fail "the two-Pi job failed"
+[ "$(echo "$out" | json_field "['result']")" = 1024256016000000 ] || fail "wrong two-Pi answer: $out"
+for h in 0 1; do
+    [ "$(echo "$out" | json_field "['hosts'][$h]['pieces']")" -gt 0 ] || fail "host $h did no piece: $out"
+done
+say "one job across both Pis: $(echo "$out" | json_field "['result']"), pieces $(echo "$out" | json_field "['hosts'][0]['pieces']") + $(echo "$out" | json_field "['hosts'][1]['pieces']")"
+
+# --- upgrade, remove, purge ---
+mkdir -p "$WORK/upgrade"
+(cd "$ROOT" && cargo deb --no-build --deb-version 0.1.0-99 --output "$WORK/upgrade/piworker-upgrade.deb" >/dev/null 2>&1) \
+    || fail "could not build the upgrade package"
+cp "$WORK/upgrade/piworker-upgrade.deb" "$WORK/$PI1/root/"
+before=$(inside "$PI1" systemctl show -p MainPID --value piworker)
+inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker-upgrade.deb >/dev/null 2>&1 \
+    || fail "upgrade failed"
+after=$(inside "$PI1" systemctl show -p MainPID --value piworker)
+[ "$(inside "$PI1" dpkg-query -W -f='${Version}' piworker)" = 0.1.0-99 ] || fail "upgrade did not install"
+[ "$(inside "$PI1" systemctl is-active piworker)" = active ] || fail "not active after the upgrade"
+[ "$before" != "$after" ] || fail "the upgrade did not restart the running daemon"
+"$PISUBMIT" --hosts "$A1" loopsum >/dev/null || fail "no answer after the upgrade"
+say "upgrade to 0.1.0-99: service restarted and answering"
+
+inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q piworker >/dev/null 2>&1 || fail "remove failed"
+[ ! -e "$WORK/$PI1/usr/bin/piworker" ] || fail "remove left /usr/bin/piworker"
+[ -f "$WORK/$PI1/etc/default/piworker" ] || fail "remove deleted the conffile"
+if "$PISUBMIT" --hosts "$A1" --connect-timeout 1 ping >/dev/null 2>&1; then fail "still answering after remove"; fi
+inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q piworker >/dev/null 2>&1 || fail "purge failed"
+left=$(find "$WORK/$PI1" -xdev -name '*piworker*' -not -path "$WORK/$PI1/root/*" -not -path "$WORK/$PI1/proc/*" 2>/dev/null \
+    | sed "s|^$WORK/$PI1||")
+[ -z "$left" ] || fail "purge left: $left"
+say "remove keeps /etc/default/piworker; purge leaves nothing named piworker"
+
+say "PASS"
