@@ -25,7 +25,10 @@ test: test-packages
 # The packaging tests install the amd64 .deb; build it when cargo-deb is
 # there (`make build-deps` installs it; CI always has it).
 test-packages:
-	@if cargo deb --version >/dev/null 2>&1; then $(MAKE) --no-print-directory deb; \
+	@if cargo deb --version >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory deb; \
+		if command -v aarch64-linux-gnu-gcc >/dev/null && command -v arm-linux-gnueabihf-gcc >/dev/null; then \
+			$(MAKE) --no-print-directory deb-arm64 deb-armhf; fi; \
 	else echo "cargo-deb not installed: the package tests will say they were skipped (make build-deps)"; fi
 
 # Speed and memory measured against native baselines in the same run;

@@ -36,7 +36,7 @@ fail() {
 for tool in debootstrap systemd-nspawn nsenter ip; do
     command -v "$tool" >/dev/null || { echo "install-test: $tool is missing: run 'make build-deps'" >&2; exit 2; }
 done
-DEB=$(ls "$ROOT"/target/debian/piworker_*_amd64.deb 2>/dev/null | sort -V | tail -1)
+DEB=$(find "$ROOT/target/debian" -maxdepth 1 -name 'piworker_*_amd64.deb' 2>/dev/null | sort -V | tail -1)
 [ -n "$DEB" ] || { echo "install-test: no amd64 package: run 'make deb' first" >&2; exit 2; }
 [ -x "$PISUBMIT" ] || { echo "install-test: no $PISUBMIT: run 'make build'" >&2; exit 2; }
 
@@ -60,6 +60,27 @@ cleanup() {
 trap cleanup EXIT
 
 inside() { local pi=$1; shift; nsenter -t "${INIT_PID[$pi]}" -a "$@"; }
+
+# The daemon's journal lines. By identifier as well as by unit: the lines of
+# a process that exits at once can reach journald after its cgroup is gone,
+# and then carry no unit.
+daemon_log() {
+    inside "$1" journalctl --no-pager -u piworker
+    inside "$1" journalctl --no-pager -t piworker
+}
+
+# Whether the daemon's journal on $1 has a line matching $2, allowing
+# journald a few seconds to catch up. (Not `daemon_log | grep -q`: with
+# pipefail, grep's early exit fails the pipeline with SIGPIPE.)
+log_has() {
+    local log
+    for _ in $(seq 25); do
+        log=$(daemon_log "$1")
+        grep -q -- "$2" <<<"$log" && return 0
+        sleep 0.2
+    done
+    return 1
+}
 
 # --- a Debian base with systemd, made once and reused ---
 if [ ! -f "$BASE/.complete" ]; then
@@ -158,6 +179,23 @@ exposure=$(inside "$PI1" systemd-analyze security piworker.service --no-pager 2>
 awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "exposure $exposure is above 2.0"
 say "runs as uid $user (DynamicUser), compute threads pinned to CPUs $pinned, exposure $exposure"
 
+# An administrator's CPUAffinity= narrows the pool to the CPUs it names.
+last_cpu=$(($(nproc) - 1))
+dropin=$WORK/$PI1/etc/systemd/system/piworker.service.d
+mkdir -p "$dropin"
+printf '[Service]\nCPUAffinity=%s\n' "$last_cpu" >"$dropin/affinity.conf"
+inside "$PI1" systemctl daemon-reload
+inside "$PI1" systemctl restart piworker
+out=$("$PISUBMIT" --hosts "$A1" --json ping) || fail "no answer with CPUAffinity=$last_cpu"
+[ "$(echo "$out" | json_field "['hosts'][0]['threads']")" = 1 ] || fail "CPUAffinity=$last_cpu not honoured: $out"
+main=$(inside "$PI1" systemctl show -p MainPID --value piworker)
+pinned=$(inside "$PI1" sh -c "grep -h Cpus_allowed_list /proc/$main/task/*/status | awk '{print \$2}' | sort -u | tr '\n' ' '")
+[ "$pinned" = "$last_cpu " ] || fail "with CPUAffinity=$last_cpu threads are allowed '$pinned'"
+rm -r "$dropin"
+inside "$PI1" systemctl daemon-reload
+inside "$PI1" systemctl restart piworker
+say "CPUAffinity=$last_cpu from a drop-in: 1 compute thread, every thread on CPU $last_cpu"
+
 # --- ten restarts while a client keeps submitting ---
 stop_flag=$WORK/client.stop
 rm -f "$stop_flag"
@@ -187,7 +225,8 @@ touch "$stop_flag"
 wait "$CLIENT_PID" || true
 CLIENT_PID=
 read -r ok failed <"$WORK/client.counts"
-if inside "$PI1" journalctl -u piworker --no-pager | grep -q "already in use"; then
+log=$(daemon_log "$PI1")
+if grep -q "already in use" <<<"$log"; then
     fail "a restart could not rebind the port"
 fi
 [ "$ok" -gt 0 ] || fail "the client never got an answer during the restarts"
@@ -198,10 +237,10 @@ inside "$PI1" systemctl stop piworker
 inside "$PI1" systemd-run --unit=squatter -p DynamicUser=yes /usr/bin/piworker --listen 0.0.0.0:31415 >/dev/null
 sleep 1
 if inside "$PI1" systemctl start piworker 2>/dev/null; then fail "started although the port was taken"; fi
-inside "$PI1" journalctl -u piworker --no-pager | grep -q "cannot listen on 0.0.0.0:31415: the port is already in use" \
+log_has "$PI1" "cannot listen on 0.0.0.0:31415: the port is already in use" \
     || fail "the journal does not name the taken port"
 holder=$(inside "$PI1" ss -Hltnp 'sport = :31415')
-echo "$holder" | grep -q piworker || fail "ss does not show who holds the port: $holder"
+grep -q piworker <<<"$holder" || fail "ss does not show who holds the port: $holder"
 inside "$PI1" systemctl stop piworker squatter
 inside "$PI1" systemctl reset-failed piworker squatter 2>/dev/null || true
 say "port taken: unit fails, journal names the port, 'ss -ltnp' shows the holder"
@@ -213,8 +252,8 @@ if inside "$PI1" systemctl start piworker 2>/dev/null; then fail "started with a
 sleep 3
 restarts=$(inside "$PI1" systemctl show -p NRestarts --value piworker)
 [ "$restarts" = "$restarts_before" ] || fail "a usage error was restarted $((restarts - restarts_before)) times"
-inside "$PI1" journalctl -u piworker --no-pager | grep -q -- "--frobnicate" || fail "the usage error is not in the journal"
-inside "$PI1" journalctl -u piworker --no-pager | grep -q "USAGE" || fail "the usage text is not in the journal"
+log_has "$PI1" "--frobnicate" || fail "the usage error is not in the journal"
+log_has "$PI1" "USAGE" || fail "the usage text is not in the journal"
 cp "$WORK/default.bak" "$WORK/$PI1/etc/default/piworker"
 inside "$PI1" systemctl reset-failed piworker
 inside "$PI1" systemctl start piworker || fail "could not start again after fixing /etc/default/piworker"

@@ -58,3 +58,104 @@ fn the_deb_installs_and_serves_under_systemd() {
     assert!(out.status.success(), "install test failed:\n{text}");
     assert!(text.contains("[install-test] PASS"));
 }
+
+/// ELF e_machine of each package's architecture.
+const ARCHES: [(&str, u16); 3] = [("amd64", 0x3e), ("arm64", 0xb7), ("armhf", 0x28)];
+
+fn run(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("run sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn each_package_holds_the_right_architecture_and_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let debs: Vec<_> = ARCHES
+        .iter()
+        .map(|(arch, _)| {
+            root.join(format!(
+                "target/debian/piworker_{}-1_{arch}.deb",
+                env!("CARGO_PKG_VERSION")
+            ))
+        })
+        .collect();
+    if let Some(missing) = debs.iter().find(|d| !d.exists()) {
+        if std::env::var_os("CI").is_some() {
+            panic!("{} was not built (make debs)", missing.display());
+        }
+        eprintln!("\n########################################################");
+        eprintln!(
+            "# SKIPPED: {} is missing; run `make build-deps debs`",
+            missing.display()
+        );
+        eprintln!("########################################################\n");
+        return;
+    }
+    for ((arch, machine), deb) in ARCHES.iter().zip(&debs) {
+        let deb = deb.display();
+        assert_eq!(
+            run(&format!("dpkg-deb -f {deb} Architecture")).trim(),
+            *arch
+        );
+        let files = run(&format!("dpkg-deb --contents {deb}"));
+        for path in [
+            "./usr/bin/piworker",
+            "./usr/bin/pisubmit",
+            "./usr/lib/systemd/system/piworker.service",
+            "./usr/lib/sysctl.d/60-piworker.conf",
+            "./etc/default/piworker",
+            "./usr/share/man/man8/piworker.8.gz",
+            "./usr/share/man/man1/pisubmit.1.gz",
+            "./usr/share/doc/piworker/copyright",
+        ] {
+            assert!(
+                files.lines().any(|l| l.ends_with(path)),
+                "{deb} lacks {path}"
+            );
+        }
+        let dir = std::env::temp_dir().join(format!("piworker-deb-{arch}-{}", std::process::id()));
+        run(&format!(
+            "rm -rf {0} && mkdir -p {0} && dpkg-deb -R {deb} {0}",
+            dir.display()
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("DEBIAN/conffiles"))
+                .unwrap()
+                .trim(),
+            "/etc/default/piworker"
+        );
+        for script in ["postinst", "postrm"] {
+            let text = std::fs::read_to_string(dir.join("DEBIAN").join(script)).unwrap();
+            assert!(
+                text.contains("deb-systemd") || text.contains("systemctl"),
+                "{script} lacks the systemd snippet"
+            );
+        }
+        for bin in ["piworker", "pisubmit"] {
+            let elf = std::fs::read(dir.join("usr/bin").join(bin)).unwrap();
+            assert_eq!(&elf[..4], b"\x7fELF");
+            assert_eq!(
+                u16::from_le_bytes([elf[18], elf[19]]),
+                *machine,
+                "{bin} in the {arch} package is for another CPU"
+            );
+            let sections = run(&format!(
+                "readelf -S {}",
+                dir.join("usr/bin").join(bin).display()
+            ));
+            assert!(
+                !sections.contains(".symtab"),
+                "{bin} ({arch}) is not stripped"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
