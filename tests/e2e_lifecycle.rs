@@ -300,3 +300,35 @@ fn help_version_and_bad_flags() {
     assert_eq!(too_many.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&too_many.stderr).contains("--threads 999 exceeds"));
 }
+
+#[test]
+fn under_systemd_the_journal_gets_no_second_timestamp() {
+    let line = |journal: bool| {
+        let mut cmd = Command::new(PIWORKER);
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped());
+        if journal {
+            cmd.env("JOURNAL_STREAM", "8:12345");
+        } else {
+            cmd.env_remove("JOURNAL_STREAM");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut first = String::new();
+        let stderr = child.stderr.take().unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        first
+    };
+    let plain = line(false);
+    let journal = line(true);
+    assert!(
+        plain.starts_with("[20") && plain.contains("listening on"),
+        "{plain}"
+    );
+    assert!(
+        journal.starts_with("[INFO") && journal.contains("listening on"),
+        "{journal}"
+    );
+}
