@@ -193,29 +193,45 @@ pub fn pisubmit(hosts: &str, args: &[&str]) -> Run {
     finish(child, Duration::from_secs(120))
 }
 
-pub fn finish(mut child: Child, within: Duration) -> Run {
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+pub fn finish(child: Child, within: Duration) -> Run {
+    let (status, stdout, stderr) = collect(child, within);
+    let Some(status) = status else {
+        panic!("process did not finish within {within:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
+/// Waits for a child with piped stdout and stderr, reading both as it runs.
+/// Past `within` it gets SIGTERM (so its own clean-up runs), then SIGKILL,
+/// and the status is None.
+pub fn collect(mut child: Child, within: Duration) -> (Option<ExitStatus>, String, String) {
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = pipe.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read_all(Box::new(child.stdout.take().expect("stdout piped")));
+    let err = read_all(Box::new(child.stderr.take().expect("stderr piped")));
     let status = wait_child(&mut child, within);
     if status.is_none() {
-        let _ = child.kill();
-        panic!("pisubmit did not finish within {within:?}");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        if wait_child(&mut child, Duration::from_secs(10)).is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
-    Run {
-        code: status.and_then(|s| s.code()).unwrap_or(-1),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
+    (
+        status,
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    )
 }
 
 pub fn hosts(workers: &[&Worker]) -> String {
