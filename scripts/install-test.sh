@@ -115,7 +115,9 @@ for pi in "${PIS[@]}"; do
     cp -a "$BASE" "$WORK/$pi"
     echo "$pi" >"$WORK/$pi/etc/hostname"
     cp "$DEB" "$WORK/$pi/root/piworker.deb"
-    systemd-nspawn -D "$WORK/$pi" --boot --register=no --keep-unit -q --console=passive \
+    # /proc/sys/net writable (it is per network namespace), so the package's
+    # sysctl snippet can really be applied inside, as on a Pi.
+    SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -D "$WORK/$pi" --boot --register=no --keep-unit -q --console=passive \
         --machine="$pi" --network-namespace-path="/run/netns/$pi" >"$WORK/$pi.console" 2>&1 &
     NSPAWN_PID[$pi]=$!
 done
@@ -151,6 +153,11 @@ for pi in "${PIS[@]}"; do
     [ "$(inside "$pi" systemctl is-active piworker)" = active ] || fail "$pi: not active after start"
 done
 say "installed and started on ${PIS[*]}: $(basename "$DEB")"
+# The sysctl snippet took effect at install (in the Pi's own network namespace).
+wmem=$(inside "${PIS[0]}" cat /proc/sys/net/ipv4/tcp_wmem | tr -s '[:space:]' ' ')
+[ "$wmem" = "4096 131072 4194304 " ] || [ "$wmem" = "4096 131072 4194304" ] \
+    || fail "the sysctl snippet was not applied on install: tcp_wmem is '$wmem'"
+say "sysctl snippet applied on install (tcp_wmem $wmem)"
 PI1=${PIS[0]}
 A1=${IP[$PI1]}
 
@@ -269,8 +276,12 @@ done
 say "one job across both Pis: $(echo "$out" | json_field "['result']"), pieces $(echo "$out" | json_field "['hosts'][0]['pieces']") + $(echo "$out" | json_field "['hosts'][1]['pieces']")"
 
 # --- upgrade, remove, purge ---
+# The same package with a higher version, repacked with dpkg-deb (cargo-deb
+# would replace the package in target/debian that other tests read).
 mkdir -p "$WORK/upgrade"
-(cd "$ROOT" && cargo deb --no-build --deb-version 0.1.0-99 --output "$WORK/upgrade/piworker-upgrade.deb" >/dev/null 2>&1) \
+dpkg-deb -R "$DEB" "$WORK/upgrade/tree"
+sed -i 's/^Version: .*/Version: 0.1.0-99/' "$WORK/upgrade/tree/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$WORK/upgrade/tree" "$WORK/upgrade/piworker-upgrade.deb" >/dev/null \
     || fail "could not build the upgrade package"
 cp "$WORK/upgrade/piworker-upgrade.deb" "$WORK/$PI1/root/"
 before=$(inside "$PI1" systemctl show -p MainPID --value piworker)
