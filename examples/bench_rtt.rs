@@ -43,13 +43,8 @@ const USAGE: &str = "usage: bench_rtt ADDR:PORT [--seq N] [--pipe N] [--window K
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
     let mut addr = None;
-    let mut opts = Options {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        seq: 20_000,
-        pipe: 200_000,
-        window: 128,
-        warmup: 1_000,
-    };
+    let mut opts =
+        Options { addr: SocketAddr::from(([127, 0, 0, 1], 0)), seq: 20_000, pipe: 200_000, window: 128, warmup: 1_000 };
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Result<usize, String> {
             let v = args.next().ok_or(format!("{name} needs a value"))?;
@@ -85,35 +80,25 @@ struct Client {
 
 impl Client {
     fn connect(addr: SocketAddr) -> Result<(Client, Welcome), String> {
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
-            .map_err(|e| format!("{addr}: cannot connect: {e}"))?;
+        let stream =
+            TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| format!("{addr}: cannot connect: {e}"))?;
         stream
             .set_nodelay(true)
             .and_then(|_| stream.set_read_timeout(Some(IO_TIMEOUT)))
             .and_then(|_| stream.set_write_timeout(Some(IO_TIMEOUT)))
             .map_err(|e| format!("{addr}: socket options: {e}"))?;
-        let mut client = Client {
-            stream,
-            buf: vec![0; 256 * 1024],
-            start: 0,
-            end: 0,
-        };
+        let mut client = Client { stream, buf: vec![0; 256 * 1024], start: 0, end: 0 };
         client.send(&Hello::ours().encode().to_bytes())?;
         let frame = client.next_frame()?;
         if frame.header.frame_type != FrameType::Welcome {
-            return Err(format!(
-                "expected Welcome, got {}",
-                describe(&frame.header.frame_type, &frame.payload)
-            ));
+            return Err(format!("expected Welcome, got {}", describe(&frame.header.frame_type, &frame.payload)));
         }
         let welcome = Welcome::decode(&frame.payload).map_err(|e| format!("bad Welcome: {e}"))?;
         Ok((client, welcome))
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.stream
-            .write_all(bytes)
-            .map_err(|e| format!("write failed: {e}"))
+        self.stream.write_all(bytes).map_err(|e| format!("write failed: {e}"))
     }
 
     /// The next whole frame, reading from the socket as needed.
@@ -169,13 +154,7 @@ fn describe(frame_type: &FrameType, payload: &[u8]) -> String {
 
 /// The bytes of an empty echo job's Submit frame.
 fn empty_echo(job_id: u32) -> Vec<u8> {
-    Submit {
-        kind: JobKind::Echo.to_u8(),
-        flags: 0,
-        params: vec![],
-    }
-    .encode(job_id)
-    .to_bytes()
+    Submit { kind: JobKind::Echo.to_u8(), flags: 0, params: vec![] }.encode(job_id).to_bytes()
 }
 
 /// Checks that `frame` is the final result of an empty echo job; returns
@@ -197,11 +176,7 @@ fn check_result(frame: &Frame) -> Result<usize, String> {
 
 /// Sequential round trips; returns each one's duration and the Result
 /// frame's size.
-fn sequential(
-    client: &mut Client,
-    count: usize,
-    first_id: u32,
-) -> Result<(Vec<f64>, usize), String> {
+fn sequential(client: &mut Client, count: usize, first_id: u32) -> Result<(Vec<f64>, usize), String> {
     let mut rtts = Vec::with_capacity(count);
     let mut result_bytes = 0;
     for i in 0..count {
@@ -212,10 +187,7 @@ fn sequential(
         let frame = client.next_frame()?;
         rtts.push(t.elapsed().as_secs_f64() * 1e6);
         if frame.header.job_id != job_id {
-            return Err(format!(
-                "sent job {job_id}, got a frame for job {}",
-                frame.header.job_id
-            ));
+            return Err(format!("sent job {job_id}, got a frame for job {}", frame.header.job_id));
         }
         result_bytes = check_result(&frame)?;
     }
@@ -223,12 +195,7 @@ fn sequential(
 }
 
 /// `count` jobs with up to `window` in flight; returns the elapsed time.
-fn pipelined(
-    client: &mut Client,
-    count: usize,
-    window: usize,
-    first_id: u32,
-) -> Result<Duration, String> {
+fn pipelined(client: &mut Client, count: usize, window: usize, first_id: u32) -> Result<Duration, String> {
     let (mut sent, mut done) = (0usize, 0usize);
     let mut out = Vec::with_capacity(window * 32);
     let mut answered = vec![false; count];
@@ -280,10 +247,7 @@ fn median(sorted: &[f64]) -> f64 {
 
 fn run(opts: &Options) -> Result<(), String> {
     let (mut client, welcome) = Client::connect(opts.addr)?;
-    println!(
-        "worker={} version={} threads={}",
-        welcome.hostname, welcome.software, welcome.threads
-    );
+    println!("worker={} version={} threads={}", welcome.hostname, welcome.software, welcome.threads);
     let mut next_id = 1u32;
     if opts.warmup > 0 {
         sequential(&mut client, opts.warmup, next_id)?;

@@ -14,19 +14,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TRIPLES: [&str; 2] = ["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"];
-const TOOLS: [&str; 5] = [
-    "qemu-aarch64-static",
-    "qemu-arm-static",
-    "aarch64-linux-gnu-gcc",
-    "arm-linux-gnueabihf-gcc",
-    "python3",
-];
+const TOOLS: [&str; 5] =
+    ["qemu-aarch64-static", "qemu-arm-static", "aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "python3"];
 /// Cross builds from scratch with LTO take minutes on a small machine.
 const LIMIT: Duration = Duration::from_secs(3600);
 
 fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
 }
 
 /// What is missing to run the check, empty if nothing is.
@@ -53,13 +47,8 @@ fn missing() -> Vec<String> {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     for triple in TRIPLES {
-        let installed = sysroot.as_ref().is_some_and(|root| {
-            Path::new(root)
-                .join("lib/rustlib")
-                .join(triple)
-                .join("lib")
-                .is_dir()
-        });
+        let installed =
+            sysroot.as_ref().is_some_and(|root| Path::new(root).join("lib/rustlib").join(triple).join("lib").is_dir());
         if !installed {
             missing.push(format!("the rustup target {triple}"));
         }

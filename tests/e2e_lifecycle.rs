@@ -4,9 +4,7 @@
 
 mod common;
 
-use common::{
-    finish, free_port, hosts, pisubmit, status_kib, RawClient, Worker, PISUBMIT, PIWORKER,
-};
+use common::{finish, free_port, hosts, pisubmit, status_kib, RawClient, Worker, PISUBMIT, PIWORKER};
 use nix::sys::signal::Signal;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -42,20 +40,13 @@ fn killing_pisubmit_mid_job_frees_the_workers_cores() {
     client.kill().unwrap();
     let _ = client.wait();
     let killed = Instant::now();
-    assert!(
-        w.wait_log("cancelled", Duration::from_secs(5)),
-        "{}",
-        w.log()
-    );
+    assert!(w.wait_log("cancelled", Duration::from_secs(5)), "{}", w.log());
     // Within a second the compute threads have stopped: CPU time stands still.
     std::thread::sleep(Duration::from_secs(1).saturating_sub(killed.elapsed()));
     let before = w.cpu_seconds();
     std::thread::sleep(Duration::from_millis(500));
     let used = w.cpu_seconds() - before;
-    assert!(
-        used < 0.1,
-        "worker still burned {used:.2} CPU s in 0.5 s after the client died"
-    );
+    assert!(used < 0.1, "worker still burned {used:.2} CPU s in 0.5 s after the client died");
     let v = pisubmit(&hosts(&[&w]), &["--json", "loopsum"]).json();
     assert_eq!(v["result"], 64032004000000i64);
 }
@@ -72,24 +63,14 @@ fn a_256_mib_reduce_keeps_both_ends_small() {
         let mut block = Vec::with_capacity(1 << 20);
         for start in (0..n).step_by(1 << 17) {
             block.clear();
-            (start..(start + (1 << 17)).min(n))
-                .for_each(|i| block.extend_from_slice(&i.to_be_bytes()));
+            (start..(start + (1 << 17)).min(n)).for_each(|i| block.extend_from_slice(&i.to_be_bytes()));
             f.write_all(&block).unwrap();
         }
     }
     let idle_hwm = w.status_kib("VmHWM");
     let mut child = spawn_pisubmit(
         &hosts(&[&w]),
-        &[
-            "--json",
-            "reduce",
-            "--op",
-            "sum",
-            "--dtype",
-            "i64",
-            "--input",
-            path.to_str().unwrap(),
-        ],
+        &["--json", "reduce", "--op", "sum", "--dtype", "i64", "--input", path.to_str().unwrap()],
     );
     // Sample the client's peak while it runs (its /proc entry goes at exit).
     let pid = child.id() as i32;
@@ -102,20 +83,11 @@ fn a_256_mib_reduce_keeps_both_ends_small() {
     }
     let run = finish(child, Duration::from_secs(5));
     let v = run.json();
-    assert_eq!(
-        v["result"],
-        serde_json::json!((n as i128 * (n as i128 - 1) / 2) as i64)
-    );
+    assert_eq!(v["result"], serde_json::json!((n as i128 * (n as i128 - 1) / 2) as i64));
     let worker_hwm = w.status_kib("VmHWM");
     eprintln!("worker VmHWM idle {idle_hwm} KiB, after 256 MiB {worker_hwm} KiB; pisubmit VmHWM {client_hwm} KiB");
-    assert!(
-        worker_hwm < 32 * 1024,
-        "worker peak RSS {worker_hwm} KiB for a 256 MiB stream"
-    );
-    assert!(
-        client_hwm < 32 * 1024,
-        "pisubmit peak RSS {client_hwm} KiB for a 256 MiB stream"
-    );
+    assert!(worker_hwm < 32 * 1024, "worker peak RSS {worker_hwm} KiB for a 256 MiB stream");
+    assert!(client_hwm < 32 * 1024, "pisubmit peak RSS {client_hwm} KiB for a 256 MiB stream");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -124,11 +96,7 @@ fn a_refused_connection_names_the_host_and_exits_2() {
     let port = free_port();
     let run = pisubmit(&format!("127.0.0.1:{port}"), &["loopsum"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!("127.0.0.1:{port}")) && run.stderr.contains("refused"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(&format!("127.0.0.1:{port}")) && run.stderr.contains("refused"), "{}", run.stderr);
 }
 
 #[test]
@@ -137,16 +105,9 @@ fn a_host_that_never_answers_the_handshake_times_out() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap();
     let started = Instant::now();
-    let run = pisubmit(
-        &addr.to_string(),
-        &["--connect-timeout", "1", "pi", "--samples", "10"],
-    );
+    let run = pisubmit(&addr.to_string(), &["--connect-timeout", "1", "pi", "--samples", "10"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&addr.to_string()) && run.stderr.contains("no handshake answer"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(&addr.to_string()) && run.stderr.contains("no handshake answer"), "{}", run.stderr);
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
@@ -160,34 +121,16 @@ fn a_worker_dying_mid_job_fails_the_job_naming_it() {
     let run = finish(child, Duration::from_secs(30));
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains(&doomed.addr()), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("closed the connection"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("closed the connection"), "{}", run.stderr);
 }
 
 #[test]
 fn timeout_fails_the_job_and_names_what_was_running() {
     let w = Worker::start(&[]);
-    let run = pisubmit(
-        &hosts(&[&w]),
-        &[
-            "--timeout",
-            "0.5",
-            "loopsum",
-            "--t-range",
-            "0..3000000",
-            "--u-len",
-            "3000000",
-        ],
-    );
+    let run =
+        pisubmit(&hosts(&[&w]), &["--timeout", "0.5", "loopsum", "--t-range", "0..3000000", "--u-len", "3000000"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("--timeout reached") && run.stderr.contains(&w.addr()),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("--timeout reached") && run.stderr.contains(&w.addr()), "{}", run.stderr);
 }
 
 #[test]
@@ -198,36 +141,19 @@ fn restart_rebinds_at_once_over_time_wait_and_a_second_daemon_fails_clearly() {
     // Open connections, then stop the worker: it closes them first, which
     // leaves its side of each in TIME_WAIT on the listening port.
     let idle: Vec<RawClient> = (0..3).map(|_| RawClient::handshake(&first)).collect();
-    let second = Command::new(PIWORKER)
-        .args(["--listen", &listen])
-        .output()
-        .unwrap();
+    let second = Command::new(PIWORKER).args(["--listen", &listen]).output().unwrap();
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(
-        err.contains(&format!(
-            "cannot listen on {listen}: the port is already in use"
-        )),
-        "{err}"
-    );
+    assert!(err.contains(&format!("cannot listen on {listen}: the port is already in use")), "{err}");
     first.signal(Signal::SIGTERM);
-    assert_eq!(
-        first
-            .wait_exit(Duration::from_secs(10))
-            .and_then(|s| s.code()),
-        Some(0)
-    );
+    assert_eq!(first.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
     drop(idle);
-    let ss = Command::new("ss")
-        .args(["-tan", "state", "time-wait"])
-        .output();
+    let ss = Command::new("ss").args(["-tan", "state", "time-wait"]).output();
     if let Ok(ss) = ss {
         let text = String::from_utf8_lossy(&ss.stdout);
         eprintln!(
             "TIME_WAIT sockets on the port: {}",
-            text.lines()
-                .filter(|l| l.contains(&format!(":{port} ")))
-                .count()
+            text.lines().filter(|l| l.contains(&format!(":{port} "))).count()
         );
     }
     let again = Worker::start_on(&listen, &[]);
@@ -238,30 +164,13 @@ fn restart_rebinds_at_once_over_time_wait_and_a_second_daemon_fails_clearly() {
 #[test]
 fn sigterm_lets_running_jobs_finish_then_exits_0() {
     let mut w = Worker::start(&[]);
-    let child = spawn_pisubmit(
-        &hosts(&[&w]),
-        &[
-            "--json",
-            "loopsum",
-            "--t-range",
-            "0..20001",
-            "--u-len",
-            "20001",
-        ],
-    );
+    let child = spawn_pisubmit(&hosts(&[&w]), &["--json", "loopsum", "--t-range", "0..20001", "--u-len", "20001"]);
     wait_until_busy(&w);
     w.signal(Signal::SIGTERM);
     let run = finish(child, Duration::from_secs(30));
     assert_eq!(run.code, 0, "the running job finished: {}", run.stderr);
-    assert_eq!(
-        w.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()),
-        Some(0)
-    );
-    assert!(
-        w.log().contains("SIGTERM: no longer accepting connections"),
-        "{}",
-        w.log()
-    );
+    assert_eq!(w.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()), Some(0));
+    assert!(w.log().contains("SIGTERM: no longer accepting connections"), "{}", w.log());
 }
 
 #[test]
@@ -274,11 +183,7 @@ fn sigterm_past_the_grace_cancels_jobs_and_tells_the_client() {
     assert_eq!(status.and_then(|s| s.code()), Some(0), "{}", w.log());
     let run = finish(child, Duration::from_secs(10));
     assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("shutting down") || run.stderr.contains("closed the connection"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("shutting down") || run.stderr.contains("closed the connection"), "{}", run.stderr);
 }
 
 #[test]
@@ -293,10 +198,7 @@ fn help_version_and_bad_flags() {
         assert_eq!(bad.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&bad.stderr).contains("--bogus"));
     }
-    let too_many = Command::new(PIWORKER)
-        .args(["--listen", "127.0.0.1:0", "--threads", "999"])
-        .output()
-        .unwrap();
+    let too_many = Command::new(PIWORKER).args(["--listen", "127.0.0.1:0", "--threads", "999"]).output().unwrap();
     assert_eq!(too_many.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&too_many.stderr).contains("--threads 999 exceeds"));
 }
@@ -305,9 +207,7 @@ fn help_version_and_bad_flags() {
 fn under_systemd_the_journal_gets_no_second_timestamp() {
     let line = |journal: bool| {
         let mut cmd = Command::new(PIWORKER);
-        cmd.args(["--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "info")
-            .stderr(Stdio::piped());
+        cmd.args(["--listen", "127.0.0.1:0"]).env("RUST_LOG", "info").stderr(Stdio::piped());
         if journal {
             cmd.env("JOURNAL_STREAM", "8:12345");
         } else {
@@ -323,12 +223,6 @@ fn under_systemd_the_journal_gets_no_second_timestamp() {
     };
     let plain = line(false);
     let journal = line(true);
-    assert!(
-        plain.starts_with("[20") && plain.contains("listening on"),
-        "{plain}"
-    );
-    assert!(
-        journal.starts_with("[INFO") && journal.contains("listening on"),
-        "{journal}"
-    );
+    assert!(plain.starts_with("[20") && plain.contains("listening on"), "{plain}");
+    assert!(journal.starts_with("[INFO") && journal.contains("listening on"), "{journal}");
 }

@@ -16,21 +16,13 @@ use std::time::{Duration, Instant};
 /// (thread name, Cpus_allowed_list) of every compute thread of `pid`.
 fn compute_threads(pid: i32) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .flatten()
-    {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
         if !comm.starts_with("compute-") {
             continue;
         }
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        let cpus = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let cpus = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")).unwrap_or("").trim().to_string();
         out.push((comm.trim().to_string(), cpus));
     }
     out.sort();
@@ -44,10 +36,7 @@ fn wait_pinned(pid: i32, expected: &[(String, String)]) {
         if got == expected {
             return;
         }
-        assert!(
-            Instant::now() < end,
-            "compute threads {got:?}, expected {expected:?}"
-        );
+        assert!(Instant::now() < end, "compute threads {got:?}, expected {expected:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -56,9 +45,7 @@ fn wait_pinned(pid: i32, expected: &[(String, String)]) {
 fn one_pinned_compute_thread_per_allowed_cpu() {
     let cpus = std::thread::available_parallelism().unwrap().get();
     let w = Worker::start(&[]);
-    let expected: Vec<(String, String)> = (0..cpus)
-        .map(|c| (format!("compute-{c}"), c.to_string()))
-        .collect();
+    let expected: Vec<(String, String)> = (0..cpus).map(|c| (format!("compute-{c}"), c.to_string())).collect();
     wait_pinned(w.pid(), &expected);
     let v = pisubmit(&hosts(&[&w]), &["--json", "ping"]).json();
     assert_eq!(v["hosts"][0]["threads"], cpus);
@@ -80,10 +67,7 @@ fn an_affinity_mask_set_from_outside_is_honoured() {
         .spawn()
         .unwrap();
     let mut worker = common::Worker::adopt(child);
-    wait_pinned(
-        worker.pid(),
-        &[(format!("compute-{last}"), last.to_string())],
-    );
+    wait_pinned(worker.pid(), &[(format!("compute-{last}"), last.to_string())]);
     let v = pisubmit(&worker.addr(), &["--json", "loopsum"]).json();
     assert_eq!(v["hosts"][0]["threads"], 1);
     assert_eq!(v["result"], 64032004000000i64);
@@ -94,11 +78,7 @@ fn an_affinity_mask_set_from_outside_is_honoured() {
 fn a_client_that_does_not_read_is_held_back_not_buffered() {
     let w = Worker::start(&[]);
     let mut c = RawClient::handshake(&w);
-    let submit = Submit {
-        kind: 6,
-        flags: SUBMIT_HAS_INPUT,
-        params: vec![],
-    };
+    let submit = Submit { kind: 6, flags: SUBMIT_HAS_INPUT, params: vec![] };
     c.send(&submit.encode(1).to_bytes());
     const TOTAL: u64 = 96 << 20;
     const CHUNK: usize = 256 << 10;
@@ -111,18 +91,13 @@ fn a_client_that_does_not_read_is_held_back_not_buffered() {
             writer.write_all(&frame).unwrap();
             counter.fetch_add(CHUNK as u64, Ordering::SeqCst);
         }
-        writer
-            .write_all(&Frame::new(FrameType::EndInput, 1, vec![]).to_bytes())
-            .unwrap();
+        writer.write_all(&Frame::new(FrameType::EndInput, 1, vec![]).to_bytes()).unwrap();
     });
     // Nobody reads: once the worker's 4 MiB of pending output and the socket
     // buffers are full, it stops reading and our writes block.
     std::thread::sleep(Duration::from_secs(2));
     let stalled_at = sent.load(Ordering::SeqCst);
-    assert!(
-        stalled_at < TOTAL / 2,
-        "the worker kept reading: {stalled_at} bytes taken"
-    );
+    assert!(stalled_at < TOTAL / 2, "the worker kept reading: {stalled_at} bytes taken");
     let hwm = w.status_kib("VmHWM");
     assert!(hwm < 24 * 1024, "worker peak RSS {hwm} KiB while held back");
     // Now read: everything comes back, in order, and the job completes.
@@ -140,10 +115,7 @@ fn a_client_that_does_not_read_is_held_back_not_buffered() {
     }
     feeder.join().unwrap();
     assert_eq!(echoed, TOTAL);
-    eprintln!(
-        "held back at {} MiB sent; worker VmHWM {hwm} KiB",
-        stalled_at >> 20
-    );
+    eprintln!("held back at {} MiB sent; worker VmHWM {hwm} KiB", stalled_at >> 20);
 }
 
 /// A fake worker that answers the Hello with `reply`.
@@ -178,12 +150,7 @@ fn pisubmit_refuses_a_worker_of_another_major_version_naming_both() {
     let addr = fake_worker(welcome(2).encode().to_bytes());
     let run = pisubmit(&addr, &["loopsum"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("this side speaks 1.0, the peer speaks 2.4"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("this side speaks 1.0, the peer speaks 2.4"), "{}", run.stderr);
     assert!(run.stderr.contains(&addr));
 
     let mut v2 = welcome(2).encode().to_bytes();
@@ -191,11 +158,7 @@ fn pisubmit_refuses_a_worker_of_another_major_version_naming_both() {
     let addr = fake_worker(v2);
     let run = pisubmit(&addr, &["loopsum"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("peer speaks 2.x, this side speaks 1.0"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("peer speaks 2.x, this side speaks 1.0"), "{}", run.stderr);
 }
 
 #[test]
@@ -203,9 +166,5 @@ fn pisubmit_names_a_peer_that_is_not_a_worker() {
     let addr = fake_worker(b"SSH-2.0-OpenSSH_9.2\r\n".to_vec());
     let run = pisubmit(&addr, &["pi", "--samples", "100"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&addr) && run.stderr.contains("bad magic"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains(&addr) && run.stderr.contains("bad magic"), "{}", run.stderr);
 }

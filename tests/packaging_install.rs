@@ -14,17 +14,13 @@ fn missing_prerequisite(root: &Path) -> Option<String> {
         return Some("it needs root (network namespaces, containers)".into());
     }
     for tool in ["debootstrap", "systemd-nspawn", "nsenter", "ip"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output();
+        let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
         if !found.map(|o| o.status.success()).unwrap_or(false) {
             return Some(format!("{tool} is not installed (make build-deps)"));
         }
     }
     let debs = std::fs::read_dir(root.join("target/debian")).ok()?;
-    let has_amd64 = debs
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb"));
+    let has_amd64 = debs.flatten().any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb"));
     if !has_amd64 {
         return Some("no target/debian/piworker_*_amd64.deb (make deb)".into());
     }
@@ -45,15 +41,8 @@ fn the_deb_installs_and_serves_under_systemd() {
         eprintln!("################################################################\n");
         return;
     }
-    let out = Command::new("bash")
-        .arg(root.join("scripts/install-test.sh"))
-        .output()
-        .expect("run install-test.sh");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("bash").arg(root.join("scripts/install-test.sh")).output().expect("run install-test.sh");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     eprintln!("{text}");
     assert!(out.status.success(), "install test failed:\n{text}");
     assert!(text.contains("[install-test] PASS"));
@@ -63,15 +52,8 @@ fn the_deb_installs_and_serves_under_systemd() {
 const ARCHES: [(&str, u16); 3] = [("amd64", 0x3e), ("arm64", 0xb7), ("armhf", 0x28)];
 
 fn run(cmd: &str) -> String {
-    let out = Command::new("sh")
-        .args(["-c", cmd])
-        .output()
-        .expect("run sh");
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("run sh");
+    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -80,31 +62,20 @@ fn each_package_holds_the_right_architecture_and_files() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let debs: Vec<_> = ARCHES
         .iter()
-        .map(|(arch, _)| {
-            root.join(format!(
-                "target/debian/piworker_{}-1_{arch}.deb",
-                env!("CARGO_PKG_VERSION")
-            ))
-        })
+        .map(|(arch, _)| root.join(format!("target/debian/piworker_{}-1_{arch}.deb", env!("CARGO_PKG_VERSION"))))
         .collect();
     if let Some(missing) = debs.iter().find(|d| !d.exists()) {
         if std::env::var_os("CI").is_some() {
             panic!("{} was not built (make debs)", missing.display());
         }
         eprintln!("\n########################################################");
-        eprintln!(
-            "# SKIPPED: {} is missing; run `make build-deps debs`",
-            missing.display()
-        );
+        eprintln!("# SKIPPED: {} is missing; run `make build-deps debs`", missing.display());
         eprintln!("########################################################\n");
         return;
     }
     for ((arch, machine), deb) in ARCHES.iter().zip(&debs) {
         let deb = deb.display();
-        assert_eq!(
-            run(&format!("dpkg-deb -f {deb} Architecture")).trim(),
-            *arch
-        );
+        assert_eq!(run(&format!("dpkg-deb -f {deb} Architecture")).trim(), *arch);
         let files = run(&format!("dpkg-deb --contents {deb}"));
         for path in [
             "./usr/bin/piworker",
@@ -116,28 +87,14 @@ fn each_package_holds_the_right_architecture_and_files() {
             "./usr/share/man/man1/pisubmit.1.gz",
             "./usr/share/doc/piworker/copyright",
         ] {
-            assert!(
-                files.lines().any(|l| l.ends_with(path)),
-                "{deb} lacks {path}"
-            );
+            assert!(files.lines().any(|l| l.ends_with(path)), "{deb} lacks {path}");
         }
         let dir = std::env::temp_dir().join(format!("piworker-deb-{arch}-{}", std::process::id()));
-        run(&format!(
-            "rm -rf {0} && mkdir -p {0} && dpkg-deb -R {deb} {0}",
-            dir.display()
-        ));
-        assert_eq!(
-            std::fs::read_to_string(dir.join("DEBIAN/conffiles"))
-                .unwrap()
-                .trim(),
-            "/etc/default/piworker"
-        );
+        run(&format!("rm -rf {0} && mkdir -p {0} && dpkg-deb -R {deb} {0}", dir.display()));
+        assert_eq!(std::fs::read_to_string(dir.join("DEBIAN/conffiles")).unwrap().trim(), "/etc/default/piworker");
         for script in ["postinst", "postrm"] {
             let text = std::fs::read_to_string(dir.join("DEBIAN").join(script)).unwrap();
-            assert!(
-                text.contains("deb-systemd") || text.contains("systemctl"),
-                "{script} lacks the systemd snippet"
-            );
+            assert!(text.contains("deb-systemd") || text.contains("systemctl"), "{script} lacks the systemd snippet");
         }
         for bin in ["piworker", "pisubmit"] {
             let elf = std::fs::read(dir.join("usr/bin").join(bin)).unwrap();
@@ -147,14 +104,8 @@ fn each_package_holds_the_right_architecture_and_files() {
                 *machine,
                 "{bin} in the {arch} package is for another CPU"
             );
-            let sections = run(&format!(
-                "readelf -S {}",
-                dir.join("usr/bin").join(bin).display()
-            ));
-            assert!(
-                !sections.contains(".symtab"),
-                "{bin} ({arch}) is not stripped"
-            );
+            let sections = run(&format!("readelf -S {}", dir.join("usr/bin").join(bin).display()));
+            assert!(!sections.contains(".symtab"), "{bin} ({arch}) is not stripped");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -9,22 +9,17 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let env_hosts = std::env::var("PISUBMIT_HOSTS")
-        .ok()
-        .filter(|s| !s.trim().is_empty());
-    let outcome =
-        cli::parse_args(std::env::args_os().skip(1), env_hosts).and_then(|parsed| match parsed {
-            Parsed::Help => Ok(cli::HELP.to_string()),
-            Parsed::Version => Ok(format!("pisubmit {}\n", env!("CARGO_PKG_VERSION"))),
-            Parsed::Run(inv) => run::run(inv),
-        });
+    let env_hosts = std::env::var("PISUBMIT_HOSTS").ok().filter(|s| !s.trim().is_empty());
+    let outcome = cli::parse_args(std::env::args_os().skip(1), env_hosts).and_then(|parsed| match parsed {
+        Parsed::Help => Ok(cli::HELP.to_string()),
+        Parsed::Version => Ok(format!("pisubmit {}\n", env!("CARGO_PKG_VERSION"))),
+        Parsed::Run(inv) => run::run(inv),
+    });
     match outcome {
         Ok(text) => {
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`pisubmit ... | head`) is a normal end.
-            let _ = stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush());
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -83,9 +83,7 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             }
             Long("threads") => {
                 let text = string_value(&mut parser, "--threads")?;
-                let n: usize = text
-                    .parse()
-                    .map_err(|_| format!("--threads: {text:?} is not a whole number"))?;
+                let n: usize = text.parse().map_err(|_| format!("--threads: {text:?} is not a whole number"))?;
                 if n == 0 {
                     return Err("--threads: must be at least 1".into());
                 }
@@ -93,8 +91,7 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             }
             Long("max-frame") => {
                 let text = string_value(&mut parser, "--max-frame")?;
-                let bytes = parse_size(&text)
-                    .ok_or_else(|| format!("--max-frame: {text:?} is not a size like 16M"))?;
+                let bytes = parse_size(&text).ok_or_else(|| format!("--max-frame: {text:?} is not a size like 16M"))?;
                 if !(MIN_MAX_FRAME..=u32::MAX as u64).contains(&bytes) {
                     return Err(format!("--max-frame: {text} is outside 4K..4G"));
                 }
@@ -102,13 +99,10 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             }
             Long("shutdown-grace") => {
                 let text = string_value(&mut parser, "--shutdown-grace")?;
-                let secs: f64 = text.parse().map_err(|_| {
-                    format!("--shutdown-grace: {text:?} is not a number of seconds")
-                })?;
+                let secs: f64 =
+                    text.parse().map_err(|_| format!("--shutdown-grace: {text:?} is not a number of seconds"))?;
                 if !(0.0..=3600.0).contains(&secs) {
-                    return Err(format!(
-                        "--shutdown-grace: {text} is outside 0..3600 seconds"
-                    ));
+                    return Err(format!("--shutdown-grace: {text} is outside 0..3600 seconds"));
                 }
                 config.shutdown_grace = Duration::from_secs_f64(secs);
             }
@@ -122,25 +116,18 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
 
 fn string_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
     let value = parser.value().map_err(|e| e.to_string())?;
-    value
-        .into_string()
-        .map_err(|v| format!("{flag}: {v:?} is not valid UTF-8"))
+    value.into_string().map_err(|v| format!("{flag}: {v:?} is not valid UTF-8"))
 }
 
 /// `ADDR:PORT`, `HOST:PORT` or a bare `:PORT` (all interfaces).
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Some(port) = text.strip_prefix(':') {
-        let port: u16 = port
-            .parse()
-            .map_err(|_| format!("--listen: {port:?} is not a port number"))?;
+        let port: u16 = port.parse().map_err(|_| format!("--listen: {port:?} is not a port number"))?;
         return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
     }
-    let mut addrs = text
-        .to_socket_addrs()
-        .map_err(|e| format!("--listen: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
-    addrs
-        .next()
-        .ok_or_else(|| format!("--listen: {text:?} resolves to no address"))
+    let mut addrs =
+        text.to_socket_addrs().map_err(|e| format!("--listen: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
+    addrs.next().ok_or_else(|| format!("--listen: {text:?} resolves to no address"))
 }
 
 /// "4096", "64K", "16M", "1G", "16MiB" (powers of 1024).
@@ -184,37 +171,16 @@ mod tests {
     fn defaults_and_flags() {
         let c = run(&[]).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:31415");
-        let c = run(&[
-            "--listen",
-            "127.0.0.1:9000",
-            "--threads",
-            "2",
-            "--max-frame",
-            "64K",
-        ])
-        .unwrap();
-        assert_eq!(
-            (c.listen.port(), c.threads, c.max_frame),
-            (9000, Some(2), 65536)
-        );
-        assert_eq!(
-            run(&["--listen", ":7"]).unwrap().listen.to_string(),
-            "0.0.0.0:7"
-        );
+        let c = run(&["--listen", "127.0.0.1:9000", "--threads", "2", "--max-frame", "64K"]).unwrap();
+        assert_eq!((c.listen.port(), c.threads, c.max_frame), (9000, Some(2), 65536));
+        assert_eq!(run(&["--listen", ":7"]).unwrap().listen.to_string(), "0.0.0.0:7");
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert_eq!(
-            run(&["--threads", "0"]).unwrap_err(),
-            "--threads: must be at least 1"
-        );
-        assert!(run(&["--max-frame", "12Q"])
-            .unwrap_err()
-            .contains("not a size"));
-        assert!(run(&["--listen", "nonsense"])
-            .unwrap_err()
-            .contains("--listen"));
+        assert_eq!(run(&["--threads", "0"]).unwrap_err(), "--threads: must be at least 1");
+        assert!(run(&["--max-frame", "12Q"]).unwrap_err().contains("not a size"));
+        assert!(run(&["--listen", "nonsense"]).unwrap_err().contains("--listen"));
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
     }
 }

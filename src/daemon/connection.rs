@@ -11,9 +11,7 @@ use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerCon
 use crate::net::{FramedConn, Io};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::version_refusal;
-use crate::protocol::{
-    ErrorCode, ErrorMessage, Frame, FrameError, FrameType, Hello, Submit, Welcome,
-};
+use crate::protocol::{ErrorCode, ErrorMessage, Frame, FrameError, FrameType, Hello, Submit, Welcome};
 use log::{debug, warn};
 use std::collections::{HashMap, HashSet};
 use std::net::{Shutdown, SocketAddr};
@@ -149,17 +147,11 @@ impl Connection {
             self.send_error(
                 0,
                 ErrorCode::BadFrame,
-                format!(
-                    "connection closed in the middle of a frame ({unfinished} bytes of it arrived)"
-                ),
+                format!("connection closed in the middle of a frame ({unfinished} bytes of it arrived)"),
             );
         }
         if !self.jobs.is_empty() {
-            debug!(
-                "{}: closed with {} jobs running; cancelling them",
-                self.peer,
-                self.jobs.len()
-            );
+            debug!("{}: closed with {} jobs running; cancelling them", self.peer, self.jobs.len());
         }
         self.cancel_all("client disconnected");
         self.peer_gone = true;
@@ -181,20 +173,14 @@ impl Connection {
             FrameType::Data => self.on_data(job_id, &frame.payload),
             FrameType::EndInput => self.on_end_input(job_id),
             FrameType::Cancel => self.on_cancel(job_id),
-            FrameType::Hello => self.refuse(
-                0,
-                false,
-                ErrorCode::HandshakeRequired,
-                "a second Hello on one connection".into(),
-            ),
+            FrameType::Hello => {
+                self.refuse(0, false, ErrorCode::HandshakeRequired, "a second Hello on one connection".into())
+            }
             other => self.refuse(
                 job_id,
                 false,
                 ErrorCode::UnknownFrameType,
-                format!(
-                    "frame type {:#04x} is not one a worker accepts",
-                    other.to_u8()
-                ),
+                format!("frame type {:#04x} is not one a worker accepts", other.to_u8()),
             ),
         }
     }
@@ -202,17 +188,10 @@ impl Connection {
     fn on_hello(&mut self, payload: &[u8], env: &Env) {
         let hello = match Hello::decode(payload) {
             Ok(h) => h,
-            Err(e) => {
-                return self.fail_connection(ErrorCode::BadFrame, format!("malformed Hello: {e}"))
-            }
+            Err(e) => return self.fail_connection(ErrorCode::BadFrame, format!("malformed Hello: {e}")),
         };
         if hello.protocol_major != PROTOCOL_MAJOR {
-            let msg = version_refusal(
-                PROTOCOL_MAJOR,
-                PROTOCOL_MINOR,
-                hello.protocol_major,
-                hello.protocol_minor,
-            );
+            let msg = version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, hello.protocol_major, hello.protocol_minor);
             return self.fail_connection(ErrorCode::VersionMismatch, msg);
         }
         debug!(
@@ -226,14 +205,7 @@ impl Connection {
     fn on_submit(&mut self, job_id: u32, payload: &[u8], env: &Env) {
         let submit = match Submit::decode(payload) {
             Ok(s) => s,
-            Err(e) => {
-                return self.refuse(
-                    job_id,
-                    false,
-                    ErrorCode::BadParams,
-                    format!("malformed Submit: {e}"),
-                )
-            }
+            Err(e) => return self.refuse(job_id, false, ErrorCode::BadParams, format!("malformed Submit: {e}")),
         };
         let input = submit.has_input();
         if env.draining {
@@ -244,9 +216,7 @@ impl Connection {
             let msg = format!("job id {job_id} is already running on this connection");
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
-        let ctx = WorkerContext {
-            threads: env.pool.threads(),
-        };
+        let ctx = WorkerContext { threads: env.pool.threads() };
         let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),
@@ -254,12 +224,7 @@ impl Connection {
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
         let cancel = Arc::new(AtomicBool::new(false));
-        debug!(
-            "{}: job {job_id} ({}) started, {} tasks",
-            self.peer,
-            kind_name(submit.kind),
-            tasks.len()
-        );
+        debug!("{}: job {job_id} ({}) started, {} tasks", self.peer, kind_name(submit.kind), tasks.len());
         let slot = JobSlot {
             job,
             cancel: Arc::clone(&cancel),
@@ -270,15 +235,7 @@ impl Connection {
         };
         self.jobs.insert(job_id, slot);
         if !tasks.is_empty() {
-            env.pool.submit(
-                JobKey {
-                    conn: env.key,
-                    serial: self.serial,
-                    job_id,
-                },
-                &cancel,
-                tasks,
-            );
+            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &cancel, tasks);
         }
         self.finish_if_done(job_id);
     }
@@ -287,10 +244,7 @@ impl Connection {
         let Some(slot) = self.jobs.get_mut(&job_id).filter(|s| s.input_open) else {
             return self.unknown_job(job_id, "Data");
         };
-        let mut sink = FrameSink {
-            framed: &mut self.framed,
-            job_id,
-        };
+        let mut sink = FrameSink { framed: &mut self.framed, job_id };
         if let Err(e) = slot.job.input(payload, &mut sink) {
             self.job_error(job_id, e);
         }
@@ -303,10 +257,7 @@ impl Connection {
             return;
         };
         slot.input_open = false;
-        let mut sink = FrameSink {
-            framed: &mut self.framed,
-            job_id,
-        };
+        let mut sink = FrameSink { framed: &mut self.framed, job_id };
         match slot.job.end_input(&mut sink) {
             Ok(()) => self.finish_if_done(job_id),
             Err(e) => self.job_error(job_id, e),
@@ -317,11 +268,7 @@ impl Connection {
         if let Some(slot) = self.jobs.remove(&job_id) {
             slot.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {job_id} cancelled by the client", self.peer);
-            self.send_error(
-                job_id,
-                ErrorCode::Cancelled,
-                format!("job {job_id} cancelled"),
-            );
+            self.send_error(job_id, ErrorCode::Cancelled, format!("job {job_id} cancelled"));
         }
         // Cancelling a job that already finished is a normal race: no reply.
         self.dead_jobs.remove(&job_id);
@@ -335,10 +282,7 @@ impl Connection {
         slot.tasks_left = slot.tasks_left.saturating_sub(1);
         let result = match output {
             Ok(out) => {
-                let mut sink = FrameSink {
-                    framed: &mut self.framed,
-                    job_id,
-                };
+                let mut sink = FrameSink { framed: &mut self.framed, job_id };
                 slot.job.task_done(out, &mut sink)
             }
             Err(panic) => Err(JobError::failed(panic)),
@@ -350,10 +294,7 @@ impl Connection {
     }
 
     fn finish_if_done(&mut self, job_id: u32) {
-        let done = self
-            .jobs
-            .get(&job_id)
-            .is_some_and(|s| s.tasks_left == 0 && !s.input_open);
+        let done = self.jobs.get(&job_id).is_some_and(|s| s.tasks_left == 0 && !s.input_open);
         if !done {
             return;
         }
@@ -363,11 +304,7 @@ impl Connection {
         let (kind, elapsed) = (slot.kind, slot.started.elapsed());
         match slot.job.finish() {
             Ok(result) => {
-                debug!(
-                    "{}: job {job_id} ({}) done in {elapsed:?}",
-                    self.peer,
-                    kind_name(kind)
-                );
+                debug!("{}: job {job_id} ({}) done in {elapsed:?}", self.peer, kind_name(kind));
                 self.framed.queue(FrameType::Result, job_id, &result);
             }
             Err(e) => self.job_error(job_id, e),
@@ -407,20 +344,12 @@ impl Connection {
         if self.dead_jobs.contains(&job_id) {
             return;
         }
-        warn!(
-            "{}: {what} for job {job_id}, which is not running",
-            self.peer
-        );
-        self.send_error(
-            job_id,
-            ErrorCode::UnknownJob,
-            format!("{what} for job {job_id}, which is not running"),
-        );
+        warn!("{}: {what} for job {job_id}, which is not running", self.peer);
+        self.send_error(job_id, ErrorCode::UnknownJob, format!("{what} for job {job_id}, which is not running"));
     }
 
     fn send_error(&mut self, job_id: u32, code: ErrorCode, message: String) {
-        self.framed
-            .queue_frame(&ErrorMessage::new(code, message).encode(job_id));
+        self.framed.queue_frame(&ErrorMessage::new(code, message).encode(job_id));
     }
 
     /// The byte stream cannot be trusted any more: say why, then close.
@@ -447,11 +376,7 @@ impl Connection {
             if let Some(slot) = self.jobs.remove(&id) {
                 slot.cancel.store(true, Ordering::Relaxed);
             }
-            self.send_error(
-                id,
-                ErrorCode::ShuttingDown,
-                format!("job {id} cancelled: worker is shutting down"),
-            );
+            self.send_error(id, ErrorCode::ShuttingDown, format!("job {id} cancelled: worker is shutting down"));
         }
     }
 

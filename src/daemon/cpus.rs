@@ -10,9 +10,7 @@ use nix::unistd::Pid;
 /// The CPUs in this process's affinity mask, ascending.
 pub fn allowed_cpus() -> Vec<usize> {
     match sched_getaffinity(Pid::from_raw(0)) {
-        Ok(set) => (0..CpuSet::count())
-            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
-            .collect(),
+        Ok(set) => (0..CpuSet::count()).filter(|&cpu| set.is_set(cpu).unwrap_or(false)).collect(),
         Err(e) => {
             let n = std::thread::available_parallelism().map_or(1, |n| n.get());
             log::warn!("sched_getaffinity failed ({e}); assuming CPUs 0..{n}");
@@ -25,9 +23,7 @@ pub fn allowed_cpus() -> Vec<usize> {
 /// taken offline) costs locality, not correctness, so it is a warning.
 pub fn pin_current_thread(cpu: usize) {
     let mut set = CpuSet::new();
-    let pinned = set
-        .set(cpu)
-        .and_then(|_| sched_setaffinity(Pid::from_raw(0), &set));
+    let pinned = set.set(cpu).and_then(|_| sched_setaffinity(Pid::from_raw(0), &set));
     if let Err(e) = pinned {
         log::warn!("could not pin a compute thread to CPU {cpu}: {e}");
     }

@@ -2,10 +2,7 @@
 
 /// The hostname, or "unknown" if the kernel will not say.
 pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "unknown".into())
+    nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "unknown".into())
 }
 
 /// The CPU architecture this binary was built for, in Debian's words

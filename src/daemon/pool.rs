@@ -56,11 +56,7 @@ pub struct Pool {
 
 impl Pool {
     /// Starts one pinned thread per entry of `cpus`.
-    pub fn start(
-        cpus: &[usize],
-        done: Sender<TaskDone>,
-        waker: Arc<Waker>,
-    ) -> std::io::Result<Pool> {
+    pub fn start(cpus: &[usize], done: Sender<TaskDone>, waker: Arc<Waker>) -> std::io::Result<Pool> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
@@ -69,12 +65,10 @@ impl Pool {
         let mut threads = Vec::with_capacity(cpus.len());
         for &cpu in cpus {
             let (shared, done, waker) = (Arc::clone(&shared), done.clone(), Arc::clone(&waker));
-            let handle = std::thread::Builder::new()
-                .name(format!("compute-{cpu}"))
-                .spawn(move || {
-                    pin_current_thread(cpu);
-                    compute_thread(&shared, &done, &waker);
-                })?;
+            let handle = std::thread::Builder::new().name(format!("compute-{cpu}")).spawn(move || {
+                pin_current_thread(cpu);
+                compute_thread(&shared, &done, &waker);
+            })?;
             threads.push(handle);
         }
         Ok(Pool { shared, threads })
@@ -85,16 +79,8 @@ impl Pool {
     }
 
     pub fn submit(&self, key: JobKey, cancel: &Arc<AtomicBool>, tasks: Vec<Task>) {
-        let mut queue = self
-            .shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        queue.push_back(QueuedJob {
-            key,
-            cancel: Arc::clone(cancel),
-            tasks: tasks.into(),
-        });
+        let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        queue.push_back(QueuedJob { key, cancel: Arc::clone(cancel), tasks: tasks.into() });
         drop(queue);
         self.shared.ready.notify_all();
     }
@@ -102,11 +88,7 @@ impl Pool {
     /// Stops the threads after their current task; queued tasks are dropped.
     pub fn shutdown(self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).clear();
         self.shared.ready.notify_all();
         for t in self.threads {
             let _ = t.join();
@@ -132,10 +114,7 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                     }
                     break picked;
                 }
-                queue = shared
-                    .ready
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
+                queue = shared.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
             }
         };
         let (key, cancel, task) = next;

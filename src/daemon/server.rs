@@ -41,14 +41,8 @@ const TICK: Duration = Duration::from_millis(200);
 /// Why the daemon could not start or had to stop.
 #[derive(Debug)]
 pub enum DaemonError {
-    Bind {
-        addr: SocketAddr,
-        source: io::Error,
-    },
-    Setup {
-        what: &'static str,
-        source: io::Error,
-    },
+    Bind { addr: SocketAddr, source: io::Error },
+    Setup { what: &'static str, source: io::Error },
     Config(String),
 }
 
@@ -105,18 +99,12 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let poll = Poll::new().map_err(setup("create the event loop"))?;
     // mio sets SO_REUSEADDR (a restart rebinds at once over TIME_WAIT) and
     // not SO_REUSEPORT (a second daemon on the same port still fails).
-    let mut listener = TcpListener::bind(config.listen).map_err(|source| DaemonError::Bind {
-        addr: config.listen,
-        source,
-    })?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)
-        .map_err(setup("watch the listener"))?;
+    let mut listener =
+        TcpListener::bind(config.listen).map_err(|source| DaemonError::Bind { addr: config.listen, source })?;
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE).map_err(setup("watch the listener"))?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(setup("create the waker"))?);
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(setup("install signal handlers"))?;
-    poll.registry()
-        .register(&mut signals, SIGNALS, Interest::READABLE)
-        .map_err(setup("watch signals"))?;
+    poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(setup("watch signals"))?;
     let (done_tx, done) = channel();
     let pool = Pool::start(&cpus, done_tx, waker).map_err(setup("start compute threads"))?;
     let welcome = Welcome {
@@ -128,17 +116,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         threads: pool.threads().min(u16::MAX as usize) as u16,
         max_frame: config.max_frame,
     };
-    let local = listener
-        .local_addr()
-        .map_err(setup("read the bound address"))?;
-    info!(
-        "piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})",
-        describe(&config, pool.threads())
-    );
-    notify(&format!(
-        "READY=1\nSTATUS=listening on {local} with {} compute threads",
-        pool.threads()
-    ));
+    let local = listener.local_addr().map_err(setup("read the bound address"))?;
+    info!("piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})", describe(&config, pool.threads()));
+    notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
     let mut server = Server {
         poll,
         listener: Some(listener),
@@ -166,25 +146,18 @@ impl Server {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(DaemonError::Setup {
-                    what: "wait for events",
-                    source: e,
-                });
+                return Err(DaemonError::Setup { what: "wait for events", source: e });
             }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_pool_results(),
                     SIGNALS => self.on_signals(signals, grace),
-                    Token(t) => self.on_connection_event(
-                        t - FIRST_CONN,
-                        event.is_readable() || event.is_read_closed(),
-                    ),
+                    Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
             }
             self.sweep();
-            if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0)
-            {
+            if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0) {
                 return Ok(());
             }
         }
@@ -203,20 +176,14 @@ impl Server {
                     }
                     let entry = self.conns.vacant_entry();
                     let key = entry.key();
-                    if let Err(e) = self.poll.registry().register(
-                        &mut stream,
-                        Token(key + FIRST_CONN),
-                        Interest::READABLE,
-                    ) {
+                    if let Err(e) =
+                        self.poll.registry().register(&mut stream, Token(key + FIRST_CONN), Interest::READABLE)
+                    {
                         warn!("{peer}: cannot watch the new connection: {e}");
                         continue;
                     }
                     self.next_serial += 1;
-                    entry.insert(Connection::new(
-                        FramedConn::new(stream, self.max_frame),
-                        peer,
-                        self.next_serial,
-                    ));
+                    entry.insert(Connection::new(FramedConn::new(stream, self.max_frame), peer, self.next_serial));
                     self.registered.insert(key, Interest::READABLE);
                     debug!("{peer}: connected");
                 }
@@ -237,12 +204,7 @@ impl Server {
             return; // an event for a connection closed earlier in this batch
         }
         if readable {
-            let env = Env {
-                pool: &self.pool,
-                welcome: &self.welcome,
-                key,
-                draining: self.stop_deadline.is_some(),
-            };
+            let env = Env { pool: &self.pool, welcome: &self.welcome, key, draining: self.stop_deadline.is_some() };
             self.conns[key].pump(&env);
         }
         self.after_io(key);
@@ -261,26 +223,13 @@ impl Server {
                 break;
             }
             // The backlog has drained: read what arrived meanwhile.
-            let env = Env {
-                pool: &self.pool,
-                welcome: &self.welcome,
-                key,
-                draining: self.stop_deadline.is_some(),
-            };
+            let env = Env { pool: &self.pool, welcome: &self.welcome, key, draining: self.stop_deadline.is_some() };
             self.conns[key].pump(&env);
         }
         let conn = &mut self.conns[key];
-        let wanted = if conn.wants_write() {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
+        let wanted = if conn.wants_write() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
         if self.registered.get(&key) != Some(&wanted) {
-            if let Err(e) = self.poll.registry().reregister(
-                &mut conn.framed.stream,
-                Token(key + FIRST_CONN),
-                wanted,
-            ) {
+            if let Err(e) = self.poll.registry().reregister(&mut conn.framed.stream, Token(key + FIRST_CONN), wanted) {
                 warn!("{}: cannot update interest: {e}", conn.peer);
                 return self.drop_connection(key);
             }
@@ -319,11 +268,7 @@ impl Server {
 
     fn on_signals(&mut self, signals: &mut Signals, grace: Duration) {
         for signal in signals.pending() {
-            let name = if signal == SIGTERM {
-                "SIGTERM"
-            } else {
-                "SIGINT"
-            };
+            let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
             match self.stop_deadline {
                 None => {
                     let running: usize = self.conns.iter().map(|(_, c)| c.running_jobs()).sum();
@@ -346,28 +291,16 @@ impl Server {
     fn sweep(&mut self) {
         let now = Instant::now();
         if self.stop_deadline.is_some_and(|d| now >= d) {
-            let keys: Vec<usize> = self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.running_jobs() > 0)
-                .map(|(k, _)| k)
-                .collect();
+            let keys: Vec<usize> = self.conns.iter().filter(|(_, c)| c.running_jobs() > 0).map(|(k, _)| k).collect();
             for key in keys {
-                warn!(
-                    "{}: shutdown grace over; cancelling its jobs",
-                    self.conns[key].peer
-                );
+                warn!("{}: shutdown grace over; cancelling its jobs", self.conns[key].peer);
                 self.conns[key].abort_jobs_for_shutdown();
                 self.conns[key].close_soon();
                 self.after_io(key);
             }
         }
-        let expired: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.closing_deadline().is_some_and(|d| now >= d))
-            .map(|(k, _)| k)
-            .collect();
+        let expired: Vec<usize> =
+            self.conns.iter().filter(|(_, c)| c.closing_deadline().is_some_and(|d| now >= d)).map(|(k, _)| k).collect();
         for key in expired {
             self.drop_connection(key);
         }

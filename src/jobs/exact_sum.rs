@@ -103,10 +103,7 @@ impl ExactSum {
         let special = r.f64("sum.special")?;
         let values = r.f64_list("sum.partials")?;
         // Re-adding rebuilds the invariant even from a careless peer.
-        let mut sum = ExactSum {
-            partials: Vec::with_capacity(values.len()),
-            special,
-        };
+        let mut sum = ExactSum { partials: Vec::with_capacity(values.len()), special };
         for v in values {
             sum.add(v);
         }

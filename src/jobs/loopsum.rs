@@ -7,8 +7,7 @@
 
 use super::exact_sum::ExactSum;
 use super::{
-    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput,
-    WorkerContext,
+    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,10 +48,7 @@ impl Params {
 
     pub fn validate(&self) -> Result<(), JobError> {
         if self.t1 < self.t0 {
-            return Err(JobError::bad_params(format!(
-                "loopsum: t1 ({}) is less than t0 ({})",
-                self.t1, self.t0
-            )));
+            return Err(JobError::bad_params(format!("loopsum: t1 ({}) is less than t0 ({})", self.t1, self.t0)));
         }
         if self.t0.abs() > MAX_INDEX || self.t1.abs() > MAX_INDEX {
             return Err(JobError::bad_params(format!(
@@ -61,16 +57,10 @@ impl Params {
             )));
         }
         if !(0..=MAX_INDEX).contains(&self.u_len) {
-            return Err(JobError::bad_params(format!(
-                "loopsum: L ({}) must be in 0..=2^31",
-                self.u_len
-            )));
+            return Err(JobError::bad_params(format!("loopsum: L ({}) must be in 0..=2^31", self.u_len)));
         }
         if !self.c.is_finite() {
-            return Err(JobError::bad_params(format!(
-                "loopsum: c ({}) must be finite",
-                self.c
-            )));
+            return Err(JobError::bad_params(format!("loopsum: c ({}) must be finite", self.c)));
         }
         Ok(())
     }
@@ -116,11 +106,7 @@ struct Running {
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running {
-        params,
-        threads: ctx.threads,
-        total: ExactSum::new(),
-    }))
+    Ok(Box::new(Running { params, threads: ctx.threads, total: ExactSum::new() }))
 }
 
 impl RunningJob for Running {
@@ -142,13 +128,8 @@ impl RunningJob for Running {
             .collect()
     }
 
-    fn task_done(
-        &mut self,
-        output: TaskOutput,
-        _sink: &mut dyn PartialSink,
-    ) -> Result<(), JobError> {
-        self.total
-            .merge(&expect_output::<ExactSum>(output, "loopsum")?);
+    fn task_done(&mut self, output: TaskOutput, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        self.total.merge(&expect_output::<ExactSum>(output, "loopsum")?);
         Ok(())
     }
 
@@ -175,48 +156,20 @@ mod tests {
     #[test]
     fn matches_the_closed_form() {
         // sum t * sum u * c, exact while it stays below 2^53.
-        for (t0, t1, l, c) in [
-            (0i64, 100i64, 37i64, 0.5f64),
-            (-50, 20, 9, 3.0),
-            (7, 7, 100, 1.0),
-            (3, 9, 0, 1.0),
-        ] {
+        for (t0, t1, l, c) in [(0i64, 100i64, 37i64, 0.5f64), (-50, 20, 9, 3.0), (7, 7, 100, 1.0), (3, 9, 0, 1.0)] {
             let st: i64 = (t0..t1).sum();
             let su: i64 = (0..l).sum();
-            assert_eq!(
-                total(t0, t1, l, c),
-                st as f64 * su as f64 * c,
-                "{t0}..{t1} L={l} c={c}"
-            );
+            assert_eq!(total(t0, t1, l, c), st as f64 * su as f64 * c, "{t0}..{t1} L={l} c={c}");
         }
     }
 
     #[test]
     fn bad_ranges_are_refused_with_the_values() {
-        let p = Params {
-            t0: 5,
-            t1: 2,
-            u_len: 10,
-            c: 1.0,
-        };
-        assert_eq!(
-            Params::decode(&p.encode()).unwrap_err().message,
-            "loopsum: t1 (2) is less than t0 (5)"
-        );
-        let p = Params {
-            t0: 0,
-            t1: 1,
-            u_len: -1,
-            c: 1.0,
-        };
-        assert!(Params::decode(&p.encode())
-            .unwrap_err()
-            .message
-            .contains("L (-1)"));
-        assert!(Params::decode(&[1, 2, 3])
-            .unwrap_err()
-            .message
-            .contains("loopsum.t0"));
+        let p = Params { t0: 5, t1: 2, u_len: 10, c: 1.0 };
+        assert_eq!(Params::decode(&p.encode()).unwrap_err().message, "loopsum: t1 (2) is less than t0 (5)");
+        let p = Params { t0: 0, t1: 1, u_len: -1, c: 1.0 };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("L (-1)"));
+        assert!(Params::decode(&[1, 2, 3]).unwrap_err().message.contains("loopsum.t0"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod pi;
 pub mod powers;
 pub mod primes;
 pub mod reduce;
+pub mod spin;
 
 use crate::protocol::{ErrorCode, WireError};
 use std::any::Any;
@@ -29,16 +30,18 @@ pub enum JobKind {
     Powers,
     Reduce,
     Echo,
+    Spin,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Loopsum,
         JobKind::Pi,
         JobKind::Primes,
         JobKind::Powers,
         JobKind::Reduce,
         JobKind::Echo,
+        JobKind::Spin,
     ];
 
     pub fn to_u8(self) -> u8 {
@@ -49,6 +52,7 @@ impl JobKind {
             JobKind::Powers => 4,
             JobKind::Reduce => 5,
             JobKind::Echo => 6,
+            JobKind::Spin => 7,
         }
     }
 
@@ -64,6 +68,7 @@ impl JobKind {
             JobKind::Powers => "powers",
             JobKind::Reduce => "reduce",
             JobKind::Echo => "echo",
+            JobKind::Spin => "spin",
         }
     }
 }
@@ -78,17 +83,11 @@ pub struct JobError {
 
 impl JobError {
     pub fn bad_params(message: impl Into<String>) -> JobError {
-        JobError {
-            code: ErrorCode::BadParams,
-            message: message.into(),
-        }
+        JobError { code: ErrorCode::BadParams, message: message.into() }
     }
 
     pub fn failed(message: impl Into<String>) -> JobError {
-        JobError {
-            code: ErrorCode::JobFailed,
-            message: message.into(),
-        }
+        JobError { code: ErrorCode::JobFailed, message: message.into() }
     }
 }
 
@@ -127,11 +126,7 @@ pub trait RunningJob {
     }
 
     /// One task finished. Called in no particular order.
-    fn task_done(
-        &mut self,
-        _output: TaskOutput,
-        _sink: &mut dyn PartialSink,
-    ) -> Result<(), JobError> {
+    fn task_done(&mut self, _output: TaskOutput, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
         Ok(())
     }
 
@@ -157,27 +152,16 @@ pub struct WorkerContext {
 }
 
 /// Decodes and validates a submission and starts the job: the registry.
-pub fn start(
-    kind: u8,
-    params: &[u8],
-    has_input: bool,
-    ctx: WorkerContext,
-) -> Result<Box<dyn RunningJob>, JobError> {
+pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let Some(kind) = JobKind::from_u8(kind) else {
         return Err(JobError {
             code: ErrorCode::UnknownJobKind,
-            message: format!(
-                "unknown job kind {kind}; this worker runs {}",
-                known_kinds()
-            ),
+            message: format!("unknown job kind {kind}; this worker runs {}", known_kinds()),
         });
     };
     let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo);
     if has_input && !streams_input {
-        return Err(JobError::bad_params(format!(
-            "{} takes no input stream",
-            kind.name()
-        )));
+        return Err(JobError::bad_params(format!("{} takes no input stream", kind.name())));
     }
     if !has_input && kind == JobKind::Reduce {
         return Err(JobError::bad_params("reduce needs an input stream"));
@@ -189,15 +173,12 @@ pub fn start(
         JobKind::Powers => powers::start(params, ctx)?,
         JobKind::Reduce => reduce::start(params)?,
         JobKind::Echo => echo::start(params, has_input)?,
+        JobKind::Spin => spin::start(params, ctx)?,
     })
 }
 
 fn known_kinds() -> String {
-    JobKind::ALL
-        .iter()
-        .map(|k| format!("{} ({})", k.name(), k.to_u8()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    JobKind::ALL.iter().map(|k| format!("{} ({})", k.name(), k.to_u8())).collect::<Vec<_>>().join(", ")
 }
 
 /// Splits `[lo, hi)` into at most `parts` contiguous, nearly equal ranges
@@ -230,11 +211,10 @@ pub fn task_count(work: u64, threads: usize) -> usize {
 
 /// Downcasts a task's output to the type its own kind put in.
 pub(crate) fn expect_output<T: 'static>(output: TaskOutput, kind: &str) -> Result<T, JobError> {
-    output.downcast::<T>().map(|b| *b).map_err(|_| {
-        JobError::failed(format!(
-            "internal error: {kind} task returned a foreign result"
-        ))
-    })
+    output
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| JobError::failed(format!("internal error: {kind} task returned a foreign result")))
 }
 
 #[cfg(test)]
@@ -250,12 +230,8 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_named() {
-        let err = start(99, &[], false, WorkerContext { threads: 1 })
-            .err()
-            .unwrap();
+        let err = start(99, &[], false, WorkerContext { threads: 1 }).err().unwrap();
         assert_eq!(err.code, ErrorCode::UnknownJobKind);
-        assert!(err
-            .message
-            .starts_with("unknown job kind 99; this worker runs loopsum (1)"));
+        assert!(err.message.starts_with("unknown job kind 99; this worker runs loopsum (1)"));
     }
 }

@@ -8,8 +8,7 @@
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
 use super::{
-    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput,
-    WorkerContext,
+    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,17 +31,10 @@ impl Params {
 
     pub fn decode(payload: &[u8]) -> Result<Params, JobError> {
         let mut r = WireReader::new(payload);
-        let p = Params {
-            seed: r.u64("pi.seed")?,
-            i0: r.u64("pi.i0")?,
-            i1: r.u64("pi.i1")?,
-        };
+        let p = Params { seed: r.u64("pi.seed")?, i0: r.u64("pi.i0")?, i1: r.u64("pi.i1")? };
         r.finish("pi params")?;
         if p.i1 <= p.i0 {
-            return Err(JobError::bad_params(format!(
-                "pi: zero samples (sample range {}..{} is empty)",
-                p.i0, p.i1
-            )));
+            return Err(JobError::bad_params(format!("pi: zero samples (sample range {}..{} is empty)", p.i0, p.i1)));
         }
         Ok(p)
     }
@@ -74,10 +66,7 @@ impl Counts {
 
     pub fn decode(payload: &[u8]) -> Result<Counts, JobError> {
         let mut r = WireReader::new(payload);
-        let c = Counts {
-            inside: r.u64("pi.inside")?,
-            samples: r.u64("pi.samples")?,
-        };
+        let c = Counts { inside: r.u64("pi.inside")?, samples: r.u64("pi.samples")? };
         r.finish("pi result")?;
         Ok(c)
     }
@@ -117,10 +106,7 @@ pub fn count_inside(seed: u64, i0: u64, i1: u64, cancel: &AtomicBool) -> Counts 
             .count() as u64;
         i = end;
     }
-    Counts {
-        inside,
-        samples: i - i0,
-    }
+    Counts { inside, samples: i - i0 }
 }
 
 struct Running {
@@ -131,36 +117,22 @@ struct Running {
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running {
-        params,
-        threads: ctx.threads,
-        counts: Counts::default(),
-    }))
+    Ok(Box::new(Running { params, threads: ctx.threads, counts: Counts::default() }))
 }
 
 impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
         let seed = self.params.seed;
         let work = self.params.i1 - self.params.i0;
-        split_range(
-            self.params.i0,
-            self.params.i1,
-            task_count(work, self.threads),
-        )
-        .into_iter()
-        .map(|(a, b)| {
-            Box::new(move |cancel: &AtomicBool| {
-                Box::new(count_inside(seed, a, b, cancel)) as TaskOutput
-            }) as Task
-        })
-        .collect()
+        split_range(self.params.i0, self.params.i1, task_count(work, self.threads))
+            .into_iter()
+            .map(|(a, b)| {
+                Box::new(move |cancel: &AtomicBool| Box::new(count_inside(seed, a, b, cancel)) as TaskOutput) as Task
+            })
+            .collect()
     }
 
-    fn task_done(
-        &mut self,
-        output: TaskOutput,
-        _sink: &mut dyn PartialSink,
-    ) -> Result<(), JobError> {
+    fn task_done(&mut self, output: TaskOutput, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
         self.counts.merge(expect_output::<Counts>(output, "pi")?);
         Ok(())
     }
@@ -180,21 +152,13 @@ mod tests {
         let whole = count_inside(42, 0, 1_000_000, &no);
         assert_eq!(whole.samples, 1_000_000);
         // Standard error of the estimate at 1e6 darts is about 0.0016.
-        assert!(
-            (whole.estimate() - std::f64::consts::PI).abs() < 0.01,
-            "{}",
-            whole.estimate()
-        );
+        assert!((whole.estimate() - std::f64::consts::PI).abs() < 0.01, "{}", whole.estimate());
         let mut parts = Counts::default();
         for (a, b) in split_range(0, 1_000_000, 7) {
             parts.merge(count_inside(42, a, b, &no));
         }
         assert_eq!(parts, whole);
-        assert_ne!(
-            count_inside(43, 0, 1_000_000, &no),
-            whole,
-            "another seed throws other darts"
-        );
+        assert_ne!(count_inside(43, 0, 1_000_000, &no), whole, "another seed throws other darts");
     }
 
     #[test]
@@ -207,14 +171,7 @@ mod tests {
 
     #[test]
     fn zero_samples_are_refused() {
-        let p = Params {
-            seed: 1,
-            i0: 10,
-            i1: 10,
-        };
-        assert!(Params::decode(&p.encode())
-            .unwrap_err()
-            .message
-            .contains("zero samples"));
+        let p = Params { seed: 1, i0: 10, i1: 10 };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("zero samples"));
     }
 }

@@ -6,9 +6,7 @@
 //! arithmetic, so every machine (x86-64, arm64, armhf) gives the same bits;
 //! other exponents use the platform's `powf`.
 
-use super::{
-    expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
-};
+use super::{expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -32,10 +30,7 @@ impl Params {
 
     pub fn decode(payload: &[u8]) -> Result<Params, JobError> {
         let mut r = WireReader::new(payload);
-        let p = Params {
-            nums: r.f64_list("powers.nums")?,
-            exps: r.f64_list("powers.exps")?,
-        };
+        let p = Params { nums: r.f64_list("powers.nums")?, exps: r.f64_list("powers.exps")? };
         r.finish("powers params")?;
         p.validate()?;
         Ok(p)
@@ -84,9 +79,7 @@ pub fn power(x: f64, p: f64) -> f64 {
 
 /// One row per exponent: `[x^p for x in nums]`.
 pub fn rows(nums: &[f64], exps: &[f64]) -> Vec<Vec<f64>> {
-    exps.iter()
-        .map(|&p| nums.iter().map(|&x| power(x, p)).collect())
-        .collect()
+    exps.iter().map(|&p| nums.iter().map(|&x| power(x, p)).collect()).collect()
 }
 
 pub fn encode_rows(rows: &[Vec<f64>]) -> Vec<u8> {
@@ -100,23 +93,14 @@ pub fn encode_rows(rows: &[Vec<f64>]) -> Vec<u8> {
 
 pub fn decode_rows(payload: &[u8]) -> Result<Vec<Vec<f64>>, JobError> {
     let mut r = WireReader::new(payload);
-    let (rows, cols) = (
-        r.u32("powers.rows")? as usize,
-        r.u32("powers.cols")? as usize,
-    );
+    let (rows, cols) = (r.u32("powers.rows")? as usize, r.u32("powers.cols")? as usize);
     if rows.saturating_mul(cols).saturating_mul(8) != r.remaining() {
         return Err(JobError::failed(format!(
             "powers: result of {rows}x{cols} does not match {} bytes",
             r.remaining()
         )));
     }
-    (0..rows)
-        .map(|_| {
-            (0..cols)
-                .map(|_| r.f64("powers.value").map_err(JobError::from))
-                .collect()
-        })
-        .collect()
+    (0..rows).map(|_| (0..cols).map(|_| r.f64("powers.value").map_err(JobError::from)).collect()).collect()
 }
 
 struct Running {
@@ -128,11 +112,7 @@ struct Running {
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Arc::new(Params::decode(payload)?);
-    Ok(Box::new(Running {
-        params,
-        threads: ctx.threads,
-        blocks: Vec::new(),
-    }))
+    Ok(Box::new(Running { params, threads: ctx.threads, blocks: Vec::new() }))
 }
 
 impl RunningJob for Running {
@@ -149,13 +129,8 @@ impl RunningJob for Running {
             .collect()
     }
 
-    fn task_done(
-        &mut self,
-        output: TaskOutput,
-        _sink: &mut dyn PartialSink,
-    ) -> Result<(), JobError> {
-        self.blocks
-            .push(expect_output::<(usize, Vec<Vec<f64>>)>(output, "powers")?);
+    fn task_done(&mut self, output: TaskOutput, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        self.blocks.push(expect_output::<(usize, Vec<Vec<f64>>)>(output, "powers")?);
         Ok(())
     }
 
@@ -190,21 +165,9 @@ mod tests {
 
     #[test]
     fn empty_or_oversized_is_refused() {
-        let p = Params {
-            nums: vec![],
-            exps: vec![1.0],
-        };
-        assert!(Params::decode(&p.encode())
-            .unwrap_err()
-            .message
-            .contains("at least one number"));
-        let p = Params {
-            nums: vec![1.0; 2048],
-            exps: vec![1.0; 1024],
-        };
-        assert!(Params::decode(&p.encode())
-            .unwrap_err()
-            .message
-            .contains("exceeds"));
+        let p = Params { nums: vec![], exps: vec![1.0] };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("at least one number"));
+        let p = Params { nums: vec![1.0; 2048], exps: vec![1.0; 1024] };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("exceeds"));
     }
 }

@@ -42,11 +42,7 @@ impl Params {
 
     pub fn decode(payload: &[u8]) -> Result<Params, JobError> {
         let mut r = WireReader::new(payload);
-        let p = Params {
-            a: r.u64("primes.a")?,
-            b: r.u64("primes.b")?,
-            list: r.u8("primes.list")? != 0,
-        };
+        let p = Params { a: r.u64("primes.a")?, b: r.u64("primes.b")?, list: r.u8("primes.list")? != 0 };
         r.finish("primes params")?;
         p.validate()?;
         Ok(p)
@@ -54,16 +50,10 @@ impl Params {
 
     pub fn validate(&self) -> Result<(), JobError> {
         if self.b < self.a {
-            return Err(JobError::bad_params(format!(
-                "primes: b ({}) is less than a ({})",
-                self.b, self.a
-            )));
+            return Err(JobError::bad_params(format!("primes: b ({}) is less than a ({})", self.b, self.a)));
         }
         if self.b > MAX_B {
-            return Err(JobError::bad_params(format!(
-                "primes: b ({}) exceeds the limit 2^40 ({MAX_B})",
-                self.b
-            )));
+            return Err(JobError::bad_params(format!("primes: b ({}) exceeds the limit 2^40 ({MAX_B})", self.b)));
         }
         Ok(())
     }
@@ -92,10 +82,7 @@ impl Summary {
 
     pub fn decode(payload: &[u8]) -> Result<Summary, JobError> {
         let mut r = WireReader::new(payload);
-        let s = Summary {
-            count: r.u64("primes.count")?,
-            max: r.u64("primes.max")?,
-        };
+        let s = Summary { count: r.u64("primes.count")?, max: r.u64("primes.max")? };
         r.finish("primes result")?;
         Ok(s)
     }
@@ -109,10 +96,7 @@ pub fn decode_partial(payload: &[u8]) -> Result<Vec<u64>, JobError> {
             payload.len()
         )));
     }
-    Ok(payload
-        .chunks_exact(8)
-        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8])))
-        .collect())
+    Ok(payload.chunks_exact(8).map(|c| u64::from_be_bytes(c.try_into().unwrap_or([0; 8]))).collect())
 }
 
 pub fn isqrt(n: u64) -> u64 {
@@ -188,13 +172,7 @@ pub fn sieve_range(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut emit
 }
 
 /// Count and largest prime in [lo, hi], optionally collecting them.
-pub fn primes_in(
-    lo: u64,
-    hi: u64,
-    base: &[u32],
-    cancel: &AtomicBool,
-    mut list: Option<&mut Vec<u64>>,
-) -> Summary {
+pub fn primes_in(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut list: Option<&mut Vec<u64>>) -> Summary {
     let mut summary = Summary::default();
     sieve_range(lo, hi, base, cancel, |p| {
         summary.count += 1;
@@ -222,12 +200,7 @@ struct Running {
 
 pub(super) fn start(payload: &[u8], _ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running {
-        params,
-        summary: Summary::default(),
-        waiting: BTreeMap::new(),
-        next_to_stream: 0,
-    }))
+    Ok(Box::new(Running { params, summary: Summary::default(), waiting: BTreeMap::new(), next_to_stream: 0 }))
 }
 
 impl RunningJob for Running {
@@ -246,21 +219,13 @@ impl RunningJob for Running {
                     let base = base.get_or_init(|| base_primes(isqrt(b)));
                     let mut primes = Vec::new();
                     let summary = primes_in(lo, hi, base, cancel, list.then_some(&mut primes));
-                    Box::new(SegmentDone {
-                        index,
-                        summary,
-                        primes,
-                    }) as TaskOutput
+                    Box::new(SegmentDone { index, summary, primes }) as TaskOutput
                 }) as Task
             })
             .collect()
     }
 
-    fn task_done(
-        &mut self,
-        output: TaskOutput,
-        sink: &mut dyn PartialSink,
-    ) -> Result<(), JobError> {
+    fn task_done(&mut self, output: TaskOutput, sink: &mut dyn PartialSink) -> Result<(), JobError> {
         let done = expect_output::<SegmentDone>(output, "primes")?;
         self.summary.merge(done.summary);
         if self.params.list {
@@ -292,25 +257,13 @@ mod tests {
     use super::*;
 
     fn count(lo: u64, hi: u64) -> Summary {
-        primes_in(
-            lo,
-            hi,
-            &base_primes(isqrt(hi)),
-            &AtomicBool::new(false),
-            None,
-        )
+        primes_in(lo, hi, &base_primes(isqrt(hi)), &AtomicBool::new(false), None)
     }
 
     #[test]
     fn known_prime_counts() {
         assert_eq!(count(1, 10), Summary { count: 4, max: 7 });
-        assert_eq!(
-            count(1, 1_000_000),
-            Summary {
-                count: 78_498,
-                max: 999_983
-            }
-        );
+        assert_eq!(count(1, 1_000_000), Summary { count: 78_498, max: 999_983 });
         assert_eq!(count(1, 100_000_000).count, 5_761_455);
         assert_eq!(count(0, 1), Summary { count: 0, max: 0 });
         assert_eq!(count(2, 2), Summary { count: 1, max: 2 });
@@ -319,19 +272,10 @@ mod tests {
 
     #[test]
     fn segments_agree_with_a_plain_sieve() {
-        let plain: Vec<u64> = base_primes(300_000)
-            .into_iter()
-            .map(u64::from)
-            .filter(|&p| p >= 1000)
-            .collect();
+        let plain: Vec<u64> = base_primes(300_000).into_iter().map(u64::from).filter(|&p| p >= 1000).collect();
         let mut listed = Vec::new();
         let base = base_primes(isqrt(300_000));
-        for (lo, hi) in [
-            (1000, 4999),
-            (5000, 5000),
-            (5001, 299_999),
-            (300_000, 300_000),
-        ] {
+        for (lo, hi) in [(1000, 4999), (5000, 5000), (5001, 299_999), (300_000, 300_000)] {
             primes_in(lo, hi, &base, &AtomicBool::new(false), Some(&mut listed));
         }
         assert_eq!(listed, plain);
@@ -341,32 +285,15 @@ mod tests {
     fn isqrt_is_exact() {
         for n in [0u64, 1, 3, 4, 15, 16, 17, 1 << 40, (1 << 40) - 1, u64::MAX] {
             let r = isqrt(n);
-            assert!(
-                r * r <= n && (r + 1).checked_mul(r + 1).is_none_or(|s| s > n),
-                "{n}"
-            );
+            assert!(r * r <= n && (r + 1).checked_mul(r + 1).is_none_or(|s| s > n), "{n}");
         }
     }
 
     #[test]
     fn bad_ranges_are_refused() {
-        let p = Params {
-            a: 10,
-            b: 5,
-            list: false,
-        };
-        assert_eq!(
-            Params::decode(&p.encode()).unwrap_err().message,
-            "primes: b (5) is less than a (10)"
-        );
-        let p = Params {
-            a: 0,
-            b: MAX_B + 1,
-            list: false,
-        };
-        assert!(Params::decode(&p.encode())
-            .unwrap_err()
-            .message
-            .contains("exceeds the limit"));
+        let p = Params { a: 10, b: 5, list: false };
+        assert_eq!(Params::decode(&p.encode()).unwrap_err().message, "primes: b (5) is less than a (10)");
+        let p = Params { a: 0, b: MAX_B + 1, list: false };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("exceeds the limit"));
     }
 }

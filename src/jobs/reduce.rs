@@ -29,9 +29,7 @@ pub enum DType {
 
 impl Op {
     pub fn parse(s: &str) -> Option<Op> {
-        [Op::Sum, Op::Min, Op::Max, Op::Count]
-            .into_iter()
-            .find(|o| o.name() == s)
+        [Op::Sum, Op::Min, Op::Max, Op::Count].into_iter().find(|o| o.name() == s)
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -48,9 +46,7 @@ impl Op {
 
 impl DType {
     pub fn parse(s: &str) -> Option<DType> {
-        [DType::F64, DType::I64, DType::Text]
-            .into_iter()
-            .find(|d| d.name() == s)
+        [DType::F64, DType::I64, DType::Text].into_iter().find(|d| d.name() == s)
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -89,19 +85,11 @@ impl Params {
         let op = [Op::Sum, Op::Min, Op::Max, Op::Count]
             .into_iter()
             .find(|o| o.code() == op)
-            .ok_or_else(|| {
-                JobError::bad_params(format!(
-                    "reduce: unknown op {op} (0 sum, 1 min, 2 max, 3 count)"
-                ))
-            })?;
+            .ok_or_else(|| JobError::bad_params(format!("reduce: unknown op {op} (0 sum, 1 min, 2 max, 3 count)")))?;
         let dtype = [DType::F64, DType::I64, DType::Text]
             .into_iter()
             .find(|d| d.code() == dtype)
-            .ok_or_else(|| {
-                JobError::bad_params(format!(
-                    "reduce: unknown dtype {dtype} (0 f64, 1 i64, 2 text)"
-                ))
-            })?;
+            .ok_or_else(|| JobError::bad_params(format!("reduce: unknown dtype {dtype} (0 f64, 1 i64, 2 text)")))?;
         Ok(Params { op, dtype })
     }
 }
@@ -137,11 +125,7 @@ impl Outcome {
         let value = match (params.op, params.dtype) {
             (Op::Count, _) => Value::Count,
             (Op::Sum, DType::I64) => Value::SumI64(0),
-            (Op::Sum, DType::Text) => Value::SumText {
-                ints: 0,
-                all_ints: true,
-                floats: ExactSum::new(),
-            },
+            (Op::Sum, DType::Text) => Value::SumText { ints: 0, all_ints: true, floats: ExactSum::new() },
             (Op::Sum, _) => Value::SumF64(ExactSum::new()),
             (Op::Min, DType::I64) => Value::MinI64(None),
             (Op::Max, DType::I64) => Value::MaxI64(None),
@@ -153,12 +137,7 @@ impl Outcome {
 
     /// A text line's value; `int` when the line was a whole i64.
     fn add_text(&mut self, x: f64, int: Option<i64>) {
-        if let Value::SumText {
-            ints,
-            all_ints,
-            floats,
-        } = &mut self.value
-        {
+        if let Value::SumText { ints, all_ints, floats } = &mut self.value {
             self.count += 1;
             floats.add(x);
             match int {
@@ -202,18 +181,7 @@ impl Outcome {
         match (&mut self.value, &other.value) {
             (Value::Count, Value::Count) => {}
             (Value::SumF64(a), Value::SumF64(b)) => a.merge(b),
-            (
-                Value::SumText {
-                    ints,
-                    all_ints,
-                    floats,
-                },
-                Value::SumText {
-                    ints: i2,
-                    all_ints: a2,
-                    floats: f2,
-                },
-            ) => {
+            (Value::SumText { ints, all_ints, floats }, Value::SumText { ints: i2, all_ints: a2, floats: f2 }) => {
                 *ints += *i2;
                 *all_ints &= *a2;
                 floats.merge(f2);
@@ -223,11 +191,7 @@ impl Outcome {
             (Value::MaxF64(a), Value::MaxF64(b)) => *a = pick(*a, *b, f64::max),
             (Value::MinI64(a), Value::MinI64(b)) => *a = pick(*a, *b, i64::min),
             (Value::MaxI64(a), Value::MaxI64(b)) => *a = pick(*a, *b, i64::max),
-            (a, b) => {
-                return Err(JobError::failed(format!(
-                    "reduce: cannot merge {a:?} with {b:?}"
-                )))
-            }
+            (a, b) => return Err(JobError::failed(format!("reduce: cannot merge {a:?} with {b:?}"))),
         }
         Ok(())
     }
@@ -242,11 +206,7 @@ impl Outcome {
                 s.write_to(&mut out);
                 return out;
             }
-            Value::SumText {
-                ints,
-                all_ints,
-                floats,
-            } => {
+            Value::SumText { ints, all_ints, floats } => {
                 out.put_u8(7);
                 out.put_i128(*ints);
                 out.put_u8(u8::from(*all_ints));
@@ -288,31 +248,11 @@ impl Outcome {
                 all_ints: r.u8("reduce.all_ints")? != 0,
                 floats: ExactSum::read_from(&mut r)?,
             },
-            3 => Value::MinF64(if some {
-                Some(r.f64("reduce.min")?)
-            } else {
-                None
-            }),
-            4 => Value::MaxF64(if some {
-                Some(r.f64("reduce.max")?)
-            } else {
-                None
-            }),
-            5 => Value::MinI64(if some {
-                Some(r.i64("reduce.min")?)
-            } else {
-                None
-            }),
-            6 => Value::MaxI64(if some {
-                Some(r.i64("reduce.max")?)
-            } else {
-                None
-            }),
-            other => {
-                return Err(JobError::failed(format!(
-                    "reduce: unknown result tag {other}"
-                )))
-            }
+            3 => Value::MinF64(if some { Some(r.f64("reduce.min")?) } else { None }),
+            4 => Value::MaxF64(if some { Some(r.f64("reduce.max")?) } else { None }),
+            5 => Value::MinI64(if some { Some(r.i64("reduce.min")?) } else { None }),
+            6 => Value::MaxI64(if some { Some(r.i64("reduce.max")?) } else { None }),
+            other => return Err(JobError::failed(format!("reduce: unknown result tag {other}"))),
         };
         r.finish("reduce result")?;
         Ok(Outcome { count, value })
@@ -324,18 +264,10 @@ impl Outcome {
             Value::Count => self.count.to_string(),
             Value::SumF64(s) => format_f64(s.value()),
             Value::SumI64(s) => s.to_string(),
-            Value::SumText {
-                ints,
-                all_ints: true,
-                ..
-            } => ints.to_string(),
+            Value::SumText { ints, all_ints: true, .. } => ints.to_string(),
             Value::SumText { floats, .. } => format_f64(floats.value()),
-            Value::MinF64(m) | Value::MaxF64(m) => {
-                m.map_or_else(|| "none (empty input)".into(), format_f64)
-            }
-            Value::MinI64(m) | Value::MaxI64(m) => {
-                m.map_or_else(|| "none (empty input)".into(), |v| v.to_string())
-            }
+            Value::MinF64(m) | Value::MaxF64(m) => m.map_or_else(|| "none (empty input)".into(), format_f64),
+            Value::MinI64(m) | Value::MaxI64(m) => m.map_or_else(|| "none (empty input)".into(), |v| v.to_string()),
         }
     }
 }
@@ -360,13 +292,7 @@ pub struct Folder {
 
 impl Folder {
     pub fn new(params: Params) -> Folder {
-        Folder {
-            dtype: params.dtype,
-            outcome: Outcome::empty(params),
-            tail: Vec::new(),
-            offset: 0,
-            max_line: 4096,
-        }
+        Folder { dtype: params.dtype, outcome: Outcome::empty(params), tail: Vec::new(), offset: 0, max_line: 4096 }
     }
 
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), JobError> {
@@ -412,9 +338,8 @@ impl Folder {
 
     fn fold_binary(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks_exact(8) {
-            let raw = u64::from_be_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
+            let raw =
+                u64::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
             match self.dtype {
                 DType::I64 => self.outcome.add_i64(raw as i64),
                 _ => self.outcome.add_f64(f64::from_bits(raw)),
@@ -426,9 +351,7 @@ impl Folder {
     fn fold_line(&mut self, line: &[u8]) -> Result<(), JobError> {
         let start = self.offset;
         self.offset += line.len() as u64 + 1;
-        let text = std::str::from_utf8(line)
-            .map_err(|_| bad_number(start, line))?
-            .trim();
+        let text = std::str::from_utf8(line).map_err(|_| bad_number(start, line))?.trim();
         if text.is_empty() || text.starts_with('#') {
             return Ok(());
         }
@@ -461,9 +384,7 @@ impl Folder {
 
 fn bad_number(offset: u64, line: &[u8]) -> JobError {
     let shown: String = String::from_utf8_lossy(&line[..line.len().min(40)]).into();
-    JobError::failed(format!(
-        "reduce: cannot read {shown:?} at byte {offset} of the input as a number"
-    ))
+    JobError::failed(format!("reduce: cannot read {shown:?} at byte {offset} of the input as a number"))
 }
 
 struct Running {
@@ -471,9 +392,7 @@ struct Running {
 }
 
 pub(super) fn start(payload: &[u8]) -> Result<Box<dyn RunningJob>, JobError> {
-    Ok(Box::new(Running {
-        folder: Folder::new(Params::decode(payload)?),
-    }))
+    Ok(Box::new(Running { folder: Folder::new(Params::decode(payload)?) }))
 }
 
 impl RunningJob for Running {
@@ -502,76 +421,39 @@ mod tests {
     #[test]
     fn text_sum_min_max_count() {
         let text = b"# seed 002 style\n1234567890123456\n\n-5\n2.5\r\n7";
-        let p = |op| Params {
-            op,
-            dtype: DType::Text,
-        };
-        assert_eq!(
-            fold_in_chunks(p(Op::Sum), text, 3).unwrap().display_value(),
-            "1234567890123460.5"
-        );
-        assert_eq!(
-            fold_in_chunks(p(Op::Min), text, 1).unwrap().display_value(),
-            "-5"
-        );
-        assert_eq!(
-            fold_in_chunks(p(Op::Max), text, 100)
-                .unwrap()
-                .display_value(),
-            "1234567890123456"
-        );
+        let p = |op| Params { op, dtype: DType::Text };
+        assert_eq!(fold_in_chunks(p(Op::Sum), text, 3).unwrap().display_value(), "1234567890123460.5");
+        assert_eq!(fold_in_chunks(p(Op::Min), text, 1).unwrap().display_value(), "-5");
+        assert_eq!(fold_in_chunks(p(Op::Max), text, 100).unwrap().display_value(), "1234567890123456");
         assert_eq!(fold_in_chunks(p(Op::Count), text, 2).unwrap().count, 4);
     }
 
     #[test]
     fn long_integers_in_text_sum_exactly() {
-        let p = Params {
-            op: Op::Sum,
-            dtype: DType::Text,
-        };
-        let text: String = (0..600_000u64)
-            .map(|i| format!("{}\n", 1_234_567_890_123_456u64 + i))
-            .collect();
+        let p = Params { op: Op::Sum, dtype: DType::Text };
+        let text: String = (0..600_000u64).map(|i| format!("{}\n", 1_234_567_890_123_456u64 + i)).collect();
         let exact: i128 = (0..600_000i128).map(|i| 1_234_567_890_123_456 + i).sum();
         let mut whole = fold_in_chunks(p, text.as_bytes(), 4093).unwrap();
         assert_eq!(whole.display_value(), exact.to_string());
         // One non-integer line turns the answer into the exact f64 sum.
-        whole
-            .merge(&fold_in_chunks(p, b"0.5\n", 1).unwrap())
-            .unwrap();
+        whole.merge(&fold_in_chunks(p, b"0.5\n", 1).unwrap()).unwrap();
         assert_eq!(whole.display_value(), format_f64(exact as f64));
         assert_eq!(Outcome::decode(&whole.encode()).unwrap(), whole);
     }
 
     #[test]
     fn errors_say_where() {
-        let p = Params {
-            op: Op::Sum,
-            dtype: DType::Text,
-        };
+        let p = Params { op: Op::Sum, dtype: DType::Text };
         let err = fold_in_chunks(p, b"1\n2\nabc\n", 3).unwrap_err();
-        assert_eq!(
-            err.message,
-            "reduce: cannot read \"abc\" at byte 4 of the input as a number"
-        );
-        let p = Params {
-            op: Op::Sum,
-            dtype: DType::I64,
-        };
+        assert_eq!(err.message, "reduce: cannot read \"abc\" at byte 4 of the input as a number");
+        let p = Params { op: Op::Sum, dtype: DType::I64 };
         let err = fold_in_chunks(p, &[0u8; 12], 5).unwrap_err();
-        assert!(
-            err.message.contains("4 stray bytes at byte 8"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("4 stray bytes at byte 8"), "{}", err.message);
     }
 
     #[test]
     fn empty_min_has_no_value() {
-        let p = Params {
-            op: Op::Min,
-            dtype: DType::I64,
-        };
+        let p = Params { op: Op::Min, dtype: DType::I64 };
         let out = fold_in_chunks(p, &[], 1).unwrap();
         assert_eq!(Outcome::decode(&out.encode()).unwrap(), out);
         assert_eq!(out.display_value(), "none (empty input)");

@@ -186,9 +186,6 @@ impl FramedConn {
 pub fn is_disconnect(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        ErrorKind::ConnectionReset
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::BrokenPipe
-            | ErrorKind::UnexpectedEof
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
     )
 }

@@ -88,13 +88,7 @@ pub struct Header {
 
 impl Header {
     pub fn new(frame_type: FrameType, job_id: u32, length: u32) -> Header {
-        Header {
-            version: PROTOCOL_MAJOR,
-            frame_type,
-            flags: 0,
-            job_id,
-            length,
-        }
+        Header { version: PROTOCOL_MAJOR, frame_type, flags: 0, job_id, length }
     }
 
     pub fn write_to(&self, out: &mut [u8; HEADER_LEN]) {
@@ -116,10 +110,7 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(frame_type: FrameType, job_id: u32, payload: Vec<u8>) -> Frame {
-        Frame {
-            header: Header::new(frame_type, job_id, payload.len() as u32),
-            payload,
-        }
+        Frame { header: Header::new(frame_type, job_id, payload.len() as u32), payload }
     }
 
     pub fn encoded_len(&self) -> usize {
@@ -128,12 +119,7 @@ impl Frame {
 
     /// Appends the frame's bytes to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        write_frame(
-            out,
-            self.header.frame_type,
-            self.header.job_id,
-            &self.payload,
-        );
+        write_frame(out, self.header.frame_type, self.header.job_id, &self.payload);
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -232,10 +218,7 @@ pub fn decode_header(buf: &[u8], max_payload: u32) -> Result<Decoded, FrameError
         return Err(FrameError::VersionMismatch(version));
     }
     if header.length > max_payload {
-        return Err(FrameError::TooLarge {
-            length: header.length,
-            limit: max_payload,
-        });
+        return Err(FrameError::TooLarge { length: header.length, limit: max_payload });
     }
     let total = HEADER_LEN + header.length as usize;
     if buf.len() < total {
@@ -284,11 +267,7 @@ mod tests {
         let frame = Frame::new(FrameType::Submit, 7, vec![1, 2, 3, 4, 5]);
         let bytes = frame.to_bytes();
         for cut in 0..bytes.len() {
-            assert_eq!(
-                decode_frame(&bytes[..cut], 1024).unwrap(),
-                None,
-                "cut at {cut}"
-            );
+            assert_eq!(decode_frame(&bytes[..cut], 1024).unwrap(), None, "cut at {cut}");
         }
         let (back, used) = decode_frame(&bytes, 1024).unwrap().unwrap();
         assert_eq!(back, frame);
@@ -297,26 +276,15 @@ mod tests {
 
     #[test]
     fn violations_are_not_need_more() {
-        assert_eq!(
-            decode_header(b"GET / HTTP/1.1\r\n", 10),
-            Err(FrameError::BadMagic(*b"GET "))
-        );
-        assert_eq!(
-            decode_header(b"SS", 10),
-            Err(FrameError::BadMagic(*b"SS\0\0"))
-        );
+        assert_eq!(decode_header(b"GET / HTTP/1.1\r\n", 10), Err(FrameError::BadMagic(*b"GET ")));
+        assert_eq!(decode_header(b"SS", 10), Err(FrameError::BadMagic(*b"SS\0\0")));
         let mut big = Frame::new(FrameType::Data, 1, vec![]).to_bytes();
         big[12..16].copy_from_slice(&(64u32 << 20).to_be_bytes());
         assert_eq!(
             decode_header(&big, DEFAULT_MAX_FRAME),
-            Err(FrameError::TooLarge {
-                length: 64 << 20,
-                limit: DEFAULT_MAX_FRAME
-            })
+            Err(FrameError::TooLarge { length: 64 << 20, limit: DEFAULT_MAX_FRAME })
         );
-        let msg = decode_header(&big, DEFAULT_MAX_FRAME)
-            .unwrap_err()
-            .to_string();
+        let msg = decode_header(&big, DEFAULT_MAX_FRAME).unwrap_err().to_string();
         assert_eq!(msg, "frame of 64 MiB exceeds the limit of 16 MiB");
         let mut v2 = Frame::new(FrameType::Hello, 0, vec![]).to_bytes();
         v2[4] = 2;

@@ -19,11 +19,7 @@ pub struct Hello {
 
 impl Hello {
     pub fn ours() -> Hello {
-        Hello {
-            protocol_major: PROTOCOL_MAJOR,
-            protocol_minor: PROTOCOL_MINOR,
-            software: SOFTWARE_VERSION.into(),
-        }
+        Hello { protocol_major: PROTOCOL_MAJOR, protocol_minor: PROTOCOL_MINOR, software: SOFTWARE_VERSION.into() }
     }
 
     pub fn encode(&self) -> Frame {
@@ -152,10 +148,7 @@ pub struct ErrorMessage {
 
 impl ErrorMessage {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ErrorMessage {
-        ErrorMessage {
-            code,
-            message: message.into(),
-        }
+        ErrorMessage { code, message: message.into() }
     }
 
     pub fn encode(&self, job_id: u32) -> Frame {
@@ -167,10 +160,7 @@ impl ErrorMessage {
 
     pub fn decode(payload: &[u8]) -> Result<ErrorMessage, WireError> {
         let mut r = WireReader::new(payload);
-        Ok(ErrorMessage {
-            code: ErrorCode::from_u16(r.u16("error.code")?),
-            message: r.string("error.message")?,
-        })
+        Ok(ErrorMessage { code: ErrorCode::from_u16(r.u16("error.code")?), message: r.string("error.message")? })
     }
 }
 
@@ -205,11 +195,7 @@ impl Submit {
         let kind = r.u8("submit.kind")?;
         let flags = r.u8("submit.flags")?;
         let params = r.take(r.remaining(), "submit.params")?.to_vec();
-        Ok(Submit {
-            kind,
-            flags,
-            params,
-        })
+        Ok(Submit { kind, flags, params })
     }
 
     pub fn has_input(&self) -> bool {
@@ -218,12 +204,7 @@ impl Submit {
 }
 
 /// The message a side prints, and sends, when the peer's major differs.
-pub fn version_refusal(
-    ours_major: u8,
-    ours_minor: u8,
-    theirs_major: u8,
-    theirs_minor: u8,
-) -> String {
+pub fn version_refusal(ours_major: u8, ours_minor: u8, theirs_major: u8, theirs_minor: u8) -> String {
     format!(
         "protocol version mismatch: this side speaks {ours_major}.{ours_minor}, the peer speaks \
          {theirs_major}.{theirs_minor}; install the same major version of piworker on both"

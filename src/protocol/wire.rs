@@ -16,10 +16,7 @@ pub struct WireError {
 
 impl WireError {
     pub fn new(field: &'static str, problem: impl Into<String>) -> WireError {
-        WireError {
-            field,
-            problem: problem.into(),
-        }
+        WireError { field, problem: problem.into() }
     }
 }
 
@@ -49,11 +46,7 @@ impl<'a> WireReader<'a> {
         if self.remaining() < n {
             return Err(WireError::new(
                 field,
-                format!(
-                    "needs {n} bytes at offset {}, payload has {} left",
-                    self.pos,
-                    self.remaining()
-                ),
+                format!("needs {n} bytes at offset {}, payload has {} left", self.pos, self.remaining()),
             ));
         }
         let out = &self.buf[self.pos..self.pos + n];
@@ -103,10 +96,7 @@ impl<'a> WireReader<'a> {
         if count > self.remaining() / 8 {
             return Err(WireError::new(
                 field,
-                format!(
-                    "claims {count} values but only {} bytes follow",
-                    self.remaining()
-                ),
+                format!("claims {count} values but only {} bytes follow", self.remaining()),
             ));
         }
         (0..count).map(|_| self.f64(field)).collect()
@@ -116,10 +106,7 @@ impl<'a> WireReader<'a> {
     /// disagree about the layout, which must not pass silently.
     pub fn finish(&self, what: &'static str) -> Result<(), WireError> {
         if self.remaining() != 0 {
-            return Err(WireError::new(
-                what,
-                format!("{} unexpected trailing bytes", self.remaining()),
-            ));
+            return Err(WireError::new(what, format!("{} unexpected trailing bytes", self.remaining())));
         }
         Ok(())
     }
@@ -186,10 +173,7 @@ mod tests {
     fn short_reads_name_the_field() {
         let mut r = WireReader::new(&[0, 1, 2]);
         let err = r.u32("t0").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "field `t0`: needs 4 bytes at offset 0, payload has 3 left"
-        );
+        assert_eq!(err.to_string(), "field `t0`: needs 4 bytes at offset 0, payload has 3 left");
     }
 
     #[test]

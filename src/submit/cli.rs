@@ -1,6 +1,7 @@
 //! pisubmit's command line, parsed into an `Invocation`. Checks values as
 //! it goes, so every mistake is named with the flag it came from.
 
+use super::engine::PieceTimeout;
 use super::error::SubmitError;
 use super::hosts::{parse_hosts, HostSpec};
 use super::plan::JobSpec;
@@ -25,7 +26,17 @@ OPTIONS:
                           [default: $PISUBMIT_HOSTS]
     --json                Print exactly one JSON object on stdout
     --timeout SECS        Give up if the job has not finished by then
-    --connect-timeout SECS  Time to reach every worker [default: 5]
+    --connect-timeout SECS  Time to reach the first worker [default: 5];
+                          the others join when they answer, also mid-job
+    --heartbeat-timeout SECS  A worker silent this long (hung, unplugged) is
+                          lost and its pieces go to the others [default: 3]
+    --retries N           A piece that failed on N different workers fails
+                          the job [default: 3]
+    --piece-timeout SECS|N%  Re-run a piece elsewhere when it takes longer
+                          than SECS, or than N% of the median piece time
+                          (e.g. 300%) [default: none]
+    --quiet               No progress bar (it is drawn on stderr only when
+                          stderr is a terminal)
     -V, --version         Print the version and exit
     -h, --help            Print this help and exit
 
@@ -46,11 +57,23 @@ JOBS:
     echo --bytes N        Send N bytes through the workers and check them
     ping                  Version, hostname, arch, threads and round trip
                           of each worker
+    farm [--ordered|--unordered] spin
+                          A task farm: one task per stdin line, read as the
+                          lines arrive, each run as soon as a core is free.
+                          A spin task line is `MILLISECONDS [TEXT]`: it keeps
+                          one core busy that long and returns the line.
+                          Results print in input order (--ordered, the
+                          default) or as they finish (--unordered)
 
 EXIT STATUS:
     0  done
-    1  the job failed (bad data, a worker died, --timeout)
-    2  bad command line, or a worker could not be reached
+    1  the job failed (bad data, a piece failed on --retries workers,
+       no worker left, --timeout)
+    2  bad command line, or no worker could be reached at the start
+    130  interrupted (SIGINT/SIGTERM); the workers cancel its pieces
+
+Workers that die, hang or drop off the network mid-job lose their pieces
+to the others; the answer is the same bits as with no failure.
 
 EXAMPLES:
     pisubmit --hosts pi1,pi2,pi3,pi4 loopsum
@@ -60,9 +83,15 @@ EXAMPLES:
 
 pub struct Invocation {
     pub hosts: Vec<HostSpec>,
+    /// Set when the hosts came from `@FILE`: it is re-read while jobs run.
+    pub hosts_file: Option<PathBuf>,
     pub json: bool,
     pub timeout: Option<Duration>,
     pub connect_timeout: Duration,
+    pub heartbeat_timeout: Duration,
+    pub retries: usize,
+    pub piece_timeout: Option<PieceTimeout>,
+    pub quiet: bool,
     pub job: JobSpec,
 }
 
@@ -86,31 +115,36 @@ pub fn parse_args(
     let mut json = false;
     let mut timeout = None;
     let mut connect_timeout = Duration::from_secs(5);
+    let mut heartbeat_timeout = Duration::from_secs(3);
+    let mut retries = 3;
+    let mut piece_timeout = None;
+    let mut quiet = false;
     let job_name = loop {
         let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
-            return Err(usage(
-                "no JOB given (loopsum, pi, primes, powers, reduce, echo or ping)",
-            ));
+            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping or farm)"));
         };
         match arg {
             Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),
             Long("json") => json = true,
-            Long("timeout") => {
-                timeout = Some(seconds(&text(&mut parser, "--timeout")?, "--timeout")?)
+            Long("timeout") => timeout = Some(seconds(&text(&mut parser, "--timeout")?, "--timeout")?),
+            Long("heartbeat-timeout") => {
+                heartbeat_timeout = seconds(&text(&mut parser, "--heartbeat-timeout")?, "--heartbeat-timeout")?
             }
+            Long("retries") => {
+                let v = text(&mut parser, "--retries")?;
+                retries = number::<usize>(&v, "--retries", "a whole number")?;
+                if retries == 0 {
+                    return Err(usage("--retries must be at least 1"));
+                }
+            }
+            Long("piece-timeout") => piece_timeout = Some(parse_piece_timeout(&text(&mut parser, "--piece-timeout")?)?),
+            Long("quiet") => quiet = true,
             Long("connect-timeout") => {
-                connect_timeout = seconds(
-                    &text(&mut parser, "--connect-timeout")?,
-                    "--connect-timeout",
-                )?
+                connect_timeout = seconds(&text(&mut parser, "--connect-timeout")?, "--connect-timeout")?
             }
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),
-            Value(v) => {
-                break v
-                    .into_string()
-                    .map_err(|v| usage(format!("job {v:?} is not valid UTF-8")))?
-            }
+            Value(v) => break v.into_string().map_err(|v| usage(format!("job {v:?} is not valid UTF-8")))?,
             other => return Err(usage(other.unexpected().to_string())),
         }
     };
@@ -121,6 +155,7 @@ pub fn parse_args(
         "powers" => parse_powers(&mut parser)?,
         "reduce" => parse_reduce(&mut parser)?,
         "echo" => parse_echo(&mut parser)?,
+        "farm" => parse_farm(&mut parser)?,
         "ping" => {
             if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
                 return Err(usage(format!("ping: {}", arg.unexpected())));
@@ -129,34 +164,35 @@ pub fn parse_args(
         }
         other => {
             return Err(usage(format!(
-                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo or ping"
+                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo, ping or farm"
             )))
         }
     };
-    let hosts_text = hosts_text
-        .or(env_hosts)
-        .ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
+    let hosts_text =
+        hosts_text.or(env_hosts).ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
     let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
+    let hosts_file = hosts_text.strip_prefix('@').map(PathBuf::from);
     Ok(Parsed::Run(Invocation {
         hosts,
+        hosts_file,
         json,
         timeout,
         connect_timeout,
+        heartbeat_timeout,
+        retries,
+        piece_timeout,
+        quiet,
         job,
     }))
 }
 
 fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
     let v = parser.value().map_err(|e| usage(e.to_string()))?;
-    v.into_string()
-        .map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
+    v.into_string().map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
 }
 
 fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
-    s.trim()
-        .replace('_', "")
-        .parse()
-        .map_err(|_| usage(format!("{flag}: {s:?} is not {what}")))
+    s.trim().replace('_', "").parse().map_err(|_| usage(format!("{flag}: {s:?} is not {what}")))
 }
 
 /// Accepts plain integers and forms like 1e9 or 10^8 for big counts.
@@ -176,29 +212,19 @@ fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
     } else {
         None
     };
-    parsed.ok_or_else(|| {
-        usage(format!(
-            "{flag}: {s:?} is not a whole number (e.g. 1000000, 1e6, 10^6)"
-        ))
-    })
+    parsed.ok_or_else(|| usage(format!("{flag}: {s:?} is not a whole number (e.g. 1000000, 1e6, 10^6)")))
 }
 
 fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
     let v: f64 = number(s, flag, "a number of seconds")?;
     if !(v > 0.0 && v < 1e7) {
-        return Err(usage(format!(
-            "{flag}: {s} must be a positive number of seconds"
-        )));
+        return Err(usage(format!("{flag}: {s} must be a positive number of seconds")));
     }
     Ok(Duration::from_secs_f64(v))
 }
 
 fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(|x| number::<f64>(x, flag, "a number"))
-        .collect()
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| number::<f64>(x, flag, "a number")).collect()
 }
 
 fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
@@ -211,25 +237,16 @@ fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, S
 }
 
 fn unknown(job: &str, flag: &str) -> SubmitError {
-    usage(format!(
-        "{job}: unknown option --{flag} (see pisubmit --help)"
-    ))
+    usage(format!("{job}: unknown option --{flag} (see pisubmit --help)"))
 }
 
 fn parse_loopsum(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
-    let mut params = loopsum::Params {
-        t0: 0,
-        t1: 4001,
-        u_len: 4001,
-        c: 1.0,
-    };
+    let mut params = loopsum::Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 };
     while let Some(flag) = next_flag(p, "loopsum")? {
         match flag.as_str() {
             "t-range" => {
                 let v = text(p, "--t-range")?;
-                let (a, b) = v
-                    .split_once("..")
-                    .ok_or_else(|| usage(format!("--t-range: {v:?} is not A..B")))?;
+                let (a, b) = v.split_once("..").ok_or_else(|| usage(format!("--t-range: {v:?} is not A..B")))?;
                 params.t0 = number(a, "--t-range", "an integer")?;
                 params.t1 = number(b, "--t-range", "an integer")?;
             }
@@ -253,9 +270,7 @@ fn parse_pi(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     }
     let samples = samples.ok_or_else(|| usage("pi: --samples N is required"))?;
     if samples == 0 {
-        return Err(usage(
-            "pi: --samples must be at least 1 (zero samples estimate nothing)",
-        ));
+        return Err(usage("pi: --samples must be at least 1 (zero samples estimate nothing)"));
     }
     Ok(JobSpec::Pi { samples, seed })
 }
@@ -272,9 +287,7 @@ fn parse_primes(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     }
     let a = a.ok_or_else(|| usage("primes: --from A is required"))?;
     let b = b.ok_or_else(|| usage("primes: --to B is required"))?;
-    crate::jobs::primes::Params { a, b, list: false }
-        .validate()
-        .map_err(|e| usage(e.message))?;
+    crate::jobs::primes::Params { a, b, list: false }.validate().map_err(|e| usage(e.message))?;
     Ok(JobSpec::Primes { a, b, output })
 }
 
@@ -287,17 +300,10 @@ fn parse_powers(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
             other => return Err(unknown("powers", other)),
         }
     }
-    let nums = nums
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| usage("powers: --nums X1,X2,... is required"))?;
-    let exps = exps
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| usage("powers: --exps P1,P2,... is required"))?;
+    let nums = nums.filter(|n| !n.is_empty()).ok_or_else(|| usage("powers: --nums X1,X2,... is required"))?;
+    let exps = exps.filter(|e| !e.is_empty()).ok_or_else(|| usage("powers: --exps P1,P2,... is required"))?;
     if nums.len() > crate::jobs::powers::MAX_VALUES {
-        return Err(usage(format!(
-            "powers: at most {} numbers",
-            crate::jobs::powers::MAX_VALUES
-        )));
+        return Err(usage(format!("powers: at most {} numbers", crate::jobs::powers::MAX_VALUES)));
     }
     Ok(JobSpec::Powers { nums, exps })
 }
@@ -308,15 +314,14 @@ fn parse_reduce(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
         match flag.as_str() {
             "op" => {
                 let v = text(p, "--op")?;
-                op =
-                    Some(reduce::Op::parse(&v).ok_or_else(|| {
-                        usage(format!("--op: {v:?} is not sum, min, max or count"))
-                    })?);
+                op = Some(
+                    reduce::Op::parse(&v).ok_or_else(|| usage(format!("--op: {v:?} is not sum, min, max or count")))?,
+                );
             }
             "dtype" => {
                 let v = text(p, "--dtype")?;
-                dtype = reduce::DType::parse(&v)
-                    .ok_or_else(|| usage(format!("--dtype: {v:?} is not f64, i64 or text")))?;
+                dtype =
+                    reduce::DType::parse(&v).ok_or_else(|| usage(format!("--dtype: {v:?} is not f64, i64 or text")))?;
             }
             "input" => input = Some(PathBuf::from(text(p, "--input")?)),
             other => return Err(unknown("reduce", other)),
@@ -325,6 +330,37 @@ fn parse_reduce(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     let op = op.ok_or_else(|| usage("reduce: --op sum|min|max|count is required"))?;
     let input = input.ok_or_else(|| usage("reduce: --input FILE is required"))?;
     Ok(JobSpec::Reduce { op, dtype, input })
+}
+
+/// `SECS` or `N%` (of the median piece time).
+fn parse_piece_timeout(v: &str) -> Result<PieceTimeout, SubmitError> {
+    if let Some(pct) = v.trim().strip_suffix('%') {
+        let pct: f64 = number(pct, "--piece-timeout", "a percentage")?;
+        if !(pct >= 100.0 && pct.is_finite()) {
+            return Err(usage(format!("--piece-timeout: {v} must be at least 100% of the median piece time")));
+        }
+        return Ok(PieceTimeout::OfMedian(pct / 100.0));
+    }
+    Ok(PieceTimeout::Absolute(seconds(v, "--piece-timeout")?))
+}
+
+fn parse_farm(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    use lexopt::prelude::*;
+    let mut ordered = true;
+    let mut kind = None;
+    while let Some(arg) = p.next().map_err(|e| usage(e.to_string()))? {
+        match arg {
+            Long("ordered") => ordered = true,
+            Long("unordered") => ordered = false,
+            Value(v) if kind.is_none() => kind = Some(v.to_string_lossy().into_owned()),
+            other => return Err(usage(format!("farm: {}", other.unexpected()))),
+        }
+    }
+    match kind.as_deref() {
+        Some("spin") => Ok(JobSpec::Farm { ordered }),
+        Some(other) => Err(usage(format!("farm: unknown task kind {other:?}; the farm runs `spin` tasks"))),
+        None => Err(usage("farm: name the task kind (spin)")),
+    }
 }
 
 fn parse_echo(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
@@ -352,17 +388,8 @@ mod tests {
 
     #[test]
     fn the_documented_surface() {
-        let i = parse(&[
-            "--hosts",
-            "a,b:9/2",
-            "--json",
-            "loopsum",
-            "--t-range",
-            "0..40001",
-            "--u-len",
-            "40001",
-        ])
-        .unwrap();
+        let i =
+            parse(&["--hosts", "a,b:9/2", "--json", "loopsum", "--t-range", "0..40001", "--u-len", "40001"]).unwrap();
         assert!(i.json);
         assert_eq!(i.hosts.len(), 2);
         match i.job {
@@ -370,22 +397,9 @@ mod tests {
             _ => panic!("wrong job"),
         }
         let i = parse(&["--hosts", "a", "primes", "--from", "1", "--to", "1e9"]).unwrap();
-        assert!(matches!(
-            i.job,
-            JobSpec::Primes {
-                a: 1,
-                b: 1_000_000_000,
-                output: None
-            }
-        ));
+        assert!(matches!(i.job, JobSpec::Primes { a: 1, b: 1_000_000_000, output: None }));
         let i = parse(&["--hosts", "a", "pi", "--samples", "10^6"]).unwrap();
-        assert!(matches!(
-            i.job,
-            JobSpec::Pi {
-                samples: 1_000_000,
-                seed: 1
-            }
-        ));
+        assert!(matches!(i.job, JobSpec::Pi { samples: 1_000_000, seed: 1 }));
     }
 
     #[test]
@@ -396,19 +410,10 @@ mod tests {
             msg(&["--hosts", "a", "pi", "--samples", "0"]),
             "pi: --samples must be at least 1 (zero samples estimate nothing)"
         );
-        assert_eq!(
-            msg(&["--hosts", "a", "primes", "--from", "9", "--to", "3"]),
-            "primes: b (3) is less than a (9)"
-        );
-        assert_eq!(
-            msg(&["--hosts", "a", "loopsum", "--t-range", "5..1"]),
-            "loopsum: t1 (1) is less than t0 (5)"
-        );
+        assert_eq!(msg(&["--hosts", "a", "primes", "--from", "9", "--to", "3"]), "primes: b (3) is less than a (9)");
+        assert_eq!(msg(&["--hosts", "a", "loopsum", "--t-range", "5..1"]), "loopsum: t1 (1) is less than t0 (5)");
         assert!(msg(&["loopsum"]).contains("PISUBMIT_HOSTS"));
         assert!(msg(&["--hosts", "a", "frobnicate"]).contains("unknown job \"frobnicate\""));
-        assert!(
-            msg(&["--hosts", "a", "reduce", "--op", "avg", "--input", "x"])
-                .contains("--op: \"avg\"")
-        );
+        assert!(msg(&["--hosts", "a", "reduce", "--op", "avg", "--input", "x"]).contains("--op: \"avg\""));
     }
 }

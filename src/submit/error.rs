@@ -8,14 +8,17 @@ pub enum SubmitError {
     Usage(String),
     /// A worker could not be reached or refused us (exit 2).
     Connect(String),
-    /// The job ran and failed, or a worker died during it (exit 1).
+    /// The job ran and failed, or no worker was left to run it (exit 1).
     Job(String),
+    /// SIGINT or SIGTERM: stopped on request (exit 130, as shells expect).
+    Interrupted,
 }
 
 impl SubmitError {
     pub fn exit_code(&self) -> u8 {
         match self {
             SubmitError::Job(_) => 1,
+            SubmitError::Interrupted => 130,
             SubmitError::Usage(_) | SubmitError::Connect(_) => 2,
         }
     }
@@ -25,6 +28,7 @@ impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubmitError::Usage(m) | SubmitError::Connect(m) | SubmitError::Job(m) => f.write_str(m),
+            SubmitError::Interrupted => f.write_str("interrupted; the workers cancel what they were running"),
         }
     }
 }

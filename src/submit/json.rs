@@ -17,12 +17,7 @@ pub enum Json {
 
 impl Json {
     pub fn obj(fields: Vec<(&str, Json)>) -> Json {
-        Json::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
+        Json::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
     pub fn render(&self) -> String {
@@ -97,14 +92,8 @@ mod tests {
             ("a", Json::Int(64032004000000)),
             ("b", Json::Float(0.1)),
             ("c", Json::Str("q\"\n\u{1}".into())),
-            (
-                "d",
-                Json::Array(vec![Json::Null, Json::Bool(true), Json::Float(f64::NAN)]),
-            ),
+            ("d", Json::Array(vec![Json::Null, Json::Bool(true), Json::Float(f64::NAN)])),
         ]);
-        assert_eq!(
-            v.render(),
-            r#"{"a":64032004000000,"b":0.1,"c":"q\"\n\u0001","d":[null,true,null]}"#
-        );
+        assert_eq!(v.render(), r#"{"a":64032004000000,"b":0.1,"c":"q\"\n\u0001","d":[null,true,null]}"#);
     }
 }

@@ -2,10 +2,12 @@
 //! connection engine, job planning and gathering, and the report.
 
 pub mod cli;
-pub mod cluster;
+pub mod engine;
 pub mod error;
+pub mod farm;
 pub mod hosts;
 pub mod json;
+pub mod link;
 pub mod output;
 pub mod plan;
 pub mod run;

@@ -22,16 +22,12 @@ pub struct PrimeText;
 impl Format for PrimeText {
     fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         if payload.len() % 8 != 0 {
-            return Err(format!(
-                "a primes partial of {} bytes is not whole u64 values",
-                payload.len()
-            ));
+            return Err(format!("a primes partial of {} bytes is not whole u64 values", payload.len()));
         }
         let mut digits = [0u8; 20];
         for chunk in payload.chunks_exact(8) {
-            let mut n = u64::from_be_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
+            let mut n =
+                u64::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
             let mut i = digits.len();
             loop {
                 i -= 1;
@@ -70,8 +66,7 @@ impl<F: Format> OrderedWriter<F> {
         let mut temp = path.clone().into_os_string();
         temp.push(".partial");
         let temp = PathBuf::from(temp);
-        let file =
-            File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        let file = File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
         Ok(OrderedWriter {
             path,
             temp,
@@ -88,27 +83,14 @@ impl<F: Format> OrderedWriter<F> {
         if piece == self.next {
             self.emit(payload)
         } else {
-            self.held
-                .entry(piece)
-                .or_insert(Held {
-                    data: Vec::new(),
-                    done: false,
-                })
-                .data
-                .extend_from_slice(payload);
+            self.held.entry(piece).or_insert(Held { data: Vec::new(), done: false }).data.extend_from_slice(payload);
             Ok(())
         }
     }
 
     pub fn piece_done(&mut self, piece: usize) -> Result<(), String> {
         if piece != self.next {
-            self.held
-                .entry(piece)
-                .or_insert(Held {
-                    data: Vec::new(),
-                    done: false,
-                })
-                .done = true;
+            self.held.entry(piece).or_insert(Held { data: Vec::new(), done: false }).done = true;
             return Ok(());
         }
         self.next += 1;
@@ -126,29 +108,17 @@ impl<F: Format> OrderedWriter<F> {
     fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
         self.scratch.clear();
         self.format.render(payload, &mut self.scratch)?;
-        self.file
-            .write_all(&self.scratch)
-            .map_err(|e| format!("writing {}: {e}", self.temp.display()))
+        self.file.write_all(&self.scratch).map_err(|e| format!("writing {}: {e}", self.temp.display()))
     }
 
     /// All pieces are in: flush and move the file into place.
     pub fn finish(mut self) -> Result<PathBuf, String> {
         if self.next != self.pieces {
-            return Err(format!(
-                "output incomplete: {} of {} pieces written",
-                self.next, self.pieces
-            ));
+            return Err(format!("output incomplete: {} of {} pieces written", self.next, self.pieces));
         }
-        self.file
-            .flush()
-            .map_err(|e| format!("writing {}: {e}", self.temp.display()))?;
-        std::fs::rename(&self.temp, &self.path).map_err(|e| {
-            format!(
-                "cannot rename {} to {}: {e}",
-                self.temp.display(),
-                self.path.display()
-            )
-        })?;
+        self.file.flush().map_err(|e| format!("writing {}: {e}", self.temp.display()))?;
+        std::fs::rename(&self.temp, &self.path)
+            .map_err(|e| format!("cannot rename {} to {}: {e}", self.temp.display(), self.path.display()))?;
         Ok(self.path)
     }
 }
@@ -176,10 +146,7 @@ mod tests {
         assert!(!path.exists(), "nothing final before the end");
         w.piece_done(1).unwrap();
         w.finish().unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            "2\n3\n5\n7\n11\n13\n"
-        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "2\n3\n5\n7\n11\n13\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

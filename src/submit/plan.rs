@@ -1,16 +1,18 @@
 //! How each job is cut into pieces for the workers, and how the pieces'
 //! answers are put back together.
 //!
-//! Every merge here is exact (integer counts, `ExactSum`, ordered output),
-//! so the answer does not depend on how many hosts, threads or pieces there
-//! were. This module must not touch sockets: `cluster` does that.
+//! The cut is canonical: piece sizes depend only on the job, never on the
+//! hosts, and every merge is exact (integer counts, `ExactSum`, output in
+//! piece order). So the answer is the same bits with 1 host or 40, and
+//! after any number of re-run pieces. This module must not touch sockets:
+//! `engine` does that.
 
-use super::cluster::{Gatherer, InputOpener, InputStream, Piece};
+use super::engine::{Cores, Gatherer, InputOpener, InputStream, Piece};
 use super::error::SubmitError;
 use super::json::Json;
 use super::output::{OrderedWriter, PrimeText};
 use crate::jobs::exact_sum::ExactSum;
-use crate::jobs::{echo, loopsum, pi, powers, primes, reduce, split_range, JobKind};
+use crate::jobs::{echo, loopsum, pi, powers, primes, reduce, JobKind};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -20,28 +22,14 @@ use std::path::PathBuf;
 #[derive(Clone, Debug)]
 pub enum JobSpec {
     Loopsum(loopsum::Params),
-    Pi {
-        samples: u64,
-        seed: u64,
-    },
-    Primes {
-        a: u64,
-        b: u64,
-        output: Option<PathBuf>,
-    },
-    Powers {
-        nums: Vec<f64>,
-        exps: Vec<f64>,
-    },
-    Reduce {
-        op: reduce::Op,
-        dtype: reduce::DType,
-        input: PathBuf,
-    },
-    Echo {
-        bytes: u64,
-    },
+    Pi { samples: u64, seed: u64 },
+    Primes { a: u64, b: u64, output: Option<PathBuf> },
+    Powers { nums: Vec<f64>, exps: Vec<f64> },
+    Reduce { op: reduce::Op, dtype: reduce::DType, input: PathBuf },
+    Echo { bytes: u64 },
     Ping,
+    /// Tasks from stdin, one per line, run as cores come free.
+    Farm { ordered: bool },
 }
 
 impl JobSpec {
@@ -54,6 +42,7 @@ impl JobSpec {
             JobSpec::Reduce { .. } => "reduce",
             JobSpec::Echo { .. } => "echo",
             JobSpec::Ping => "ping",
+            JobSpec::Farm { .. } => "farm",
         }
     }
 }
@@ -71,21 +60,43 @@ pub trait Plan: Gatherer {
     fn finish(self: Box<Self>) -> Result<Answer, SubmitError>;
 }
 
-/// Pieces per compute thread: enough that a slow piece does not leave the
-/// others idle at the end, few enough that per-piece overhead stays small.
-const PIECES_PER_THREAD: usize = 4;
+/// Work in one piece, in inner-loop iterations (loopsum) or darts (pi):
+/// tens of milliseconds on a Pi 4's four cores, so pieces spread over many
+/// workers and a lost one costs little to re-run.
+const PIECE_WORK: u64 = 1 << 26;
+/// Numbers per primes piece when only counting.
+const PRIMES_PIECE: u64 = 1 << 24;
 
-pub fn build(spec: &JobSpec, threads: usize) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
-    let target = threads.max(1) * PIECES_PER_THREAD;
+pub fn build(spec: &JobSpec) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     match spec {
-        JobSpec::Loopsum(p) => Ok(plan_loopsum(*p, target)),
-        JobSpec::Pi { samples, seed } => Ok(plan_pi(*samples, *seed, target)),
-        JobSpec::Primes { a, b, output } => plan_primes(*a, *b, output.clone(), target),
-        JobSpec::Powers { nums, exps } => Ok(plan_powers(nums, exps, target)),
-        JobSpec::Reduce { op, dtype, input } => plan_reduce(*op, *dtype, input, target),
-        JobSpec::Echo { bytes } => Ok(plan_echo(*bytes, target)),
-        JobSpec::Ping => Err(SubmitError::Usage("ping is not a job to split".into())),
+        JobSpec::Loopsum(p) => Ok(plan_loopsum(*p)),
+        JobSpec::Pi { samples, seed } => Ok(plan_pi(*samples, *seed)),
+        JobSpec::Primes { a, b, output } => plan_primes(*a, *b, output.clone()),
+        JobSpec::Powers { nums, exps } => Ok(plan_powers(nums, exps)),
+        JobSpec::Reduce { op, dtype, input } => plan_reduce(*op, *dtype, input),
+        JobSpec::Echo { bytes } => Ok(plan_echo(*bytes)),
+        JobSpec::Ping | JobSpec::Farm { .. } => {
+            Err(SubmitError::Usage(format!("{} is not a job to split", spec.name())))
+        }
     }
+}
+
+/// `[lo, hi)` cut into pieces of `size` (the last may be shorter), at
+/// multiples of `size` from `lo`: the same cut whoever runs it.
+fn grains(lo: u64, hi: u64, size: u64) -> Vec<(u64, u64)> {
+    let size = size.max(1);
+    let mut out = Vec::new();
+    let mut start = lo;
+    while start < hi {
+        let end = start.saturating_add(size).min(hi);
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+fn piece(kind: JobKind, params: Vec<u8>, label: String) -> Piece {
+    Piece { kind, params, input: None, cores: Cores::All, label }
 }
 
 /// An f64 that holds an integer prints as one in JSON.
@@ -107,27 +118,18 @@ struct LoopsumPlan {
     total: ExactSum,
 }
 
-fn plan_loopsum(p: loopsum::Params, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+fn plan_loopsum(p: loopsum::Params) -> (Vec<Piece>, Box<dyn Plan>) {
     let shift = |t: i64| (t + loopsum::MAX_INDEX) as u64;
-    let pieces = split_range(shift(p.t0), shift(p.t1), target)
+    let rows_per_piece = PIECE_WORK / p.u_len.max(1) as u64;
+    let pieces = grains(shift(p.t0), shift(p.t1), rows_per_piece)
         .into_iter()
         .map(|(a, b)| {
             let (t0, t1) = (a as i64 - loopsum::MAX_INDEX, b as i64 - loopsum::MAX_INDEX);
             let params = loopsum::Params { t0, t1, ..p };
-            Piece {
-                kind: JobKind::Loopsum,
-                params: params.encode(),
-                input: None,
-                label: format!("rows {t0}..{t1}"),
-            }
+            piece(JobKind::Loopsum, params.encode(), format!("rows {t0}..{t1}"))
         })
         .collect();
-    (
-        pieces,
-        Box::new(LoopsumPlan {
-            total: ExactSum::new(),
-        }),
-    )
+    (pieces, Box::new(LoopsumPlan { total: ExactSum::new() }))
 }
 
 impl Gatherer for LoopsumPlan {
@@ -135,8 +137,7 @@ impl Gatherer for LoopsumPlan {
         Err("loopsum sends no partial results".into())
     }
     fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
-        self.total
-            .merge(&loopsum::decode_result(payload).map_err(bad_result)?);
+        self.total.merge(&loopsum::decode_result(payload).map_err(bad_result)?);
         Ok(())
     }
 }
@@ -144,11 +145,7 @@ impl Gatherer for LoopsumPlan {
 impl Plan for LoopsumPlan {
     fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
         let v = self.total.value();
-        Ok(Answer {
-            result: number(v),
-            extra: vec![],
-            text: format!("{v}"),
-        })
+        Ok(Answer { result: number(v), extra: vec![], text: format!("{v}") })
     }
 }
 
@@ -158,22 +155,12 @@ struct PiPlan {
     counts: pi::Counts,
 }
 
-fn plan_pi(samples: u64, seed: u64, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
-    let pieces = split_range(0, samples, target)
+fn plan_pi(samples: u64, seed: u64) -> (Vec<Piece>, Box<dyn Plan>) {
+    let pieces = grains(0, samples, PIECE_WORK)
         .into_iter()
-        .map(|(i0, i1)| Piece {
-            kind: JobKind::Pi,
-            params: pi::Params { seed, i0, i1 }.encode(),
-            input: None,
-            label: format!("darts {i0}..{i1}"),
-        })
+        .map(|(i0, i1)| piece(JobKind::Pi, pi::Params { seed, i0, i1 }.encode(), format!("darts {i0}..{i1}")))
         .collect();
-    (
-        pieces,
-        Box::new(PiPlan {
-            counts: pi::Counts::default(),
-        }),
-    )
+    (pieces, Box::new(PiPlan { counts: pi::Counts::default() }))
 }
 
 impl Gatherer for PiPlan {
@@ -181,8 +168,7 @@ impl Gatherer for PiPlan {
         Err("pi sends no partial results".into())
     }
     fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
-        self.counts
-            .merge(pi::Counts::decode(payload).map_err(bad_result)?);
+        self.counts.merge(pi::Counts::decode(payload).map_err(bad_result)?);
         Ok(())
     }
 }
@@ -193,10 +179,7 @@ impl Plan for PiPlan {
         let est = c.estimate();
         Ok(Answer {
             result: Json::Float(est),
-            extra: vec![
-                ("inside", Json::Int(c.inside.into())),
-                ("samples", Json::Int(c.samples.into())),
-            ],
+            extra: vec![("inside", Json::Int(c.inside.into())), ("samples", Json::Int(c.samples.into()))],
             text: format!(
                 "{est} ({} of {} darts inside; error {:+.2e})",
                 c.inside,
@@ -209,71 +192,56 @@ impl Plan for PiPlan {
 
 // ---- primes ----
 
-/// Numbers per piece when the primes are written out: bounds what the head
-/// holds for pieces that finish ahead of their turn (about 1 MiB each).
-const PRIMES_OUTPUT_PIECE: u64 = 1 << 24;
+/// Numbers per piece when the primes are written out: about 100,000
+/// primes (under 1 MiB) near 10^9, so the pieces held for their turn stay
+/// small.
+const PRIMES_OUTPUT_PIECE: u64 = 1 << 21;
+/// Output pieces that may run ahead of the first unwritten one: with the
+/// size above, the head holds at most about 64 MiB of primes.
+const OUTPUT_LOOKAHEAD: usize = 64;
 
 struct PrimesPlan {
     summary: primes::Summary,
     writer: Option<OrderedWriter<PrimeText>>,
 }
 
-fn plan_primes(
-    a: u64,
-    b: u64,
-    output: Option<PathBuf>,
-    target: usize,
-) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+fn plan_primes(a: u64, b: u64, output: Option<PathBuf>) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     let list = output.is_some();
-    primes::Params { a, b, list }
-        .validate()
-        .map_err(|e| SubmitError::Usage(e.message))?;
-    let len = b - a + 1;
-    let mut parts = target as u64;
-    if list {
-        parts = parts.max(len.div_ceil(PRIMES_OUTPUT_PIECE));
+    primes::Params { a, b, list }.validate().map_err(|e| SubmitError::Usage(e.message))?;
+    let size = if list { PRIMES_OUTPUT_PIECE } else { PRIMES_PIECE };
+    // Cut at multiples of `size` from 0, so that [a, b] and any range with
+    // the same ends give the same pieces.
+    let mut ranges = Vec::new();
+    let mut lo = a;
+    while lo <= b {
+        let hi = (lo / size + 1).saturating_mul(size).min(b.saturating_add(1));
+        ranges.push((lo, hi));
+        lo = hi;
     }
-    let ranges = split_range(a, b + 1, parts as usize);
     let writer = match output {
-        Some(path) => {
-            Some(OrderedWriter::create(path, ranges.len(), PrimeText).map_err(SubmitError::Job)?)
-        }
+        Some(path) => Some(OrderedWriter::create(path, ranges.len(), PrimeText).map_err(SubmitError::Job)?),
         None => None,
     };
     let pieces = ranges
         .into_iter()
-        .map(|(lo, hi)| Piece {
-            kind: JobKind::Primes,
-            params: primes::Params {
-                a: lo,
-                b: hi - 1,
-                list,
-            }
-            .encode(),
-            input: None,
-            label: format!("numbers {lo}..={}", hi - 1),
+        .map(|(lo, hi)| {
+            let params = primes::Params { a: lo, b: hi - 1, list }.encode();
+            piece(JobKind::Primes, params, format!("numbers {lo}..={}", hi - 1))
         })
         .collect();
-    Ok((
-        pieces,
-        Box::new(PrimesPlan {
-            summary: primes::Summary::default(),
-            writer,
-        }),
-    ))
+    Ok((pieces, Box::new(PrimesPlan { summary: primes::Summary::default(), writer })))
 }
 
 impl Gatherer for PrimesPlan {
+    fn lookahead(&self) -> Option<usize> {
+        self.writer.as_ref().map(|_| OUTPUT_LOOKAHEAD)
+    }
     fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
-        let writer = self
-            .writer
-            .as_mut()
-            .ok_or("primes sent a list nobody asked for")?;
+        let writer = self.writer.as_mut().ok_or("primes sent a list nobody asked for")?;
         writer.write(piece, payload)
     }
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
-        self.summary
-            .merge(primes::Summary::decode(payload).map_err(bad_result)?);
+        self.summary.merge(primes::Summary::decode(payload).map_err(bad_result)?);
         if let Some(w) = self.writer.as_mut() {
             w.piece_done(piece)?;
         }
@@ -284,33 +252,15 @@ impl Gatherer for PrimesPlan {
 impl Plan for PrimesPlan {
     fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
         let s = self.summary;
-        let mut text = format!(
-            "{} primes, largest {}",
-            s.count,
-            if s.count == 0 {
-                "none".into()
-            } else {
-                s.max.to_string()
-            }
-        );
-        let mut extra = vec![(
-            "max",
-            if s.count == 0 {
-                Json::Null
-            } else {
-                Json::Int(s.max.into())
-            },
-        )];
+        let mut text =
+            format!("{} primes, largest {}", s.count, if s.count == 0 { "none".into() } else { s.max.to_string() });
+        let mut extra = vec![("max", if s.count == 0 { Json::Null } else { Json::Int(s.max.into()) })];
         if let Some(w) = self.writer {
             let path = w.finish().map_err(SubmitError::Job)?;
             text.push_str(&format!(", written to {}", path.display()));
             extra.push(("output", Json::Str(path.display().to_string())));
         }
-        Ok(Answer {
-            result: Json::Int(s.count.into()),
-            extra,
-            text,
-        })
+        Ok(Answer { result: Json::Int(s.count.into()), extra, text })
     }
 }
 
@@ -321,34 +271,19 @@ struct PowersPlan {
     exps: Vec<f64>,
 }
 
-fn plan_powers(nums: &[f64], exps: &[f64], target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
-    // Each piece's result must stay within a worker's per-job limit.
-    let per_piece_limit = (powers::MAX_VALUES / nums.len().max(1)).max(1);
-    let parts = target.max(exps.len().div_ceil(per_piece_limit));
-    let ranges = split_range(0, exps.len() as u64, parts);
+fn plan_powers(nums: &[f64], exps: &[f64]) -> (Vec<Piece>, Box<dyn Plan>) {
+    // About 64 Ki results per piece, always within a worker's per-job limit.
+    let per_piece = ((1usize << 16) / nums.len().max(1)).clamp(1, powers::MAX_VALUES / nums.len().max(1));
+    let ranges = grains(0, exps.len() as u64, per_piece as u64);
     let pieces: Vec<Piece> = ranges
         .iter()
         .map(|&(a, b)| {
-            let params = powers::Params {
-                nums: nums.to_vec(),
-                exps: exps[a as usize..b as usize].to_vec(),
-            };
-            Piece {
-                kind: JobKind::Powers,
-                params: params.encode(),
-                input: None,
-                label: format!("exponents #{a}..#{b}"),
-            }
+            let params = powers::Params { nums: nums.to_vec(), exps: exps[a as usize..b as usize].to_vec() };
+            piece(JobKind::Powers, params.encode(), format!("exponents #{a}..#{b}"))
         })
         .collect();
     let rows = vec![None; pieces.len()];
-    (
-        pieces,
-        Box::new(PowersPlan {
-            rows,
-            exps: exps.to_vec(),
-        }),
-    )
+    (pieces, Box::new(PowersPlan { rows, exps: exps.to_vec() }))
 }
 
 impl Gatherer for PowersPlan {
@@ -369,23 +304,16 @@ impl Plan for PowersPlan {
             let cells: Vec<String> = row.iter().map(|v| v.to_string()).collect();
             text.push_str(&format!("\n  ^{p}: {}", cells.join(" ")));
         }
-        let result = Json::Array(
-            rows.iter()
-                .map(|r| Json::Array(r.iter().map(|v| number(*v)).collect()))
-                .collect(),
-        );
-        Ok(Answer {
-            result,
-            extra: vec![],
-            text,
-        })
+        let result = Json::Array(rows.iter().map(|r| Json::Array(r.iter().map(|v| number(*v)).collect())).collect());
+        Ok(Answer { result, extra: vec![], text })
     }
 }
 
 // ---- reduce ----
 
-/// Bytes of input per piece at least: below this, per-piece overhead shows.
-const REDUCE_MIN_PIECE: u64 = 1 << 20;
+/// Bytes of input per piece: large enough that per-piece overhead does not
+/// show, small enough that a lost piece is quick to send again.
+const REDUCE_PIECE: u64 = 4 << 20;
 
 struct ReducePlan {
     outcome: reduce::Outcome,
@@ -396,14 +324,9 @@ fn plan_reduce(
     op: reduce::Op,
     dtype: reduce::DType,
     input: &PathBuf,
-    target: usize,
 ) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
-    let file = File::open(input)
-        .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?;
-    let size = file
-        .metadata()
-        .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?
-        .len();
+    let file = File::open(input).map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?;
+    let size = file.metadata().map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?.len();
     let width = dtype.width().unwrap_or(1) as u64;
     if dtype.width().is_some() && size % width != 0 {
         return Err(SubmitError::Usage(format!(
@@ -412,11 +335,7 @@ fn plan_reduce(
             dtype.name()
         )));
     }
-    let piece_size = size
-        .div_ceil(target as u64)
-        .max(REDUCE_MIN_PIECE)
-        .div_ceil(width)
-        * width;
+    let piece_size = REDUCE_PIECE.div_ceil(width) * width;
     let mut cuts = vec![0u64];
     let mut nominal = piece_size;
     while nominal < size {
@@ -439,27 +358,18 @@ fn plan_reduce(
             let path = input.clone();
             let open: InputOpener = Box::new(move || {
                 let file = File::open(&path)?;
-                Ok(Box::new(FileRange {
-                    file,
-                    pos: start,
-                    end,
-                }) as Box<dyn InputStream>)
+                Ok(Box::new(FileRange { file, pos: start, end }) as Box<dyn InputStream>)
             });
             Piece {
                 kind: JobKind::Reduce,
                 params: params.encode(),
                 input: Some(open),
+                cores: Cores::All,
                 label: format!("bytes {start}..{end} of {}", input.display()),
             }
         })
         .collect();
-    Ok((
-        pieces,
-        Box::new(ReducePlan {
-            outcome: reduce::Outcome::empty(params),
-            op,
-        }),
-    ))
+    Ok((pieces, Box::new(ReducePlan { outcome: reduce::Outcome::empty(params), op })))
 }
 
 /// Where the line that contains or follows byte `pos` starts, so that text
@@ -492,14 +402,9 @@ impl InputStream for FileRange {
         buf.resize(want, 0);
         let mut filled = 0;
         while filled < want {
-            let n = self
-                .file
-                .read_at(&mut buf[filled..], self.pos + filled as u64)?;
+            let n = self.file.read_at(&mut buf[filled..], self.pos + filled as u64)?;
             if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the input file shrank while being read",
-                ));
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the input file shrank while being read"));
             }
             filled += n;
         }
@@ -526,33 +431,20 @@ impl Plan for ReducePlan {
             Value::Count => Json::Int(o.count.into()),
             Value::SumF64(s) => number(s.value()),
             Value::SumI64(s) => Json::Int(*s),
-            Value::SumText {
-                ints,
-                all_ints: true,
-                ..
-            } => Json::Int(*ints),
+            Value::SumText { ints, all_ints: true, .. } => Json::Int(*ints),
             Value::SumText { floats, .. } => number(floats.value()),
             Value::MinF64(m) | Value::MaxF64(m) => m.map_or(Json::Null, number),
             Value::MinI64(m) | Value::MaxI64(m) => m.map_or(Json::Null, |v| Json::Int(v.into())),
         };
-        let text = format!(
-            "{} = {} over {} values",
-            self.op.name(),
-            o.display_value(),
-            o.count
-        );
-        Ok(Answer {
-            result,
-            extra: vec![("count", Json::Int(o.count.into()))],
-            text,
-        })
+        let text = format!("{} = {} over {} values", self.op.name(), o.display_value(), o.count);
+        Ok(Answer { result, extra: vec![("count", Json::Int(o.count.into()))], text })
     }
 }
 
 // ---- echo ----
 
-/// Bytes per echo piece at least.
-const ECHO_MIN_PIECE: u64 = 1 << 20;
+/// Bytes per echo piece.
+const ECHO_PIECE: u64 = 1 << 20;
 
 struct EchoPlan {
     /// Per piece: its first byte's offset in the stream, and bytes seen back.
@@ -560,37 +452,26 @@ struct EchoPlan {
     total: u64,
 }
 
-fn plan_echo(bytes: u64, target: usize) -> (Vec<Piece>, Box<dyn Plan>) {
-    let parts = (bytes / ECHO_MIN_PIECE).clamp(1, target as u64) as usize;
-    let ranges = if bytes == 0 {
-        vec![(0, 0)]
-    } else {
-        split_range(0, bytes, parts)
-    };
+fn plan_echo(bytes: u64) -> (Vec<Piece>, Box<dyn Plan>) {
+    let ranges = if bytes == 0 { vec![(0, 0)] } else { grains(0, bytes, ECHO_PIECE) };
     let pieces = ranges
         .iter()
         .map(|&(start, end)| {
             // The empty echo carries no input at all: the protocol's floor.
             let input: Option<InputOpener> = (end > start).then(|| {
-                Box::new(move || Ok(Box::new(Pattern { pos: start, end }) as Box<dyn InputStream>))
-                    as InputOpener
+                Box::new(move || Ok(Box::new(Pattern { pos: start, end }) as Box<dyn InputStream>)) as InputOpener
             });
             Piece {
                 kind: JobKind::Echo,
                 params: Vec::new(),
                 input,
+                cores: Cores::All,
                 label: format!("bytes {start}..{end}"),
             }
         })
         .collect();
     let state = ranges.iter().map(|&(start, _)| (start, 0)).collect();
-    (
-        pieces,
-        Box::new(EchoPlan {
-            pieces: state,
-            total: bytes,
-        }),
-    )
+    (pieces, Box::new(EchoPlan { pieces: state, total: bytes }))
 }
 
 /// The test stream `echo` sends: `echo::pattern_byte` at each offset.
@@ -613,15 +494,8 @@ impl Gatherer for EchoPlan {
     fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
         let (start, seen) = &mut self.pieces[piece];
         let at = *start + *seen;
-        if let Some(i) = payload
-            .iter()
-            .enumerate()
-            .position(|(i, &b)| b != echo::pattern_byte(at + i as u64))
-        {
-            return Err(format!(
-                "echoed byte at offset {} differs from what was sent",
-                at + i as u64
-            ));
+        if let Some(i) = payload.iter().enumerate().position(|(i, &b)| b != echo::pattern_byte(at + i as u64)) {
+            return Err(format!("echoed byte at offset {} differs from what was sent", at + i as u64));
         }
         *seen += payload.len() as u64;
         Ok(())
@@ -629,10 +503,7 @@ impl Gatherer for EchoPlan {
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
         let n = echo::decode_result(payload).map_err(bad_result)?;
         if n != self.pieces[piece].1 {
-            return Err(format!(
-                "worker counted {n} bytes but echoed {}",
-                self.pieces[piece].1
-            ));
+            return Err(format!("worker counted {n} bytes but echoed {}", self.pieces[piece].1));
         }
         Ok(())
     }
@@ -642,10 +513,7 @@ impl Plan for EchoPlan {
     fn finish(self: Box<Self>) -> Result<Answer, SubmitError> {
         let back: u64 = self.pieces.iter().map(|p| p.1).sum();
         if back != self.total {
-            return Err(SubmitError::Job(format!(
-                "sent {} bytes but {back} came back",
-                self.total
-            )));
+            return Err(SubmitError::Job(format!("sent {} bytes but {back} came back", self.total)));
         }
         Ok(Answer {
             result: Json::Int(back.into()),

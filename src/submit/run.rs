@@ -1,8 +1,10 @@
-//! Runs one invocation: connect, plan, dispatch, gather, report.
+//! Runs one invocation: plan, connect, dispatch, gather, report.
 
 use super::cli::Invocation;
-use super::cluster::{Cluster, HostReport};
+use super::engine::{Engine, HostReport, Options, PieceList};
 use super::error::SubmitError;
+use super::farm::{FarmOutput, StdinTasks};
+use super::hosts::HostsFile;
 use super::json::Json;
 use super::plan::{self, Answer, JobSpec};
 use std::fmt::Write;
@@ -11,24 +13,58 @@ use std::time::{Duration, Instant};
 /// Runs the job and returns what goes to stdout.
 pub fn run(inv: Invocation) -> Result<String, SubmitError> {
     let started = Instant::now();
-    let mut cluster = Cluster::connect(&inv.hosts, inv.connect_timeout)?;
-    if let JobSpec::Ping = inv.job {
-        let rtts = cluster.ping(5)?;
-        return Ok(report_ping(&cluster.reports(), &rtts, inv.json));
-    }
-    let (pieces, mut plan) = plan::build(&inv.job, cluster.total_threads())?;
-    let piece_count = pieces.len();
-    let deadline = inv.timeout.map(|t| started + t);
+    // Plan first: a bad --input is reported before any worker is bothered.
+    let planned = match &inv.job {
+        JobSpec::Ping | JobSpec::Farm { .. } => None,
+        job => Some(plan::build(job)?),
+    };
+    let hosts_file = match &inv.hosts_file {
+        Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
+        None => None,
+    };
+    let opts = Options {
+        connect_timeout: inv.connect_timeout,
+        heartbeat_timeout: inv.heartbeat_timeout,
+        retries: inv.retries,
+        piece_timeout: inv.piece_timeout,
+        deadline: inv.timeout.map(|t| started + t),
+        quiet: inv.quiet,
+    };
+    let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, opts)?;
+    let name = inv.job.name();
     let run_started = Instant::now();
-    cluster.run(pieces, plan.as_mut(), deadline)?;
-    let answer = plan.finish()?;
+    let answer = match (inv.job, planned) {
+        (JobSpec::Ping, _) => {
+            let rtts = engine.ping(5)?;
+            return Ok(report_ping(&engine.reports(), &rtts, inv.json));
+        }
+        (JobSpec::Farm { ordered }, _) => {
+            let mut tasks = StdinTasks::new();
+            let mut output = FarmOutput::new(ordered, inv.json);
+            engine.run(&mut tasks, &mut output)?;
+            if !tasks.invalid.is_empty() {
+                return Err(SubmitError::Job(format!(
+                    "{} tasks ran; {} stdin lines were not tasks (first: {})",
+                    output.count,
+                    tasks.invalid.len(),
+                    tasks.invalid[0]
+                )));
+            }
+            Answer {
+                result: Json::Int(output.count as i128),
+                extra: vec![("results", output.json_results())],
+                text: format!("{} tasks done", output.count),
+            }
+        }
+        (_, Some((pieces, mut plan))) => {
+            engine.run(&mut PieceList::new(pieces), plan.as_mut())?;
+            plan.finish()?
+        }
+        (_, None) => return Err(SubmitError::Usage("nothing to run".into())),
+    };
     let wall = run_started.elapsed();
-    let reports = cluster.reports();
-    Ok(if inv.json {
-        report_json(inv.job.name(), answer, wall, &reports)
-    } else {
-        report_text(inv.job.name(), answer, wall, piece_count, &reports)
-    })
+    let reports = engine.reports();
+    Ok(if inv.json { report_json(name, answer, wall, &reports) } else { report_text(name, answer, wall, &reports) })
 }
 
 fn ms(d: Duration) -> f64 {
@@ -42,6 +78,7 @@ fn host_json(r: &HostReport) -> Vec<(&'static str, Json)> {
         ("arch", Json::Str(r.arch.clone())),
         ("version", Json::Str(r.software.clone())),
         ("threads", Json::Int(r.threads as i128)),
+        ("state", Json::Str(r.state.into())),
     ]
 }
 
@@ -54,7 +91,11 @@ fn report_json(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) 
         .map(|r| {
             let mut h = host_json(r);
             h.push(("pieces", Json::Int(r.pieces as i128)));
+            h.push(("failures", Json::Int(r.failures as i128)));
             h.push(("busy_ms", Json::Float(ms(r.busy))));
+            if let Some(e) = &r.error {
+                h.push(("last_error", Json::Str(e.clone())));
+            }
             Json::obj(h)
         })
         .collect();
@@ -62,76 +103,80 @@ fn report_json(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) 
     Json::obj(fields).render() + "\n"
 }
 
-fn report_text(
-    job: &str,
-    answer: Answer,
-    wall: Duration,
-    pieces: usize,
-    hosts: &[HostReport],
-) -> String {
+fn report_text(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) -> String {
     let threads: usize = hosts.iter().map(|h| h.threads).sum();
+    let pieces: usize = hosts.iter().map(|h| h.pieces).sum();
     let mut out = format!("{job}: {}\n", answer.text);
+    let _ = writeln!(out, "  {:.1} ms wall, {pieces} pieces over {} hosts ({threads} threads)", ms(wall), hosts.len());
     let _ = writeln!(
         out,
-        "  {:.1} ms wall, {pieces} pieces over {} hosts ({threads} threads)",
-        ms(wall),
-        hosts.len()
-    );
-    let _ = writeln!(
-        out,
-        "  {:<24} {:<16} {:>7} {:>6} {:>10}",
-        "host", "name", "threads", "pieces", "busy ms"
+        "  {:<24} {:<16} {:>7} {:>6} {:>8} {:>10}  state",
+        "host", "name", "threads", "pieces", "failures", "busy ms"
     );
     for h in hosts {
         let _ = writeln!(
             out,
-            "  {:<24} {:<16} {:>7} {:>6} {:>10.1}",
+            "  {:<24} {:<16} {:>7} {:>6} {:>8} {:>10.1}  {}",
             h.address,
             h.hostname,
             h.threads,
             h.pieces,
-            ms(h.busy)
+            h.failures,
+            ms(h.busy),
+            h.state
         );
     }
     out
 }
 
-fn report_ping(hosts: &[HostReport], rtts: &[Duration], json: bool) -> String {
+fn report_ping(hosts: &[HostReport], rtts: &[Option<Duration>], json: bool) -> String {
+    let answered = rtts.iter().filter(|r| r.is_some()).count();
     if json {
         let list = hosts
             .iter()
             .zip(rtts)
             .map(|(r, rtt)| {
                 let mut h = host_json(r);
-                h.push(("rtt_ms", Json::Float(ms(*rtt))));
+                h.push(("rtt_ms", rtt.map_or(Json::Null, |d| Json::Float(ms(d)))));
+                if let Some(e) = &r.error {
+                    h.push(("last_error", Json::Str(e.clone())));
+                }
                 Json::obj(h)
             })
             .collect();
         let fields = vec![
             ("job", Json::Str("ping".into())),
-            ("result", Json::Int(hosts.len() as i128)),
+            ("result", Json::Int(answered as i128)),
             ("wall_ms", Json::Float(0.0)),
             ("hosts", Json::Array(list)),
         ];
         return Json::obj(fields).render() + "\n";
     }
-    let mut out = format!("ping: {} workers answered\n", hosts.len());
+    let mut out = format!("ping: {answered} of {} workers answered\n", hosts.len());
     let _ = writeln!(
         out,
         "  {:<24} {:<16} {:<8} {:<8} {:>7} {:>8}",
         "host", "name", "version", "arch", "threads", "rtt ms"
     );
     for (h, rtt) in hosts.iter().zip(rtts) {
-        let _ = writeln!(
-            out,
-            "  {:<24} {:<16} {:<8} {:<8} {:>7} {:>8.3}",
-            h.address,
-            h.hostname,
-            h.software,
-            h.arch,
-            h.threads,
-            ms(*rtt)
-        );
+        match rtt {
+            Some(rtt) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:<16} {:<8} {:<8} {:>7} {:>8.3}",
+                    h.address,
+                    h.hostname,
+                    h.software,
+                    h.arch,
+                    h.threads,
+                    ms(*rtt)
+                );
+            }
+            None => {
+                let why = h.error.as_deref().unwrap_or("no answer");
+                let _ = writeln!(out, "  {:<24} {why}", h.address);
+            }
+        }
     }
     out
 }

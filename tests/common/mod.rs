@@ -63,12 +63,7 @@ impl Worker {
             .recv_timeout(Duration::from_secs(10))
             .ok()
             .flatten()
-            .unwrap_or_else(|| {
-                panic!(
-                    "piworker did not report its port; log:\n{}",
-                    log.lock().unwrap()
-                )
-            });
+            .unwrap_or_else(|| panic!("piworker did not report its port; log:\n{}", log.lock().unwrap()));
         Worker { child, port, log }
     }
 
@@ -97,8 +92,7 @@ impl Worker {
     }
 
     pub fn signal(&self, sig: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig)
-            .expect("signal piworker");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig).expect("signal piworker");
     }
 
     /// Waits for the worker to exit (bounded) and returns its status.
@@ -139,19 +133,9 @@ pub fn cpu_seconds(pid: i32) -> f64 {
     // Fields after the parenthesised command name; utime and stime are 14 and 15.
     let after = stat.rsplit(')').next().unwrap_or("");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks
-        / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .unwrap_or(100) as f64
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64
 }
 
 /// A field of /proc/PID/status in KiB (VmRSS, VmHWM), 0 if unreadable.
@@ -175,8 +159,7 @@ pub struct Run {
 impl Run {
     pub fn json(&self) -> serde_json::Value {
         assert_eq!(self.code, 0, "pisubmit failed: {}", self.stderr);
-        serde_json::from_str(self.stdout.trim())
-            .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.stdout))
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.stdout))
     }
 }
 
@@ -198,11 +181,7 @@ pub fn finish(child: Child, within: Duration) -> Run {
     let Some(status) = status else {
         panic!("process did not finish within {within:?}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
     };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
-    }
+    Run { code: status.code().unwrap_or(-1), stdout, stderr }
 }
 
 /// Waits for a child with piped stdout and stderr, reading both as it runs.
@@ -227,27 +206,16 @@ pub fn collect(mut child: Child, within: Duration) -> (Option<ExitStatus>, Strin
             let _ = child.wait();
         }
     }
-    (
-        status,
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default(),
-    )
+    (status, out.join().unwrap_or_default(), err.join().unwrap_or_default())
 }
 
 pub fn hosts(workers: &[&Worker]) -> String {
-    workers
-        .iter()
-        .map(|w| w.addr())
-        .collect::<Vec<_>>()
-        .join(",")
+    workers.iter().map(|w| w.addr()).collect::<Vec<_>>().join(",")
 }
 
 /// A loopback port that nothing listens on (bound, then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// A raw protocol client for tests that speak frames by hand.
@@ -259,24 +227,16 @@ pub struct RawClient {
 impl RawClient {
     pub fn connect(worker: &Worker) -> RawClient {
         let stream = TcpStream::connect(worker.addr()).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         stream.set_nodelay(true).unwrap();
-        RawClient {
-            stream,
-            buf: Vec::new(),
-        }
+        RawClient { stream, buf: Vec::new() }
     }
 
     pub fn handshake(worker: &Worker) -> RawClient {
         let mut c = RawClient::connect(worker);
         c.send(&Hello::ours().encode().to_bytes());
         let welcome = c.frame().expect("welcome");
-        assert_eq!(
-            welcome.header.frame_type,
-            piworker::protocol::FrameType::Welcome
-        );
+        assert_eq!(welcome.header.frame_type, piworker::protocol::FrameType::Welcome);
         c
     }
 
@@ -291,8 +251,7 @@ impl RawClient {
     /// The next frame, or None at EOF. Panics on a read timeout.
     pub fn frame(&mut self) -> Option<Frame> {
         loop {
-            if let Some((frame, used)) =
-                decode_frame(&self.buf, DEFAULT_MAX_FRAME).expect("worker sent a valid frame")
+            if let Some((frame, used)) = decode_frame(&self.buf, DEFAULT_MAX_FRAME).expect("worker sent a valid frame")
             {
                 self.buf.drain(..used);
                 return Some(frame);

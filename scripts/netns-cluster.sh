@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A test cluster on one machine: N "hosts" as network namespaces pwc1..pwcN,
+# each with eth0 = 198.18.1.(10+K)/24 and lo up, joined by veth pairs
+# (host side vpwcK) to the bridge pwclu0, which holds the head's address
+# 198.18.1.1/24. Faults are then host-side commands: `ip link set vpwcK
+# down` pulls a cable, `tc qdisc add dev vpwcK root netem loss 5%` makes a
+# bad switch port.
+#
+#   scripts/netns-cluster.sh up N    # N in 1..49; removes any old cluster first
+#   scripts/netns-cluster.sh down    # removes everything `up` makes; idempotent
+#
+# Needs root. Uses only 198.18.1.0/24 and the names pwc*, vpwc*, pwclu0 (the
+# install test uses pwpi*, pwtest0 and 198.18.0.0/24). Used by
+# tests/cluster_netns.rs, which starts a piworker in each namespace with
+# `ip netns exec pwcK piworker --listen 198.18.1.(10+K):31415`.
+set -euo pipefail
+
+BRIDGE=pwclu0
+HEAD_ADDR=198.18.1.1/24
+
+say() { echo "[netns-cluster] $*" >&2; }
+
+down() {
+    set +e
+    local ns pid link
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pwc[0-9]+$'); do
+        # Anything still running in a test host (a worker left by a killed
+        # test run) would keep the namespace alive: stop it first.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -CONT "$pid" 2>/dev/null
+            kill -KILL "$pid" 2>/dev/null
+        done
+        ip netns del "$ns"
+    done
+    # A veth goes with its peer's namespace (the kernel may take a moment);
+    # one is left for good only by an `up` that stopped half-way.
+    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^vpwc[0-9]+$'); do
+        ip link del "$link" 2>/dev/null
+    done
+    ip link del "$BRIDGE" 2>/dev/null
+    set -e
+    return 0
+}
+
+up() {
+    local n=$1 k ns
+    [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 49 ] || { say "up: N must be 1..49, not '$n'"; exit 2; }
+    down
+    # A failed `up` leaves nothing behind.
+    trap 'say "up failed: removing what was made"; down' ERR
+    ip link add "$BRIDGE" type bridge
+    ip addr add "$HEAD_ADDR" dev "$BRIDGE"
+    ip link set "$BRIDGE" up
+    for k in $(seq "$n"); do
+        ns=pwc$k
+        ip netns add "$ns"
+        ip link add "vpwc$k" type veth peer name eth0 netns "$ns"
+        ip link set "vpwc$k" master "$BRIDGE" up
+        ip -n "$ns" addr add "198.18.1.$((10 + k))/24" dev eth0
+        ip -n "$ns" link set eth0 up
+        ip -n "$ns" link set lo up
+    done
+    trap - ERR
+    say "up: $n hosts pwc1..pwc$n at 198.18.1.11..198.18.1.$((10 + n)), head 198.18.1.1 on $BRIDGE"
+}
+
+[ "$(id -u)" = 0 ] || { say "needs root (it creates network namespaces)"; exit 2; }
+command -v ip >/dev/null || { say "the ip command (iproute2) is missing"; exit 2; }
+case "${1:-}" in
+    up) up "${2:-}" ;;
+    down) down ;;
+    *) say "usage: $0 up N | down"; exit 2 ;;
+esac

@@ -1,0 +1,795 @@
+//! The scheduler: keeps every worker busy with pieces, streams their input,
+//! hands finished pieces to the gatherer, and survives workers that die,
+//! hang, drop off the network or come and go.
+//!
+//! Pieces come from a `PieceSource` (a fixed list, or stdin for the task
+//! farm). Each worker holds a small window of them; a worker that closes
+//! its connection or stays silent past the heartbeat timeout loses its
+//! pieces to the others, and a piece that fails on `retries` different
+//! workers fails the job. Partial results are held until their piece
+//! completes, so a re-run piece never leaves half an answer behind.
+
+use super::error::SubmitError;
+use super::hosts::{HostSpec, HostsFile};
+use super::link::{Event, Link, State};
+use crate::jobs::JobKind;
+use crate::protocol::message::SUBMIT_HAS_INPUT;
+use crate::protocol::{ErrorCode, ErrorMessage, FrameType, Submit};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mio::{Events, Interest, Poll, Token, Waker};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use std::collections::VecDeque;
+use std::io::{self, IsTerminal};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Input bytes per `Data` frame (less if the worker's limit is lower).
+const DATA_CHUNK: usize = 256 * 1024;
+/// Keep at most this much input queued per connection; read more later.
+const INPUT_QUEUE: usize = 1024 * 1024;
+const WAKER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+/// Longest sleep of the loop: timeouts are checked at least this often.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Where a piece's input comes from, read a chunk at a time.
+pub trait InputStream {
+    /// Replaces `buf` with up to `max` next bytes; returns false once the
+    /// stream is exhausted (then `buf` holds the last bytes, maybe none).
+    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool>;
+}
+
+/// Opens a piece's input; called again if the piece has to be re-run.
+pub type InputOpener = Box<dyn Fn() -> io::Result<Box<dyn InputStream>>>;
+
+/// How much of a worker one piece occupies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cores {
+    /// The worker splits the piece over all its threads.
+    All,
+    /// The piece keeps one core busy (task-farm tasks).
+    One,
+}
+
+/// One unit of work, sent to one worker at a time.
+pub struct Piece {
+    pub kind: JobKind,
+    pub params: Vec<u8>,
+    pub input: Option<InputOpener>,
+    pub cores: Cores,
+    /// For messages: what part of the job this is ("rows 0..626").
+    pub label: String,
+}
+
+/// What the scheduler asks of a source of pieces.
+pub enum Next {
+    Piece(Piece),
+    /// None now; the source will wake the loop when it has more.
+    Wait,
+    Done,
+}
+
+pub trait PieceSource {
+    fn next(&mut self) -> Next;
+    /// How many pieces in all, when known in advance (for the progress bar).
+    fn total(&self) -> Option<usize>;
+    /// Called once with a waker the source may use from another thread.
+    fn set_waker(&mut self, _waker: Arc<Waker>) {}
+}
+
+/// A fixed list of pieces.
+pub struct PieceList(pub VecDeque<Piece>, usize);
+
+impl PieceList {
+    pub fn new(pieces: Vec<Piece>) -> PieceList {
+        let n = pieces.len();
+        PieceList(pieces.into(), n)
+    }
+}
+
+impl PieceSource for PieceList {
+    fn next(&mut self) -> Next {
+        self.0.pop_front().map_or(Next::Done, Next::Piece)
+    }
+    fn total(&self) -> Option<usize> {
+        Some(self.1)
+    }
+}
+
+/// Receives finished pieces: their partial results in order, then the
+/// final result. Called once per piece, whatever the retries.
+pub trait Gatherer {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
+    /// Pieces past the first unfinished one that may run at the same time;
+    /// bounds what an ordered writer must hold. None: no bound.
+    fn lookahead(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A per-piece time limit (GNU parallel's `--timeout`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PieceTimeout {
+    Absolute(Duration),
+    /// A multiple of the median time of the pieces finished so far.
+    OfMedian(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    pub heartbeat_timeout: Duration,
+    pub retries: usize,
+    pub piece_timeout: Option<PieceTimeout>,
+    pub deadline: Option<Instant>,
+    pub quiet: bool,
+}
+
+/// What the report says about one worker.
+#[derive(Clone, Debug)]
+pub struct HostReport {
+    pub address: String,
+    pub hostname: String,
+    pub arch: String,
+    pub software: String,
+    pub threads: usize,
+    pub pieces: usize,
+    pub failures: usize,
+    pub busy: Duration,
+    pub state: &'static str,
+    pub error: Option<String>,
+    pub handshake_rtt: Duration,
+}
+
+struct PieceSlot {
+    piece: Piece,
+    done: bool,
+    /// Links running it now.
+    running_on: Vec<usize>,
+    /// (host, why) for each worker it failed on.
+    failed_on: Vec<(String, String)>,
+}
+
+pub struct Engine {
+    poll: Poll,
+    links: Vec<Link>,
+    /// The input stream being sent on each link, if any.
+    streaming: Vec<Option<(u32, Box<dyn InputStream>)>>,
+    hosts_file: Option<HostsFile>,
+    last_hosts_check: Instant,
+    signals: Signals,
+    waker: Arc<Waker>,
+    opts: Options,
+    /// When some worker was last ready (or the start).
+    last_usable: Instant,
+}
+
+impl Engine {
+    /// Starts connecting to every host and waits until at least one is
+    /// ready (or `connect_timeout` passes: then the error names them all).
+    pub fn connect(hosts: Vec<HostSpec>, hosts_file: Option<HostsFile>, opts: Options) -> Result<Engine, SubmitError> {
+        let setup = |what: &str, e: io::Error| SubmitError::Connect(format!("cannot {what}: {e}"));
+        let poll = Poll::new().map_err(|e| setup("create an event loop", e))?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| setup("create a waker", e))?);
+        let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| setup("watch signals", e))?;
+        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(|e| setup("watch signals", e))?;
+        let now = Instant::now();
+        let mut engine = Engine {
+            poll,
+            links: Vec::new(),
+            streaming: Vec::new(),
+            hosts_file,
+            last_hosts_check: now,
+            signals,
+            waker,
+            opts,
+            last_usable: now,
+        };
+        for spec in hosts {
+            engine.add_link(spec);
+        }
+        engine.wait_for_first_worker()?;
+        Ok(engine)
+    }
+
+    fn add_link(&mut self, spec: HostSpec) {
+        let token = Token(self.links.len());
+        self.links.push(Link::new(spec, token));
+        self.streaming.push(None);
+    }
+
+    fn wait_for_first_worker(&mut self) -> Result<(), SubmitError> {
+        let deadline = Instant::now() + self.opts.connect_timeout;
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            // Give the others a moment once one is ready, so a job starts on
+            // every worker that answers quickly.
+            let all_settled = self.links.iter().all(|l| !matches!(l.state, State::Connecting(_)));
+            if self.links.iter().any(Link::is_ready) && (all_settled || now >= deadline) {
+                return Ok(());
+            }
+            if now >= deadline {
+                return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
+            }
+            for link in &mut self.links {
+                if !matches!(link.state, State::Backoff(_)) || link.last_error.is_none() {
+                    link.connect_if_due(self.poll.registry(), now);
+                }
+            }
+            if self.links.iter().all(|l| matches!(l.state, State::Backoff(_)) && l.last_error.is_some()) {
+                return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
+            }
+            self.poll_and_handle(&mut events, (deadline - now).min(TICK), None, &mut NoPieces)?;
+        }
+    }
+
+    fn nobody_left(&self, what: &str) -> String {
+        let why: Vec<String> = self
+            .links
+            .iter()
+            .map(|l| {
+                let reason = match l.state {
+                    State::Connecting(_) => "connected, no handshake answer".to_string(),
+                    _ => l.last_error.clone().unwrap_or_else(|| "no answer".into()),
+                };
+                format!("{}: {reason}", l.spec)
+            })
+            .collect();
+        format!("{what}: {}", why.join("; "))
+    }
+
+    pub fn total_threads(&self) -> usize {
+        self.links.iter().filter(|l| l.is_ready()).map(Link::threads).sum()
+    }
+
+    pub fn reports(&self) -> Vec<HostReport> {
+        let now = Instant::now();
+        self.links
+            .iter()
+            .map(|l| HostReport {
+                address: l.spec.address(),
+                hostname: l.welcome.as_ref().map_or_else(String::new, |w| w.hostname.clone()),
+                arch: l.welcome.as_ref().map_or_else(String::new, |w| w.arch.clone()),
+                software: l.welcome.as_ref().map_or_else(String::new, |w| w.software.clone()),
+                threads: if l.welcome.is_some() { l.threads() } else { 0 },
+                pieces: l.pieces_done,
+                failures: l.failures,
+                busy: l.busy(now),
+                state: l.state_name(),
+                error: l.last_error.clone(),
+                handshake_rtt: l.handshake_rtt,
+            })
+            .collect()
+    }
+
+    /// Pings every ready worker `rounds` times; each one's median round trip.
+    pub fn ping(&mut self, rounds: usize) -> Result<Vec<Option<Duration>>, SubmitError> {
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); self.links.len()];
+        let mut sent = vec![Instant::now(); self.links.len()];
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut events = Events::with_capacity(256);
+        for (i, link) in self.links.iter_mut().enumerate() {
+            if let (true, Some(conn)) = (link.is_ready(), link.conn()) {
+                conn.queue(FrameType::Ping, 0, &[]);
+                sent[i] = Instant::now();
+                let _ = link.flush();
+            }
+        }
+        let wanted =
+            |s: &[Vec<Duration>], links: &[Link]| links.iter().zip(s).any(|(l, s)| l.is_ready() && s.len() < rounds);
+        while wanted(&samples, &self.links) && Instant::now() < deadline {
+            self.poll.poll(&mut events, Some(TICK)).map_err(|e| SubmitError::Connect(format!("poll failed: {e}")))?;
+            for event in events.iter() {
+                let i = event.token().0;
+                if i >= self.links.len() {
+                    continue;
+                }
+                let now = Instant::now();
+                for ev in self.links[i].on_event(now) {
+                    let Event::Frame(f) = ev else { continue };
+                    if f.header.frame_type == FrameType::Pong && samples[i].len() < rounds {
+                        samples[i].push(now - sent[i]);
+                        if samples[i].len() < rounds {
+                            if let Some(conn) = self.links[i].conn() {
+                                conn.queue(FrameType::Ping, 0, &[]);
+                            }
+                            sent[i] = Instant::now();
+                        }
+                    }
+                }
+                let _ = self.links[i].flush();
+            }
+        }
+        Ok(samples
+            .into_iter()
+            .map(|mut s| {
+                s.sort();
+                s.get(s.len() / 2).copied()
+            })
+            .collect())
+    }
+
+    /// Runs every piece of `source` somewhere, feeding `gather`.
+    pub fn run(&mut self, source: &mut dyn PieceSource, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
+        source.set_waker(Arc::clone(&self.waker));
+        let mut run = Run {
+            pieces: Vec::new(),
+            pending: VecDeque::new(),
+            lowest_unfinished: 0,
+            finished: 0,
+            source_done: false,
+            durations: Vec::new(),
+            progress: progress_bar(source.total(), self.opts.quiet),
+        };
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            self.check_hosts_file(now);
+            for link in &mut self.links {
+                link.connect_if_due(self.poll.registry(), now);
+            }
+            run.pull(source, self.capacity_hint());
+            if run.source_done && run.finished == run.pieces.len() {
+                run.progress.finish_and_clear();
+                return Ok(());
+            }
+            self.dispatch(&mut run, gather)?;
+            self.check_timeouts(&mut run, now)?;
+            if let Some(d) = self.opts.deadline {
+                if now >= d {
+                    run.progress.abandon();
+                    return Err(self.deadline_error(&run));
+                }
+            }
+            if self.links.iter().any(Link::is_ready) {
+                self.last_usable = now;
+            } else if now.duration_since(self.last_usable) > self.opts.connect_timeout.max(self.opts.heartbeat_timeout)
+            {
+                run.progress.abandon();
+                return Err(SubmitError::Job(self.nobody_left("no worker left")));
+            }
+            self.poll_and_handle(&mut events, TICK, Some(&mut run), gather)?;
+        }
+    }
+
+    fn capacity_hint(&self) -> usize {
+        (self.total_threads().max(1) * 4).max(8)
+    }
+
+    fn check_hosts_file(&mut self, now: Instant) {
+        if now.duration_since(self.last_hosts_check) < Duration::from_secs(1) {
+            return;
+        }
+        self.last_hosts_check = now;
+        let Some(file) = self.hosts_file.as_mut() else { return };
+        match file.changed() {
+            None => {}
+            Some(Err(e)) => log::warn!("hosts file: {e}; keeping the current hosts"),
+            Some(Ok(specs)) => {
+                for link in &mut self.links {
+                    if !specs.contains(&link.spec) && !matches!(link.state, State::Retired) {
+                        log::warn!("{} left the hosts file: finishing its pieces, then closing", link.spec);
+                        link.state = State::Retired;
+                    }
+                }
+                for spec in specs {
+                    if !self.links.iter().any(|l| l.spec == spec && !matches!(l.state, State::Retired)) {
+                        log::warn!("{spec} joined the hosts file");
+                        self.add_link(spec);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills each ready worker's window and keeps its input flowing.
+    fn dispatch(&mut self, run: &mut Run, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
+        let lookahead = gather.lookahead();
+        let mut scratch = Vec::new();
+        for i in 0..self.links.len() {
+            if !self.links[i].is_ready() {
+                continue;
+            }
+            loop {
+                if let Err(e) = self.pump_input(i, &mut scratch) {
+                    self.lose(i, e, run)?;
+                    break;
+                }
+                if self.streaming[i].is_some() {
+                    break;
+                }
+                let Some(pos) = run.dispatchable(lookahead) else { break };
+                let index = run.pending[pos];
+                if !self.has_room(i, run.pieces[index].piece.cores, run) {
+                    break;
+                }
+                run.pending.remove(pos);
+                self.send_piece(i, index, run)?;
+            }
+            if let Err(e) = self.links[i].flush() {
+                self.lose(i, e, run)?;
+            }
+            self.links[i].close_if_retired_and_idle(self.poll.registry());
+        }
+        Ok(())
+    }
+
+    fn has_room(&self, i: usize, cores: Cores, run: &Run) -> bool {
+        let link = &self.links[i];
+        let threads = link.threads();
+        let load: usize = link
+            .flights
+            .values()
+            .map(|f| match run.pieces[f.piece].piece.cores {
+                Cores::All => threads,
+                Cores::One => 1,
+            })
+            .sum();
+        match cores {
+            // One piece computing, one queued behind it.
+            Cores::All => load + threads <= 2 * threads,
+            // As soon as a core is free, and no sooner.
+            Cores::One => load < threads,
+        }
+    }
+
+    fn send_piece(&mut self, i: usize, index: usize, run: &mut Run) -> Result<(), SubmitError> {
+        let now = Instant::now();
+        let link = &mut self.links[i];
+        let job_id = link.next_job_id();
+        let slot = &mut run.pieces[index];
+        let flags = if slot.piece.input.is_some() { SUBMIT_HAS_INPUT } else { 0 };
+        let submit = Submit { kind: slot.piece.kind.to_u8(), flags, params: slot.piece.params.clone() };
+        let Some(conn) = link.conn() else { return Ok(()) };
+        conn.queue_frame(&submit.encode(job_id));
+        link.start_flight(job_id, index, now);
+        slot.running_on.push(i);
+        if let Some(open) = &slot.piece.input {
+            let stream =
+                open().map_err(|e| SubmitError::Job(format!("cannot open the input of {}: {e}", slot.piece.label)))?;
+            self.streaming[i] = Some((job_id, stream));
+        }
+        Ok(())
+    }
+
+    /// Sends input for the piece streaming on link `i` until the socket is
+    /// full or the input ends.
+    fn pump_input(&mut self, i: usize, scratch: &mut Vec<u8>) -> Result<(), String> {
+        let Some((job_id, mut stream)) = self.streaming[i].take() else { return Ok(()) };
+        let link = &mut self.links[i];
+        let max = DATA_CHUNK.min(link.max_frame());
+        loop {
+            let mut more = true;
+            while more && link.pending_output() < INPUT_QUEUE {
+                more = stream.read_chunk(scratch, max).map_err(|e| format!("reading input: {e}"))?;
+                if !scratch.is_empty() {
+                    if let Some(conn) = link.conn() {
+                        conn.queue(FrameType::Data, job_id, scratch);
+                    }
+                }
+            }
+            if !more {
+                if let Some(conn) = link.conn() {
+                    conn.queue(FrameType::EndInput, job_id, &[]);
+                }
+                return Ok(());
+            }
+            link.flush()?;
+            if link.pending_output() > 0 {
+                // The socket is full: its writable event brings us back.
+                self.streaming[i] = Some((job_id, stream));
+                return Ok(());
+            }
+        }
+    }
+
+    /// Declares link `i` lost: its pieces go back to the queue (or fail the
+    /// job if they have failed on `retries` workers).
+    fn lose(&mut self, i: usize, reason: String, run: &mut Run) -> Result<(), SubmitError> {
+        let now = Instant::now();
+        let host = self.links[i].spec.to_string();
+        let was_ready = self.links[i].is_ready();
+        self.streaming[i] = None;
+        let lost = self.links[i].fail(self.poll.registry(), reason.clone(), now);
+        if was_ready || !lost.is_empty() {
+            log::warn!("worker {host} {reason}; {} pieces go to other workers", lost.len());
+            run.progress
+                .println(format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()));
+        }
+        for index in lost {
+            run.piece_failed(index, i, &host, &reason, self.opts.retries)?;
+        }
+        Ok(())
+    }
+
+    fn check_timeouts(&mut self, run: &mut Run, now: Instant) -> Result<(), SubmitError> {
+        for i in 0..self.links.len() {
+            if self.links[i].heartbeat(now, self.opts.heartbeat_timeout) {
+                let why = match self.links[i].state {
+                    State::Connecting(_) => {
+                        format!("did not complete the handshake within {:?}", self.opts.heartbeat_timeout)
+                    }
+                    _ => format!("was silent for {:?} (hung, or the network is down)", self.opts.heartbeat_timeout),
+                };
+                self.lose(i, why, run)?;
+            }
+        }
+        let Some(limit) = run.piece_limit(self.opts.piece_timeout) else { return Ok(()) };
+        for i in 0..self.links.len() {
+            let late: Vec<(u32, usize)> = self.links[i]
+                .flights
+                .iter()
+                .filter(|(_, f)| now.duration_since(f.sent) > limit)
+                .map(|(id, f)| (*id, f.piece))
+                .collect();
+            for (job_id, index) in late {
+                let host = self.links[i].spec.to_string();
+                if let Some(conn) = self.links[i].conn() {
+                    conn.queue(FrameType::Cancel, job_id, &[]);
+                }
+                if matches!(&self.streaming[i], Some((id, _)) if *id == job_id) {
+                    self.streaming[i] = None;
+                    if let Some(conn) = self.links[i].conn() {
+                        conn.queue(FrameType::EndInput, job_id, &[]);
+                    }
+                }
+                self.links[i].end_flight(job_id, now);
+                self.links[i].failures += 1;
+                let why = format!("took longer than the piece timeout ({limit:.1?})");
+                run.progress.println(format!(
+                    "pisubmit: {} on {host} {why}; running it elsewhere",
+                    run.pieces[index].piece.label
+                ));
+                run.piece_failed(index, i, &host, &why, self.opts.retries)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn deadline_error(&self, run: &Run) -> SubmitError {
+        let busy: Vec<String> = self
+            .links
+            .iter()
+            .filter(|l| !l.flights.is_empty())
+            .map(|l| {
+                let pieces: Vec<&str> = l.flights.values().map(|f| run.pieces[f.piece].piece.label.as_str()).collect();
+                format!("{} ({})", l.spec, pieces.join(", "))
+            })
+            .collect();
+        SubmitError::Job(format!("--timeout reached with pieces still running on {}", busy.join("; ")))
+    }
+
+    fn poll_and_handle(
+        &mut self,
+        events: &mut Events,
+        wait: Duration,
+        mut run: Option<&mut Run>,
+        gather: &mut dyn Gatherer,
+    ) -> Result<(), SubmitError> {
+        if let Err(e) = self.poll.poll(events, Some(wait)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(SubmitError::Connect(format!("waiting for workers failed: {e}")));
+            }
+        }
+        for event in events.iter() {
+            match event.token() {
+                WAKER => {}
+                SIGNALS if self.signals.pending().next().is_some() => return Err(SubmitError::Interrupted),
+                Token(i) if i < self.links.len() => {
+                    let now = Instant::now();
+                    for ev in self.links[i].on_event(now) {
+                        match ev {
+                            Event::Lost(reason) => {
+                                match run.as_deref_mut() {
+                                    Some(run) => self.lose(i, reason, run)?,
+                                    None => {
+                                        self.links[i].fail(self.poll.registry(), reason, now);
+                                    }
+                                }
+                                break;
+                            }
+                            Event::Frame(frame) => self.on_frame(i, frame, run.as_deref_mut(), gather)?,
+                        }
+                    }
+                    if let Err(e) = self.links[i].flush() {
+                        if let Some(run) = run.as_deref_mut() {
+                            self.lose(i, e, run)?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn on_frame(
+        &mut self,
+        i: usize,
+        frame: crate::protocol::Frame,
+        run: Option<&mut Run>,
+        gather: &mut dyn Gatherer,
+    ) -> Result<(), SubmitError> {
+        let now = Instant::now();
+        if let State::Connecting(_) = self.links[i].state {
+            if let Err(why) = self.links[i].on_welcome(&frame, now) {
+                log::warn!("worker {} {why}", self.links[i].spec);
+                self.links[i].fail(self.poll.registry(), why, now);
+            }
+            return Ok(());
+        }
+        let Some(run) = run else { return Ok(()) };
+        let job_id = frame.header.job_id;
+        match frame.header.frame_type {
+            FrameType::Partial => {
+                if let Some(f) = self.links[i].flights.get_mut(&job_id) {
+                    f.partials.push(frame.payload);
+                }
+            }
+            FrameType::Result => {
+                let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
+                let index = flight.piece;
+                let slot = &mut run.pieces[index];
+                slot.running_on.retain(|&l| l != i);
+                if slot.done {
+                    return Ok(()); // a late duplicate of a re-run piece
+                }
+                let label = slot.piece.label.clone();
+                let host = self.links[i].spec.to_string();
+                let fail = |e: String| SubmitError::Job(format!("worker {host}: {label}: {e}"));
+                for p in &flight.partials {
+                    gather.partial(index, p).map_err(fail)?;
+                }
+                gather.result(index, &frame.payload).map_err(fail)?;
+                self.links[i].pieces_done += 1;
+                run.finish(index, now - flight.sent);
+            }
+            FrameType::Error => {
+                let msg = ErrorMessage::decode(&frame.payload)
+                    .unwrap_or_else(|e| ErrorMessage::new(ErrorCode::BadFrame, e.to_string()));
+                if job_id == 0 {
+                    return self.lose(i, format!("reported: {}", msg.message), run);
+                }
+                let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
+                let index = flight.piece;
+                run.pieces[index].running_on.retain(|&l| l != i);
+                let host = self.links[i].spec.to_string();
+                match msg.code {
+                    // The worker is going away, not the piece's fault: re-run it.
+                    ErrorCode::ShuttingDown => {
+                        self.links[i].failures += 1;
+                        run.piece_failed(index, i, &host, &msg.message, self.opts.retries)?;
+                    }
+                    ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
+                    // Bad data or parameters fail the same way everywhere.
+                    _ => {
+                        let label = &run.pieces[index].piece.label;
+                        return Err(SubmitError::Job(format!("worker {host}: {label}: {}", msg.message)));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A source with nothing in it, for the connect phase.
+struct NoPieces;
+
+impl Gatherer for NoPieces {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+    fn result(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The state of one run of pieces.
+struct Run {
+    pieces: Vec<PieceSlot>,
+    /// Pieces waiting for a worker, re-runs first.
+    pending: VecDeque<usize>,
+    lowest_unfinished: usize,
+    finished: usize,
+    source_done: bool,
+    durations: Vec<Duration>,
+    progress: ProgressBar,
+}
+
+impl Run {
+    /// Takes pieces from the source while fewer than `want` are waiting.
+    fn pull(&mut self, source: &mut dyn PieceSource, want: usize) {
+        while !self.source_done && self.pending.len() < want {
+            match source.next() {
+                Next::Piece(piece) => {
+                    self.pending.push_back(self.pieces.len());
+                    self.pieces.push(PieceSlot { piece, done: false, running_on: Vec::new(), failed_on: Vec::new() });
+                    if source.total().is_none() {
+                        self.progress.set_length(self.pieces.len() as u64);
+                    }
+                }
+                Next::Wait => break,
+                Next::Done => self.source_done = true,
+            }
+        }
+    }
+
+    /// The position in `pending` of the next piece that may be sent.
+    fn dispatchable(&self, lookahead: Option<usize>) -> Option<usize> {
+        let first = *self.pending.front()?;
+        match lookahead {
+            Some(k) if first >= self.lowest_unfinished + k => None,
+            _ => Some(0),
+        }
+    }
+
+    fn finish(&mut self, index: usize, took: Duration) {
+        self.pieces[index].done = true;
+        self.finished += 1;
+        self.durations.push(took);
+        while self.lowest_unfinished < self.pieces.len() && self.pieces[self.lowest_unfinished].done {
+            self.lowest_unfinished += 1;
+        }
+        self.progress.inc(1);
+    }
+
+    fn piece_failed(
+        &mut self,
+        index: usize,
+        link: usize,
+        host: &str,
+        why: &str,
+        retries: usize,
+    ) -> Result<(), SubmitError> {
+        let slot = &mut self.pieces[index];
+        slot.running_on.retain(|&l| l != link);
+        if slot.done {
+            return Ok(());
+        }
+        if !slot.failed_on.iter().any(|(h, _)| h == host) {
+            slot.failed_on.push((host.to_string(), why.to_string()));
+        }
+        if slot.failed_on.len() >= retries {
+            let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
+            return Err(SubmitError::Job(format!(
+                "{} failed on {} workers: {}",
+                slot.piece.label,
+                slot.failed_on.len(),
+                hosts.join("; ")
+            )));
+        }
+        if slot.running_on.is_empty() && !self.pending.contains(&index) {
+            self.pending.push_front(index);
+        }
+        Ok(())
+    }
+
+    fn piece_limit(&self, timeout: Option<PieceTimeout>) -> Option<Duration> {
+        match timeout? {
+            PieceTimeout::Absolute(d) => Some(d),
+            PieceTimeout::OfMedian(m) => {
+                if self.durations.len() < 3 {
+                    return None;
+                }
+                let mut d = self.durations.clone();
+                d.sort();
+                Some(d[d.len() / 2].mul_f64(m).max(Duration::from_millis(100)))
+            }
+        }
+    }
+}
+
+fn progress_bar(total: Option<usize>, quiet: bool) -> ProgressBar {
+    let target =
+        if quiet || !io::stderr().is_terminal() { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+    let bar = ProgressBar::with_draw_target(total.map(|t| t as u64), target);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} pieces  {per_sec}  ETA {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}

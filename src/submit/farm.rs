@@ -1,0 +1,196 @@
+//! The task farm: many independent tasks read from stdin as they arrive
+//! (seed 001: log files produced one every few seconds, each analysed for
+//! 1 to 60 s), each scheduled as soon as a core is free anywhere, results
+//! written as they finish or in input order.
+//!
+//! A task line is `MILLISECONDS [TEXT]` for the built-in `spin` kind, which
+//! keeps one core busy that long and returns the line. A line that is not a
+//! task is reported with its number and skipped; the others still run.
+
+use super::engine::{Cores, Gatherer, Next, Piece, PieceSource};
+use super::json::Json;
+use crate::jobs::{spin, JobKind};
+use mio::Waker;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::Arc;
+
+/// Tasks read from stdin by a thread, handed over as they come.
+pub struct StdinTasks {
+    rx: Option<Receiver<std::io::Result<String>>>,
+    line_no: usize,
+    pub invalid: Vec<String>,
+}
+
+impl StdinTasks {
+    pub fn new() -> StdinTasks {
+        StdinTasks { rx: None, line_no: 0, invalid: Vec::new() }
+    }
+
+    /// Reads `reader` on its own thread, waking the loop at each line.
+    fn start<R: BufRead + Send + 'static>(&mut self, reader: R, waker: Arc<Waker>) {
+        let (tx, rx) = channel();
+        self.rx = Some(rx);
+        std::thread::spawn(move || {
+            for line in reader.lines() {
+                let stop = line.is_err();
+                if tx.send(line).is_err() || stop {
+                    break;
+                }
+                let _ = waker.wake();
+            }
+            drop(tx);
+            let _ = waker.wake();
+        });
+    }
+}
+
+impl Default for StdinTasks {
+    fn default() -> StdinTasks {
+        StdinTasks::new()
+    }
+}
+
+/// Parses one task line: `MILLISECONDS [TEXT]`.
+pub fn parse_task(line: &str) -> Result<spin::Params, String> {
+    let first = line.split_whitespace().next().unwrap_or("");
+    let millis: u32 = first.parse().map_err(|_| format!("{first:?} is not a number of milliseconds"))?;
+    if millis > spin::MAX_MILLIS {
+        return Err(format!("{millis} ms is longer than an hour"));
+    }
+    Ok(spin::Params { millis, payload: line.as_bytes().to_vec() })
+}
+
+impl PieceSource for StdinTasks {
+    fn next(&mut self) -> Next {
+        let Some(rx) = self.rx.as_ref() else { return Next::Wait };
+        loop {
+            match rx.try_recv() {
+                Ok(Ok(line)) => {
+                    self.line_no += 1;
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match parse_task(&line) {
+                        Ok(params) => {
+                            return Next::Piece(Piece {
+                                kind: JobKind::Spin,
+                                params: params.encode(),
+                                input: None,
+                                cores: Cores::One,
+                                label: format!("task on stdin line {}", self.line_no),
+                            })
+                        }
+                        Err(e) => {
+                            let msg = format!("stdin line {}: {e}; skipped", self.line_no);
+                            eprintln!("pisubmit: {msg}");
+                            self.invalid.push(msg);
+                        }
+                    }
+                }
+                Ok(Err(e)) => {
+                    let msg = format!("reading stdin after line {}: {e}", self.line_no);
+                    eprintln!("pisubmit: {msg}");
+                    self.invalid.push(msg);
+                    return Next::Done;
+                }
+                Err(TryRecvError::Empty) => return Next::Wait,
+                Err(TryRecvError::Disconnected) => return Next::Done,
+            }
+        }
+    }
+
+    fn total(&self) -> Option<usize> {
+        None
+    }
+
+    fn set_waker(&mut self, waker: Arc<Waker>) {
+        self.start(std::io::BufReader::new(std::io::stdin()), waker);
+    }
+}
+
+/// Writes task results to stdout as they come (or in input order), or
+/// keeps them for the JSON report.
+pub struct FarmOutput {
+    ordered: bool,
+    json: bool,
+    next: usize,
+    held: BTreeMap<usize, Vec<u8>>,
+    pub results: Vec<String>,
+    pub count: usize,
+}
+
+/// Tasks past the first unfinished one that may run at once in ordered
+/// mode: bounds the results held back.
+const ORDERED_LOOKAHEAD: usize = 4096;
+
+impl FarmOutput {
+    pub fn new(ordered: bool, json: bool) -> FarmOutput {
+        FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0 }
+    }
+
+    fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
+        self.count += 1;
+        let line = String::from_utf8_lossy(payload).into_owned();
+        if self.json {
+            self.results.push(line);
+            return Ok(());
+        }
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| format!("writing a result: {e}"))
+    }
+
+    pub fn json_results(&self) -> Json {
+        Json::Array(self.results.iter().map(|r| Json::Str(r.clone())).collect())
+    }
+}
+
+impl Gatherer for FarmOutput {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+        Err("a task sent a partial result".into())
+    }
+
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+        if !self.ordered {
+            return self.emit(payload);
+        }
+        self.held.insert(piece, payload.to_vec());
+        while let Some(p) = self.held.remove(&self.next) {
+            self.emit(&p)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    fn lookahead(&self) -> Option<usize> {
+        self.ordered.then_some(ORDERED_LOOKAHEAD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_lines() {
+        assert_eq!(parse_task("1500 log-03.txt").unwrap().millis, 1500);
+        assert_eq!(parse_task("20").unwrap().payload, b"20");
+        assert!(parse_task("soon log.txt").unwrap_err().contains("\"soon\" is not a number"));
+        assert!(parse_task("99999999 x").unwrap_err().contains("longer than an hour"));
+    }
+
+    #[test]
+    fn ordered_output_waits_for_its_turn() {
+        let mut out = FarmOutput::new(true, true);
+        out.result(1, b"b").unwrap();
+        assert!(out.results.is_empty());
+        out.result(0, b"a").unwrap();
+        out.result(2, b"c").unwrap();
+        assert_eq!(out.results, ["a", "b", "c"]);
+        let mut unordered = FarmOutput::new(false, true);
+        unordered.result(1, b"b").unwrap();
+        unordered.result(0, b"a").unwrap();
+        assert_eq!(unordered.results, ["b", "a"]);
+    }
+}

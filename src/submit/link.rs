@@ -1,0 +1,344 @@
+//! One worker as the head sees it: the connection's life (connect,
+//! handshake, ready, lost, back off, reconnect), heartbeats, and the pieces
+//! it is running.
+//!
+//! It owns one socket and what is known about the worker at its end. It
+//! does not choose pieces or combine results: `engine` does.
+
+use super::hosts::HostSpec;
+use crate::net::{FramedConn, Io};
+use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use crate::protocol::message::version_refusal;
+use crate::protocol::{ErrorMessage, Frame, FrameType, Hello, Welcome};
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use std::collections::HashMap;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Largest payload the head accepts from a worker.
+const MAX_INCOMING: u32 = 64 * 1024 * 1024;
+/// First wait before reconnecting to a worker that failed; doubles up to
+/// `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Where a link is in its life.
+#[derive(Debug)]
+pub enum State {
+    /// TCP connect or handshake under way, since the instant given.
+    Connecting(Instant),
+    Ready,
+    /// Failed: reconnect at the instant given.
+    Backoff(Instant),
+    /// Taken out of the host list: finish what runs, then close.
+    Retired,
+}
+
+/// A piece running on this worker.
+pub struct Flight {
+    pub piece: usize,
+    pub sent: Instant,
+    /// Partial results, held until the piece's Result arrives, so that a
+    /// piece whose worker dies half-way leaves no trace in the output.
+    pub partials: Vec<Vec<u8>>,
+}
+
+/// What a link has learnt from its worker in one read.
+pub enum Event {
+    Frame(Frame),
+    /// The connection is gone; the reason is for people.
+    Lost(String),
+}
+
+pub struct Link {
+    pub spec: HostSpec,
+    pub token: Token,
+    pub state: State,
+    conn: Option<FramedConn>,
+    addr: Option<SocketAddr>,
+    pub welcome: Option<Welcome>,
+    pub handshake_rtt: Duration,
+    /// When we last heard anything from the worker (any frame).
+    last_heard: Instant,
+    last_ping: Instant,
+    hello_sent: bool,
+    next_job_id: u32,
+    pub flights: HashMap<u32, Flight>,
+    backoff: Duration,
+    /// Why the link last failed, for the report.
+    pub last_error: Option<String>,
+    /// Counters for the report.
+    pub pieces_done: usize,
+    pub failures: usize,
+    busy: Duration,
+    busy_since: Option<Instant>,
+    pub ever_ready: bool,
+}
+
+impl Link {
+    pub fn new(spec: HostSpec, token: Token) -> Link {
+        let now = Instant::now();
+        Link {
+            spec,
+            token,
+            state: State::Backoff(now),
+            conn: None,
+            addr: None,
+            welcome: None,
+            handshake_rtt: Duration::ZERO,
+            last_heard: now,
+            last_ping: now,
+            hello_sent: false,
+            next_job_id: 1,
+            flights: HashMap::new(),
+            backoff: FIRST_BACKOFF,
+            last_error: None,
+            pieces_done: 0,
+            failures: 0,
+            busy: Duration::ZERO,
+            busy_since: None,
+            ever_ready: false,
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self.state, State::Ready)
+    }
+
+    /// Compute threads this worker offers (after the host's `/N` limit).
+    pub fn threads(&self) -> usize {
+        let offered = self.welcome.as_ref().map_or(1, |w| w.threads as usize);
+        self.spec.threads.map_or(offered, |t| offered.min(t as usize)).max(1)
+    }
+
+    pub fn max_frame(&self) -> usize {
+        self.welcome.as_ref().map_or(64 * 1024, |w| w.max_frame as usize)
+    }
+
+    /// Starts a non-blocking connect if the backoff has passed.
+    pub fn connect_if_due(&mut self, registry: &Registry, now: Instant) {
+        let State::Backoff(at) = self.state else { return };
+        if now < at {
+            return;
+        }
+        match self.open(registry) {
+            Ok(()) => self.state = State::Connecting(now),
+            Err(e) => {
+                self.fail(registry, format!("cannot connect: {e}"), now);
+            }
+        }
+    }
+
+    fn open(&mut self, registry: &Registry) -> io::Result<()> {
+        let addr =
+            match self.addr {
+                Some(a) => a,
+                None => {
+                    let a =
+                        self.spec.address().to_socket_addrs()?.next().ok_or_else(|| {
+                            io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address")
+                        })?;
+                    self.addr = Some(a);
+                    a
+                }
+            };
+        let mut stream = TcpStream::connect(addr)?;
+        registry.register(&mut stream, self.token, Interest::READABLE | Interest::WRITABLE)?;
+        self.conn = Some(FramedConn::new(stream, MAX_INCOMING));
+        self.hello_sent = false;
+        Ok(())
+    }
+
+    /// The connection failed: drop it, count what was running as failed on
+    /// this worker (the caller re-dispatches), and back off.
+    pub fn fail(&mut self, registry: &Registry, reason: String, now: Instant) -> Vec<usize> {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = registry.deregister(&mut conn.stream);
+        }
+        let lost: Vec<usize> = self.flights.drain().map(|(_, f)| f.piece).collect();
+        self.failures += lost.len();
+        self.mark_idle(now);
+        self.welcome = None;
+        self.last_error = Some(reason);
+        if let State::Retired = self.state {
+            return lost;
+        }
+        self.state = State::Backoff(now + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        lost
+    }
+
+    /// A readiness event: finishes a connect, then reads what arrived.
+    pub fn on_event(&mut self, now: Instant) -> Vec<Event> {
+        let mut events = Vec::new();
+        let Some(conn) = self.conn.as_mut() else { return events };
+        if let State::Connecting(_) = self.state {
+            if !self.hello_sent {
+                match conn.stream.take_error() {
+                    Ok(Some(e)) | Err(e) => {
+                        events.push(Event::Lost(format!("cannot connect: {e}")));
+                        return events;
+                    }
+                    Ok(None) => {}
+                }
+                match conn.stream.peer_addr() {
+                    Ok(_) => {
+                        let _ = conn.stream.set_nodelay(true);
+                        conn.queue_frame(&Hello::ours().encode());
+                        self.hello_sent = true;
+                        self.last_ping = now;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return events,
+                    Err(e) => {
+                        events.push(Event::Lost(format!("cannot connect: {e}")));
+                        return events;
+                    }
+                }
+            }
+        }
+        loop {
+            let io = match conn.read_some() {
+                Ok(io) => io,
+                Err(e) => {
+                    events.push(Event::Lost(format!("read failed: {e}")));
+                    return events;
+                }
+            };
+            loop {
+                match conn.next_frame() {
+                    Ok(Some(frame)) => {
+                        self.last_heard = now;
+                        events.push(Event::Frame(frame));
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        events.push(Event::Lost(format!("sent a bad frame: {e}")));
+                        return events;
+                    }
+                }
+            }
+            match io {
+                Io::Progress(_) => continue,
+                Io::WouldBlock => break,
+                Io::Closed => {
+                    events.push(Event::Lost("closed the connection (did the worker die or restart?)".into()));
+                    break;
+                }
+            }
+        }
+        events
+    }
+
+    /// Checks a Welcome; a refusal is final for this worker.
+    pub fn on_welcome(&mut self, frame: &Frame, now: Instant) -> Result<(), String> {
+        match frame.header.frame_type {
+            FrameType::Welcome => {
+                let w = Welcome::decode(&frame.payload).map_err(|e| format!("malformed Welcome: {e}"))?;
+                if w.protocol_major != PROTOCOL_MAJOR {
+                    return Err(version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, w.protocol_major, w.protocol_minor));
+                }
+                if let State::Connecting(since) = self.state {
+                    self.handshake_rtt = now - since;
+                }
+                self.welcome = Some(w);
+                self.state = State::Ready;
+                self.ever_ready = true;
+                self.backoff = FIRST_BACKOFF;
+                self.last_heard = now;
+                Ok(())
+            }
+            FrameType::Error => {
+                let msg = ErrorMessage::decode(&frame.payload).map_or_else(|e| e.to_string(), |m| m.message);
+                Err(format!("refused the handshake: {msg}"))
+            }
+            other => Err(format!("expected Welcome, got {other:?}")),
+        }
+    }
+
+    /// Sends a heartbeat when due; says whether the worker has been silent
+    /// for longer than `timeout` (then it is to be declared lost).
+    pub fn heartbeat(&mut self, now: Instant, timeout: Duration) -> bool {
+        match self.state {
+            State::Ready | State::Retired => {
+                if now.duration_since(self.last_ping) >= timeout / 3 {
+                    if let Some(conn) = self.conn.as_mut() {
+                        conn.queue(FrameType::Ping, 0, &[]);
+                    }
+                    self.last_ping = now;
+                }
+                now.duration_since(self.last_heard) > timeout
+            }
+            State::Connecting(since) => now.duration_since(since) > timeout,
+            State::Backoff(_) => false,
+        }
+    }
+
+    pub fn conn(&mut self) -> Option<&mut FramedConn> {
+        self.conn.as_mut()
+    }
+
+    pub fn pending_output(&self) -> usize {
+        self.conn.as_ref().map_or(0, FramedConn::pending_output)
+    }
+
+    /// Writes what is queued; an error means the link is lost.
+    pub fn flush(&mut self) -> Result<(), String> {
+        let Some(conn) = self.conn.as_mut() else { return Ok(()) };
+        match conn.write_some() {
+            Ok(Io::Closed) => Err("closed the connection while we were sending".into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("write failed: {e}")),
+        }
+    }
+
+    pub fn next_job_id(&mut self) -> u32 {
+        let id = self.next_job_id;
+        self.next_job_id = self.next_job_id.wrapping_add(1).max(1);
+        id
+    }
+
+    pub fn start_flight(&mut self, job_id: u32, piece: usize, now: Instant) {
+        self.flights.insert(job_id, Flight { piece, sent: now, partials: Vec::new() });
+        if self.busy_since.is_none() {
+            self.busy_since = Some(now);
+        }
+    }
+
+    pub fn end_flight(&mut self, job_id: u32, now: Instant) -> Option<Flight> {
+        let flight = self.flights.remove(&job_id);
+        if self.flights.is_empty() {
+            self.mark_idle(now);
+        }
+        flight
+    }
+
+    fn mark_idle(&mut self, now: Instant) {
+        if let Some(since) = self.busy_since.take() {
+            self.busy += now - since;
+        }
+    }
+
+    pub fn busy(&self, now: Instant) -> Duration {
+        self.busy + self.busy_since.map_or(Duration::ZERO, |s| now - s)
+    }
+
+    /// Closes a retired link once it has nothing left to do.
+    pub fn close_if_retired_and_idle(&mut self, registry: &Registry) {
+        if matches!(self.state, State::Retired) && self.flights.is_empty() {
+            if let Some(mut conn) = self.conn.take() {
+                let _ = registry.deregister(&mut conn.stream);
+            }
+        }
+    }
+
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            State::Ready => "ok",
+            State::Retired => "removed",
+            _ if self.ever_ready => "lost",
+            _ => "unreachable",
+        }
+    }
+}
