@@ -22,14 +22,32 @@ use std::path::PathBuf;
 #[derive(Clone, Debug)]
 pub enum JobSpec {
     Loopsum(loopsum::Params),
-    Pi { samples: u64, seed: u64 },
-    Primes { a: u64, b: u64, output: Option<PathBuf> },
-    Powers { nums: Vec<f64>, exps: Vec<f64> },
-    Reduce { op: reduce::Op, dtype: reduce::DType, input: PathBuf },
-    Echo { bytes: u64 },
+    Pi {
+        samples: u64,
+        seed: u64,
+    },
+    Primes {
+        a: u64,
+        b: u64,
+        output: Option<PathBuf>,
+    },
+    Powers {
+        nums: Vec<f64>,
+        exps: Vec<f64>,
+    },
+    Reduce {
+        op: reduce::Op,
+        dtype: reduce::DType,
+        input: PathBuf,
+    },
+    Echo {
+        bytes: u64,
+    },
     Ping,
     /// Tasks from stdin, one per line, run as cores come free.
-    Farm { ordered: bool },
+    Farm {
+        ordered: bool,
+    },
 }
 
 impl JobSpec {
