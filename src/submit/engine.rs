@@ -386,29 +386,38 @@ impl Engine {
     }
 
     /// Fills each ready worker's window and keeps its input flowing.
+    /// Two passes: first one piece to every idle worker (so a job with few
+    /// pieces spreads out), then a second to each (so none waits between
+    /// pieces).
     fn dispatch(&mut self, run: &mut Run, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         let lookahead = gather.lookahead();
         let mut scratch = Vec::new();
+        for window in [1, 2] {
+            for i in 0..self.links.len() {
+                if !self.links[i].is_ready() {
+                    continue;
+                }
+                loop {
+                    if let Err(e) = self.pump_input(i, &mut scratch) {
+                        self.lose(i, e, run)?;
+                        break;
+                    }
+                    if self.streaming[i].is_some() {
+                        break;
+                    }
+                    let host = self.links[i].spec.to_string();
+                    let others_ready = self.links.iter().enumerate().any(|(j, l)| j != i && l.is_ready());
+                    let Some(pos) = run.dispatchable(lookahead, &host, others_ready) else { break };
+                    let index = run.pending[pos];
+                    if !self.has_room(i, run.pieces[index].piece.cores, window, run) {
+                        break;
+                    }
+                    run.pending.remove(pos);
+                    self.send_piece(i, index, run)?;
+                }
+            }
+        }
         for i in 0..self.links.len() {
-            if !self.links[i].is_ready() {
-                continue;
-            }
-            loop {
-                if let Err(e) = self.pump_input(i, &mut scratch) {
-                    self.lose(i, e, run)?;
-                    break;
-                }
-                if self.streaming[i].is_some() {
-                    break;
-                }
-                let Some(pos) = run.dispatchable(lookahead) else { break };
-                let index = run.pending[pos];
-                if !self.has_room(i, run.pieces[index].piece.cores, run) {
-                    break;
-                }
-                run.pending.remove(pos);
-                self.send_piece(i, index, run)?;
-            }
             if let Err(e) = self.links[i].flush() {
                 self.lose(i, e, run)?;
             }
@@ -417,7 +426,9 @@ impl Engine {
         Ok(())
     }
 
-    fn has_room(&self, i: usize, cores: Cores, run: &Run) -> bool {
+    /// Whether worker `i` may take another piece needing `cores`, with at
+    /// most `window` splitting pieces in flight.
+    fn has_room(&self, i: usize, cores: Cores, window: usize, run: &Run) -> bool {
         let link = &self.links[i];
         let threads = link.threads();
         let load: usize = link
@@ -429,8 +440,8 @@ impl Engine {
             })
             .sum();
         match cores {
-            // One piece computing, one queued behind it.
-            Cores::All => load + threads <= 2 * threads,
+            // At most two: one computing, one queued behind it.
+            Cores::All => load + threads <= window * threads,
             // As soon as a core is free, and no sooner.
             Cores::One => load < threads,
         }
@@ -495,9 +506,10 @@ impl Engine {
         self.streaming[i] = None;
         let lost = self.links[i].fail(self.poll.registry(), reason.clone(), now);
         if was_ready || !lost.is_empty() {
-            log::warn!("worker {host} {reason}; {} pieces go to other workers", lost.len());
-            run.progress
-                .println(format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()));
+            notice(
+                &run.progress,
+                format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()),
+            );
         }
         for index in lost {
             run.piece_failed(index, i, &host, &reason, self.opts.retries)?;
@@ -539,10 +551,10 @@ impl Engine {
                 self.links[i].end_flight(job_id, now);
                 self.links[i].failures += 1;
                 let why = format!("took longer than the piece timeout ({limit:.1?})");
-                run.progress.println(format!(
-                    "pisubmit: {} on {host} {why}; running it elsewhere",
-                    run.pieces[index].piece.label
-                ));
+                notice(
+                    &run.progress,
+                    format!("pisubmit: {} on {host} {why}; running it elsewhere", run.pieces[index].piece.label),
+                );
                 run.piece_failed(index, i, &host, &why, self.opts.retries)?;
             }
         }
@@ -719,13 +731,14 @@ impl Run {
         }
     }
 
-    /// The position in `pending` of the next piece that may be sent.
-    fn dispatchable(&self, lookahead: Option<usize>) -> Option<usize> {
-        let first = *self.pending.front()?;
-        match lookahead {
-            Some(k) if first >= self.lowest_unfinished + k => None,
-            _ => Some(0),
-        }
+    /// The position in `pending` of the next piece that may go to `host`:
+    /// within the lookahead, and not one that already failed there while
+    /// another worker could take it (`others_ready`).
+    fn dispatchable(&self, lookahead: Option<usize>, host: &str, others_ready: bool) -> Option<usize> {
+        let limit = lookahead.map_or(usize::MAX, |k| self.lowest_unfinished.saturating_add(k));
+        self.pending.iter().position(|&index| {
+            index < limit && !(others_ready && self.pieces[index].failed_on.iter().any(|(h, _)| h == host))
+        })
     }
 
     fn finish(&mut self, index: usize, took: Duration) {
@@ -751,9 +764,9 @@ impl Run {
         if slot.done {
             return Ok(());
         }
-        if !slot.failed_on.iter().any(|(h, _)| h == host) {
-            slot.failed_on.push((host.to_string(), why.to_string()));
-        }
+        // Every failure counts, so a piece cannot bounce for ever on the one
+        // worker left; while there are others it goes to them instead.
+        slot.failed_on.push((host.to_string(), why.to_string()));
         if slot.failed_on.len() >= retries {
             let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
             return Err(SubmitError::Job(format!(
@@ -781,6 +794,15 @@ impl Run {
                 Some(d[d.len() / 2].mul_f64(m).max(Duration::from_millis(100)))
             }
         }
+    }
+}
+
+/// A line for people on stderr, above the progress bar when there is one.
+fn notice(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
     }
 }
 

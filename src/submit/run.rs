@@ -64,7 +64,16 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
     };
     let wall = run_started.elapsed();
     let reports = engine.reports();
-    Ok(if inv.json { report_json(name, answer, wall, &reports) } else { report_text(name, answer, wall, &reports) })
+    if inv.json {
+        return Ok(report_json(name, answer, wall, &reports));
+    }
+    let report = report_text(name, answer, wall, &reports);
+    if name == "farm" {
+        // The farm's stdout is its results, one per line: the summary goes aside.
+        eprint!("{report}");
+        return Ok(String::new());
+    }
+    Ok(report)
 }
 
 fn ms(d: Duration) -> f64 {

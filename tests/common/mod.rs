@@ -100,6 +100,17 @@ impl Worker {
         wait_child(&mut self.child, within)
     }
 
+    /// Waits (bounded) until the worker has computed for 0.3 CPU seconds:
+    /// a job is then surely running on it.
+    pub fn wait_busy(&self) {
+        let start = self.cpu_seconds();
+        let end = Instant::now() + Duration::from_secs(20);
+        while self.cpu_seconds() - start < 0.3 {
+            assert!(Instant::now() < end, "the worker never got busy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// User+system CPU seconds the worker has used so far.
     pub fn cpu_seconds(&self) -> f64 {
         cpu_seconds(self.pid())
@@ -163,17 +174,21 @@ impl Run {
     }
 }
 
-/// Runs pisubmit to completion (bounded: a hang fails the test).
-pub fn pisubmit(hosts: &str, args: &[&str]) -> Run {
-    let child = Command::new(PISUBMIT)
+/// Starts pisubmit with its output piped (collect it with `finish`).
+pub fn spawn_pisubmit(hosts: &str, args: &[&str]) -> Child {
+    Command::new(PISUBMIT)
         .args(["--hosts", hosts])
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start pisubmit");
-    finish(child, Duration::from_secs(120))
+        .expect("start pisubmit")
+}
+
+/// Runs pisubmit to completion (bounded: a hang fails the test).
+pub fn pisubmit(hosts: &str, args: &[&str]) -> Run {
+    finish(spawn_pisubmit(hosts, args), Duration::from_secs(120))
 }
 
 pub fn finish(child: Child, within: Duration) -> Run {
