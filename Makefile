@@ -35,6 +35,7 @@ test-packages:
 # results are written to docs/PERFORMANCE.md by hand from its output.
 bench: build
 	bash bench/run.sh
+	bash bench/scheduler.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).
