@@ -88,7 +88,7 @@ impl Client {
             .and_then(|_| stream.set_write_timeout(Some(IO_TIMEOUT)))
             .map_err(|e| format!("{addr}: socket options: {e}"))?;
         let mut client = Client { stream, buf: vec![0; 256 * 1024], start: 0, end: 0 };
-        client.send(&Hello::ours().encode().to_bytes())?;
+        client.send(&Hello::ours([0; 16]).encode().to_bytes())?;
         let frame = client.next_frame()?;
         if frame.header.frame_type != FrameType::Welcome {
             return Err(format!("expected Welcome, got {}", describe(&frame.header.frame_type, &frame.payload)));

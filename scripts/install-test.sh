@@ -149,6 +149,9 @@ for pi in "${PIS[@]}"; do
     inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker.deb \
         >"$WORK/$pi.apt.log" 2>&1 || { cat "$WORK/$pi.apt.log" >&2; fail "$pi: apt-get install failed"; }
     [ "$(inside "$pi" systemctl is-enabled piworker)" = enabled ] || fail "$pi: unit not enabled"
+    # As a user on this network would: let the head's range in (the default
+    # allows loopback and the private ranges, not 198.18.0.0/15).
+    sed -i 's|^PIWORKER_OPTS=.*|PIWORKER_OPTS="--listen 0.0.0.0:31415 --allow 198.18.0.0/24"|' "$WORK/$pi/etc/default/piworker"
     inside "$pi" systemctl start piworker || fail "$pi: systemctl start piworker failed"
     [ "$(inside "$pi" systemctl is-active piworker)" = active ] || fail "$pi: not active after start"
 done
@@ -254,7 +257,7 @@ say "port taken: unit fails, journal names the port, 'ss -ltnp' shows the holder
 
 restarts_before=$(inside "$PI1" systemctl show -p NRestarts --value piworker)
 cp "$WORK/$PI1/etc/default/piworker" "$WORK/default.bak"
-echo 'PIWORKER_OPTS="--listen 0.0.0.0:31415 --frobnicate"' >"$WORK/$PI1/etc/default/piworker"
+echo 'PIWORKER_OPTS="--listen 0.0.0.0:31415 --allow 198.18.0.0/24 --frobnicate"' >"$WORK/$PI1/etc/default/piworker"
 if inside "$PI1" systemctl start piworker 2>/dev/null; then fail "started with a broken /etc/default/piworker"; fi
 sleep 3
 restarts=$(inside "$PI1" systemctl show -p NRestarts --value piworker)

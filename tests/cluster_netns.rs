@@ -147,7 +147,7 @@ impl Cluster {
         assert!(self.workers[k - 1].is_none(), "pwc{k} already has a worker");
         let child = Command::new("ip")
             .args(["netns", "exec", &format!("pwc{k}"), PIWORKER])
-            .args(["--listen", &Cluster::addr(k)])
+            .args(["--listen", &Cluster::addr(k), "--allow", "198.18.1.0/24"])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -31,7 +31,7 @@ fn still_serves(w: &Worker) {
 fn a_frame_fed_one_byte_at_a_time() {
     let w = Worker::start(&[]);
     let mut c = RawClient::connect(&w);
-    let mut bytes = Hello::ours().encode().to_bytes();
+    let mut bytes = Hello::ours([0; 16]).encode().to_bytes();
     bytes.extend(submit(JobKind::Loopsum, loopsum::Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 }.encode(), 5));
     for b in bytes {
         c.send(&[b]);
@@ -61,7 +61,8 @@ fn another_major_version_is_refused_naming_both() {
     let w = Worker::start(&[]);
     // A peer whose headers say version 9.
     let mut c = RawClient::connect(&w);
-    let mut hello = Hello { protocol_major: 9, protocol_minor: 3, software: "9.3.0".into() }.encode().to_bytes();
+    let mut hello =
+        Hello { protocol_major: 9, protocol_minor: 3, software: "9.3.0".into(), nonce: None }.encode().to_bytes();
     hello[4] = 9;
     c.send(&hello);
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
@@ -69,7 +70,7 @@ fn another_major_version_is_refused_naming_both() {
     assert!(c.frame().is_none());
     // A peer that frames as v1 but says it speaks 2.x in its Hello.
     let mut c = RawClient::connect(&w);
-    c.send(&Hello { protocol_major: 2, protocol_minor: 1, software: "2.1.0".into() }.encode().to_bytes());
+    c.send(&Hello { protocol_major: 2, protocol_minor: 1, software: "2.1.0".into(), nonce: None }.encode().to_bytes());
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
     assert!(msg.contains("this side speaks 1.0, the peer speaks 2.1"), "{msg}");
     assert!(w.wait_log("protocol version mismatch", Duration::from_secs(5)));

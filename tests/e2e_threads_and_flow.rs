@@ -142,6 +142,7 @@ fn welcome(major: u8) -> Welcome {
         arch: "arm64".into(),
         threads: 4,
         max_frame: 1 << 20,
+        challenge: piworker::protocol::message::Challenge::Open,
     }
 }
 

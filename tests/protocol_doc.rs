@@ -140,8 +140,13 @@ fn check(ex: &Example, frame: &Frame) {
     match ex.name.as_str() {
         "hello" => {
             assert_header(ex, frame, FrameType::Hello, 0);
-            let want =
-                Hello { protocol_major: PROTOCOL_MAJOR, protocol_minor: PROTOCOL_MINOR, software: "0.1.0".into() };
+            let nonce: [u8; 16] = std::array::from_fn(|i| i as u8);
+            let want = Hello {
+                protocol_major: PROTOCOL_MAJOR,
+                protocol_minor: PROTOCOL_MINOR,
+                software: "0.1.0".into(),
+                nonce: Some(nonce),
+            };
             assert_eq!(Hello::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);
         }
@@ -155,6 +160,7 @@ fn check(ex: &Example, frame: &Frame) {
                 arch: "arm64".into(),
                 threads: 4,
                 max_frame: DEFAULT_MAX_FRAME,
+                challenge: piworker::protocol::message::Challenge::Open,
             };
             assert_eq!(Welcome::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);

@@ -1,8 +1,10 @@
 //! piworker's command line: parsed into a `Config`, kept apart from the
 //! code that uses it.
 
+use super::allow::{parse_allow, Cidr, DEFAULT_ALLOW};
 use crate::protocol::frame::{human_bytes, DEFAULT_MAX_FRAME};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The port piworker listens on unless told otherwise (31415: π).
@@ -31,7 +33,30 @@ OPTIONS:
                           input travels as several frames, so this limits
                           memory per frame, not job size
     --shutdown-grace SECS On SIGTERM/SIGINT, let running jobs finish for this
-                          long before cancelling them [default: 10]
+                          long before cancelling them; a second signal
+                          cancels them at once [default: 10]
+
+ACCESS:
+    --allow CIDR,...      Peers that may connect; others are closed before a
+                          byte is read [default: loopback, 10.0.0.0/8,
+                          172.16.0.0/12, 192.168.0.0/16, link-local, fc00::/7;
+                          `any` for all]
+    --key FILE            Require the cluster key in FILE (HMAC-SHA256
+                          challenge-response; the key never crosses the wire;
+                          no encryption). FILE must not be world-readable
+
+LIMITS (each logged when hit):
+    --max-connections N   Connections at once; more get an error and are
+                          closed [default: 1024]
+    --max-jobs-per-connection N  Jobs running per connection; past it the
+                          worker stops reading that connection [default: 64]
+    --max-jobs N          Jobs running in all [default: 4096]
+    --max-job-input BYTES Input one job may stream [default: 64G]
+    --handshake-timeout SECS  Time to complete Hello (and the key) [default: 5]
+    --frame-timeout SECS  Time a frame may take to arrive, plus one second
+                          per MiB of it: slow senders are dropped [default: 10]
+    --idle-timeout SECS   Close connections with no job and no frame for
+                          this long [default: 300]
     -V, --version         Print the version and exit
     -h, --help            Print this help and exit
 
@@ -51,6 +76,35 @@ pub struct Config {
     pub threads: Option<usize>,
     pub max_frame: u32,
     pub shutdown_grace: Duration,
+    pub allow: Vec<Cidr>,
+    pub key_file: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+/// What one client, or all of them, may take from a worker.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub max_jobs_per_connection: usize,
+    pub max_jobs: usize,
+    pub max_job_input: u64,
+    pub handshake_timeout: Duration,
+    pub frame_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 1024,
+            max_jobs_per_connection: 64,
+            max_jobs: 4096,
+            max_job_input: 64 << 30,
+            handshake_timeout: Duration::from_secs(5),
+            frame_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Default for Config {
@@ -60,6 +114,9 @@ impl Default for Config {
             threads: None,
             max_frame: DEFAULT_MAX_FRAME,
             shutdown_grace: Duration::from_secs(10),
+            allow: parse_allow(DEFAULT_ALLOW).unwrap_or_default(),
+            key_file: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -106,12 +163,49 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
                 }
                 config.shutdown_grace = Duration::from_secs_f64(secs);
             }
+            Long("allow") => {
+                config.allow =
+                    parse_allow(&string_value(&mut parser, "--allow")?).map_err(|e| format!("--allow: {e}"))?
+            }
+            Long("key") => config.key_file = Some(PathBuf::from(string_value(&mut parser, "--key")?)),
+            Long("max-connections") => config.limits.max_connections = count(&mut parser, "--max-connections")?,
+            Long("max-jobs-per-connection") => {
+                config.limits.max_jobs_per_connection = count(&mut parser, "--max-jobs-per-connection")?
+            }
+            Long("max-jobs") => config.limits.max_jobs = count(&mut parser, "--max-jobs")?,
+            Long("max-job-input") => {
+                let text = string_value(&mut parser, "--max-job-input")?;
+                config.limits.max_job_input =
+                    parse_size(&text).ok_or_else(|| format!("--max-job-input: {text:?} is not a size like 64G"))?;
+            }
+            Long("handshake-timeout") => config.limits.handshake_timeout = secs(&mut parser, "--handshake-timeout")?,
+            Long("frame-timeout") => config.limits.frame_timeout = secs(&mut parser, "--frame-timeout")?,
+            Long("idle-timeout") => config.limits.idle_timeout = secs(&mut parser, "--idle-timeout")?,
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(other.unexpected().to_string()),
         }
     }
     Ok(Command::Run(config))
+}
+
+/// A whole number of at least 1.
+fn count(parser: &mut lexopt::Parser, flag: &str) -> Result<usize, String> {
+    let text = string_value(parser, flag)?;
+    text.parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| format!("{flag}: {text:?} is not a whole number of at least 1"))
+}
+
+/// Seconds, more than 0 and at most a day.
+fn secs(parser: &mut lexopt::Parser, flag: &str) -> Result<Duration, String> {
+    let text = string_value(parser, flag)?;
+    let v: f64 = text.parse().map_err(|_| format!("{flag}: {text:?} is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!("{flag}: {text} is outside 0..86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 fn string_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
@@ -149,10 +243,12 @@ pub fn parse_size(text: &str) -> Option<u64> {
 /// One line for the log that says how the daemon was configured.
 pub fn describe(config: &Config, threads: usize) -> String {
     format!(
-        "{} compute threads, max frame {}, shutdown grace {:?}",
+        "{} compute threads, max frame {}, shutdown grace {:?}, allow {}, {}",
         threads,
         human_bytes(config.max_frame as u64),
-        config.shutdown_grace
+        config.shutdown_grace,
+        super::allow::describe(&config.allow),
+        if config.key_file.is_some() { "cluster key required" } else { "no cluster key" }
     )
 }
 

@@ -6,15 +6,21 @@
 //! never blocks: compute goes to the pool, results come back through
 //! `task_done`.
 
+use super::config::Limits;
 use super::pool::{JobKey, Pool};
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, Io};
+use crate::protocol::auth::{self, NONCE_LEN};
+use crate::protocol::frame::human_bytes;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::version_refusal;
+use crate::protocol::message::Challenge;
 use crate::protocol::{ErrorCode, ErrorMessage, Frame, FrameError, FrameType, Hello, Submit, Welcome};
 use log::{debug, warn};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,9 +38,23 @@ const MAX_DEAD_JOBS: usize = 4096;
 /// What the server needs to lend a connection while it handles frames.
 pub struct Env<'a> {
     pub pool: &'a Pool,
+    /// The Welcome to send, less the per-connection key challenge.
     pub welcome: &'a Welcome,
     pub key: usize,
     pub draining: bool,
+    pub limits: &'a Limits,
+    pub cluster_key: Option<&'a [u8]>,
+}
+
+/// Where a connection is in its handshake.
+enum Stage {
+    AwaitHello,
+    /// Welcome sent with a key challenge; waiting for the client's proof.
+    AwaitAuth {
+        client_nonce: [u8; NONCE_LEN],
+        worker_nonce: [u8; NONCE_LEN],
+    },
+    Ready,
 }
 
 struct JobSlot {
@@ -44,14 +64,24 @@ struct JobSlot {
     input_open: bool,
     started: Instant,
     kind: u8,
+    input_bytes: u64,
 }
 
 pub struct Connection {
     pub framed: FramedConn,
     pub peer: SocketAddr,
     pub serial: u64,
-    handshake_done: bool,
+    stage: Stage,
     jobs: HashMap<u32, JobSlot>,
+    /// A copy of the worker-wide count, so that every removal can update it.
+    jobs_running: Rc<Cell<usize>>,
+    /// Stopped reading because this connection or the worker has as many
+    /// jobs as allowed; resumed when one finishes.
+    pub job_paused: bool,
+    opened: Instant,
+    last_frame: Instant,
+    /// When the frame now arriving started to arrive, and its length.
+    partial_since: Option<Instant>,
     dead_jobs: HashSet<u32>,
     /// We stopped reading before WouldBlock (output backlog): readiness is
     /// edge-triggered, so the server must call `pump` again itself.
@@ -63,13 +93,19 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(framed: FramedConn, peer: SocketAddr, serial: u64) -> Connection {
+    pub fn new(framed: FramedConn, peer: SocketAddr, serial: u64, jobs_running: Rc<Cell<usize>>) -> Connection {
+        let now = Instant::now();
         Connection {
             framed,
             peer,
             serial,
-            handshake_done: false,
+            stage: Stage::AwaitHello,
             jobs: HashMap::new(),
+            jobs_running,
+            job_paused: false,
+            opened: now,
+            last_frame: now,
+            partial_since: None,
             dead_jobs: HashSet::new(),
             read_paused: false,
             closing: None,
@@ -85,7 +121,14 @@ impl Connection {
     /// Reads and handles frames until the socket would block, the peer has
     /// gone, or our output backlog says to wait.
     pub fn pump(&mut self, env: &Env) {
+        // Frames left unhandled by a job-limit pause come first.
+        if self.closing.is_none() && self.framed.buffered_input() > 0 {
+            self.handle_buffered_frames(env);
+        }
         loop {
+            if self.job_paused && self.closing.is_none() {
+                return; // read nothing more until a job slot frees
+            }
             if self.closing.is_none() && self.framed.pending_output() > OUTPUT_HIGH_WATER {
                 self.read_paused = true;
                 return;
@@ -121,10 +164,24 @@ impl Connection {
     }
 
     fn handle_buffered_frames(&mut self, env: &Env) {
+        let now = Instant::now();
+        let mut progressed = false;
         while self.closing.is_none() {
+            // Back-pressure on jobs: leave a Submit unread (and stop reading
+            // the socket) while this connection or the worker is full.
+            if self.framed.peek_type() == Some(FrameType::Submit) && self.at_job_limit(env.limits) {
+                if !self.job_paused {
+                    debug!("{}: job limit reached; not reading until a job finishes", self.peer);
+                }
+                self.job_paused = true;
+                break;
+            }
             match self.framed.next_frame() {
-                Ok(Some(frame)) => self.handle_frame(frame, env),
-                Ok(None) => return,
+                Ok(Some(frame)) => {
+                    progressed = true;
+                    self.handle_frame(frame, env);
+                }
+                Ok(None) => break,
                 Err(e) => {
                     let code = match e {
                         FrameError::VersionMismatch(theirs) => {
@@ -137,6 +194,61 @@ impl Connection {
                 }
             }
         }
+        // The slow-sender clock runs per frame: it restarts whenever a
+        // frame completes, and stops when nothing is half-received.
+        if self.framed.buffered_input() == 0 {
+            self.partial_since = None;
+        } else if progressed || self.partial_since.is_none() {
+            self.partial_since = Some(now);
+        }
+        if progressed {
+            self.last_frame = now;
+        }
+    }
+
+    fn at_job_limit(&self, limits: &Limits) -> bool {
+        self.jobs.len() >= limits.max_jobs_per_connection || self.jobs_running.get() >= limits.max_jobs
+    }
+
+    /// Whether a job-limit pause can end (the server then calls `pump`).
+    pub fn can_resume(&self, limits: &Limits) -> bool {
+        self.job_paused && !self.at_job_limit(limits)
+    }
+
+    /// Deadlines a connection can miss: the handshake, a frame arriving too
+    /// slowly, and idleness. Returns what was missed, for the close.
+    pub fn check_deadlines(&mut self, limits: &Limits, now: Instant) {
+        if self.closing.is_some() {
+            return;
+        }
+        let why = if !matches!(self.stage, Stage::Ready) && now.duration_since(self.opened) > limits.handshake_timeout {
+            Some((ErrorCode::HandshakeRequired, format!("no handshake within {:?}", limits.handshake_timeout)))
+        } else if let Some(since) = self.partial_since {
+            let length = self.framed.peek_length().unwrap_or(0) as f64;
+            let allowed = limits.frame_timeout + Duration::from_secs_f64(length / (1 << 20) as f64);
+            (now.duration_since(since) > allowed).then(|| {
+                let got = self.framed.buffered_input();
+                (ErrorCode::BadFrame, format!("a frame arrived too slowly ({got} bytes in {:?}); closing", allowed))
+            })
+        } else if self.jobs.is_empty() && now.duration_since(self.last_frame) > limits.idle_timeout {
+            Some((ErrorCode::BadFrame, format!("idle for {:?} with no job", limits.idle_timeout)))
+        } else {
+            None
+        };
+        if let Some((code, message)) = why {
+            self.fail_connection(code, message);
+        }
+    }
+
+    fn put_job(&mut self, id: u32, slot: JobSlot) {
+        self.jobs.insert(id, slot);
+        self.jobs_running.set(self.jobs_running.get() + 1);
+    }
+
+    fn take_job(&mut self, id: u32) -> Option<JobSlot> {
+        let slot = self.jobs.remove(&id)?;
+        self.jobs_running.set(self.jobs_running.get().saturating_sub(1));
+        Some(slot)
     }
 
     fn on_peer_closed(&mut self) {
@@ -160,17 +272,33 @@ impl Connection {
     pub fn handle_frame(&mut self, frame: Frame, env: &Env) {
         let job_id = frame.header.job_id;
         let frame_type = frame.header.frame_type;
-        if !self.handshake_done {
-            if frame_type == FrameType::Hello {
-                return self.on_hello(&frame.payload, env);
+        match self.stage {
+            Stage::AwaitHello => {
+                if frame_type == FrameType::Hello {
+                    return self.on_hello(&frame.payload, env);
+                }
+                let msg = format!("expected Hello as the first frame, got {frame_type:?}");
+                return self.fail_connection(ErrorCode::HandshakeRequired, msg);
             }
-            let msg = format!("expected Hello as the first frame, got {frame_type:?}");
-            return self.fail_connection(ErrorCode::HandshakeRequired, msg);
+            Stage::AwaitAuth { client_nonce, worker_nonce } => {
+                let key = env.cluster_key.unwrap_or_default();
+                if frame_type != FrameType::Auth {
+                    let msg = format!("this worker requires the cluster key to be proven first (got {frame_type:?})");
+                    return self.fail_connection(ErrorCode::AuthFailed, msg);
+                }
+                if !auth::check_client_proof(key, &client_nonce, &worker_nonce, &frame.payload) {
+                    return self.fail_connection(ErrorCode::AuthFailed, "wrong cluster key".into());
+                }
+                debug!("{}: cluster key proven", self.peer);
+                self.stage = Stage::Ready;
+                return;
+            }
+            Stage::Ready => {}
         }
         match frame_type {
             FrameType::Ping => self.framed.queue(FrameType::Pong, job_id, &frame.payload),
             FrameType::Submit => self.on_submit(job_id, &frame.payload, env),
-            FrameType::Data => self.on_data(job_id, &frame.payload),
+            FrameType::Data => self.on_data(job_id, &frame.payload, env),
             FrameType::EndInput => self.on_end_input(job_id),
             FrameType::Cancel => self.on_cancel(job_id),
             FrameType::Hello => {
@@ -198,8 +326,23 @@ impl Connection {
             "{}: hello from pisubmit {} (protocol {}.{})",
             self.peer, hello.software, hello.protocol_major, hello.protocol_minor
         );
-        self.handshake_done = true;
-        self.framed.queue_frame(&env.welcome.encode());
+        let mut welcome = env.welcome.clone();
+        if let Some(key) = env.cluster_key {
+            let Some(client_nonce) = hello.nonce else {
+                let msg = "this worker requires the cluster key; the client sent no nonce (pisubmit --key FILE)";
+                return self.fail_connection(ErrorCode::AuthFailed, msg.into());
+            };
+            let worker_nonce = match auth::nonce() {
+                Ok(n) => n,
+                Err(e) => return self.fail_connection(ErrorCode::AuthFailed, format!("no random nonce: {e}")),
+            };
+            let proof = auth::worker_proof(key, &client_nonce, &worker_nonce);
+            welcome.challenge = Challenge::Key { nonce: worker_nonce, proof };
+            self.stage = Stage::AwaitAuth { client_nonce, worker_nonce };
+        } else {
+            self.stage = Stage::Ready;
+        }
+        self.framed.queue_frame(&welcome.encode());
     }
 
     fn on_submit(&mut self, job_id: u32, payload: &[u8], env: &Env) {
@@ -232,18 +375,24 @@ impl Connection {
             input_open: submit.has_input(),
             started: Instant::now(),
             kind: submit.kind,
+            input_bytes: 0,
         };
-        self.jobs.insert(job_id, slot);
+        self.put_job(job_id, slot);
         if !tasks.is_empty() {
             env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &cancel, tasks);
         }
         self.finish_if_done(job_id);
     }
 
-    fn on_data(&mut self, job_id: u32, payload: &[u8]) {
+    fn on_data(&mut self, job_id: u32, payload: &[u8], env: &Env) {
         let Some(slot) = self.jobs.get_mut(&job_id).filter(|s| s.input_open) else {
             return self.unknown_job(job_id, "Data");
         };
+        slot.input_bytes += payload.len() as u64;
+        if slot.input_bytes > env.limits.max_job_input {
+            let msg = format!("job input exceeds --max-job-input ({})", human_bytes(env.limits.max_job_input));
+            return self.job_error(job_id, JobError::failed(msg));
+        }
         let mut sink = FrameSink { framed: &mut self.framed, job_id };
         if let Err(e) = slot.job.input(payload, &mut sink) {
             self.job_error(job_id, e);
@@ -265,7 +414,7 @@ impl Connection {
     }
 
     fn on_cancel(&mut self, job_id: u32) {
-        if let Some(slot) = self.jobs.remove(&job_id) {
+        if let Some(slot) = self.take_job(job_id) {
             slot.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {job_id} cancelled by the client", self.peer);
             self.send_error(job_id, ErrorCode::Cancelled, format!("job {job_id} cancelled"));
@@ -298,7 +447,7 @@ impl Connection {
         if !done {
             return;
         }
-        let Some(slot) = self.jobs.remove(&job_id) else {
+        let Some(slot) = self.take_job(job_id) else {
             return;
         };
         let (kind, elapsed) = (slot.kind, slot.started.elapsed());
@@ -313,7 +462,7 @@ impl Connection {
 
     /// A job could not start or failed: tell the client, log it, free it.
     fn job_error(&mut self, job_id: u32, e: JobError) {
-        if let Some(slot) = self.jobs.remove(&job_id) {
+        if let Some(slot) = self.take_job(job_id) {
             slot.cancel.store(true, Ordering::Relaxed);
             if slot.input_open {
                 self.remember_dead(job_id);
@@ -363,6 +512,7 @@ impl Connection {
 
     /// Cancels every job of this connection (disconnect, shutdown).
     pub fn cancel_all(&mut self, why: &str) {
+        self.jobs_running.set(self.jobs_running.get().saturating_sub(self.jobs.len()));
         for (id, slot) in self.jobs.drain() {
             slot.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {id} cancelled: {why}", self.peer);
@@ -373,7 +523,7 @@ impl Connection {
     pub fn abort_jobs_for_shutdown(&mut self) {
         let ids: Vec<u32> = self.jobs.keys().copied().collect();
         for id in ids {
-            if let Some(slot) = self.jobs.remove(&id) {
+            if let Some(slot) = self.take_job(id) {
                 slot.cancel.store(true, Ordering::Relaxed);
             }
             self.send_error(id, ErrorCode::ShuttingDown, format!("job {id} cancelled: worker is shutting down"));

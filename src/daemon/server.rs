@@ -6,26 +6,32 @@
 //! Interest is derived from state (WRITABLE only while output is pending)
 //! and re-registered only when it changes.
 
-use super::config::{describe, Config};
+use super::allow::{allowed, describe as describe_allow, Cidr};
+use super::config::{describe, Config, Limits};
 use super::connection::{Connection, Env};
 use super::cpus::allowed_cpus;
 use super::host;
 use super::notify::notify;
 use super::pool::{Pool, TaskDone};
 use crate::net::FramedConn;
+use crate::protocol::auth::load_key;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
+use crate::protocol::message::Challenge;
 use crate::protocol::message::SOFTWARE_VERSION;
-use crate::protocol::Welcome;
+use crate::protocol::{ErrorCode, ErrorMessage, Welcome};
 use log::{debug, error, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,6 +84,12 @@ struct Server {
     done: Receiver<TaskDone>,
     welcome: Welcome,
     max_frame: u32,
+    limits: Limits,
+    allow: Vec<Cidr>,
+    cluster_key: Option<Vec<u8>>,
+    jobs_running: Rc<Cell<usize>>,
+    refused_log: RateLimitedLog,
+    full_log: RateLimitedLog,
     next_serial: u64,
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
@@ -95,6 +107,10 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         }
         Some(n) => cpus[..n].to_vec(),
         None => cpus,
+    };
+    let cluster_key = match &config.key_file {
+        Some(path) => Some(load_key(path).map_err(DaemonError::Config)?),
+        None => None,
     };
     let poll = Poll::new().map_err(setup("create the event loop"))?;
     // mio sets SO_REUSEADDR (a restart rebinds at once over TIME_WAIT) and
@@ -115,6 +131,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         arch: host::arch().into(),
         threads: pool.threads().min(u16::MAX as usize) as u16,
         max_frame: config.max_frame,
+        challenge: Challenge::Open,
     };
     let local = listener.local_addr().map_err(setup("read the bound address"))?;
     info!("piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})", describe(&config, pool.threads()));
@@ -128,6 +145,12 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         done,
         welcome,
         max_frame: config.max_frame,
+        limits: config.limits.clone(),
+        allow: config.allow.clone(),
+        cluster_key,
+        jobs_running: Rc::new(Cell::new(0)),
+        refused_log: RateLimitedLog::default(),
+        full_log: RateLimitedLog::default(),
         next_serial: 0,
         stop_deadline: None,
     };
@@ -170,6 +193,21 @@ impl Server {
         loop {
             match listener.accept() {
                 Ok((mut stream, peer)) => {
+                    // Outsiders are dropped before a byte is read from them.
+                    if !allowed(&self.allow, peer.ip()) {
+                        self.refused_log.note(|n| {
+                            warn!("{peer}: not in --allow ({}); closed{}", describe_allow(&self.allow), also(n))
+                        });
+                        continue;
+                    }
+                    if self.conns.len() >= self.limits.max_connections {
+                        let max = self.limits.max_connections;
+                        self.full_log.note(|n| warn!("{peer}: --max-connections {max} reached; refused{}", also(n)));
+                        let msg = format!("worker is at its limit of {max} connections; try again later");
+                        // Best effort, one small write: the socket buffer takes it.
+                        let _ = stream.write(&ErrorMessage::new(ErrorCode::BadFrame, msg).encode(0).to_bytes());
+                        continue;
+                    }
                     // Jobs and results are small frames: do not let Nagle hold them.
                     if let Err(e) = stream.set_nodelay(true) {
                         debug!("{peer}: TCP_NODELAY failed: {e}");
@@ -183,7 +221,12 @@ impl Server {
                         continue;
                     }
                     self.next_serial += 1;
-                    entry.insert(Connection::new(FramedConn::new(stream, self.max_frame), peer, self.next_serial));
+                    entry.insert(Connection::new(
+                        FramedConn::new(stream, self.max_frame),
+                        peer,
+                        self.next_serial,
+                        Rc::clone(&self.jobs_running),
+                    ));
                     self.registered.insert(key, Interest::READABLE);
                     debug!("{peer}: connected");
                 }
@@ -204,7 +247,14 @@ impl Server {
             return; // an event for a connection closed earlier in this batch
         }
         if readable {
-            let env = Env { pool: &self.pool, welcome: &self.welcome, key, draining: self.stop_deadline.is_some() };
+            let env = Env {
+                pool: &self.pool,
+                welcome: &self.welcome,
+                key,
+                draining: self.stop_deadline.is_some(),
+                limits: &self.limits,
+                cluster_key: self.cluster_key.as_deref(),
+            };
             self.conns[key].pump(&env);
         }
         self.after_io(key);
@@ -223,7 +273,14 @@ impl Server {
                 break;
             }
             // The backlog has drained: read what arrived meanwhile.
-            let env = Env { pool: &self.pool, welcome: &self.welcome, key, draining: self.stop_deadline.is_some() };
+            let env = Env {
+                pool: &self.pool,
+                welcome: &self.welcome,
+                key,
+                draining: self.stop_deadline.is_some(),
+                limits: &self.limits,
+                cluster_key: self.cluster_key.as_deref(),
+            };
             self.conns[key].pump(&env);
         }
         let conn = &mut self.conns[key];
@@ -264,6 +321,7 @@ impl Server {
                 self.after_io(key);
             }
         }
+        self.resume_job_paused();
     }
 
     fn on_signals(&mut self, signals: &mut Signals, grace: Duration) {
@@ -287,9 +345,36 @@ impl Server {
         }
     }
 
+    /// Connections held back by a job limit read again once jobs have
+    /// finished (anywhere, for the worker-wide limit).
+    fn resume_job_paused(&mut self) {
+        let ready: Vec<usize> = self.conns.iter().filter(|(_, c)| c.can_resume(&self.limits)).map(|(k, _)| k).collect();
+        for key in ready {
+            let env = Env {
+                pool: &self.pool,
+                welcome: &self.welcome,
+                key,
+                draining: self.stop_deadline.is_some(),
+                limits: &self.limits,
+                cluster_key: self.cluster_key.as_deref(),
+            };
+            let conn = &mut self.conns[key];
+            conn.job_paused = false;
+            conn.pump(&env);
+            self.after_io(key);
+        }
+    }
+
     /// Deadlines: lingering closes that ran out, and the shutdown grace.
     fn sweep(&mut self) {
         let now = Instant::now();
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.conns[key].check_deadlines(&self.limits, now);
+            if self.conns[key].closing_deadline().is_some() {
+                self.after_io(key);
+            }
+        }
         if self.stop_deadline.is_some_and(|d| now >= d) {
             let keys: Vec<usize> = self.conns.iter().filter(|(_, c)| c.running_jobs() > 0).map(|(k, _)| k).collect();
             for key in keys {
@@ -304,5 +389,34 @@ impl Server {
         for key in expired {
             self.drop_connection(key);
         }
+    }
+}
+
+/// A log line that repeats at most every ten seconds, with the count of
+/// what it left out: a flood must not become a flood of log lines.
+#[derive(Default)]
+struct RateLimitedLog {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimitedLog {
+    fn note(&mut self, log: impl FnOnce(u64)) {
+        let now = Instant::now();
+        if self.last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(10)) {
+            self.suppressed += 1;
+            return;
+        }
+        log(self.suppressed);
+        self.suppressed = 0;
+        self.last = Some(now);
+    }
+}
+
+fn also(suppressed: u64) -> String {
+    if suppressed == 0 {
+        String::new()
+    } else {
+        format!(" ({suppressed} more like it not logged)")
     }
 }

@@ -7,7 +7,7 @@
 //! callers keep reading until `Io::WouldBlock` (or remember that they
 //! stopped early and come back, see `daemon::connection`).
 
-use crate::protocol::frame::{decode_header, write_frame, Decoded, HEADER_LEN};
+use crate::protocol::frame::{decode_header, write_frame, Decoded, HEADER_LEN, MAGIC};
 use crate::protocol::{Frame, FrameError, FrameType};
 use mio::net::TcpStream;
 use std::io::{self, ErrorKind, Read, Write};
@@ -125,6 +125,18 @@ impl FramedConn {
     pub fn discard_input(&mut self) {
         self.in_start = 0;
         self.in_end = 0;
+    }
+
+    /// The type of the next frame, if its header has arrived (and is valid).
+    pub fn peek_type(&self) -> Option<FrameType> {
+        let buffered = &self.input[self.in_start..self.in_end];
+        (buffered.len() >= HEADER_LEN && buffered[..4] == MAGIC).then(|| FrameType::from_u8(buffered[5]))
+    }
+
+    /// The payload length of the frame now arriving, once its header is in.
+    pub fn peek_length(&self) -> Option<u32> {
+        let b = &self.input[self.in_start..self.in_end];
+        (b.len() >= HEADER_LEN).then(|| u32::from_be_bytes([b[12], b[13], b[14], b[15]]))
     }
 
     /// Bytes received but not yet cut into frames.

@@ -13,7 +13,7 @@ pub const MAGIC: [u8; 4] = *b"PIWK";
 /// The protocol's major version. A peer with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// The protocol's minor version: additions that an older peer can ignore.
-pub const PROTOCOL_MINOR: u8 = 0;
+pub const PROTOCOL_MINOR: u8 = 1;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 /// Default largest payload a daemon accepts (`--max-frame`).
@@ -27,6 +27,7 @@ pub enum FrameType {
     Welcome,
     Ping,
     Pong,
+    Auth,
     Submit,
     Data,
     EndInput,
@@ -44,6 +45,7 @@ impl FrameType {
             FrameType::Welcome => 0x02,
             FrameType::Ping => 0x03,
             FrameType::Pong => 0x04,
+            FrameType::Auth => 0x05,
             FrameType::Submit => 0x10,
             FrameType::Data => 0x11,
             FrameType::EndInput => 0x12,
@@ -61,6 +63,7 @@ impl FrameType {
             0x02 => FrameType::Welcome,
             0x03 => FrameType::Ping,
             0x04 => FrameType::Pong,
+            0x05 => FrameType::Auth,
             0x10 => FrameType::Submit,
             0x11 => FrameType::Data,
             0x12 => FrameType::EndInput,

@@ -2,6 +2,7 @@
 //! the envelope of a job submission. Job parameters and results belong to
 //! each job kind (`crate::jobs`), not here.
 
+use super::auth::{NONCE_LEN, PROOF_LEN};
 use super::frame::{Frame, FrameType, PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use super::wire::{WireError, WireReader, WireWrite};
 use std::fmt;
@@ -15,11 +16,19 @@ pub struct Hello {
     pub protocol_major: u8,
     pub protocol_minor: u8,
     pub software: String,
+    /// The client's half of the key challenge (protocol 1.1); absent from
+    /// 1.0 clients.
+    pub nonce: Option<[u8; NONCE_LEN]>,
 }
 
 impl Hello {
-    pub fn ours() -> Hello {
-        Hello { protocol_major: PROTOCOL_MAJOR, protocol_minor: PROTOCOL_MINOR, software: SOFTWARE_VERSION.into() }
+    pub fn ours(nonce: [u8; NONCE_LEN]) -> Hello {
+        Hello {
+            protocol_major: PROTOCOL_MAJOR,
+            protocol_minor: PROTOCOL_MINOR,
+            software: SOFTWARE_VERSION.into(),
+            nonce: Some(nonce),
+        }
     }
 
     pub fn encode(&self) -> Frame {
@@ -27,19 +36,36 @@ impl Hello {
         p.put_u8(self.protocol_major);
         p.put_u8(self.protocol_minor);
         p.put_string(&self.software);
+        if let Some(n) = &self.nonce {
+            p.extend_from_slice(n);
+        }
         Frame::new(FrameType::Hello, 0, p)
     }
 
     pub fn decode(payload: &[u8]) -> Result<Hello, WireError> {
         let mut r = WireReader::new(payload);
-        let hello = Hello {
-            protocol_major: r.u8("hello.protocol_major")?,
-            protocol_minor: r.u8("hello.protocol_minor")?,
-            software: r.string("hello.software")?,
+        let protocol_major = r.u8("hello.protocol_major")?;
+        let protocol_minor = r.u8("hello.protocol_minor")?;
+        let software = r.string("hello.software")?;
+        let nonce = if r.remaining() >= NONCE_LEN {
+            let mut n = [0u8; NONCE_LEN];
+            n.copy_from_slice(r.take(NONCE_LEN, "hello.nonce")?);
+            Some(n)
+        } else {
+            None
         };
-        // A later minor may append fields; they are ignored, not refused.
-        Ok(hello)
+        // A later minor may append more fields; they are ignored, not refused.
+        Ok(Hello { protocol_major, protocol_minor, software, nonce })
     }
+}
+
+/// How a worker wants the client to prove it belongs (protocol 1.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    /// No cluster key on this worker.
+    Open,
+    /// Prove the key: the worker's nonce, and its own proof of the key.
+    Key { nonce: [u8; NONCE_LEN], proof: [u8; PROOF_LEN] },
 }
 
 /// The worker's answer to `Hello`: who it is and what it can do.
@@ -52,6 +78,7 @@ pub struct Welcome {
     pub arch: String,
     pub threads: u16,
     pub max_frame: u32,
+    pub challenge: Challenge,
 }
 
 impl Welcome {
@@ -64,12 +91,20 @@ impl Welcome {
         p.put_string(&self.arch);
         p.put_u16(self.threads);
         p.put_u32(self.max_frame);
+        match &self.challenge {
+            Challenge::Open => p.put_u8(0),
+            Challenge::Key { nonce, proof } => {
+                p.put_u8(1);
+                p.extend_from_slice(nonce);
+                p.extend_from_slice(proof);
+            }
+        }
         Frame::new(FrameType::Welcome, 0, p)
     }
 
     pub fn decode(payload: &[u8]) -> Result<Welcome, WireError> {
         let mut r = WireReader::new(payload);
-        Ok(Welcome {
+        let mut w = Welcome {
             protocol_major: r.u8("welcome.protocol_major")?,
             protocol_minor: r.u8("welcome.protocol_minor")?,
             software: r.string("welcome.software")?,
@@ -77,7 +112,23 @@ impl Welcome {
             arch: r.string("welcome.arch")?,
             threads: r.u16("welcome.threads")?,
             max_frame: r.u32("welcome.max_frame")?,
-        })
+            challenge: Challenge::Open,
+        };
+        // 1.0 workers end here: they have no key.
+        if r.remaining() > 0 {
+            match r.u8("welcome.auth")? {
+                0 => {}
+                1 => {
+                    let mut nonce = [0u8; NONCE_LEN];
+                    nonce.copy_from_slice(r.take(NONCE_LEN, "welcome.nonce")?);
+                    let mut proof = [0u8; PROOF_LEN];
+                    proof.copy_from_slice(r.take(PROOF_LEN, "welcome.proof")?);
+                    w.challenge = Challenge::Key { nonce, proof };
+                }
+                other => return Err(WireError::new("welcome.auth", format!("unknown method {other}"))),
+            }
+        }
+        Ok(w)
     }
 }
 
@@ -100,6 +151,8 @@ pub enum ErrorCode {
     JobFailed,
     Cancelled,
     ShuttingDown,
+    /// Missing or wrong cluster key.
+    AuthFailed,
     Unknown(u16),
 }
 
@@ -117,6 +170,7 @@ impl ErrorCode {
             ErrorCode::JobFailed => 9,
             ErrorCode::Cancelled => 10,
             ErrorCode::ShuttingDown => 11,
+            ErrorCode::AuthFailed => 12,
             ErrorCode::Unknown(v) => v,
         }
     }
@@ -134,6 +188,7 @@ impl ErrorCode {
             9 => ErrorCode::JobFailed,
             10 => ErrorCode::Cancelled,
             11 => ErrorCode::ShuttingDown,
+            12 => ErrorCode::AuthFailed,
             other => ErrorCode::Unknown(other),
         }
     }

@@ -4,6 +4,7 @@
 //! `wire` the typed fields inside payloads, `message` the handshake, errors
 //! and job envelope. Nothing here does I/O.
 
+pub mod auth;
 pub mod frame;
 pub mod message;
 pub mod wire;

@@ -35,6 +35,8 @@ OPTIONS:
     --piece-timeout SECS|N%  Re-run a piece elsewhere when it takes longer
                           than SECS, or than N% of the median piece time
                           (e.g. 300%) [default: none]
+    --key FILE            The cluster key, when the workers run with --key
+                          [default: $PISUBMIT_KEY, a file name]
     --quiet               No progress bar (it is drawn on stderr only when
                           stderr is a terminal)
     -V, --version         Print the version and exit
@@ -92,6 +94,7 @@ pub struct Invocation {
     pub retries: usize,
     pub piece_timeout: Option<PieceTimeout>,
     pub quiet: bool,
+    pub key_file: Option<PathBuf>,
     pub job: JobSpec,
 }
 
@@ -119,6 +122,7 @@ pub fn parse_args(
     let mut retries = 3;
     let mut piece_timeout = None;
     let mut quiet = false;
+    let mut key_file = None;
     let job_name = loop {
         let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
             return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping or farm)"));
@@ -139,6 +143,7 @@ pub fn parse_args(
             }
             Long("piece-timeout") => piece_timeout = Some(parse_piece_timeout(&text(&mut parser, "--piece-timeout")?)?),
             Long("quiet") => quiet = true,
+            Long("key") => key_file = Some(PathBuf::from(text(&mut parser, "--key")?)),
             Long("connect-timeout") => {
                 connect_timeout = seconds(&text(&mut parser, "--connect-timeout")?, "--connect-timeout")?
             }
@@ -182,6 +187,7 @@ pub fn parse_args(
         retries,
         piece_timeout,
         quiet,
+        key_file: key_file.or_else(|| std::env::var_os("PISUBMIT_KEY").filter(|v| !v.is_empty()).map(PathBuf::from)),
         job,
     }))
 }

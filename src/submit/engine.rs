@@ -125,6 +125,8 @@ pub struct Options {
     pub piece_timeout: Option<PieceTimeout>,
     pub deadline: Option<Instant>,
     pub quiet: bool,
+    /// The cluster key, when the workers require one.
+    pub key: Option<Arc<Vec<u8>>>,
 }
 
 /// What the report says about one worker.
@@ -196,7 +198,7 @@ impl Engine {
 
     fn add_link(&mut self, spec: HostSpec) {
         let token = Token(self.links.len());
-        self.links.push(Link::new(spec, token));
+        self.links.push(Link::new(spec, token, self.opts.key.clone()));
         self.streaming.push(None);
     }
 

@@ -7,14 +7,16 @@
 
 use super::hosts::HostSpec;
 use crate::net::{FramedConn, Io};
+use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
-use crate::protocol::message::version_refusal;
+use crate::protocol::message::{version_refusal, Challenge};
 use crate::protocol::{ErrorMessage, Frame, FrameType, Hello, Welcome};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Largest payload the head accepts from a worker.
@@ -64,6 +66,8 @@ pub struct Link {
     last_heard: Instant,
     last_ping: Instant,
     hello_sent: bool,
+    key: Option<Arc<Vec<u8>>>,
+    client_nonce: [u8; NONCE_LEN],
     next_job_id: u32,
     pub flights: HashMap<u32, Flight>,
     backoff: Duration,
@@ -78,7 +82,7 @@ pub struct Link {
 }
 
 impl Link {
-    pub fn new(spec: HostSpec, token: Token) -> Link {
+    pub fn new(spec: HostSpec, token: Token, key: Option<Arc<Vec<u8>>>) -> Link {
         let now = Instant::now();
         Link {
             spec,
@@ -91,6 +95,8 @@ impl Link {
             last_heard: now,
             last_ping: now,
             hello_sent: false,
+            key,
+            client_nonce: [0; NONCE_LEN],
             next_job_id: 1,
             flights: HashMap::new(),
             backoff: FIRST_BACKOFF,
@@ -186,7 +192,14 @@ impl Link {
                 match conn.stream.peer_addr() {
                     Ok(_) => {
                         let _ = conn.stream.set_nodelay(true);
-                        conn.queue_frame(&Hello::ours().encode());
+                        match auth::nonce() {
+                            Ok(n) => self.client_nonce = n,
+                            Err(e) => {
+                                events.push(Event::Lost(format!("cannot read a random nonce: {e}")));
+                                return events;
+                            }
+                        }
+                        conn.queue_frame(&Hello::ours(self.client_nonce).encode());
                         self.hello_sent = true;
                         self.last_ping = now;
                     }
@@ -238,6 +251,26 @@ impl Link {
                 let w = Welcome::decode(&frame.payload).map_err(|e| format!("malformed Welcome: {e}"))?;
                 if w.protocol_major != PROTOCOL_MAJOR {
                     return Err(version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, w.protocol_major, w.protocol_minor));
+                }
+                match (&w.challenge, self.key.as_deref()) {
+                    (Challenge::Open, None) => {}
+                    (Challenge::Open, Some(_)) => {
+                        return Err("has no cluster key, but --key was given: not trusting it".into());
+                    }
+                    (Challenge::Key { .. }, None) => {
+                        return Err("requires the cluster key: give --key FILE or set PISUBMIT_KEY".into());
+                    }
+                    (Challenge::Key { nonce, proof }, Some(key)) => {
+                        if !auth::check_worker_proof(key, &self.client_nonce, nonce, proof) {
+                            return Err(
+                                "does not know our cluster key (a different key, or not a worker of ours)".into()
+                            );
+                        }
+                        let ours = auth::client_proof(key, &self.client_nonce, nonce);
+                        if let Some(conn) = self.conn.as_mut() {
+                            conn.queue(FrameType::Auth, 0, &ours);
+                        }
+                    }
                 }
                 if let State::Connecting(since) = self.state {
                     self.handshake_rtt = now - since;

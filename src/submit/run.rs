@@ -7,7 +7,9 @@ use super::farm::{FarmOutput, StdinTasks};
 use super::hosts::HostsFile;
 use super::json::Json;
 use super::plan::{self, Answer, JobSpec};
+use crate::protocol::auth::load_key;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Runs the job and returns what goes to stdout.
@@ -22,6 +24,10 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
         Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
         None => None,
     };
+    let key = match &inv.key_file {
+        Some(path) => Some(Arc::new(load_key(path).map_err(SubmitError::Usage)?)),
+        None => None,
+    };
     let opts = Options {
         connect_timeout: inv.connect_timeout,
         heartbeat_timeout: inv.heartbeat_timeout,
@@ -29,6 +35,7 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
         piece_timeout: inv.piece_timeout,
         deadline: inv.timeout.map(|t| started + t),
         quiet: inv.quiet,
+        key,
     };
     let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, opts)?;
     let name = inv.job.name();

@@ -49,14 +49,16 @@ impl Worker {
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                {
+                    let mut log = sink.lock().unwrap();
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let addr = rest.split_whitespace().next().unwrap_or("");
                     let port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
                     let _ = tx.send(port);
                 }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
             }
         });
         let port = rx
@@ -249,7 +251,7 @@ impl RawClient {
 
     pub fn handshake(worker: &Worker) -> RawClient {
         let mut c = RawClient::connect(worker);
-        c.send(&Hello::ours().encode().to_bytes());
+        c.send(&Hello::ours([0; 16]).encode().to_bytes());
         let welcome = c.frame().expect("welcome");
         assert_eq!(welcome.header.frame_type, piworker::protocol::FrameType::Welcome);
         c
