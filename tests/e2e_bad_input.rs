@@ -5,7 +5,7 @@ mod common;
 
 use common::{hosts, pisubmit, RawClient, Worker};
 use piworker::jobs::{loopsum, pi, primes, JobKind};
-use piworker::protocol::frame::{Header, HEADER_LEN};
+use piworker::protocol::frame::{Header, HEADER_LEN, PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType, Hello, Submit};
 use std::time::Duration;
 
@@ -66,13 +66,16 @@ fn another_major_version_is_refused_naming_both() {
     hello[4] = 9;
     c.send(&hello);
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
-    assert!(msg.contains("1.0") && msg.contains("9."), "{msg}");
+    assert!(
+        msg.contains(&format!("this side speaks {PROTOCOL_MAJOR}.{PROTOCOL_MINOR}")) && msg.contains("9."),
+        "{msg}"
+    );
     assert!(c.frame().is_none());
     // A peer that frames as v1 but says it speaks 2.x in its Hello.
     let mut c = RawClient::connect(&w);
     c.send(&Hello { protocol_major: 2, protocol_minor: 1, software: "2.1.0".into(), nonce: None }.encode().to_bytes());
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
-    assert!(msg.contains("this side speaks 1.0, the peer speaks 2.1"), "{msg}");
+    assert!(msg.contains(&format!("this side speaks {PROTOCOL_MAJOR}.{PROTOCOL_MINOR}, the peer speaks 2.1")), "{msg}");
     assert!(w.wait_log("protocol version mismatch", Duration::from_secs(5)));
     still_serves(&w);
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{hosts, pisubmit, RawClient, Worker, PIWORKER};
+use piworker::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use piworker::protocol::message::SUBMIT_HAS_INPUT;
 use piworker::protocol::{Frame, FrameType, Submit, Welcome};
 use std::io::{Read, Write};
@@ -151,7 +152,8 @@ fn pisubmit_refuses_a_worker_of_another_major_version_naming_both() {
     let addr = fake_worker(welcome(2).encode().to_bytes());
     let run = pisubmit(&addr, &["loopsum"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("this side speaks 1.0, the peer speaks 2.4"), "{}", run.stderr);
+    let ours = format!("{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}");
+    assert!(run.stderr.contains(&format!("this side speaks {ours}, the peer speaks 2.4")), "{}", run.stderr);
     assert!(run.stderr.contains(&addr));
 
     let mut v2 = welcome(2).encode().to_bytes();
@@ -159,7 +161,7 @@ fn pisubmit_refuses_a_worker_of_another_major_version_naming_both() {
     let addr = fake_worker(v2);
     let run = pisubmit(&addr, &["loopsum"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("peer speaks 2.x, this side speaks 1.0"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("peer speaks 2.x, this side speaks {ours}")), "{}", run.stderr);
 }
 
 #[test]
