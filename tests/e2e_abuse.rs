@@ -286,3 +286,113 @@ fn the_cluster_key() {
     assert!(w.wait_log("wrong cluster key", Duration::from_secs(5)));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_client_that_never_reads_a_large_result_holds_its_job_not_our_memory() {
+    let w = Worker::start(&[]);
+    let mut c = RawClient::handshake(&w);
+    // Every prime below 2^31 is about 100 million of them: 800 MB of output.
+    let p = piworker::jobs::primes::Params { a: 1, b: 1 << 31, list: true };
+    c.send(&Submit { kind: JobKind::Primes.to_u8(), flags: 0, params: p.encode() }.encode(1).to_bytes());
+    std::thread::sleep(Duration::from_secs(3));
+    let hwm = w.status_kib("VmHWM");
+    assert!(hwm < 48 * 1024, "worker peak RSS {hwm} KiB with a client that does not read");
+    assert!(w.log().contains("not reading its results; holding its jobs"), "{}", w.log());
+    // Meanwhile another client is served, and the cores are not spinning.
+    still_serves(&w);
+    let before = w.cpu_seconds();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(w.cpu_seconds() - before < 0.2, "held jobs still compute");
+    eprintln!("held: worker VmHWM {hwm} KiB");
+}
+
+/// Raises this process's open-file limit (the workers it starts inherit it).
+fn raise_fd_limit(want: u64) -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    let new = want.min(hard).max(soft);
+    setrlimit(Resource::RLIMIT_NOFILE, new, hard).unwrap();
+    new
+}
+
+#[test]
+fn thousands_of_slow_connections_cost_little_memory() {
+    let limit = raise_fd_limit(8192);
+    let n = ((limit as usize).saturating_sub(200) / 2).min(3000);
+    assert!(n >= 500, "the open-file limit ({limit}) allows too few connections for this test");
+    let w = Worker::start(&["--max-connections", "4000", "--frame-timeout", "60"]);
+    let idle = w.status_kib("VmRSS");
+    // Each sends half a header and stops: a slowloris crowd.
+    let mut crowd = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut s = TcpStream::connect(w.addr()).unwrap();
+        s.write_all(&Hello::ours([0; 16]).encode().to_bytes()[..8]).unwrap();
+        crowd.push(s);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    still_serves(&w);
+    let hwm = w.status_kib("VmHWM");
+    eprintln!("{n} half-open connections: worker RSS {idle} KiB idle, peak {hwm} KiB");
+    assert!(hwm < 64 * 1024, "{n} slow connections took the worker to {hwm} KiB");
+    drop(crowd);
+}
+
+#[test]
+fn fifty_restarts_under_load_lose_no_job_silently() {
+    let port = common::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let outcomes = std::sync::Arc::new(std::sync::Mutex::new((0usize, 0usize, Vec::<String>::new())));
+    let mut w = Worker::start_on(&listen, &["--shutdown-grace", "2"]);
+    let client = {
+        let (stop, outcomes, listen) = (stop.clone(), outcomes.clone(), listen.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let run = pisubmit(&listen, &["--json", "--connect-timeout", "10", "loopsum"]);
+                let mut o = outcomes.lock().unwrap();
+                match run.code {
+                    0 => {
+                        let v = run.json();
+                        assert_eq!(v["result"], 64032004000000i64, "a wrong answer across a restart");
+                        o.0 += 1;
+                    }
+                    _ => {
+                        assert!(!run.stderr.trim().is_empty(), "a job failed without a word");
+                        o.1 += 1;
+                        o.2.push(run.stderr.lines().next().unwrap_or("").to_string());
+                    }
+                }
+            }
+        })
+    };
+    for i in 0..50 {
+        std::thread::sleep(Duration::from_millis(60));
+        w.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(w.wait_exit(Duration::from_secs(10)).and_then(|s| s.code()), Some(0), "restart {i}");
+        w = Worker::start_on(&listen, &["--shutdown-grace", "2"]);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    client.join().unwrap();
+    let o = outcomes.lock().unwrap();
+    eprintln!("50 restarts: {} jobs done, {} reported errors {:?}", o.0, o.1, &o.2[..o.2.len().min(3)]);
+    assert!(o.0 > 0, "no job completed during the restarts");
+    assert!(!w.log().contains("already in use"));
+}
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    let mut w = Worker::start(&["--shutdown-grace", "60"]);
+    let mut c = RawClient::handshake(&w);
+    let p = loopsum::Params { t0: 0, t1: 1 << 20, u_len: 1 << 20, c: 1.0 };
+    c.send(&Submit { kind: JobKind::Loopsum.to_u8(), flags: 0, params: p.encode() }.encode(1).to_bytes());
+    w.wait_busy();
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(w.child.try_wait().unwrap().is_none(), "the first signal only starts the drain");
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait_exit(Duration::from_secs(5)).and_then(|s| s.code()), Some(0));
+    assert!(w.log().contains("again: cancelling running jobs now"), "{}", w.log());
+    // The client is told what happened to its job.
+    let msg = error_of(&mut c);
+    assert_eq!(msg.code, ErrorCode::ShuttingDown, "{}", msg.message);
+}

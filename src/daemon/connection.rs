@@ -60,6 +60,7 @@ enum Stage {
 struct JobSlot {
     job: Box<dyn RunningJob>,
     cancel: Arc<AtomicBool>,
+    hold: Arc<AtomicBool>,
     tasks_left: usize,
     input_open: bool,
     started: Instant,
@@ -78,6 +79,8 @@ pub struct Connection {
     /// Stopped reading because this connection or the worker has as many
     /// jobs as allowed; resumed when one finishes.
     pub job_paused: bool,
+    /// This connection's jobs are held (its client is not reading).
+    holding: bool,
     opened: Instant,
     last_frame: Instant,
     /// When the frame now arriving started to arrive, and its length.
@@ -103,6 +106,7 @@ impl Connection {
             jobs: HashMap::new(),
             jobs_running,
             job_paused: false,
+            holding: false,
             opened: now,
             last_frame: now,
             partial_since: None,
@@ -367,10 +371,12 @@ impl Connection {
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
         let cancel = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(AtomicBool::new(self.holding));
         debug!("{}: job {job_id} ({}) started, {} tasks", self.peer, kind_name(submit.kind), tasks.len());
         let slot = JobSlot {
             job,
             cancel: Arc::clone(&cancel),
+            hold: Arc::clone(&hold),
             tasks_left: tasks.len(),
             input_open: submit.has_input(),
             started: Instant::now(),
@@ -379,7 +385,7 @@ impl Connection {
         };
         self.put_job(job_id, slot);
         if !tasks.is_empty() {
-            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &cancel, tasks);
+            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &cancel, &hold, tasks);
         }
         self.finish_if_done(job_id);
     }
@@ -549,6 +555,16 @@ impl Connection {
                 return false;
             }
             Ok(_) => {}
+        }
+        let congested = self.framed.pending_output() > OUTPUT_HIGH_WATER;
+        if congested != self.holding {
+            self.holding = congested;
+            for slot in self.jobs.values() {
+                slot.hold.store(congested, Ordering::Relaxed);
+            }
+            if congested {
+                debug!("{}: not reading its results; holding its jobs", self.peer);
+            }
         }
         if let Some(deadline) = self.closing {
             if self.framed.pending_output() == 0 && !self.write_shut {

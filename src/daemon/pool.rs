@@ -40,6 +40,9 @@ pub struct TaskDone {
 struct QueuedJob {
     key: JobKey,
     cancel: Arc<AtomicBool>,
+    /// Set while the job's client is not reading its results: its tasks
+    /// wait, so results cannot pile up in memory.
+    hold: Arc<AtomicBool>,
     tasks: VecDeque<Task>,
 }
 
@@ -48,6 +51,9 @@ struct Shared {
     ready: Condvar,
     stop: AtomicBool,
 }
+
+/// How often idle compute threads look again at jobs held for a slow reader.
+const HOLD_RECHECK: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub struct Pool {
     shared: Arc<Shared>,
@@ -78,9 +84,9 @@ impl Pool {
         self.threads.len()
     }
 
-    pub fn submit(&self, key: JobKey, cancel: &Arc<AtomicBool>, tasks: Vec<Task>) {
+    pub fn submit(&self, key: JobKey, cancel: &Arc<AtomicBool>, hold: &Arc<AtomicBool>, tasks: Vec<Task>) {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.push_back(QueuedJob { key, cancel: Arc::clone(cancel), tasks: tasks.into() });
+        queue.push_back(QueuedJob { key, cancel: Arc::clone(cancel), hold: Arc::clone(hold), tasks: tasks.into() });
         drop(queue);
         self.shared.ready.notify_all();
     }
@@ -104,7 +110,10 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                 if shared.stop.load(Ordering::SeqCst) {
                     return;
                 }
-                if let Some(mut job) = queue.pop_front() {
+                // The first job that is not held (held ones keep their place).
+                let runnable =
+                    queue.iter().position(|j| !j.hold.load(Ordering::Relaxed) || j.cancel.load(Ordering::Relaxed));
+                if let Some(mut job) = runnable.and_then(|i| queue.remove(i)) {
                     let Some(task) = job.tasks.pop_front() else {
                         continue;
                     };
@@ -114,7 +123,10 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                     }
                     break picked;
                 }
-                queue = shared.ready.wait(queue).unwrap_or_else(PoisonError::into_inner);
+                // Nothing runnable: wait for new work, or look again soon in
+                // case a held job's client has started reading.
+                let waited = shared.ready.wait_timeout(queue, HOLD_RECHECK).unwrap_or_else(PoisonError::into_inner);
+                queue = waited.0;
             }
         };
         let (key, cancel, task) = next;

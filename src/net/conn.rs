@@ -15,6 +15,11 @@ use std::io::{self, ErrorKind, Read, Write};
 /// Read at most this much per call, so a fast sender cannot make one
 /// connection hog the loop, and the buffer grows only for large frames.
 const READ_CHUNK: usize = 64 * 1024;
+/// What an idle connection's input buffer holds: thousands of connections
+/// then cost a few MiB, not hundreds.
+const MIN_READ: usize = 4 * 1024;
+/// An emptied output buffer larger than this is given back.
+const KEEP_OUTPUT: usize = 256 * 1024;
 /// Written bytes are dropped from the front once they pass this size.
 const COMPACT_AFTER: usize = 1024 * 1024;
 
@@ -45,15 +50,7 @@ pub struct FramedConn {
 impl FramedConn {
     /// `max_payload` is the largest frame payload this side accepts.
     pub fn new(stream: TcpStream, max_payload: u32) -> FramedConn {
-        FramedConn {
-            stream,
-            input: vec![0; READ_CHUNK],
-            in_start: 0,
-            in_end: 0,
-            output: Vec::new(),
-            out_start: 0,
-            max_payload,
-        }
+        FramedConn { stream, input: Vec::new(), in_start: 0, in_end: 0, output: Vec::new(), out_start: 0, max_payload }
     }
 
     /// Reads one chunk from the socket into the input buffer.
@@ -77,7 +74,10 @@ impl FramedConn {
     /// Ensures at least `READ_CHUNK` bytes of room, moving unread bytes to
     /// the front first, and growing only while a large frame is arriving.
     fn make_room(&mut self) {
-        if self.input.len() - self.in_end >= READ_CHUNK {
+        // The room to read into grows with the buffer, so a connection that
+        // only ever sends small frames keeps a small buffer.
+        let want = self.input.len().clamp(MIN_READ, READ_CHUNK);
+        if self.input.len() - self.in_end >= want {
             return;
         }
         if self.in_start > 0 {
@@ -85,8 +85,8 @@ impl FramedConn {
             self.in_end -= self.in_start;
             self.in_start = 0;
         }
-        if self.input.len() - self.in_end < READ_CHUNK {
-            self.input.resize(self.in_end + READ_CHUNK, 0);
+        if self.input.len() - self.in_end < want {
+            self.input.resize(self.in_end + want, 0);
         }
     }
 
@@ -114,8 +114,8 @@ impl FramedConn {
 
     /// After a large frame has gone, give its buffer back.
     fn shrink_input(&mut self) {
-        if self.input.len() > 4 * READ_CHUNK {
-            self.input.truncate(READ_CHUNK);
+        if self.input.len() > READ_CHUNK {
+            self.input.truncate(MIN_READ);
             self.input.shrink_to_fit();
         }
     }
@@ -177,8 +177,8 @@ impl FramedConn {
         if self.out_start == self.output.len() {
             self.output.clear();
             self.out_start = 0;
-            if self.output.capacity() > 4 * COMPACT_AFTER {
-                self.output.shrink_to(COMPACT_AFTER);
+            if self.output.capacity() > KEEP_OUTPUT {
+                self.output = Vec::new();
             }
         } else if self.out_start > COMPACT_AFTER {
             self.output.drain(..self.out_start);

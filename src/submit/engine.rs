@@ -216,13 +216,10 @@ impl Engine {
             if now >= deadline {
                 return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
             }
+            // Refused or unreachable workers are tried again (with backoff)
+            // until the deadline: one may be restarting.
             for link in &mut self.links {
-                if !matches!(link.state, State::Backoff(_)) || link.last_error.is_none() {
-                    link.connect_if_due(self.poll.registry(), now);
-                }
-            }
-            if self.links.iter().all(|l| matches!(l.state, State::Backoff(_)) && l.last_error.is_some()) {
-                return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
+                link.connect_if_due(self.poll.registry(), now);
             }
             self.poll_and_handle(&mut events, (deadline - now).min(TICK), None, &mut NoPieces)?;
         }
@@ -432,6 +429,9 @@ impl Engine {
     /// most `window` splitting pieces in flight.
     fn has_room(&self, i: usize, cores: Cores, window: usize, run: &Run) -> bool {
         let link = &self.links[i];
+        if link.draining {
+            return false;
+        }
         let threads = link.threads();
         let load: usize = link
             .flights
@@ -673,9 +673,12 @@ impl Engine {
                 let host = self.links[i].spec.to_string();
                 match msg.code {
                     // The worker is going away, not the piece's fault: re-run it.
+                    // Not the piece's fault: send no more to that worker (it
+                    // is draining) and run the piece elsewhere, or there
+                    // once the worker is back.
                     ErrorCode::ShuttingDown => {
-                        self.links[i].failures += 1;
-                        run.piece_failed(index, i, &host, &msg.message, self.opts.retries)?;
+                        self.links[i].draining = true;
+                        run.requeue(index, i);
                     }
                     ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
                     // Bad data or parameters fail the same way everywhere.
@@ -751,6 +754,15 @@ impl Run {
             self.lowest_unfinished += 1;
         }
         self.progress.inc(1);
+    }
+
+    /// Puts a piece back in the queue without counting a failure.
+    fn requeue(&mut self, index: usize, link: usize) {
+        let slot = &mut self.pieces[index];
+        slot.running_on.retain(|&l| l != link);
+        if !slot.done && slot.running_on.is_empty() && !self.pending.contains(&index) {
+            self.pending.push_front(index);
+        }
     }
 
     fn piece_failed(

@@ -79,6 +79,8 @@ pub struct Link {
     busy: Duration,
     busy_since: Option<Instant>,
     pub ever_ready: bool,
+    /// The worker said it is shutting down: no new pieces until it is back.
+    pub draining: bool,
 }
 
 impl Link {
@@ -106,6 +108,7 @@ impl Link {
             busy: Duration::ZERO,
             busy_since: None,
             ever_ready: false,
+            draining: false,
         }
     }
 
@@ -276,6 +279,7 @@ impl Link {
                     self.handshake_rtt = now - since;
                 }
                 self.welcome = Some(w);
+                self.draining = false;
                 self.state = State::Ready;
                 self.ever_ready = true;
                 self.backoff = FIRST_BACKOFF;
