@@ -206,6 +206,24 @@ inside "$PI1" systemctl daemon-reload
 inside "$PI1" systemctl restart piworker
 say "CPUAffinity=$last_cpu from a drop-in: 1 compute thread, every thread on CPU $last_cpu"
 
+# The cluster key, handed to the service as a systemd credential (as
+# docs/SECURITY.md says to).
+mkdir -p "$WORK/$PI1/etc/piworker"
+head -c 32 /dev/urandom | base64 >"$WORK/$PI1/etc/piworker/key"
+chmod 600 "$WORK/$PI1/etc/piworker/key"
+install -m 600 "$WORK/$PI1/etc/piworker/key" "$WORK/head.key"
+mkdir -p "$dropin"
+printf '[Service]\nLoadCredential=key:/etc/piworker/key\nExecStart=\nExecStart=/usr/bin/piworker $PIWORKER_OPTS --key %%d/key\n' \
+    >"$dropin/key.conf"
+inside "$PI1" systemctl daemon-reload
+inside "$PI1" systemctl restart piworker || fail "did not start with the key as a credential"
+"$PISUBMIT" --hosts "$A1" --key "$WORK/head.key" loopsum >/dev/null || fail "the key did not let the head in"
+if "$PISUBMIT" --hosts "$A1" --connect-timeout 2 loopsum >/dev/null 2>&1; then fail "a head without the key got in"; fi
+rm -r "$dropin" "$WORK/$PI1/etc/piworker"
+inside "$PI1" systemctl daemon-reload
+inside "$PI1" systemctl restart piworker
+say "cluster key as a systemd credential: the head with the key gets in, one without is refused"
+
 # --- ten restarts while a client keeps submitting ---
 stop_flag=$WORK/client.stop
 rm -f "$stop_flag"
