@@ -36,6 +36,7 @@ test-packages:
 bench: build
 	bash bench/run.sh
 	bash bench/scheduler.sh
+	bash bench/limits.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).

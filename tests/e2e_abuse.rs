@@ -296,7 +296,7 @@ fn a_client_that_never_reads_a_large_result_holds_its_job_not_our_memory() {
     c.send(&Submit { kind: JobKind::Primes.to_u8(), flags: 0, params: p.encode() }.encode(1).to_bytes());
     std::thread::sleep(Duration::from_secs(3));
     let hwm = w.status_kib("VmHWM");
-    assert!(hwm < 48 * 1024, "worker peak RSS {hwm} KiB with a client that does not read");
+    assert!(hwm < 64 * 1024, "worker peak RSS {hwm} KiB with a client that does not read");
     assert!(w.log().contains("not reading its results; holding its jobs"), "{}", w.log());
     // Meanwhile another client is served, and the cores are not spinning.
     still_serves(&w);

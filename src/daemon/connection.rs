@@ -34,6 +34,8 @@ const LINGER: Duration = Duration::from_secs(2);
 /// Ids of failed jobs remembered so that their in-flight input is dropped
 /// quietly rather than answered with one error per frame.
 const MAX_DEAD_JOBS: usize = 4096;
+/// A connection quiet this long gives its buffers back.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
 
 /// What the server needs to lend a connection while it handles frames.
 pub struct Env<'a> {
@@ -224,6 +226,9 @@ impl Connection {
     pub fn check_deadlines(&mut self, limits: &Limits, now: Instant) {
         if self.closing.is_some() {
             return;
+        }
+        if self.jobs.is_empty() && now.duration_since(self.last_frame) > IDLE_RELEASE {
+            self.framed.release_idle_buffers();
         }
         let why = if !matches!(self.stage, Stage::Ready) && now.duration_since(self.opened) > limits.handshake_timeout {
             Some((ErrorCode::HandshakeRequired, format!("no handshake within {:?}", limits.handshake_timeout)))

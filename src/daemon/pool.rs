@@ -123,10 +123,13 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                     }
                     break picked;
                 }
-                // Nothing runnable: wait for new work, or look again soon in
-                // case a held job's client has started reading.
-                let waited = shared.ready.wait_timeout(queue, HOLD_RECHECK).unwrap_or_else(PoisonError::into_inner);
-                queue = waited.0;
+                // Nothing runnable: wait for new work, and while jobs are
+                // held, look again soon in case their client reads again.
+                queue = if queue.is_empty() {
+                    shared.ready.wait(queue).unwrap_or_else(PoisonError::into_inner)
+                } else {
+                    shared.ready.wait_timeout(queue, HOLD_RECHECK).unwrap_or_else(PoisonError::into_inner).0
+                };
             }
         };
         let (key, cancel, task) = next;

@@ -114,8 +114,8 @@ impl FramedConn {
 
     /// After a large frame has gone, give its buffer back.
     fn shrink_input(&mut self) {
-        if self.input.len() > READ_CHUNK {
-            self.input.truncate(MIN_READ);
+        if self.input.len() > 4 * READ_CHUNK {
+            self.input.truncate(READ_CHUNK);
             self.input.shrink_to_fit();
         }
     }
@@ -137,6 +137,21 @@ impl FramedConn {
     pub fn peek_length(&self) -> Option<u32> {
         let b = &self.input[self.in_start..self.in_end];
         (b.len() >= HEADER_LEN).then(|| u32::from_be_bytes([b[12], b[13], b[14], b[15]]))
+    }
+
+    /// Gives back buffer memory while the connection is quiet, so that
+    /// thousands of idle connections cost little. Not on the hot path: a
+    /// busy connection keeps its buffers.
+    pub fn release_idle_buffers(&mut self) {
+        if self.in_start == self.in_end && self.input.len() > MIN_READ {
+            self.input = Vec::new();
+            self.in_start = 0;
+            self.in_end = 0;
+        }
+        if self.out_start == self.output.len() && self.output.capacity() > KEEP_OUTPUT {
+            self.output = Vec::new();
+            self.out_start = 0;
+        }
     }
 
     /// Bytes received but not yet cut into frames.
@@ -177,8 +192,8 @@ impl FramedConn {
         if self.out_start == self.output.len() {
             self.output.clear();
             self.out_start = 0;
-            if self.output.capacity() > KEEP_OUTPUT {
-                self.output = Vec::new();
+            if self.output.capacity() > 4 * COMPACT_AFTER {
+                self.output.shrink_to(COMPACT_AFTER);
             }
         } else if self.out_start > COMPACT_AFTER {
             self.output.drain(..self.out_start);
