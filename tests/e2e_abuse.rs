@@ -396,3 +396,37 @@ fn a_second_signal_stops_at_once() {
     let msg = error_of(&mut c);
     assert_eq!(msg.code, ErrorCode::ShuttingDown, "{}", msg.message);
 }
+
+#[test]
+fn a_half_closed_client_is_taken_as_gone_and_its_jobs_cancelled() {
+    let w = Worker::start(&[]);
+    let mut c = RawClient::handshake(&w);
+    let p = loopsum::Params { t0: 0, t1: 1 << 20, u_len: 1 << 20, c: 1.0 };
+    c.send(&Submit { kind: JobKind::Loopsum.to_u8(), flags: 0, params: p.encode() }.encode(1).to_bytes());
+    w.wait_busy();
+    c.shutdown_write();
+    assert!(c.frame().is_none(), "documented: EOF from the client ends the connection");
+    assert!(w.wait_log("job 1 cancelled: client disconnected", Duration::from_secs(5)), "{}", w.log());
+    still_serves(&w);
+}
+
+#[test]
+fn a_reset_in_the_middle_of_a_result_is_an_ordinary_close() {
+    let w = Worker::start(&[]);
+    let mut c = RawClient::handshake(&w);
+    let p = piworker::jobs::primes::Params { a: 1, b: 200_000_000, list: true };
+    c.send(&Submit { kind: JobKind::Primes.to_u8(), flags: 0, params: p.encode() }.encode(1).to_bytes());
+    let first = c.frame().unwrap();
+    assert_eq!(first.header.frame_type, FrameType::Partial);
+    // SO_LINGER 0: close() sends a reset instead of a FIN.
+    let fd = std::os::fd::AsFd::as_fd(&c.stream);
+    nix::sys::socket::setsockopt(&fd, nix::sys::socket::sockopt::Linger, &libc_linger()).unwrap();
+    drop(c);
+    assert!(w.wait_log("connection closed", Duration::from_secs(5)), "{}", w.log());
+    assert!(!w.log().contains("ERROR"), "a reset is not an error: {}", w.log());
+    still_serves(&w);
+}
+
+fn libc_linger() -> nix::libc::linger {
+    nix::libc::linger { l_onoff: 1, l_linger: 0 }
+}

@@ -177,7 +177,12 @@ impl Connection {
             // the socket) while this connection or the worker is full.
             if self.framed.peek_type() == Some(FrameType::Submit) && self.at_job_limit(env.limits) {
                 if !self.job_paused {
-                    debug!("{}: job limit reached; not reading until a job finishes", self.peer);
+                    warn!(
+                        "{}: job limit reached ({} here, {} in all); not reading until a job finishes",
+                        self.peer,
+                        self.jobs.len(),
+                        self.jobs_running.get()
+                    );
                 }
                 self.job_paused = true;
                 break;
