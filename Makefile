@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages lint bench clean man deb deb-arm64 deb-armhf debs build-deps install-test
+.PHONY: all build demo test test-packages fuzz lint bench clean man deb deb-arm64 deb-armhf debs build-deps install-test
 
 all: build
 
@@ -68,6 +68,16 @@ debs: deb deb-arm64 deb-armhf
 # package and exercises it (needs root; part of `make test` via tests/).
 install-test: deb
 	bash scripts/install-test.sh
+
+# Each cargo-fuzz target for a minute (stable toolchain: RUSTC_BOOTSTRAP
+# lets cargo-fuzz use its nightly flags). See fuzz/README.md.
+FUZZ_TARGETS := frame handshake job_params job_results reduce_stream
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t; \
+		RUSTC_BOOTSTRAP=1 cargo fuzz run $$t fuzz/corpus/$$t fuzz/regressions/$$t -- -max_total_time=60 -max_len=16384 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

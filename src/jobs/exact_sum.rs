@@ -36,6 +36,14 @@ impl ExactSum {
                 std::mem::swap(&mut x, &mut y);
             }
             let hi = x + y;
+            if !hi.is_finite() {
+                // The running sum left f64's range: it is that infinity from
+                // here on (an infinite `lo` must never become a partial, or a
+                // peer reads it back as inf - inf = NaN; found by fuzzing).
+                self.special += hi;
+                self.partials.clear();
+                return;
+            }
             let lo = y - (hi - x);
             if lo != 0.0 {
                 self.partials[kept] = lo;
@@ -128,6 +136,17 @@ mod tests {
             t.add(0.1);
         }
         assert_eq!(t.value(), 1.0);
+    }
+
+    #[test]
+    fn overflow_is_infinity_on_both_ends_of_the_wire() {
+        let mut s = ExactSum::new();
+        s.add(f64::MAX);
+        s.add(f64::MAX);
+        assert_eq!(s.value(), f64::INFINITY);
+        let mut buf = Vec::new();
+        s.write_to(&mut buf);
+        assert_eq!(ExactSum::read_from(&mut WireReader::new(&buf)).unwrap().value(), f64::INFINITY);
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl Params {
         if self.t1 < self.t0 {
             return Err(JobError::bad_params(format!("loopsum: t1 ({}) is less than t0 ({})", self.t1, self.t0)));
         }
-        if self.t0.abs() > MAX_INDEX || self.t1.abs() > MAX_INDEX {
+        // unsigned_abs: `abs` of i64::MIN overflows (found by fuzzing).
+        if self.t0.unsigned_abs() > MAX_INDEX as u64 || self.t1.unsigned_abs() > MAX_INDEX as u64 {
             return Err(JobError::bad_params(format!(
                 "loopsum: t range {}..{} exceeds ±2^31 (t*u must fit in 64 bits)",
                 self.t0, self.t1
@@ -170,6 +171,8 @@ mod tests {
         let p = Params { t0: 0, t1: 1, u_len: -1, c: 1.0 };
         assert!(Params::decode(&p.encode()).unwrap_err().message.contains("L (-1)"));
         assert!(Params::decode(&[1, 2, 3]).unwrap_err().message.contains("loopsum.t0"));
+        let p = Params { t0: i64::MIN, t1: 4001, u_len: 4001, c: 1.0 };
+        assert!(Params::decode(&p.encode()).unwrap_err().message.contains("exceeds ±2^31"));
     }
 
     #[test]

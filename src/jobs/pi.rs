@@ -49,8 +49,9 @@ pub struct Counts {
 
 impl Counts {
     pub fn merge(&mut self, other: Counts) {
-        self.inside += other.inside;
-        self.samples += other.samples;
+        // Saturating: the counts come from peers, and a wrap would hide a lie.
+        self.inside = self.inside.saturating_add(other.inside);
+        self.samples = self.samples.saturating_add(other.samples);
     }
 
     pub fn estimate(&self) -> f64 {

@@ -94,7 +94,9 @@ pub fn encode_rows(rows: &[Vec<f64>]) -> Vec<u8> {
 pub fn decode_rows(payload: &[u8]) -> Result<Vec<Vec<f64>>, JobError> {
     let mut r = WireReader::new(payload);
     let (rows, cols) = (r.u32("powers.rows")? as usize, r.u32("powers.cols")? as usize);
-    if rows.saturating_mul(cols).saturating_mul(8) != r.remaining() {
+    // Rows of zero columns would pass the size check at any count, so the
+    // counts are capped too (found by fuzzing).
+    if rows > MAX_VALUES || cols > MAX_VALUES || rows.saturating_mul(cols).saturating_mul(8) != r.remaining() {
         return Err(JobError::failed(format!(
             "powers: result of {rows}x{cols} does not match {} bytes",
             r.remaining()

@@ -69,7 +69,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn merge(&mut self, other: Summary) {
-        self.count += other.count;
+        self.count = self.count.saturating_add(other.count);
         self.max = self.max.max(other.max);
     }
 

@@ -177,16 +177,16 @@ impl Outcome {
                 (a, b) => a.or(b),
             }
         }
-        self.count += other.count;
+        self.count = self.count.saturating_add(other.count);
         match (&mut self.value, &other.value) {
             (Value::Count, Value::Count) => {}
             (Value::SumF64(a), Value::SumF64(b)) => a.merge(b),
             (Value::SumText { ints, all_ints, floats }, Value::SumText { ints: i2, all_ints: a2, floats: f2 }) => {
-                *ints += *i2;
+                *ints = ints.saturating_add(*i2);
                 *all_ints &= *a2;
                 floats.merge(f2);
             }
-            (Value::SumI64(a), Value::SumI64(b)) => *a += *b,
+            (Value::SumI64(a), Value::SumI64(b)) => *a = a.saturating_add(*b),
             (Value::MinF64(a), Value::MinF64(b)) => *a = pick(*a, *b, f64::min),
             (Value::MaxF64(a), Value::MaxF64(b)) => *a = pick(*a, *b, f64::max),
             (Value::MinI64(a), Value::MinI64(b)) => *a = pick(*a, *b, i64::min),
@@ -313,6 +313,11 @@ impl Folder {
             }
             None => {
                 while let Some(nl) = data.iter().position(|&b| b == b'\n') {
+                    // The same limit whether or not a frame boundary cut the
+                    // line (found by the fuzzing review).
+                    if self.tail.len() + nl > self.max_line {
+                        return Err(self.line_too_long());
+                    }
                     let line = if self.tail.is_empty() {
                         &data[..nl]
                     } else {
@@ -326,14 +331,18 @@ impl Folder {
                 }
                 self.tail.extend_from_slice(data);
                 if self.tail.len() > self.max_line {
-                    return Err(JobError::failed(format!(
-                        "reduce: line at byte {} of the input is longer than {} bytes: is this text?",
-                        self.offset, self.max_line
-                    )));
+                    return Err(self.line_too_long());
                 }
             }
         }
         Ok(())
+    }
+
+    fn line_too_long(&self) -> JobError {
+        JobError::failed(format!(
+            "reduce: line at byte {} of the input is longer than {} bytes: is this text?",
+            self.offset, self.max_line
+        ))
     }
 
     fn fold_binary(&mut self, bytes: &[u8]) {
