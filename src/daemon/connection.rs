@@ -7,7 +7,7 @@
 //! `task_done`.
 
 use super::config::Limits;
-use super::pool::{JobKey, Pool};
+use super::pool::{JobFlags, JobKey, Pool};
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
@@ -21,7 +21,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,8 +61,7 @@ enum Stage {
 
 struct JobSlot {
     job: Box<dyn RunningJob>,
-    cancel: Arc<AtomicBool>,
-    hold: Arc<AtomicBool>,
+    flags: Arc<JobFlags>,
     tasks_left: usize,
     input_open: bool,
     started: Instant,
@@ -380,13 +379,12 @@ impl Connection {
         };
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let hold = Arc::new(AtomicBool::new(self.holding));
+        let flags = Arc::new(JobFlags::default());
+        flags.hold.store(self.holding, Ordering::Relaxed);
         debug!("{}: job {job_id} ({}) started, {} tasks", self.peer, kind_name(submit.kind), tasks.len());
         let slot = JobSlot {
             job,
-            cancel: Arc::clone(&cancel),
-            hold: Arc::clone(&hold),
+            flags: Arc::clone(&flags),
             tasks_left: tasks.len(),
             input_open: submit.has_input(),
             started: Instant::now(),
@@ -395,7 +393,7 @@ impl Connection {
         };
         self.put_job(job_id, slot);
         if !tasks.is_empty() {
-            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &cancel, &hold, tasks);
+            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &flags, tasks);
         }
         self.finish_if_done(job_id);
     }
@@ -431,7 +429,7 @@ impl Connection {
 
     fn on_cancel(&mut self, job_id: u32) {
         if let Some(slot) = self.take_job(job_id) {
-            slot.cancel.store(true, Ordering::Relaxed);
+            slot.flags.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {job_id} cancelled by the client", self.peer);
             self.send_error(job_id, ErrorCode::Cancelled, format!("job {job_id} cancelled"));
         }
@@ -479,7 +477,7 @@ impl Connection {
     /// A job could not start or failed: tell the client, log it, free it.
     fn job_error(&mut self, job_id: u32, e: JobError) {
         if let Some(slot) = self.take_job(job_id) {
-            slot.cancel.store(true, Ordering::Relaxed);
+            slot.flags.cancel.store(true, Ordering::Relaxed);
             if slot.input_open {
                 self.remember_dead(job_id);
             }
@@ -530,7 +528,7 @@ impl Connection {
     pub fn cancel_all(&mut self, why: &str) {
         self.jobs_running.set(self.jobs_running.get().saturating_sub(self.jobs.len()));
         for (id, slot) in self.jobs.drain() {
-            slot.cancel.store(true, Ordering::Relaxed);
+            slot.flags.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {id} cancelled: {why}", self.peer);
         }
     }
@@ -540,7 +538,7 @@ impl Connection {
         let ids: Vec<u32> = self.jobs.keys().copied().collect();
         for id in ids {
             if let Some(slot) = self.take_job(id) {
-                slot.cancel.store(true, Ordering::Relaxed);
+                slot.flags.cancel.store(true, Ordering::Relaxed);
             }
             self.send_error(id, ErrorCode::ShuttingDown, format!("job {id} cancelled: worker is shutting down"));
         }
@@ -570,7 +568,7 @@ impl Connection {
         if congested != self.holding {
             self.holding = congested;
             for slot in self.jobs.values() {
-                slot.hold.store(congested, Ordering::Relaxed);
+                slot.flags.hold.store(congested, Ordering::Relaxed);
             }
             if congested {
                 debug!("{}: not reading its results; holding its jobs", self.peer);

@@ -37,12 +37,20 @@ pub struct TaskDone {
 }
 
 /// The tasks of one job still waiting for a thread.
+/// What the event loop can tell a job's queued and running tasks: one
+/// allocation per job, shared with every task.
+#[derive(Default)]
+pub struct JobFlags {
+    /// Stop: the job was cancelled, failed, or its client left.
+    pub cancel: AtomicBool,
+    /// Wait: the job's client is not reading its results, so they must not
+    /// pile up in memory.
+    pub hold: AtomicBool,
+}
+
 struct QueuedJob {
     key: JobKey,
-    cancel: Arc<AtomicBool>,
-    /// Set while the job's client is not reading its results: its tasks
-    /// wait, so results cannot pile up in memory.
-    hold: Arc<AtomicBool>,
+    flags: Arc<JobFlags>,
     tasks: VecDeque<Task>,
 }
 
@@ -84,9 +92,9 @@ impl Pool {
         self.threads.len()
     }
 
-    pub fn submit(&self, key: JobKey, cancel: &Arc<AtomicBool>, hold: &Arc<AtomicBool>, tasks: Vec<Task>) {
+    pub fn submit(&self, key: JobKey, flags: &Arc<JobFlags>, tasks: Vec<Task>) {
         let mut queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        queue.push_back(QueuedJob { key, cancel: Arc::clone(cancel), hold: Arc::clone(hold), tasks: tasks.into() });
+        queue.push_back(QueuedJob { key, flags: Arc::clone(flags), tasks: tasks.into() });
         drop(queue);
         self.shared.ready.notify_all();
     }
@@ -111,14 +119,15 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                     return;
                 }
                 // The first job that is not held (held ones keep their place).
-                let runnable =
-                    queue.iter().position(|j| !j.hold.load(Ordering::Relaxed) || j.cancel.load(Ordering::Relaxed));
+                let runnable = queue
+                    .iter()
+                    .position(|j| !j.flags.hold.load(Ordering::Relaxed) || j.flags.cancel.load(Ordering::Relaxed));
                 if let Some(mut job) = runnable.and_then(|i| queue.remove(i)) {
                     let Some(task) = job.tasks.pop_front() else {
                         continue;
                     };
-                    let picked = (job.key, Arc::clone(&job.cancel), task);
-                    if !job.tasks.is_empty() && !job.cancel.load(Ordering::Relaxed) {
+                    let picked = (job.key, Arc::clone(&job.flags), task);
+                    if !job.tasks.is_empty() && !job.flags.cancel.load(Ordering::Relaxed) {
                         queue.push_back(job);
                     }
                     break picked;
@@ -132,11 +141,11 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                 };
             }
         };
-        let (key, cancel, task) = next;
-        if cancel.load(Ordering::Relaxed) {
+        let (key, flags, task) = next;
+        if flags.cancel.load(Ordering::Relaxed) {
             continue;
         }
-        let output = catch_unwind(AssertUnwindSafe(|| task(&cancel))).map_err(|panic| {
+        let output = catch_unwind(AssertUnwindSafe(|| task(&flags.cancel))).map_err(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
