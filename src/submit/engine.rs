@@ -213,7 +213,7 @@ impl Engine {
             if self.links.iter().any(Link::is_ready) && (all_settled || now >= deadline) {
                 return Ok(());
             }
-            if now >= deadline {
+            if now >= deadline || self.links.iter().all(|l| l.refused.is_some()) {
                 return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
             }
             // Refused or unreachable workers are tried again (with backoff)
@@ -230,8 +230,9 @@ impl Engine {
             .links
             .iter()
             .map(|l| {
-                let reason = match l.state {
-                    State::Connecting(_) => "connected, no handshake answer".to_string(),
+                let reason = match (&l.refused, &l.state) {
+                    (Some(why), _) => why.clone(),
+                    (None, State::Connecting(_)) => "connected, no handshake answer".to_string(),
                     _ => l.last_error.clone().unwrap_or_else(|| "no answer".into()),
                 };
                 format!("{}: {reason}", l.spec)
@@ -596,6 +597,14 @@ impl Engine {
                     let now = Instant::now();
                     for ev in self.links[i].on_event(now) {
                         match ev {
+                            // Garbage instead of a Welcome: not a worker of ours.
+                            Event::Lost(reason)
+                                if matches!(self.links[i].state, State::Connecting(_))
+                                    && reason.contains("bad frame") =>
+                            {
+                                self.links[i].refuse(self.poll.registry(), reason, now);
+                                break;
+                            }
                             Event::Lost(reason) => {
                                 match run.as_deref_mut() {
                                     Some(run) => self.lose(i, reason, run)?,
@@ -631,7 +640,7 @@ impl Engine {
         if let State::Connecting(_) = self.links[i].state {
             if let Err(why) = self.links[i].on_welcome(&frame, now) {
                 log::warn!("worker {} {why}", self.links[i].spec);
-                self.links[i].fail(self.poll.registry(), why, now);
+                self.links[i].refuse(self.poll.registry(), why, now);
             }
             return Ok(());
         }

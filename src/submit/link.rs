@@ -81,6 +81,9 @@ pub struct Link {
     pub ever_ready: bool,
     /// The worker said it is shutting down: no new pieces until it is back.
     pub draining: bool,
+    /// Why this worker can never be used in this run (another protocol
+    /// version, no or another cluster key, not a piworker): not retried.
+    pub refused: Option<String>,
 }
 
 impl Link {
@@ -109,6 +112,7 @@ impl Link {
             busy_since: None,
             ever_ready: false,
             draining: false,
+            refused: None,
         }
     }
 
@@ -129,6 +133,9 @@ impl Link {
     /// Starts a non-blocking connect if the backoff has passed.
     pub fn connect_if_due(&mut self, registry: &Registry, now: Instant) {
         let State::Backoff(at) = self.state else { return };
+        if self.refused.is_some() {
+            return;
+        }
         if now < at {
             return;
         }
@@ -368,6 +375,12 @@ impl Link {
                 let _ = registry.deregister(&mut conn.stream);
             }
         }
+    }
+
+    /// Marks the worker unusable for this run, and drops the connection.
+    pub fn refuse(&mut self, registry: &Registry, why: String, now: Instant) -> Vec<usize> {
+        self.refused = Some(why.clone());
+        self.fail(registry, why, now)
     }
 
     pub fn state_name(&self) -> &'static str {
