@@ -247,17 +247,23 @@ impl Server {
             return; // an event for a connection closed earlier in this batch
         }
         if readable {
-            let env = Env {
-                pool: &self.pool,
-                welcome: &self.welcome,
-                key,
-                draining: self.stop_deadline.is_some(),
-                limits: &self.limits,
-                cluster_key: self.cluster_key.as_deref(),
-            };
-            self.conns[key].pump(&env);
+            self.pump(key);
         }
         self.after_io(key);
+    }
+
+    /// Reads and handles what connection `key` has sent, lending it what
+    /// it needs of the server.
+    fn pump(&mut self, key: usize) {
+        let env = Env {
+            pool: &self.pool,
+            welcome: &self.welcome,
+            key,
+            draining: self.stop_deadline.is_some(),
+            limits: &self.limits,
+            cluster_key: self.cluster_key.as_deref(),
+        };
+        self.conns[key].pump(&env);
     }
 
     /// Writes what is queued, resumes paused reading, and fixes interest or
@@ -273,15 +279,7 @@ impl Server {
                 break;
             }
             // The backlog has drained: read what arrived meanwhile.
-            let env = Env {
-                pool: &self.pool,
-                welcome: &self.welcome,
-                key,
-                draining: self.stop_deadline.is_some(),
-                limits: &self.limits,
-                cluster_key: self.cluster_key.as_deref(),
-            };
-            self.conns[key].pump(&env);
+            self.pump(key);
         }
         let conn = &mut self.conns[key];
         let wanted = if conn.wants_write() { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
@@ -350,17 +348,8 @@ impl Server {
     fn resume_job_paused(&mut self) {
         let ready: Vec<usize> = self.conns.iter().filter(|(_, c)| c.can_resume(&self.limits)).map(|(k, _)| k).collect();
         for key in ready {
-            let env = Env {
-                pool: &self.pool,
-                welcome: &self.welcome,
-                key,
-                draining: self.stop_deadline.is_some(),
-                limits: &self.limits,
-                cluster_key: self.cluster_key.as_deref(),
-            };
-            let conn = &mut self.conns[key];
-            conn.job_paused = false;
-            conn.pump(&env);
+            self.conns[key].job_paused = false;
+            self.pump(key);
             self.after_io(key);
         }
     }
