@@ -30,6 +30,8 @@ const DATA_CHUNK: usize = 256 * 1024;
 const INPUT_QUEUE: usize = 1024 * 1024;
 const WAKER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
+/// How long the others may take to answer once the first worker is ready.
+const SETTLE: Duration = Duration::from_millis(300);
 /// Longest sleep of the loop: timeouts are checked at least this often.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -205,13 +207,20 @@ impl Engine {
     fn wait_for_first_worker(&mut self) -> Result<(), SubmitError> {
         let deadline = Instant::now() + self.opts.connect_timeout;
         let mut events = Events::with_capacity(256);
+        let mut first_ready: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            // Give the others a moment once one is ready, so a job starts on
-            // every worker that answers quickly.
+            // Once one worker is ready, give the others a moment, so a job
+            // starts on every worker that answers quickly; one that is
+            // switched off joins later if it ever answers.
+            if first_ready.is_none() && self.links.iter().any(Link::is_ready) {
+                first_ready = Some(now);
+            }
             let all_settled = self.links.iter().all(|l| !matches!(l.state, State::Connecting(_)));
-            if self.links.iter().any(Link::is_ready) && (all_settled || now >= deadline) {
-                return Ok(());
+            if let Some(t) = first_ready {
+                if all_settled || now.duration_since(t) >= SETTLE || now >= deadline {
+                    return Ok(());
+                }
             }
             if now >= deadline || self.links.iter().all(|l| l.refused.is_some()) {
                 return Err(SubmitError::Connect(self.nobody_left("no worker could be reached")));
