@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{cpu_seconds, finish, wait_child, Run, Worker, PISUBMIT, PIWORKER};
+use common::{cpu_seconds, finish, spawn_pisubmit, wait_child, Run, Worker, PIWORKER};
 use serde_json::Value;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -145,17 +145,12 @@ impl Cluster {
     /// the head can connect to it.
     fn start_worker(&mut self, k: usize) {
         assert!(self.workers[k - 1].is_none(), "pwc{k} already has a worker");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &format!("pwc{k}"), PIWORKER])
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &format!("pwc{k}"), PIWORKER])
             .args(["--listen", &Cluster::addr(k), "--allow", "198.18.1.0/24"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start ip netns exec piworker");
+            .env("RUST_LOG", "info");
         // Waits (10 s at most) for the "listening on" line.
-        let worker = Worker::adopt(child);
+        let worker = Worker::spawn(cmd);
         // `ip netns exec` execs the command, so the child is the worker
         // itself and signals reach it.
         let comm = std::fs::read_to_string(format!("/proc/{}/comm", worker.pid())).unwrap_or_default();
@@ -255,15 +250,7 @@ struct Submit {
 impl Submit {
     fn start(hosts: &str, args: &[&str]) -> Submit {
         say(&format!("pisubmit --hosts {hosts} {}", args.join(" ")));
-        let child = Command::new(PISUBMIT)
-            .args(["--hosts", hosts])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start pisubmit");
-        Submit { child: Some(child), started: Instant::now() }
+        Submit { child: Some(spawn_pisubmit(hosts, args)), started: Instant::now() }
     }
 
     fn running(&mut self) -> bool {

@@ -9,7 +9,7 @@ use piworker::protocol::message::SUBMIT_HAS_INPUT;
 use piworker::protocol::{Frame, FrameType, Submit, Welcome};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,13 +61,9 @@ fn an_affinity_mask_set_from_outside_is_honoured() {
         panic!("taskset (util-linux) is needed for this test");
     }
     let last = std::thread::available_parallelism().unwrap().get() - 1;
-    let child = Command::new("taskset")
-        .args(["-c", &last.to_string(), PIWORKER, "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut worker = common::Worker::adopt(child);
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", &last.to_string(), PIWORKER, "--listen", "127.0.0.1:0"]).env("RUST_LOG", "info");
+    let mut worker = common::Worker::spawn(cmd);
     wait_pinned(worker.pid(), &[(format!("compute-{last}"), last.to_string())]);
     let v = pisubmit(&worker.addr(), &["--json", "loopsum"]).json();
     assert_eq!(v["hosts"][0]["threads"], 1);

@@ -28,21 +28,20 @@ impl Worker {
     }
 
     pub fn start_on(listen: &str, extra: &[&str]) -> Worker {
-        let child = Command::new(PIWORKER)
-            .args(["--listen", listen])
-            .args(extra)
-            .env("RUST_LOG", "debug")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start piworker");
-        Worker::adopt(child)
+        let mut cmd = Command::new(PIWORKER);
+        cmd.args(["--listen", listen]).args(extra).env("RUST_LOG", "debug");
+        Worker::spawn(cmd)
     }
 
-    /// Takes over a piworker started some other way (under taskset, say);
-    /// its stderr must be piped and carry the "listening on" line.
-    pub fn adopt(mut child: Child) -> Worker {
+    /// Starts a piworker through `cmd` (directly, under taskset, in a
+    /// network namespace...) and waits for its "listening on" line.
+    pub fn spawn(mut cmd: Command) -> Worker {
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        Worker::adopt(cmd.spawn().expect("start piworker"))
+    }
+
+    /// Takes over a started piworker whose stderr is piped.
+    fn adopt(mut child: Child) -> Worker {
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
