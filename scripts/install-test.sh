@@ -97,16 +97,11 @@ if [ ! -f "$BASE/.complete" ]; then
 fi
 
 # --- the "switch": a bridge on the host, one namespace and veth per Pi ---
-ip link add "$BRIDGE" type bridge
-ip addr add "$HEAD_IP/24" dev "$BRIDGE"
-ip link set "$BRIDGE" up
+# shellcheck source=netns-lib.sh
+. "$ROOT/scripts/netns-lib.sh"
+bridge_up "$BRIDGE" "$HEAD_IP/24"
 for pi in "${PIS[@]}"; do
-    ip netns add "$pi"
-    ip link add "veth-$pi" type veth peer name eth0 netns "$pi"
-    ip link set "veth-$pi" master "$BRIDGE" up
-    ip -n "$pi" addr add "${IP[$pi]}/24" dev eth0
-    ip -n "$pi" link set eth0 up
-    ip -n "$pi" link set lo up
+    host_up "$pi" "veth-$pi" "${IP[$pi]}/24" "$BRIDGE"
 done
 
 # --- boot each Pi from its own copy of the base ---

@@ -14,6 +14,8 @@
 # tests/cluster_netns.rs, which starts a piworker in each namespace with
 # `ip netns exec pwcK piworker --listen 198.18.1.(10+K):31415`.
 set -euo pipefail
+# shellcheck source=netns-lib.sh
+. "$(dirname "$0")/netns-lib.sh"
 
 BRIDGE=pwclu0
 HEAD_ADDR=198.18.1.1/24
@@ -48,17 +50,9 @@ up() {
     down
     # A failed `up` leaves nothing behind.
     trap 'say "up failed: removing what was made"; down' ERR
-    ip link add "$BRIDGE" type bridge
-    ip addr add "$HEAD_ADDR" dev "$BRIDGE"
-    ip link set "$BRIDGE" up
+    bridge_up "$BRIDGE" "$HEAD_ADDR"
     for k in $(seq "$n"); do
-        ns=pwc$k
-        ip netns add "$ns"
-        ip link add "vpwc$k" type veth peer name eth0 netns "$ns"
-        ip link set "vpwc$k" master "$BRIDGE" up
-        ip -n "$ns" addr add "198.18.1.$((10 + k))/24" dev eth0
-        ip -n "$ns" link set eth0 up
-        ip -n "$ns" link set lo up
+        host_up "pwc$k" "vpwc$k" "198.18.1.$((10 + k))/24" "$BRIDGE"
     done
     trap - ERR
     say "up: $n hosts pwc1..pwc$n at 198.18.1.11..198.18.1.$((10 + n)), head 198.18.1.1 on $BRIDGE"
