@@ -154,6 +154,8 @@ struct PieceSlot {
     running_on: Vec<usize>,
     /// (host, why) for each worker it failed on.
     failed_on: Vec<(String, String)>,
+    /// The links it failed on, to send it elsewhere next time.
+    failed_links: Vec<usize>,
 }
 
 pub struct Engine {
@@ -414,9 +416,8 @@ impl Engine {
                     if self.streaming[i].is_some() {
                         break;
                     }
-                    let host = self.links[i].spec.to_string();
                     let others_ready = self.links.iter().enumerate().any(|(j, l)| j != i && l.is_ready());
-                    let Some(pos) = run.dispatchable(lookahead, &host, others_ready) else { break };
+                    let Some(pos) = run.dispatchable(lookahead, i, others_ready) else { break };
                     let index = run.pending[pos];
                     if !self.has_room(i, run.pieces[index].piece.cores, window, run) {
                         break;
@@ -606,11 +607,7 @@ impl Engine {
                     let now = Instant::now();
                     for ev in self.links[i].on_event(now) {
                         match ev {
-                            // Garbage instead of a Welcome: not a worker of ours.
-                            Event::Lost(reason)
-                                if matches!(self.links[i].state, State::Connecting(_))
-                                    && reason.contains("bad frame") =>
-                            {
+                            Event::NotAWorker(reason) => {
                                 self.links[i].refuse(self.poll.registry(), reason, now);
                                 break;
                             }
@@ -743,7 +740,13 @@ impl Run {
             match source.next() {
                 Next::Piece(piece) => {
                     self.pending.push_back(self.pieces.len());
-                    self.pieces.push(PieceSlot { piece, done: false, running_on: Vec::new(), failed_on: Vec::new() });
+                    self.pieces.push(PieceSlot {
+                        piece,
+                        done: false,
+                        running_on: Vec::new(),
+                        failed_on: Vec::new(),
+                        failed_links: Vec::new(),
+                    });
                     if source.total().is_none() {
                         self.progress.set_length(self.pieces.len() as u64);
                     }
@@ -754,14 +757,14 @@ impl Run {
         }
     }
 
-    /// The position in `pending` of the next piece that may go to `host`:
+    /// The position in `pending` of the next piece that may go to `link`:
     /// within the lookahead, and not one that already failed there while
     /// another worker could take it (`others_ready`).
-    fn dispatchable(&self, lookahead: Option<usize>, host: &str, others_ready: bool) -> Option<usize> {
+    fn dispatchable(&self, lookahead: Option<usize>, link: usize, others_ready: bool) -> Option<usize> {
         let limit = lookahead.map_or(usize::MAX, |k| self.lowest_unfinished.saturating_add(k));
-        self.pending.iter().position(|&index| {
-            index < limit && !(others_ready && self.pieces[index].failed_on.iter().any(|(h, _)| h == host))
-        })
+        self.pending
+            .iter()
+            .position(|&index| index < limit && !(others_ready && self.pieces[index].failed_links.contains(&link)))
     }
 
     fn finish(&mut self, index: usize, took: Duration) {
@@ -799,6 +802,7 @@ impl Run {
         // Every failure counts, so a piece cannot bounce for ever on the one
         // worker left; while there are others it goes to them instead.
         slot.failed_on.push((host.to_string(), why.to_string()));
+        slot.failed_links.push(link);
         if slot.failed_on.len() >= retries {
             let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
             return Err(SubmitError::Job(format!(
@@ -846,4 +850,61 @@ fn progress_bar(total: Option<usize>, quiet: bool) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_with(pieces: usize) -> Run {
+        let mut run = Run {
+            pieces: Vec::new(),
+            pending: VecDeque::new(),
+            lowest_unfinished: 0,
+            finished: 0,
+            source_done: false,
+            durations: Vec::new(),
+            progress: progress_bar(None, true),
+        };
+        let list = (0..pieces)
+            .map(|i| Piece {
+                kind: JobKind::Echo,
+                params: vec![],
+                input: None,
+                cores: Cores::All,
+                label: format!("p{i}"),
+            })
+            .collect();
+        run.pull(&mut PieceList::new(list), usize::MAX);
+        run
+    }
+
+    #[test]
+    fn piece_timeout_as_a_multiple_of_the_median() {
+        let mut run = run_with(4);
+        let t = Some(PieceTimeout::OfMedian(3.0));
+        assert_eq!(run.piece_limit(t), None, "no median before three pieces");
+        for ms in [100, 300, 200] {
+            let index = run.pending.pop_front().unwrap();
+            run.finish(index, Duration::from_millis(ms));
+        }
+        assert_eq!(run.piece_limit(t), Some(Duration::from_millis(600)));
+        assert_eq!(run.piece_limit(Some(PieceTimeout::Absolute(Duration::from_secs(2)))), Some(Duration::from_secs(2)));
+        assert_eq!(run.lowest_unfinished, 3);
+    }
+
+    #[test]
+    fn a_failed_piece_goes_elsewhere_and_fails_the_job_at_the_retry_cap() {
+        let mut run = run_with(2);
+        let first = run.pending.pop_front().unwrap();
+        run.piece_failed(first, 0, "pi1", "lost", 3).unwrap();
+        assert_eq!(run.pending.front(), Some(&first), "re-runs go first");
+        assert_eq!(run.dispatchable(None, 0, true), Some(1), "not back to the worker it failed on");
+        assert_eq!(run.dispatchable(None, 0, false), Some(0), "unless no other worker is ready");
+        assert_eq!(run.dispatchable(None, 1, true), Some(0));
+        assert_eq!(run.dispatchable(Some(0), 1, true), None, "the lookahead holds pieces back");
+        run.piece_failed(first, 1, "pi2", "hung", 3).unwrap();
+        let err = run.piece_failed(first, 0, "pi1", "lost again", 3).unwrap_err().to_string();
+        assert_eq!(err, "p0 failed on 3 workers: pi1 (lost); pi2 (hung); pi1 (lost again)");
+    }
 }

@@ -52,6 +52,9 @@ pub enum Event {
     Frame(Frame),
     /// The connection is gone; the reason is for people.
     Lost(String),
+    /// Garbage before any Welcome: the peer is not a worker of ours, and
+    /// trying again will not change that.
+    NotAWorker(String),
 }
 
 pub struct Link {
@@ -237,7 +240,8 @@ impl Link {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        events.push(Event::Lost(format!("sent a bad frame: {e}")));
+                        let why = format!("sent a bad frame: {e}");
+                        events.push(if self.welcome.is_none() { Event::NotAWorker(why) } else { Event::Lost(why) });
                         return events;
                     }
                 }
