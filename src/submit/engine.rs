@@ -326,15 +326,7 @@ impl Engine {
     /// Runs every piece of `source` somewhere, feeding `gather`.
     pub fn run(&mut self, source: &mut dyn PieceSource, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         source.set_waker(Arc::clone(&self.waker));
-        let mut run = Run {
-            pieces: Vec::new(),
-            pending: VecDeque::new(),
-            lowest_unfinished: 0,
-            finished: 0,
-            source_done: false,
-            durations: Vec::new(),
-            progress: progress_bar(source.total(), self.opts.quiet),
-        };
+        let mut run = Run::new(progress_bar(source.total(), self.opts.quiet));
         let mut events = Events::with_capacity(256);
         loop {
             let now = Instant::now();
@@ -734,6 +726,18 @@ struct Run {
 }
 
 impl Run {
+    fn new(progress: ProgressBar) -> Run {
+        Run {
+            pieces: Vec::new(),
+            pending: VecDeque::new(),
+            lowest_unfinished: 0,
+            finished: 0,
+            source_done: false,
+            durations: Vec::new(),
+            progress,
+        }
+    }
+
     /// Takes pieces from the source while fewer than `want` are waiting.
     fn pull(&mut self, source: &mut dyn PieceSource, want: usize) {
         while !self.source_done && self.pending.len() < want {
@@ -857,15 +861,7 @@ mod tests {
     use super::*;
 
     fn run_with(pieces: usize) -> Run {
-        let mut run = Run {
-            pieces: Vec::new(),
-            pending: VecDeque::new(),
-            lowest_unfinished: 0,
-            finished: 0,
-            source_done: false,
-            durations: Vec::new(),
-            progress: progress_bar(None, true),
-        };
+        let mut run = Run::new(progress_bar(None, true));
         let list = (0..pieces)
             .map(|i| Piece {
                 kind: JobKind::Echo,
