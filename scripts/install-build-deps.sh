@@ -6,7 +6,8 @@
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-          qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev)
+          qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
+          faketime nftables)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

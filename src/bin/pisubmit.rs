@@ -23,6 +23,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            if let piworker::submit::SubmitError::Findings { report, .. } = &e {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(report.as_bytes()).and_then(|_| stdout.flush());
+            }
             eprintln!("pisubmit: {e}");
             if matches!(e, piworker::submit::SubmitError::Usage(_)) {
                 eprintln!("(see pisubmit --help)");

@@ -44,6 +44,15 @@ ACCESS:
     --key FILE            Require the cluster key in FILE (HMAC-SHA256
                           challenge-response; the key never crosses the wire;
                           no encryption). FILE must not be world-readable
+    --no-discovery        Do not answer `pisubmit discover` (UDP probes on
+                          the --listen address and port; answers go only to
+                          --allow peers, are never larger than the probe,
+                          and are capped at 200 a second)
+
+STATUS (`pisubmit status`, `pisubmit doctor`):
+    --host-root DIR       Read /proc and /sys under DIR instead of / (for
+                          a container that mounts the host there, and for
+                          tests) [default: /]
 
 LIMITS (each logged when hit):
     --max-connections N   Connections at once; more get an error and are
@@ -79,6 +88,10 @@ pub struct Config {
     pub allow: Vec<Cidr>,
     pub key_file: Option<PathBuf>,
     pub limits: Limits,
+    /// Answer discovery probes.
+    pub discovery: bool,
+    /// Where /proc and /sys are read from for the status answer.
+    pub host_root: PathBuf,
 }
 
 /// What one client, or all of them, may take from a worker.
@@ -117,11 +130,15 @@ impl Default for Config {
             allow: parse_allow(DEFAULT_ALLOW).unwrap_or_default(),
             key_file: None,
             limits: Limits::default(),
+            discovery: true,
+            host_root: PathBuf::from("/"),
         }
     }
 }
 
 /// What the command line asked for.
+// Parsed once per process: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     Run(Config),
     Help,
@@ -167,6 +184,8 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
                 config.allow =
                     parse_allow(&string_value(&mut parser, "--allow")?).map_err(|e| format!("--allow: {e}"))?
             }
+            Long("no-discovery") => config.discovery = false,
+            Long("host-root") => config.host_root = PathBuf::from(string_value(&mut parser, "--host-root")?),
             Long("key") => config.key_file = Some(PathBuf::from(string_value(&mut parser, "--key")?)),
             Long("max-connections") => config.limits.max_connections = count(&mut parser, "--max-connections")?,
             Long("max-jobs-per-connection") => {

@@ -46,6 +46,8 @@ pub struct Env<'a> {
     pub draining: bool,
     pub limits: &'a Limits,
     pub cluster_key: Option<&'a [u8]>,
+    /// Builds the payload of a Status answer, now.
+    pub status: &'a dyn Fn() -> Vec<u8>,
 }
 
 /// Where a connection is in its handshake.
@@ -69,14 +71,30 @@ struct JobSlot {
     input_bytes: u64,
 }
 
+/// Jobs across every connection of the worker.
+#[derive(Default)]
+pub struct JobCounters {
+    /// Accepted and not yet finished.
+    pub running: Cell<usize>,
+    /// Finished (done, failed or cancelled) since the daemon started.
+    pub served: Cell<u64>,
+}
+
+impl JobCounters {
+    fn finished(&self, n: usize) {
+        self.running.set(self.running.get().saturating_sub(n));
+        self.served.set(self.served.get() + n as u64);
+    }
+}
+
 pub struct Connection {
     pub framed: FramedConn,
     pub peer: SocketAddr,
     pub serial: u64,
     stage: Stage,
     jobs: HashMap<u32, JobSlot>,
-    /// A copy of the worker-wide count, so that every removal can update it.
-    jobs_running: Rc<Cell<usize>>,
+    /// The worker-wide counts, shared so that every removal can update them.
+    counters: Rc<JobCounters>,
     /// Stopped reading because this connection or the worker has as many
     /// jobs as allowed; resumed when one finishes.
     pub job_paused: bool,
@@ -97,7 +115,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(framed: FramedConn, peer: SocketAddr, serial: u64, jobs_running: Rc<Cell<usize>>) -> Connection {
+    pub fn new(framed: FramedConn, peer: SocketAddr, serial: u64, counters: Rc<JobCounters>) -> Connection {
         let now = Instant::now();
         Connection {
             framed,
@@ -105,7 +123,7 @@ impl Connection {
             serial,
             stage: Stage::AwaitHello,
             jobs: HashMap::new(),
-            jobs_running,
+            counters,
             job_paused: false,
             holding: false,
             opened: now,
@@ -180,7 +198,7 @@ impl Connection {
                         "{}: job limit reached ({} here, {} in all); not reading until a job finishes",
                         self.peer,
                         self.jobs.len(),
-                        self.jobs_running.get()
+                        self.counters.running.get()
                     );
                 }
                 self.job_paused = true;
@@ -217,7 +235,7 @@ impl Connection {
     }
 
     fn at_job_limit(&self, limits: &Limits) -> bool {
-        self.jobs.len() >= limits.max_jobs_per_connection || self.jobs_running.get() >= limits.max_jobs
+        self.jobs.len() >= limits.max_jobs_per_connection || self.counters.running.get() >= limits.max_jobs
     }
 
     /// Whether a job-limit pause can end (the server then calls `pump`).
@@ -255,12 +273,12 @@ impl Connection {
 
     fn put_job(&mut self, id: u32, slot: JobSlot) {
         self.jobs.insert(id, slot);
-        self.jobs_running.set(self.jobs_running.get() + 1);
+        self.counters.running.set(self.counters.running.get() + 1);
     }
 
     fn take_job(&mut self, id: u32) -> Option<JobSlot> {
         let slot = self.jobs.remove(&id)?;
-        self.jobs_running.set(self.jobs_running.get().saturating_sub(1));
+        self.counters.finished(1);
         Some(slot)
     }
 
@@ -310,6 +328,8 @@ impl Connection {
         }
         match frame_type {
             FrameType::Ping => self.framed.queue(FrameType::Pong, job_id, &frame.payload),
+            // Answered here, on the loop, so it never waits behind compute.
+            FrameType::StatusRequest => self.framed.queue(FrameType::Status, job_id, &(env.status)()),
             FrameType::Submit => self.on_submit(job_id, &frame.payload, env),
             FrameType::Data => self.on_data(job_id, &frame.payload, env),
             FrameType::EndInput => self.on_end_input(job_id),
@@ -526,7 +546,7 @@ impl Connection {
 
     /// Cancels every job of this connection (disconnect, shutdown).
     pub fn cancel_all(&mut self, why: &str) {
-        self.jobs_running.set(self.jobs_running.get().saturating_sub(self.jobs.len()));
+        self.counters.finished(self.jobs.len());
         for (id, slot) in self.jobs.drain() {
             slot.flags.cancel.store(true, Ordering::Relaxed);
             debug!("{}: job {id} cancelled: {why}", self.peer);

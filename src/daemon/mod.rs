@@ -5,10 +5,13 @@ pub mod allow;
 pub mod config;
 pub mod connection;
 pub mod cpus;
+pub mod discovery;
+pub mod health;
 pub mod host;
 pub mod notify;
 pub mod pool;
 pub mod server;
+pub mod status;
 
 pub use config::{parse_args, Command, Config, HELP};
 pub use server::{run, DaemonError};

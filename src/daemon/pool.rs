@@ -16,7 +16,7 @@ use crate::jobs::{Task, TaskOutput};
 use mio::Waker;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -58,6 +58,17 @@ struct Shared {
     queue: Mutex<VecDeque<QueuedJob>>,
     ready: Condvar,
     stop: AtomicBool,
+    /// Nanoseconds each thread has spent in tasks, for the status answer.
+    busy_ns: Vec<AtomicU64>,
+    /// Threads in a task right now.
+    busy_now: AtomicUsize,
+}
+
+/// What the status answer says about the pool.
+pub struct PoolStats {
+    pub tasks_queued: usize,
+    pub threads_busy: usize,
+    pub busy_ms: Vec<u64>,
 }
 
 /// How often idle compute threads look again at jobs held for a slow reader.
@@ -75,13 +86,15 @@ impl Pool {
             queue: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
             stop: AtomicBool::new(false),
+            busy_ns: cpus.iter().map(|_| AtomicU64::new(0)).collect(),
+            busy_now: AtomicUsize::new(0),
         });
         let mut threads = Vec::with_capacity(cpus.len());
-        for &cpu in cpus {
+        for (index, &cpu) in cpus.iter().enumerate() {
             let (shared, done, waker) = (Arc::clone(&shared), done.clone(), Arc::clone(&waker));
             let handle = std::thread::Builder::new().name(format!("compute-{cpu}")).spawn(move || {
                 pin_current_thread(cpu);
-                compute_thread(&shared, &done, &waker);
+                compute_thread(&shared, index, &done, &waker);
             })?;
             threads.push(handle);
         }
@@ -99,6 +112,17 @@ impl Pool {
         self.shared.ready.notify_all();
     }
 
+    /// Queue length and per-thread busy time, for the status answer.
+    pub fn stats(&self) -> PoolStats {
+        let tasks_queued =
+            self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|j| j.tasks.len()).sum();
+        PoolStats {
+            tasks_queued,
+            threads_busy: self.shared.busy_now.load(Ordering::Relaxed),
+            busy_ms: self.shared.busy_ns.iter().map(|ns| ns.load(Ordering::Relaxed) / 1_000_000).collect(),
+        }
+    }
+
     /// Stops the threads after their current task; queued tasks are dropped.
     pub fn shutdown(self) {
         self.shared.stop.store(true, Ordering::SeqCst);
@@ -110,7 +134,7 @@ impl Pool {
     }
 }
 
-fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
+fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker: &Waker) {
     loop {
         let next = {
             let mut queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
@@ -145,6 +169,8 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
         if flags.cancel.load(Ordering::Relaxed) {
             continue;
         }
+        shared.busy_now.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let output = catch_unwind(AssertUnwindSafe(|| task(&flags.cancel))).map_err(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
@@ -153,6 +179,8 @@ fn compute_thread(shared: &Shared, done: &Sender<TaskDone>, waker: &Waker) {
                 .unwrap_or_else(|| "unknown panic".into());
             format!("a compute task panicked: {what}")
         });
+        shared.busy_ns[index].fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        shared.busy_now.fetch_sub(1, Ordering::Relaxed);
         if done.send(TaskDone { key, output }).is_err() {
             return; // the loop has gone: shutting down
         }

@@ -8,13 +8,16 @@
 
 use super::allow::{allowed, describe as describe_allow, Cidr};
 use super::config::{describe, Config, Limits};
-use super::connection::{Connection, Env};
+use super::connection::{Connection, Env, JobCounters};
 use super::cpus::allowed_cpus;
+use super::discovery::Responder;
 use super::host;
 use super::notify::notify;
 use super::pool::{Pool, TaskDone};
+use super::status::StatusSource;
 use crate::net::FramedConn;
 use crate::protocol::auth::load_key;
+use crate::protocol::discovery::Announce;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::Challenge;
 use crate::protocol::message::SOFTWARE_VERSION;
@@ -25,7 +28,6 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
@@ -39,8 +41,9 @@ use std::time::{Duration, Instant};
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const SIGNALS: Token = Token(2);
+const DISCOVERY: Token = Token(3);
 /// Connection tokens start after the fixed ones.
-const FIRST_CONN: usize = 3;
+const FIRST_CONN: usize = 4;
 /// How often deadlines (lingering closes, shutdown) are looked at.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -87,7 +90,9 @@ struct Server {
     limits: Limits,
     allow: Vec<Cidr>,
     cluster_key: Option<Vec<u8>>,
-    jobs_running: Rc<Cell<usize>>,
+    counters: Rc<JobCounters>,
+    status: StatusSource,
+    discovery: Option<Responder>,
     refused_log: RateLimitedLog,
     full_log: RateLimitedLog,
     next_serial: u64,
@@ -134,6 +139,12 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         challenge: Challenge::Open,
     };
     let local = listener.local_addr().map_err(setup("read the bound address"))?;
+    if local.ip().is_loopback() {
+        warn!("listening on {local}, a loopback address: no other machine can reach this worker (use --listen 0.0.0.0:{})", local.port());
+    }
+    let discovery =
+        if config.discovery { start_discovery(&poll, local, &welcome, cluster_key.is_some()) } else { None };
+    let status = StatusSource::new(config.host_root.clone(), local, cpus.first().copied().unwrap_or(0));
     info!("piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})", describe(&config, pool.threads()));
     notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
     let mut server = Server {
@@ -148,7 +159,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         limits: config.limits.clone(),
         allow: config.allow.clone(),
         cluster_key,
-        jobs_running: Rc::new(Cell::new(0)),
+        counters: Rc::new(JobCounters::default()),
+        status,
+        discovery,
         refused_log: RateLimitedLog::default(),
         full_log: RateLimitedLog::default(),
         next_serial: 0,
@@ -176,6 +189,11 @@ impl Server {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_pool_results(),
                     SIGNALS => self.on_signals(signals, grace),
+                    DISCOVERY => {
+                        if let Some(d) = self.discovery.as_mut() {
+                            d.on_readable(&self.allow);
+                        }
+                    }
                     Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
             }
@@ -225,7 +243,7 @@ impl Server {
                         FramedConn::new(stream, self.max_frame),
                         peer,
                         self.next_serial,
-                        Rc::clone(&self.jobs_running),
+                        Rc::clone(&self.counters),
                     ));
                     self.registered.insert(key, Interest::READABLE);
                     debug!("{peer}: connected");
@@ -255,6 +273,8 @@ impl Server {
     /// Reads and handles what connection `key` has sent, lending it what
     /// it needs of the server.
     fn pump(&mut self, key: usize) {
+        let (status, pool, counters) = (&self.status, &self.pool, &self.counters);
+        let build_status = || status.build(pool, counters).encode(0).payload;
         let env = Env {
             pool: &self.pool,
             welcome: &self.welcome,
@@ -262,6 +282,7 @@ impl Server {
             draining: self.stop_deadline.is_some(),
             limits: &self.limits,
             cluster_key: self.cluster_key.as_deref(),
+            status: &build_status,
         };
         self.conns[key].pump(&env);
     }
@@ -377,6 +398,32 @@ impl Server {
             self.conns.iter().filter(|(_, c)| c.closing_deadline().is_some_and(|d| now >= d)).map(|(k, _)| k).collect();
         for key in expired {
             self.drop_connection(key);
+        }
+    }
+}
+
+/// Binds the discovery socket next to the listener; without it the worker
+/// still serves jobs, so a failure is a warning.
+fn start_discovery(poll: &Poll, local: SocketAddr, welcome: &Welcome, key_required: bool) -> Option<Responder> {
+    let announce = Announce {
+        software: welcome.software.clone(),
+        protocol_major: welcome.protocol_major,
+        protocol_minor: welcome.protocol_minor,
+        hostname: welcome.hostname.clone(),
+        arch: welcome.arch.clone(),
+        threads: welcome.threads,
+        port: local.port(),
+        key_required,
+    };
+    let bound = Responder::bind(local, announce).and_then(|mut r| {
+        poll.registry().register(&mut r.socket, DISCOVERY, Interest::READABLE)?;
+        Ok(r)
+    });
+    match bound {
+        Ok(r) => Some(r),
+        Err(e) => {
+            warn!("discovery off: cannot listen for probes on UDP {local}: {e}");
+            None
         }
     }
 }

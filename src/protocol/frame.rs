@@ -13,7 +13,7 @@ pub const MAGIC: [u8; 4] = *b"PIWK";
 /// The protocol's major version. A peer with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// The protocol's minor version: additions that an older peer can ignore.
-pub const PROTOCOL_MINOR: u8 = 1;
+pub const PROTOCOL_MINOR: u8 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 /// Default largest payload a daemon accepts (`--max-frame`).
@@ -28,6 +28,10 @@ pub enum FrameType {
     Ping,
     Pong,
     Auth,
+    StatusRequest,
+    Status,
+    DiscoverProbe,
+    DiscoverReply,
     Submit,
     Data,
     EndInput,
@@ -46,6 +50,10 @@ impl FrameType {
             FrameType::Ping => 0x03,
             FrameType::Pong => 0x04,
             FrameType::Auth => 0x05,
+            FrameType::StatusRequest => 0x06,
+            FrameType::Status => 0x07,
+            FrameType::DiscoverProbe => 0x08,
+            FrameType::DiscoverReply => 0x09,
             FrameType::Submit => 0x10,
             FrameType::Data => 0x11,
             FrameType::EndInput => 0x12,
@@ -64,6 +72,10 @@ impl FrameType {
             0x03 => FrameType::Ping,
             0x04 => FrameType::Pong,
             0x05 => FrameType::Auth,
+            0x06 => FrameType::StatusRequest,
+            0x07 => FrameType::Status,
+            0x08 => FrameType::DiscoverProbe,
+            0x09 => FrameType::DiscoverReply,
             0x10 => FrameType::Submit,
             0x11 => FrameType::Data,
             0x12 => FrameType::EndInput,

@@ -5,10 +5,13 @@
 //! and job envelope. Nothing here does I/O.
 
 pub mod auth;
+pub mod discovery;
 pub mod frame;
 pub mod message;
+pub mod status;
 pub mod wire;
 
 pub use frame::{Frame, FrameError, FrameType, Header};
 pub use message::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
+pub use status::Status;
 pub use wire::{WireError, WireReader, WireWrite};

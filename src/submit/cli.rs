@@ -5,6 +5,7 @@ use super::engine::PieceTimeout;
 use super::error::SubmitError;
 use super::hosts::{parse_hosts, HostSpec};
 use super::plan::JobSpec;
+use super::tools_cli as tools;
 use crate::jobs::{loopsum, reduce};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -95,16 +96,27 @@ pub struct Invocation {
     pub piece_timeout: Option<PieceTimeout>,
     pub quiet: bool,
     pub key_file: Option<PathBuf>,
-    pub job: JobSpec,
+    pub command: Command,
 }
 
+/// What pisubmit was asked to do.
+pub enum Command {
+    Job(JobSpec),
+    Status(tools::StatusOpts),
+    Discover(tools::DiscoverOpts),
+    Doctor(tools::DoctorOpts),
+    Bench(tools::BenchOpts),
+}
+
+// Parsed once per process: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     Run(Invocation),
     Help,
     Version,
 }
 
-fn usage(msg: impl Into<String>) -> SubmitError {
+pub(super) fn usage(msg: impl Into<String>) -> SubmitError {
     SubmitError::Usage(msg.into())
 }
 
@@ -125,7 +137,7 @@ pub fn parse_args(
     let mut key_file = None;
     let job_name = loop {
         let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
-            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping or farm)"));
+            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping or farm; or status, discover, doctor, bench)"));
         };
         match arg {
             Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),
@@ -153,30 +165,25 @@ pub fn parse_args(
             other => return Err(usage(other.unexpected().to_string())),
         }
     };
-    let job = match job_name.as_str() {
-        "loopsum" => parse_loopsum(&mut parser)?,
-        "pi" => parse_pi(&mut parser)?,
-        "primes" => parse_primes(&mut parser)?,
-        "powers" => parse_powers(&mut parser)?,
-        "reduce" => parse_reduce(&mut parser)?,
-        "echo" => parse_echo(&mut parser)?,
-        "farm" => parse_farm(&mut parser)?,
-        "ping" => {
-            if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
-                return Err(usage(format!("ping: {}", arg.unexpected())));
-            }
-            JobSpec::Ping
-        }
-        other => {
-            return Err(usage(format!(
-                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo, ping or farm"
-            )))
-        }
+    // The tools also take --json after their name.
+    let command = match job_name.as_str() {
+        "status" => tools::parse_status(&mut parser).map(|o| (o.json, Command::Status(o)))?,
+        "discover" => tools::parse_discover(&mut parser).map(|o| (o.json, Command::Discover(o)))?,
+        "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
+        "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
+        name => (false, Command::Job(parse_job(name, &mut parser)?)),
     };
-    let hosts_text =
-        hosts_text.or(env_hosts).ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
-    let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
-    let hosts_file = hosts_text.strip_prefix('@').map(PathBuf::from);
+    let (tool_json, command) = command;
+    let json = json || tool_json;
+    let (hosts, hosts_file) = if let Command::Discover(_) = command {
+        // Discovery is how a host list is found: it needs none.
+        (Vec::new(), None)
+    } else {
+        let hosts_text =
+            hosts_text.or(env_hosts).ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
+        let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
+        (hosts, hosts_text.strip_prefix('@').map(PathBuf::from))
+    };
     Ok(Parsed::Run(Invocation {
         hosts,
         hosts_file,
@@ -188,21 +195,46 @@ pub fn parse_args(
         piece_timeout,
         quiet,
         key_file: key_file.or_else(|| std::env::var_os("PISUBMIT_KEY").filter(|v| !v.is_empty()).map(PathBuf::from)),
-        job,
+        command,
     }))
 }
 
-fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
+/// Parses one job and its options (also `bench`'s job).
+pub(super) fn parse_job(name: &str, parser: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+    Ok(match name {
+        "loopsum" => parse_loopsum(parser)?,
+        "pi" => parse_pi(parser)?,
+        "primes" => parse_primes(parser)?,
+        "powers" => parse_powers(parser)?,
+        "reduce" => parse_reduce(parser)?,
+        "echo" => parse_echo(parser)?,
+        "farm" => parse_farm(parser)?,
+        "ping" => {
+            if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
+                return Err(usage(format!("ping: {}", arg.unexpected())));
+            }
+            JobSpec::Ping
+        }
+        other => {
+            return Err(usage(format!(
+                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo, ping or farm \
+                 (or status, discover, doctor, bench)"
+            )))
+        }
+    })
+}
+
+pub(super) fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
     let v = parser.value().map_err(|e| usage(e.to_string()))?;
     v.into_string().map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
 }
 
-fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
+pub(super) fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
     s.trim().replace('_', "").parse().map_err(|_| usage(format!("{flag}: {s:?} is not {what}")))
 }
 
 /// Accepts plain integers and forms like 1e9 or 10^8 for big counts.
-fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
+pub(super) fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
     let t = s.trim().replace('_', "");
     if let Ok(n) = t.parse::<u64>() {
         return Ok(n);
@@ -221,7 +253,7 @@ fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
     parsed.ok_or_else(|| usage(format!("{flag}: {s:?} is not a whole number (e.g. 1000000, 1e6, 10^6)")))
 }
 
-fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
+pub(super) fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
     let v: f64 = number(s, flag, "a number of seconds")?;
     if !(v > 0.0 && v < 1e7) {
         return Err(usage(format!("{flag}: {s} must be a positive number of seconds")));
@@ -233,7 +265,7 @@ fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| number::<f64>(x, flag, "a number")).collect()
 }
 
-fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
+pub(super) fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
     use lexopt::prelude::*;
     match parser.next().map_err(|e| usage(e.to_string()))? {
         None => Ok(None),
@@ -242,7 +274,7 @@ fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, S
     }
 }
 
-fn unknown(job: &str, flag: &str) -> SubmitError {
+pub(super) fn unknown(job: &str, flag: &str) -> SubmitError {
     usage(format!("{job}: unknown option --{flag} (see pisubmit --help)"))
 }
 
@@ -398,14 +430,14 @@ mod tests {
             parse(&["--hosts", "a,b:9/2", "--json", "loopsum", "--t-range", "0..40001", "--u-len", "40001"]).unwrap();
         assert!(i.json);
         assert_eq!(i.hosts.len(), 2);
-        match i.job {
-            JobSpec::Loopsum(p) => assert_eq!((p.t0, p.t1, p.u_len, p.c), (0, 40001, 40001, 1.0)),
+        match i.command {
+            Command::Job(JobSpec::Loopsum(p)) => assert_eq!((p.t0, p.t1, p.u_len, p.c), (0, 40001, 40001, 1.0)),
             _ => panic!("wrong job"),
         }
         let i = parse(&["--hosts", "a", "primes", "--from", "1", "--to", "1e9"]).unwrap();
-        assert!(matches!(i.job, JobSpec::Primes { a: 1, b: 1_000_000_000, output: None }));
+        assert!(matches!(i.command, Command::Job(JobSpec::Primes { a: 1, b: 1_000_000_000, output: None })));
         let i = parse(&["--hosts", "a", "pi", "--samples", "10^6"]).unwrap();
-        assert!(matches!(i.job, JobSpec::Pi { samples: 1_000_000, seed: 1 }));
+        assert!(matches!(i.command, Command::Job(JobSpec::Pi { samples: 1_000_000, seed: 1 })));
     }
 
     #[test]

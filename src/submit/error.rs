@@ -12,12 +12,15 @@ pub enum SubmitError {
     Job(String),
     /// SIGINT or SIGTERM: stopped on request (exit 130, as shells expect).
     Interrupted,
+    /// A check found problems (exit 1): the report still goes to stdout,
+    /// and the summary to stderr.
+    Findings { report: String, summary: String },
 }
 
 impl SubmitError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            SubmitError::Job(_) => 1,
+            SubmitError::Job(_) | SubmitError::Findings { .. } => 1,
             SubmitError::Interrupted => 130,
             SubmitError::Usage(_) | SubmitError::Connect(_) => 2,
         }
@@ -29,6 +32,7 @@ impl fmt::Display for SubmitError {
         match self {
             SubmitError::Usage(m) | SubmitError::Connect(m) | SubmitError::Job(m) => f.write_str(m),
             SubmitError::Interrupted => f.write_str("interrupted; the workers cancel what they were running"),
+            SubmitError::Findings { summary, .. } => f.write_str(summary),
         }
     }
 }

@@ -87,6 +87,9 @@ pub struct Link {
     /// Why this worker can never be used in this run (another protocol
     /// version, no or another cluster key, not a piworker): not retried.
     pub refused: Option<String>,
+    /// The kind of the last failed connect (refused, timed out, no route),
+    /// for the doctor's diagnosis.
+    pub connect_error: Option<io::ErrorKind>,
 }
 
 impl Link {
@@ -116,6 +119,7 @@ impl Link {
             ever_ready: false,
             draining: false,
             refused: None,
+            connect_error: None,
         }
     }
 
@@ -145,6 +149,7 @@ impl Link {
         match self.open(registry) {
             Ok(()) => self.state = State::Connecting(now),
             Err(e) => {
+                self.connect_error = Some(e.kind());
                 self.fail(registry, format!("cannot connect: {e}"), now);
             }
         }
@@ -197,6 +202,7 @@ impl Link {
             if !self.hello_sent {
                 match conn.stream.take_error() {
                     Ok(Some(e)) | Err(e) => {
+                        self.connect_error = Some(e.kind());
                         events.push(Event::Lost(format!("cannot connect: {e}")));
                         return events;
                     }
@@ -218,6 +224,7 @@ impl Link {
                     }
                     Err(e) if e.kind() == io::ErrorKind::NotConnected => return events,
                     Err(e) => {
+                        self.connect_error = Some(e.kind());
                         events.push(Event::Lost(format!("cannot connect: {e}")));
                         return events;
                     }

@@ -1,6 +1,6 @@
 //! Runs one invocation: plan, connect, dispatch, gather, report.
 
-use super::cli::Invocation;
+use super::cli::{Command, Invocation};
 use super::engine::{Engine, HostReport, Options, PieceList};
 use super::error::SubmitError;
 use super::farm::{FarmOutput, StdinTasks};
@@ -12,11 +12,42 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Runs the job and returns what goes to stdout.
+/// Runs what was asked and returns what goes to stdout.
 pub fn run(inv: Invocation) -> Result<String, SubmitError> {
+    match &inv.command {
+        Command::Job(job) => run_job(&inv, job),
+        Command::Status(opts) => super::status_cmd::run(&inv, opts),
+        Command::Discover(opts) => super::discover::run(opts, inv.json),
+        Command::Doctor(opts) => super::doctor::run(&inv, opts),
+        Command::Bench(opts) => super::bench::run(&inv, opts),
+    }
+}
+
+/// The cluster key named by `--key` or `PISUBMIT_KEY`, if any.
+pub fn cluster_key(inv: &Invocation) -> Result<Option<Arc<Vec<u8>>>, SubmitError> {
+    match &inv.key_file {
+        Some(path) => Ok(Some(Arc::new(load_key(path).map_err(SubmitError::Usage)?))),
+        None => Ok(None),
+    }
+}
+
+/// The scheduler's options from the command line.
+pub fn engine_options(inv: &Invocation, started: Instant) -> Result<Options, SubmitError> {
+    Ok(Options {
+        connect_timeout: inv.connect_timeout,
+        heartbeat_timeout: inv.heartbeat_timeout,
+        retries: inv.retries,
+        piece_timeout: inv.piece_timeout,
+        deadline: inv.timeout.map(|t| started + t),
+        quiet: inv.quiet,
+        key: cluster_key(inv)?,
+    })
+}
+
+fn run_job(inv: &Invocation, job: &JobSpec) -> Result<String, SubmitError> {
     let started = Instant::now();
     // Plan first: a bad --input is reported before any worker is bothered.
-    let planned = match &inv.job {
+    let planned = match job {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
         job => Some(plan::build(job)?),
     };
@@ -24,30 +55,18 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
         Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
         None => None,
     };
-    let key = match &inv.key_file {
-        Some(path) => Some(Arc::new(load_key(path).map_err(SubmitError::Usage)?)),
-        None => None,
-    };
-    let opts = Options {
-        connect_timeout: inv.connect_timeout,
-        heartbeat_timeout: inv.heartbeat_timeout,
-        retries: inv.retries,
-        piece_timeout: inv.piece_timeout,
-        deadline: inv.timeout.map(|t| started + t),
-        quiet: inv.quiet,
-        key,
-    };
+    let opts = engine_options(inv, started)?;
     let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, opts)?;
-    let name = inv.job.name();
+    let name = job.name();
     let run_started = Instant::now();
-    let answer = match (inv.job, planned) {
+    let answer = match (job, planned) {
         (JobSpec::Ping, _) => {
             let rtts = engine.ping(5)?;
             return Ok(report_ping(&engine.reports(), &rtts, inv.json));
         }
         (JobSpec::Farm { ordered }, _) => {
             let mut tasks = StdinTasks::new();
-            let mut output = FarmOutput::new(ordered, inv.json);
+            let mut output = FarmOutput::new(*ordered, inv.json);
             engine.run(&mut tasks, &mut output)?;
             if !tasks.invalid.is_empty() {
                 return Err(SubmitError::Job(format!(
