@@ -140,7 +140,10 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     };
     let local = listener.local_addr().map_err(setup("read the bound address"))?;
     if local.ip().is_loopback() {
-        warn!("listening on {local}, a loopback address: no other machine can reach this worker (use --listen 0.0.0.0:{})", local.port());
+        warn!(
+            "{local} is a loopback address: no other machine can reach this worker (use --listen 0.0.0.0:{})",
+            local.port()
+        );
     }
     let discovery =
         if config.discovery { start_discovery(&poll, local, &welcome, cluster_key.is_some()) } else { None };
