@@ -40,6 +40,10 @@ down() {
         ip link del "$link" 2>/dev/null
     done
     ip link del "$BRIDGE" 2>/dev/null
+    # Per-host /etc files that `ip netns exec` mounts (a test's /etc/hosts).
+    for d in /etc/netns/pwc*; do
+        [[ "$(basename "$d")" =~ ^pwc[0-9]+$ ]] && rm -rf "$d"
+    done
     set -e
     return 0
 }

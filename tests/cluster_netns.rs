@@ -586,3 +586,86 @@ fn retries_cap_fails_the_job() {
         run.stderr
     );
 }
+
+/// Writes host k's own /etc/hosts (`ip netns exec` mounts /etc/netns/pwcK/hosts
+/// over /etc/hosts for what runs there); `netns-cluster.sh down` removes it.
+fn write_etc_hosts(k: usize, text: &str) {
+    let dir = PathBuf::from(format!("/etc/netns/pwc{k}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hosts"), text).unwrap();
+}
+
+fn doctor_findings<'a>(v: &'a Value, check: &str, host: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check && f["host"].as_str().unwrap_or("").contains(host))
+        .collect()
+}
+
+#[test]
+fn discovery_status_and_doctor_across_hosts() {
+    let Some(mut cluster) = Cluster::up("discovery_status_and_doctor_across_hosts", 5, 0) else { return };
+    // Host 1 maps this machine's name to its own address, host 2 to
+    // loopback (the Debian default that trips MPI). Both share the name.
+    let name = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    write_etc_hosts(1, &format!("127.0.0.1 localhost\n{} {name}\n", Cluster::ip(1)));
+    write_etc_hosts(2, &format!("127.0.0.1 localhost\n127.0.1.1 {name}\n"));
+    for k in 1..=3 {
+        cluster.start_worker(k);
+    }
+    // Host 4 is up with nothing on the port; host 5 drops the port (a firewall).
+    for rule in [
+        vec!["add", "table", "inet", "pwtest"],
+        vec!["add", "chain", "inet", "pwtest", "input", "{ type filter hook input priority 0 ; }"],
+        vec!["add", "rule", "inet", "pwtest", "input", "tcp", "dport", "31415", "drop"],
+    ] {
+        let mut args = vec!["netns", "exec", "pwc5", "nft"];
+        args.extend(rule);
+        must("ip", &args);
+    }
+
+    // Discovery: a broadcast on the head's network finds exactly the three
+    // workers, each by its address, ready to use as a hosts file.
+    let out = Command::new(common::PISUBMIT)
+        .args(["discover", "--subnet", "198.18.1.0/24", "--wait", "1.5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    say(&format!("discover:\n{text}"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found: Vec<&str> =
+        text.lines().filter(|l| !l.starts_with('#')).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(found, vec![Cluster::addr(1), Cluster::addr(2), Cluster::addr(3)], "{text}");
+
+    // Status: every host listed, the three workers up with their facts.
+    let everyone = format!("{},198.18.1.99:{PORT}", Cluster::first(5));
+    let (run, took) = submit(&everyone, &["--json", "status", "--wait", "1"], Duration::from_secs(10));
+    say(&format!("status over 6 hosts took {:.2} s", took.as_secs_f64()));
+    let v: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!((v["hosts_total"].as_u64(), v["hosts_up"].as_u64()), (Some(6), Some(3)), "{v}");
+    for k in 1..=3 {
+        let h = v["hosts"].as_array().unwrap().iter().find(|h| h["address"] == Cluster::addr(k).as_str()).unwrap();
+        assert_eq!(h["state"], "up", "{h}");
+        assert!(h["addresses"].as_array().unwrap().iter().any(|a| a == Cluster::ip(k).as_str()), "{h}");
+    }
+
+    // Doctor: each failure named on its host.
+    let (run, _) = submit(&everyone, &["--json", "doctor", "--wait", "1"], Duration::from_secs(10));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let d: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    say(&format!("doctor: {}", d["problems"]));
+    assert_eq!(doctor_findings(&d, "closed", &Cluster::addr(4)).len(), 1, "{d}");
+    assert_eq!(doctor_findings(&d, "filtered", &Cluster::addr(5)).len(), 1, "{d}");
+    assert_eq!(doctor_findings(&d, "filtered", "198.18.1.99").len(), 1, "{d}");
+    let lo = doctor_findings(&d, "own_name_is_loopback", "");
+    let on: Vec<&str> = lo.iter().map(|f| f["host"].as_str().unwrap()).collect();
+    assert!(on.iter().any(|h| h.contains(&Cluster::addr(2))), "{d}");
+    assert!(!on.iter().any(|h| h.contains(&Cluster::addr(1))), "{d}");
+    assert!(
+        lo.iter().all(|f| f["message"].as_str().unwrap().contains("127.0.1.1")
+            || !f["host"].as_str().unwrap().contains(&Cluster::addr(2))),
+        "{d}"
+    );
+}

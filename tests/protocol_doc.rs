@@ -1,25 +1,33 @@
 //! Keeps docs/PROTOCOL.md honest: every ```hex example in it is decoded with
 //! the crate's own decoders and compared with the values the document says
 //! it holds, built with the crate's own types; re-encoding those values must
-//! give back the very same bytes. The tables of frame types, error codes and
-//! job kinds are checked against the code too. If the document and the code
-//! disagree, this test fails.
+//! give back the very same bytes. The tables of frame types, error codes,
+//! job kinds, throttle bits and the Status and DiscoverReply fields are
+//! checked against the code too. If the document and the code disagree, this
+//! test fails.
 
+use piworker::daemon::health::describe_throttled;
 use piworker::jobs::exact_sum::ExactSum;
 use piworker::jobs::{self, loopsum, pi, reduce, JobError, JobKind, WorkerContext};
+use piworker::protocol::discovery::{encode_probe, parse_announce, parse_probe, Announce, PROBE_LEN};
 use piworker::protocol::frame::{
     decode_frame, FrameError, DEFAULT_MAX_FRAME, HEADER_LEN, MAGIC, PROTOCOL_MAJOR, PROTOCOL_MINOR,
 };
 use piworker::protocol::message::{version_refusal, SUBMIT_HAS_INPUT};
-use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType, Hello, Submit, Welcome};
+use piworker::protocol::{
+    ErrorCode, ErrorMessage, Frame, FrameType, Hello, Status, Submit, Welcome, WireError, WireReader,
+};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 
 /// Every example the document must contain, each checked below.
-const EXPECTED: [&str; 15] = [
+const EXPECTED: [&str; 19] = [
     "hello",
     "welcome",
     "ping",
+    "status-request",
+    "status",
     "submit-loopsum",
     "result-loopsum",
     "submit-pi",
@@ -32,7 +40,12 @@ const EXPECTED: [&str; 15] = [
     "cancel",
     "error-cancelled",
     "error-from-major-2",
+    "discover-probe",
+    "discover-reply",
 ];
+
+/// The token of the discovery examples: the reply carries the probe's.
+const TOKEN: u32 = 0x8b3f_61d2;
 
 struct Example {
     name: String,
@@ -48,7 +61,8 @@ fn read_doc() -> String {
 
 /// Every ```hex block with the `Example: NAME` line before it. Only blank
 /// lines may separate the two; a hex block without a name, a name without a
-/// block, or a malformed hex line is an error.
+/// block, or a malformed hex line is an error. A line `(N zero bytes)`
+/// inside a block stands for N bytes of 00.
 fn examples(doc: &str) -> Vec<Example> {
     let mut out = Vec::new();
     let mut pending: Option<(String, usize)> = None;
@@ -73,6 +87,17 @@ fn examples(doc: &str) -> Vec<Example> {
                     lines.next().unwrap_or_else(|| panic!("line {n}: ```hex block of {name} is never closed"));
                 if row.trim() == "```" {
                     break;
+                }
+                if let Some(run) = row.trim().strip_prefix('(') {
+                    let n = run
+                        .strip_suffix(" zero bytes)")
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .filter(|&n| n > 0)
+                        .unwrap_or_else(|| panic!("line {m} ({name}): write a run of zeros as `(N zero bytes)`"));
+                    bytes.resize(bytes.len() + n, 0);
+                    // A run of zeros stands for whole lines.
+                    rows.push((m, 16));
+                    continue;
                 }
                 let tokens: Vec<&str> = row.split_whitespace().collect();
                 assert!(
@@ -167,6 +192,43 @@ fn check(ex: &Example, frame: &Frame) {
         }
         "ping" => {
             assert_eq!(*frame, Frame::new(FrameType::Ping, 0, vec![]));
+        }
+        "status-request" => {
+            assert_eq!(*frame, Frame::new(FrameType::StatusRequest, 1, vec![]));
+        }
+        "status" => {
+            assert_header(ex, frame, FrameType::Status, 1);
+            let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+            let want = Status {
+                hostname: "pi-01".into(),
+                software: "0.1.0".into(),
+                protocol_major: PROTOCOL_MAJOR,
+                protocol_minor: PROTOCOL_MINOR,
+                arch: "arm64".into(),
+                model: Some("Raspberry Pi 4 Model B Rev 1.4".into()),
+                threads: 4,
+                listen: "0.0.0.0:31415".into(),
+                addresses: vec![ip("10.0.0.11"), ip("127.0.0.1"), ip("::1")],
+                name_resolves_to: None,
+                unix_time_ms: 1_767_225_600_000, // 2026-01-01 00:00:00 UTC
+                system_uptime_ms: Some(12_345_670),
+                daemon_uptime_ms: 850,
+                load: Some([1.5, 0.75, 0.25]),
+                mem_total_kib: Some(3_884_484),
+                mem_available_kib: Some(3_452_768),
+                temp_millic: Some(48_686),
+                throttled: Some(0x50000),
+                cpu_freq_khz: None,
+                jobs_running: 1,
+                tasks_queued: 3,
+                threads_busy: 4,
+                jobs_served: 17,
+                core_busy_ms: vec![500, 480, 510, 495],
+                sysctls: vec![("net.core.somaxconn".into(), "1024".into())],
+            };
+            assert_eq!(Status::decode(p).unwrap(), want);
+            assert_eq!(want.encode(1).to_bytes(), ex.bytes);
+            assert_eq!(describe_throttled(0x50000), ["under-voltage has occurred", "throttling has occurred"]);
         }
         "submit-loopsum" => {
             assert_header(ex, frame, FrameType::Submit, 1);
@@ -275,6 +337,32 @@ fn check(ex: &Example, frame: &Frame) {
             hello[5] = FrameType::Hello.to_u8();
             assert_eq!(decode_frame(&hello, DEFAULT_MAX_FRAME), Err(FrameError::VersionMismatch(2)));
         }
+        "discover-probe" => {
+            assert_header(ex, frame, FrameType::DiscoverProbe, TOKEN);
+            assert_eq!(ex.bytes.len(), PROBE_LEN);
+            assert!(p.iter().all(|&b| b == 0), "the padding is zeros");
+            assert_eq!(encode_probe(TOKEN), ex.bytes);
+            assert_eq!(parse_probe(&ex.bytes), Ok(TOKEN));
+        }
+        "discover-reply" => {
+            assert_header(ex, frame, FrameType::DiscoverReply, TOKEN);
+            let want = Announce {
+                software: "0.1.0".into(),
+                protocol_major: PROTOCOL_MAJOR,
+                protocol_minor: PROTOCOL_MINOR,
+                hostname: "pi-01".into(),
+                arch: "arm64".into(),
+                threads: 4,
+                port: 31415,
+                key_required: false,
+            };
+            assert_eq!(parse_announce(&ex.bytes), Ok((TOKEN, want.clone())));
+            assert_eq!(want.encode(TOKEN), ex.bytes);
+            assert!(ex.bytes.len() <= PROBE_LEN, "a reply is never larger than the probe");
+            // The document promises that a 64-byte hostname still fits.
+            let longest = Announce { hostname: "h".repeat(64), ..want };
+            assert!(longest.encode(TOKEN).len() <= PROBE_LEN, "a reply with a 64-byte hostname is larger than a probe");
+        }
         other => {
             panic!("line {}: example `{other}` has no expected values in tests/protocol_doc.rs; add them", ex.line)
         }
@@ -352,6 +440,73 @@ fn unquote(cell: &str) -> &str {
     cell.trim_matches('`')
 }
 
+/// The field names of a struct in declaration order, from its pretty Debug
+/// form, with each one's value as Debug prints it (one line each: the value
+/// given must hold no nested struct or non-empty list).
+fn debug_fields(value: &impl std::fmt::Debug) -> Vec<(String, String)> {
+    format!("{value:#?}")
+        .lines()
+        .filter_map(|l| l.strip_prefix("    ").filter(|l| !l.starts_with(' ')))
+        .map(|l| {
+            let (name, value) = l.split_once(": ").unwrap_or_else(|| panic!("unexpected Debug line {l:?}"));
+            (name.to_string(), value.trim_end_matches(',').to_string())
+        })
+        .collect()
+}
+
+/// Reads one field of the type a payload table's Type cell names.
+fn read_as(r: &mut WireReader, ty: &str, field: &'static str) -> Result<(), WireError> {
+    if let Some(inner) = ty.strip_prefix("optional ") {
+        return match r.u8(field)? {
+            0 => Ok(()),
+            1 => read_as(r, inner, field),
+            other => Err(WireError::new(field, format!("presence byte {other}"))),
+        };
+    }
+    match ty {
+        "string" => r.string(field).map(drop),
+        "u8" => r.u8(field).map(drop),
+        "u16" => r.u16(field).map(drop),
+        "u32" | "i32" | "f32" => r.u32(field).map(drop),
+        "u64" => r.u64(field).map(drop),
+        "3 × f32" => (0..3).try_for_each(|_| r.u32(field).map(drop)),
+        "IP list" => (0..r.u16(field)?).try_for_each(|_| {
+            let text = r.string(field)?;
+            text.parse::<IpAddr>().map(drop).map_err(|_| WireError::new(field, format!("{text:?} is not an IP")))
+        }),
+        "`u16` count list of u64" => (0..r.u16(field)?).try_for_each(|_| r.u64(field).map(drop)),
+        "`u16` count list of (string, string)" => {
+            (0..r.u16(field)?).try_for_each(|_| r.string(field).and_then(|_| r.string(field)).map(drop))
+        }
+        other => panic!("field `{field}`: the document's type `{other}` is not one this test knows"),
+    }
+}
+
+/// Checks a payload table (Field, Type, Meaning) against the code: the same
+/// fields in the same order as `empty` (a value whose optional fields are
+/// all absent and lists all empty) declares them, `optional` exactly where
+/// the field is an Option, and each payload read by the table's types
+/// consumed exactly.
+fn check_payload_table(what: &str, rows: &[Vec<&str>], empty: &impl std::fmt::Debug, payloads: &[Vec<u8>]) {
+    let fields = debug_fields(empty);
+    let names: Vec<&str> = rows.iter().map(|cells| unquote(cells[0])).collect();
+    let code: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, code, "{what}: the table's fields are not the code's, in its order");
+    for (cells, (name, value)) in rows.iter().zip(&fields) {
+        let optional = cells[1].starts_with("optional ");
+        assert_eq!(optional, value == "None", "{what}.{name}: `optional` in the table, Option in the code");
+    }
+    for payload in payloads {
+        let mut r = WireReader::new(payload);
+        for cells in rows {
+            if let Err(e) = read_as(&mut r, cells[1], "table") {
+                panic!("{what}: reading `{}` as {}: {e}", unquote(cells[0]), cells[1]);
+            }
+        }
+        assert_eq!(r.remaining(), 0, "{what}: the table's types leave payload bytes unread");
+    }
+}
+
 #[test]
 fn tables_match_the_code() {
     let doc = read_doc();
@@ -383,6 +538,53 @@ fn tables_match_the_code() {
         assert_eq!(format!("{ec:?}"), unquote(cells[1]), "error code {code}");
     }
     assert!(matches!(ErrorCode::from_u16(codes.len() as u16 + 1), ErrorCode::Unknown(_)));
+
+    let throttle = table(&section(&doc, "### The Status payload"), ["Bit", "Mask"]);
+    let mut described = BTreeSet::new();
+    for cells in &throttle {
+        let bit: u32 = cells[0].parse().unwrap();
+        let mask = u32::from_str_radix(unquote(cells[1]).trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(mask, 1 << bit, "throttle bit {bit}: mask");
+        let words = describe_throttled(mask);
+        assert_eq!(words.len(), 1, "throttle bit {bit} has no meaning in the code");
+        assert!(cells[2].to_lowercase().starts_with(words[0]), "throttle bit {bit}: the code says `{}`", words[0]);
+        described.insert(bit);
+    }
+    let code: BTreeSet<u32> = (0..32).filter(|b| !describe_throttled(1 << b).is_empty()).collect();
+    assert_eq!(described, code, "throttle bits in the table");
+
+    let full = Status {
+        model: Some("Raspberry Pi 4 Model B Rev 1.4".into()),
+        addresses: vec!["10.0.0.11".parse().unwrap(), "::1".parse().unwrap()],
+        name_resolves_to: Some(vec!["127.0.1.1".parse().unwrap()]),
+        system_uptime_ms: Some(1),
+        load: Some([0.5, 1.0, 2.0]),
+        mem_total_kib: Some(1),
+        mem_available_kib: Some(1),
+        temp_millic: Some(-5_500),
+        throttled: Some(0x50005),
+        cpu_freq_khz: Some(1_500_000),
+        core_busy_ms: vec![1, 2, 3],
+        sysctls: vec![("net.core.somaxconn".into(), "1024".into())],
+        ..Status::default()
+    };
+    let rows = table(&section(&doc, "### The Status payload"), ["Field", "Type"]);
+    let payloads = [full.encode(0).payload, Status::default().encode(0).payload];
+    check_payload_table("Status", &rows, &Status::default(), &payloads);
+
+    let announce = Announce {
+        software: String::new(),
+        protocol_major: 0,
+        protocol_minor: 0,
+        hostname: String::new(),
+        arch: String::new(),
+        threads: 0,
+        port: 0,
+        key_required: false,
+    };
+    let reply = announce.encode(0)[HEADER_LEN..].to_vec();
+    let rows = table(&section(&doc, "### DiscoverReply"), ["Field", "Type"]);
+    check_payload_table("DiscoverReply", &rows, &announce, &[reply]);
 
     let kinds = table(&section(&doc, "### Submit"), ["Code", "Kind"]);
     assert_eq!(kinds.len(), JobKind::ALL.len(), "job kind rows");

@@ -1,6 +1,11 @@
 //! The worker's side of discovery: a UDP socket on the same address and
 //! port as the TCP listener, answering probes from allowed addresses.
 //!
+//! A socket bound to one unicast address does not receive broadcasts, so a
+//! worker told to listen on one address (`--listen 192.168.1.5:31415`)
+//! also binds that interface's broadcast address, to hear probes sent
+//! there; answers always leave from the unicast socket.
+//!
 //! Answers are never larger than the probe, and at most
 //! [`MAX_ANSWERS_PER_SEC`] go out each second: a worker must not become a
 //! tool for flooding a third party with forged probes.
@@ -17,6 +22,8 @@ const MAX_ANSWERS_PER_SEC: u32 = 200;
 
 pub struct Responder {
     pub socket: UdpSocket,
+    /// Bound to the broadcast address of the --listen address's network.
+    pub broadcast: Option<UdpSocket>,
     announce: Announce,
     window_start: Instant,
     answered_in_window: u32,
@@ -27,14 +34,32 @@ impl Responder {
     /// (jobs still work); the caller logs it.
     pub fn bind(addr: SocketAddr, announce: Announce) -> io::Result<Responder> {
         let socket = UdpSocket::bind(addr)?;
-        Ok(Responder { socket, announce, window_start: Instant::now(), answered_in_window: 0 })
+        let broadcast = broadcast_of(addr).and_then(|b| match UdpSocket::bind(b) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warn!("discovery: cannot listen for broadcast probes on {b}: {e}; unicast probes still work");
+                None
+            }
+        });
+        Ok(Responder { socket, broadcast, announce, window_start: Instant::now(), answered_in_window: 0 })
     }
 
-    /// Reads every waiting datagram and answers the probes among them.
+    /// Reads every waiting datagram on both sockets and answers the probes.
     pub fn on_readable(&mut self, allow: &[Cidr]) {
+        self.drain(allow, false);
+        if self.broadcast.is_some() {
+            self.drain(allow, true);
+        }
+    }
+
+    fn drain(&mut self, allow: &[Cidr], from_broadcast: bool) {
         let mut buf = [0u8; 2048];
         loop {
-            let (n, from) = match self.socket.recv_from(&mut buf) {
+            let socket = match (&self.broadcast, from_broadcast) {
+                (Some(b), true) => b,
+                _ => &self.socket,
+            };
+            let (n, from) = match socket.recv_from(&mut buf) {
                 Ok(got) => got,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -75,4 +100,26 @@ impl Responder {
             Err(e) => debug!("discovery: cannot answer {to}: {e}"),
         }
     }
+}
+
+/// The broadcast address (same port) of the interface that holds `addr`,
+/// when `addr` is one specific IPv4 address; None for 0.0.0.0 (which hears
+/// broadcasts already), loopback and IPv6.
+fn broadcast_of(addr: SocketAddr) -> Option<SocketAddr> {
+    let SocketAddr::V4(v4) = addr else { return None };
+    if v4.ip().is_unspecified() || v4.ip().is_loopback() {
+        return None;
+    }
+    let ifaces = nix::ifaddrs::getifaddrs().ok()?;
+    for ifa in ifaces {
+        let ip = ifa.address.as_ref().and_then(|a| a.as_sockaddr_in()).map(|s| s.ip());
+        if ip == Some(*v4.ip()) {
+            // From the netmask: the interface's broadcast field is unset
+            // when the address was added without `brd +`.
+            let mask = ifa.netmask.as_ref().and_then(|m| m.as_sockaddr_in()).map(|s| u32::from(s.ip()))?;
+            let b = std::net::Ipv4Addr::from(u32::from(*v4.ip()) | !mask);
+            return (b != *v4.ip()).then(|| SocketAddr::from((b, v4.port())));
+        }
+    }
+    None
 }

@@ -42,8 +42,9 @@ const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const SIGNALS: Token = Token(2);
 const DISCOVERY: Token = Token(3);
+const DISCOVERY_BROADCAST: Token = Token(4);
 /// Connection tokens start after the fixed ones.
-const FIRST_CONN: usize = 4;
+const FIRST_CONN: usize = 5;
 /// How often deadlines (lingering closes, shutdown) are looked at.
 const TICK: Duration = Duration::from_millis(200);
 
@@ -192,7 +193,7 @@ impl Server {
                     LISTENER => self.accept_all(),
                     WAKER => self.drain_pool_results(),
                     SIGNALS => self.on_signals(signals, grace),
-                    DISCOVERY => {
+                    DISCOVERY | DISCOVERY_BROADCAST => {
                         if let Some(d) = self.discovery.as_mut() {
                             d.on_readable(&self.allow);
                         }
@@ -420,6 +421,9 @@ fn start_discovery(poll: &Poll, local: SocketAddr, welcome: &Welcome, key_requir
     };
     let bound = Responder::bind(local, announce).and_then(|mut r| {
         poll.registry().register(&mut r.socket, DISCOVERY, Interest::READABLE)?;
+        if let Some(b) = r.broadcast.as_mut() {
+            poll.registry().register(b, DISCOVERY_BROADCAST, Interest::READABLE)?;
+        }
         Ok(r)
     });
     match bound {

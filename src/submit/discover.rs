@@ -36,8 +36,12 @@ fn interface_broadcasts() -> Vec<Ipv4Addr> {
     let mut found = Vec::new();
     if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
         for ifa in addrs {
-            let b = ifa.broadcast.as_ref().and_then(|b| b.as_sockaddr_in().map(|s| s.ip()));
-            if let Some(b) = b.filter(|b| !b.is_loopback() && !b.is_unspecified()) {
+            // From address and netmask: the broadcast field is unset when an
+            // address was added without `brd +`.
+            let v4 = |a: Option<&nix::sys::socket::SockaddrStorage>| a.and_then(|a| a.as_sockaddr_in()).map(|s| s.ip());
+            let (Some(ip), Some(mask)) = (v4(ifa.address.as_ref()), v4(ifa.netmask.as_ref())) else { continue };
+            let b = Ipv4Addr::from(u32::from(ip) | !u32::from(mask));
+            if b != ip && !ip.is_loopback() {
                 if !found.contains(&b) {
                     found.push(b);
                 }
