@@ -41,10 +41,8 @@ fn interface_broadcasts() -> Vec<Ipv4Addr> {
             let v4 = |a: Option<&nix::sys::socket::SockaddrStorage>| a.and_then(|a| a.as_sockaddr_in()).map(|s| s.ip());
             let (Some(ip), Some(mask)) = (v4(ifa.address.as_ref()), v4(ifa.netmask.as_ref())) else { continue };
             let b = Ipv4Addr::from(u32::from(ip) | !u32::from(mask));
-            if b != ip && !ip.is_loopback() {
-                if !found.contains(&b) {
-                    found.push(b);
-                }
+            if b != ip && !ip.is_loopback() && !found.contains(&b) {
+                found.push(b);
             }
         }
     }
