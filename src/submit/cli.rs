@@ -15,6 +15,8 @@ pisubmit: run a job on every core of every piworker
 
 USAGE:
     pisubmit [--hosts SPEC] [--json] [--timeout SECS] JOB [JOB OPTIONS]
+    pisubmit [--hosts SPEC] [--json] status|doctor|bench ...
+    pisubmit discover [--subnet CIDR]
 
 The job is cut into pieces; each worker keeps a few in flight and splits
 each piece over its compute threads. Answers are gathered and combined
@@ -68,10 +70,38 @@ JOBS:
                           Results print in input order (--ordered, the
                           default) or as they finish (--unordered)
 
+CLUSTER TOOLS:
+    status [--watch] [--every SECS] [--wait SECS]
+                          One coloured square per host (blue 40 C to red
+                          80 C; grey: no sensor): name, temperature, load,
+                          T/V/t marks for throttled, under-voltage, throttled
+                          since boot, X for a host that does not answer.
+                          --watch redraws every --every seconds [3] until
+                          Ctrl-C; --json gives every fact (null where a host
+                          lacks it: no sensor is not 0 C). --wait: how long
+                          a host has to answer [2]
+    discover [--subnet CIDR,...] [--port P|A-B] [--wait SECS]
+                          Find workers by a UDP broadcast on their port
+                          [31415] to each subnet (default: every IPv4
+                          interface's network); prints a hosts file, and
+                          warns about workers of another version
+    doctor [--wait SECS]  Check every host for what breaks clusters, each
+                          with a fix: closed or filtered port, not a
+                          piworker, version skew, clock skew, a name that
+                          resolves to loopback, listening on loopback only,
+                          throttling, under-voltage, heat, sysctls below
+                          the package's, a worker listed twice, mixed
+                          architectures (a note). Exit 1 if it finds any
+    bench [--cores N,N,...] [--repeat R] [--svg FILE] JOB [JOB OPTIONS]
+                          A scaling study: JOB on 1, 2, 4, ... cores (taken
+                          host by host), R runs each [3]: wall time,
+                          speed-up, efficiency; --svg draws the speed-up
+                          against the ideal line
+
 EXIT STATUS:
     0  done
     1  the job failed (bad data, a piece failed on --retries workers,
-       no worker left, --timeout)
+       no worker left, --timeout), or doctor found problems
     2  bad command line, or no worker could be reached at the start
     130  interrupted (SIGINT/SIGTERM); the workers cancel its pieces
 
@@ -82,6 +112,9 @@ EXAMPLES:
     pisubmit --hosts pi1,pi2,pi3,pi4 loopsum
     pisubmit --hosts @pi_list.txt primes --from 1 --to 1000000000
     PISUBMIT_HOSTS=127.0.0.1:31416 pisubmit --json pi --samples 1000000
+    pisubmit discover --subnet 192.168.1.0/24 > pi_list.txt
+    pisubmit --hosts @pi_list.txt status --watch
+    pisubmit --hosts @pi_list.txt bench --cores 1,2,4,8,16,32 --svg speedup.svg pi --samples 1e9
 ";
 
 pub struct Invocation {

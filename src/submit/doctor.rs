@@ -196,7 +196,7 @@ fn check_worker(h: &HostSurvey, s: &Status, name: &str, out: &mut Vec<Finding>) 
             &who,
             format!("listens only on {listen}: only programs on {} itself can reach it", s.hostname),
             format!(
-                "on {}: set PIWORKER_ARGS=\"--listen 0.0.0.0:{}\" in /etc/default/piworker, then \
+                "on {}: set PIWORKER_OPTS=\"--listen 0.0.0.0:{}\" in /etc/default/piworker, then \
                  `systemctl restart piworker` (fine as it is for a one-machine test)",
                 s.hostname,
                 listen.port()

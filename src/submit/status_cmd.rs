@@ -56,7 +56,14 @@ fn watch(inv: &Invocation, key: Option<Arc<Vec<u8>>>, wait: Duration, every: Dur
 }
 
 fn draw(hosts: &[HostSurvey]) -> String {
-    let tiles: Vec<Tile> = hosts.iter().map(tile).collect();
+    let mut tiles: Vec<Tile> = hosts.iter().map(tile).collect();
+    // Several workers on one machine (a test, a big Pi split in two) share
+    // a hostname: tell them apart by port.
+    for (i, h) in hosts.iter().enumerate() {
+        if tiles.iter().filter(|t| t.name == tiles[i].name).count() > 1 {
+            tiles[i].name = format!("{}:{}", tiles[i].name, h.spec.port);
+        }
+    }
     let stdout_is_tty = std::io::stdout().is_terminal();
     let (rows, cols) = console::Term::stdout().size_checked().unwrap_or((24, 80));
     let colour = stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
