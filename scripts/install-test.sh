@@ -170,6 +170,18 @@ out=$("$PISUBMIT" --hosts "$A1" --json primes --from 1 --to 1000000) || fail "pr
 [ "$(echo "$out" | json_field "['result']")" = 78498 ] || fail "wrong primes: $out"
 say "answers from $A1 are right (loopsum 64032004000000, 78498 primes below 10^6)"
 
+# --- status under the hardened unit: the facts it may read are there ---
+out=$("$PISUBMIT" --hosts "$A1" --json status) || fail "pisubmit status $A1 failed"
+for field in "['hosts'][0]['load']" "['hosts'][0]['uptime_s']" "['hosts'][0]['mem_total_kib']" \
+             "['hosts'][0]['sysctl']['net.ipv4.tcp_wmem']"; do
+    [ "$(echo "$out" | json_field "$field")" != None ] || fail "status under the unit lacks $field: $out"
+done
+echo "$out" | json_field "['hosts'][0]['addresses']" | grep -q "$A1" || fail "status does not list $A1: $out"
+say "status under the hardened unit has load, uptime, memory, sysctls and the address $A1"
+out=$("$PISUBMIT" discover --subnet 198.18.0.0/24 --wait 1) || fail "discover failed"
+echo "$out" | grep -q "^$A1:31415" || fail "discover did not find $A1: $out"
+say "discover finds $A1 by broadcast"
+
 # --- the hardened unit still pins compute threads, and is hardened ---
 main=$(inside "$PI1" systemctl show -p MainPID --value piworker)
 user=$(inside "$PI1" stat -c %u "/proc/$main")
