@@ -140,6 +140,8 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         challenge: Challenge::Open,
     };
     let local = listener.local_addr().map_err(setup("read the bound address"))?;
+    // The first line: people and tests look for where the worker listens.
+    info!("piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})", describe(&config, pool.threads()));
     if local.ip().is_loopback() {
         warn!(
             "{local} is a loopback address: no other machine can reach this worker (use --listen 0.0.0.0:{})",
@@ -149,7 +151,6 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let discovery =
         if config.discovery { start_discovery(&poll, local, &welcome, cluster_key.is_some()) } else { None };
     let status = StatusSource::new(config.host_root.clone(), local, cpus.first().copied().unwrap_or(0));
-    info!("piworker {SOFTWARE_VERSION} listening on {local} ({}; CPUs {cpus:?})", describe(&config, pool.threads()));
     notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
     let mut server = Server {
         poll,
