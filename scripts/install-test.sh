@@ -174,7 +174,8 @@ say "answers from $A1 are right (loopsum 64032004000000, 78498 primes below 10^6
 out=$("$PISUBMIT" --hosts "$A1" --json status) || fail "pisubmit status $A1 failed"
 for field in "['hosts'][0]['load']" "['hosts'][0]['uptime_s']" "['hosts'][0]['mem_total_kib']" \
              "['hosts'][0]['sysctl']['net.ipv4.tcp_wmem']"; do
-    [ "$(echo "$out" | json_field "$field")" != None ] || fail "status under the unit lacks $field: $out"
+    value=$(echo "$out" | json_field "$field") && [ -n "$value" ] && [ "$value" != None ] \
+        || fail "status under the unit lacks $field: $out"
 done
 echo "$out" | json_field "['hosts'][0]['addresses']" | grep -q "$A1" || fail "status does not list $A1: $out"
 say "status under the hardened unit has load, uptime, memory, sysctls and the address $A1"
