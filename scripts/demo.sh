@@ -54,6 +54,9 @@ run() {
 echo "piworker demo: 3 workers on loopback ($HOSTS), $(nproc) cores on this machine"
 run ping
 echo
+echo "== seed 004's wall display: each worker's health (no sensor in a VM: grey, not 0 C)"
+run status
+echo
 echo "== seed 000: the nested loop sum, split over every core of every worker"
 run loopsum
 run loopsum --t-range 0..40001 --u-len 40001
@@ -61,6 +64,8 @@ echo
 echo "== seed 001: Monte Carlo pi; counts come back, never coordinates"
 run pi --samples 1000000
 run pi --samples 100000000
+echo "  seed 001's scaling study (one worker's cores first, then the next worker's):"
+run bench --repeat 1 pi --samples 100000000
 echo
 echo "== seed 003: broadcast numbers, scatter exponents, gather the table"
 run powers --nums 1,2,3,4,5,6 --exps 1,2,3,4,5

@@ -62,7 +62,9 @@ fn another_major_version_is_refused_naming_both() {
     // A peer whose headers say version 9.
     let mut c = RawClient::connect(&w);
     let mut hello =
-        Hello { protocol_major: 9, protocol_minor: 3, software: "9.3.0".into(), nonce: None }.encode().to_bytes();
+        Hello { protocol_major: 9, protocol_minor: 3, software: "9.3.0".into(), nonce: None, max_threads: None }
+            .encode()
+            .to_bytes();
     hello[4] = 9;
     c.send(&hello);
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
@@ -73,7 +75,11 @@ fn another_major_version_is_refused_naming_both() {
     assert!(c.frame().is_none());
     // A peer that frames as v1 but says it speaks 2.x in its Hello.
     let mut c = RawClient::connect(&w);
-    c.send(&Hello { protocol_major: 2, protocol_minor: 1, software: "2.1.0".into(), nonce: None }.encode().to_bytes());
+    c.send(
+        &Hello { protocol_major: 2, protocol_minor: 1, software: "2.1.0".into(), nonce: None, max_threads: None }
+            .encode()
+            .to_bytes(),
+    );
     let msg = expect_error(&mut c, 0, ErrorCode::VersionMismatch);
     assert!(msg.contains(&format!("this side speaks {PROTOCOL_MAJOR}.{PROTOCOL_MINOR}, the peer speaks 2.1")), "{msg}");
     assert!(w.wait_log("protocol version mismatch", Duration::from_secs(5)));

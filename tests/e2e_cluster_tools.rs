@@ -440,3 +440,21 @@ fn bench_prints_a_scaling_table_and_an_svg_that_parses() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--cores 3") && run.stderr.contains("2 threads"), "{}", run.stderr);
 }
+
+#[test]
+fn a_threads_limit_in_the_host_list_is_kept_by_the_worker() {
+    let w = Worker::start(&["--threads", "2"]);
+    // About 3 s of darts on one core.
+    let job = spawn_pisubmit(&format!("{}/1", w.addr()), &["--quiet", "pi", "--samples", "4e9"]);
+    w.wait_busy();
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let v = status_json(&w.addr());
+        seen.push(host(&v, &w.addr())["threads_busy"].as_u64().unwrap());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Never both threads, though the job has work for both.
+    assert!(seen.iter().all(|&b| b <= 1) && seen.contains(&1), "threads busy over time: {seen:?}");
+    let run = finish(job, Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -171,6 +171,7 @@ fn check(ex: &Example, frame: &Frame) {
                 protocol_minor: PROTOCOL_MINOR,
                 software: "0.1.0".into(),
                 nonce: Some(nonce),
+                max_threads: None,
             };
             assert_eq!(Hello::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);

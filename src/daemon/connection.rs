@@ -7,7 +7,7 @@
 //! `task_done`.
 
 use super::config::Limits;
-use super::pool::{JobFlags, JobKey, Pool};
+use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
@@ -112,6 +112,8 @@ pub struct Connection {
     closing: Option<Instant>,
     write_shut: bool,
     peer_gone: bool,
+    /// The client's limit on threads for its jobs (Hello's max_threads).
+    thread_cap: Option<Arc<ThreadCap>>,
 }
 
 impl Connection {
@@ -134,6 +136,7 @@ impl Connection {
             closing: None,
             write_shut: false,
             peer_gone: false,
+            thread_cap: None,
         }
     }
 
@@ -359,6 +362,9 @@ impl Connection {
             "{}: hello from pisubmit {} (protocol {}.{})",
             self.peer, hello.software, hello.protocol_major, hello.protocol_minor
         );
+        // Fewer threads than the worker has: a cap the pool enforces.
+        self.thread_cap =
+            hello.max_threads.map(usize::from).filter(|&t| t < env.pool.threads()).map(|t| Arc::new(ThreadCap::new(t)));
         let mut welcome = env.welcome.clone();
         if let Some(key) = env.cluster_key {
             let Some(client_nonce) = hello.nonce else {
@@ -392,14 +398,15 @@ impl Connection {
             let msg = format!("job id {job_id} is already running on this connection");
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
-        let ctx = WorkerContext { threads: env.pool.threads() };
+        let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
+        let ctx = WorkerContext { threads };
         let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),
         };
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
-        let flags = Arc::new(JobFlags::default());
+        let flags = Arc::new(JobFlags { cap: self.thread_cap.clone(), ..JobFlags::default() });
         flags.hold.store(self.holding, Ordering::Relaxed);
         debug!("{}: job {job_id} ({}) started, {} tasks", self.peer, kind_name(submit.kind), tasks.len());
         let slot = JobSlot {

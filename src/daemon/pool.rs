@@ -46,6 +46,25 @@ pub struct JobFlags {
     /// Wait: the job's client is not reading its results, so they must not
     /// pile up in memory.
     pub hold: AtomicBool,
+    /// The connection's limit on threads in use at once, if it set one.
+    pub cap: Option<Arc<ThreadCap>>,
+}
+
+/// At most `max` of a connection's tasks run at once (the client asked for
+/// fewer threads: a host list's `/threads`, a scaling study's core count).
+pub struct ThreadCap {
+    pub max: usize,
+    running: AtomicUsize,
+}
+
+impl ThreadCap {
+    pub fn new(max: usize) -> ThreadCap {
+        ThreadCap { max: max.max(1), running: AtomicUsize::new(0) }
+    }
+
+    fn full(&self) -> bool {
+        self.running.load(Ordering::Relaxed) >= self.max
+    }
 }
 
 struct QueuedJob {
@@ -143,13 +162,20 @@ fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker:
                     return;
                 }
                 // The first job that is not held (held ones keep their place).
-                let runnable = queue
-                    .iter()
-                    .position(|j| !j.flags.hold.load(Ordering::Relaxed) || j.flags.cancel.load(Ordering::Relaxed));
+                let runnable = queue.iter().position(|j| {
+                    let cancelled = j.flags.cancel.load(Ordering::Relaxed);
+                    let held = j.flags.hold.load(Ordering::Relaxed) || j.flags.cap.as_ref().is_some_and(|c| c.full());
+                    cancelled || !held
+                });
                 if let Some(mut job) = runnable.and_then(|i| queue.remove(i)) {
                     let Some(task) = job.tasks.pop_front() else {
                         continue;
                     };
+                    // Counted under the queue lock, so two threads cannot both
+                    // take the last slot of a cap.
+                    if let Some(cap) = &job.flags.cap {
+                        cap.running.fetch_add(1, Ordering::Relaxed);
+                    }
                     let picked = (job.key, Arc::clone(&job.flags), task);
                     if !job.tasks.is_empty() && !job.flags.cancel.load(Ordering::Relaxed) {
                         queue.push_back(job);
@@ -167,6 +193,7 @@ fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker:
         };
         let (key, flags, task) = next;
         if flags.cancel.load(Ordering::Relaxed) {
+            release_cap(shared, &flags);
             continue;
         }
         shared.busy_now.fetch_add(1, Ordering::Relaxed);
@@ -181,11 +208,22 @@ fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker:
         });
         shared.busy_ns[index].fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         shared.busy_now.fetch_sub(1, Ordering::Relaxed);
+        release_cap(shared, &flags);
         if done.send(TaskDone { key, output }).is_err() {
             return; // the loop has gone: shutting down
         }
         if let Err(e) = waker.wake() {
             log::error!("could not wake the event loop: {e}");
         }
+    }
+}
+
+/// A capped task has ended: its slot is free, and a thread waiting for
+/// one should look again now rather than at its next recheck.
+fn release_cap(shared: &Shared, flags: &JobFlags) {
+    if let Some(cap) = &flags.cap {
+        cap.running.fetch_sub(1, Ordering::Relaxed);
+        let _queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.ready.notify_all();
     }
 }

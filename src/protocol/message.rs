@@ -19,6 +19,9 @@ pub struct Hello {
     /// The client's half of the key challenge (protocol 1.1); absent from
     /// 1.0 clients.
     pub nonce: Option<[u8; NONCE_LEN]>,
+    /// Use at most this many compute threads for this connection's jobs
+    /// (protocol 1.2; the host list's `/threads`). Only sent after a nonce.
+    pub max_threads: Option<u16>,
 }
 
 impl Hello {
@@ -28,6 +31,7 @@ impl Hello {
             protocol_minor: PROTOCOL_MINOR,
             software: SOFTWARE_VERSION.into(),
             nonce: Some(nonce),
+            max_threads: None,
         }
     }
 
@@ -38,6 +42,9 @@ impl Hello {
         p.put_string(&self.software);
         if let Some(n) = &self.nonce {
             p.extend_from_slice(n);
+            if let Some(t) = self.max_threads {
+                p.put_u16(t);
+            }
         }
         Frame::new(FrameType::Hello, 0, p)
     }
@@ -54,8 +61,13 @@ impl Hello {
         } else {
             None
         };
+        let max_threads = if nonce.is_some() && r.remaining() >= 2 {
+            Some(r.u16("hello.max_threads")?).filter(|&t| t > 0)
+        } else {
+            None
+        };
         // A later minor may append more fields; they are ignored, not refused.
-        Ok(Hello { protocol_major, protocol_minor, software, nonce })
+        Ok(Hello { protocol_major, protocol_minor, software, nonce, max_threads })
     }
 }
 

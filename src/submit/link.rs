@@ -218,7 +218,8 @@ impl Link {
                                 return events;
                             }
                         }
-                        conn.queue_frame(&Hello::ours(self.client_nonce).encode());
+                        let hello = Hello { max_threads: self.spec.threads, ..Hello::ours(self.client_nonce) };
+                        conn.queue_frame(&hello.encode());
                         self.hello_sent = true;
                         self.last_ping = now;
                     }

@@ -59,9 +59,10 @@ fn draw(hosts: &[HostSurvey]) -> String {
     let mut tiles: Vec<Tile> = hosts.iter().map(tile).collect();
     // Several workers on one machine (a test, a big Pi split in two) share
     // a hostname: tell them apart by port.
-    for (i, h) in hosts.iter().enumerate() {
-        if tiles.iter().filter(|t| t.name == tiles[i].name).count() > 1 {
-            tiles[i].name = format!("{}:{}", tiles[i].name, h.spec.port);
+    let names: Vec<String> = tiles.iter().map(|t| t.name.clone()).collect();
+    for (tile, h) in tiles.iter_mut().zip(hosts) {
+        if names.iter().filter(|n| **n == tile.name).count() > 1 {
+            tile.name = format!("{}:{}", tile.name, h.spec.port);
         }
     }
     let stdout_is_tty = std::io::stdout().is_terminal();
