@@ -99,13 +99,16 @@ impl StatusSource {
 fn resolve_in_background(hostname: String) -> Arc<Mutex<Option<Vec<IpAddr>>>> {
     let slot = Arc::new(Mutex::new(None));
     let out = Arc::clone(&slot);
+    let mut warned = false;
     let spawned = std::thread::Builder::new().name("resolve-self".into()).spawn(move || loop {
         let found = match (hostname.as_str(), 0).to_socket_addrs() {
             Ok(addrs) => {
                 let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
                 ips.sort();
                 ips.dedup();
-                if ips.iter().any(|ip| ip.is_loopback()) {
+                // Once per run: the answer rarely changes, the log should not repeat it.
+                if !warned && ips.iter().any(|ip| ip.is_loopback()) {
+                    warned = true;
                     log::warn!(
                         "this machine's name {hostname:?} resolves to {ips:?} (loopback): other machines' tools \
                          (MPI, dispy) may bind there; piworker listens on its --listen address regardless"
