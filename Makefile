@@ -37,6 +37,7 @@ bench: build
 	bash bench/run.sh
 	bash bench/scheduler.sh
 	bash bench/limits.sh
+	bash bench/status.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).

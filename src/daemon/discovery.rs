@@ -11,6 +11,7 @@
 //! tool for flooding a third party with forged probes.
 
 use super::allow::{allowed, Cidr};
+use crate::net::ifaces::ipv4_networks;
 use crate::protocol::discovery::{parse_probe, Announce};
 use log::{debug, warn};
 use mio::net::UdpSocket;
@@ -110,16 +111,6 @@ fn broadcast_of(addr: SocketAddr) -> Option<SocketAddr> {
     if v4.ip().is_unspecified() || v4.ip().is_loopback() {
         return None;
     }
-    let ifaces = nix::ifaddrs::getifaddrs().ok()?;
-    for ifa in ifaces {
-        let ip = ifa.address.as_ref().and_then(|a| a.as_sockaddr_in()).map(|s| s.ip());
-        if ip == Some(*v4.ip()) {
-            // From the netmask: the interface's broadcast field is unset
-            // when the address was added without `brd +`.
-            let mask = ifa.netmask.as_ref().and_then(|m| m.as_sockaddr_in()).map(|s| u32::from(s.ip()))?;
-            let b = std::net::Ipv4Addr::from(u32::from(*v4.ip()) | !mask);
-            return (b != *v4.ip()).then(|| SocketAddr::from((b, v4.port())));
-        }
-    }
-    None
+    let net = ipv4_networks().into_iter().find(|n| n.addr == *v4.ip())?;
+    net.broadcast().map(|b| SocketAddr::from((b, v4.port())))
 }

@@ -21,7 +21,6 @@
 
 use std::fs::{self, File};
 use std::io::Read;
-use std::net::IpAddr;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -428,22 +427,6 @@ fn collapse_whitespace(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let clean = !words.is_empty() && !words.iter().any(|word| word.chars().any(char::is_control));
     clean.then(|| words.join(" "))
-}
-
-/// The machine's IP addresses, excluding none (loopback included; the caller filters), from getifaddrs, sorted, deduplicated. Empty on error.
-pub fn addresses() -> Vec<IpAddr> {
-    let Ok(interfaces) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
-    let mut found: Vec<IpAddr> = interfaces
-        .filter_map(|interface| interface.address)
-        .filter_map(|address| match (address.as_sockaddr_in(), address.as_sockaddr_in6()) {
-            (Some(v4), _) => Some(IpAddr::V4(v4.ip())),
-            (_, Some(v6)) => Some(IpAddr::V6(v6.ip())),
-            _ => None,
-        })
-        .collect();
-    found.sort();
-    found.dedup();
-    found
 }
 
 /// Decodes the Raspberry Pi firmware's get_throttled bits into words for people:
@@ -873,13 +856,6 @@ mod tests {
         assert!(find_on_path("piworker-no-such-program").is_none());
     }
 
-    #[test]
-    fn lists_this_machines_addresses() {
-        let found = addresses();
-        println!("addresses: {found:?}");
-        assert!(found.windows(2).all(|pair| pair[0] < pair[1]), "sorted and deduplicated");
-    }
-
     #[cfg(target_os = "linux")]
     #[test]
     fn reads_this_machine() {
@@ -892,21 +868,5 @@ mod tests {
         assert!(facts.load.is_some());
         assert!(facts.mem_total_kib.is_some());
         assert!(facts.mem_available_kib.is_some());
-    }
-
-    /// How long a status request spends here. Printed, not asserted: the
-    /// number depends on the machine and the build profile.
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn reading_this_machine_is_cheap() {
-        let mut probe = HostProbe::new("/".into());
-        probe.read(0);
-        let reads = 1000;
-        let started = Instant::now();
-        for _ in 0..reads {
-            std::hint::black_box(probe.read(0));
-        }
-        let each = started.elapsed() / reads;
-        println!("HostProbe::read on /: {each:?} per read (average of {reads})");
     }
 }

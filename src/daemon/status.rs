@@ -6,9 +6,10 @@
 //! addresses, what its own name resolves to) kept from earlier.
 
 use super::connection::JobCounters;
-use super::health::{addresses, spawn_vcgencmd_poller, HostProbe};
+use super::health::{spawn_vcgencmd_poller, HostProbe};
 use super::host;
 use super::pool::Pool;
+use crate::net::ifaces::addresses;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::Status;

@@ -1,5 +1,6 @@
 //! Non-blocking framed connections over mio, shared by both sides.
 
 pub mod conn;
+pub mod ifaces;
 
 pub use conn::{is_disconnect, FramedConn, Io};

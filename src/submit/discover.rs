@@ -8,6 +8,7 @@
 use super::error::SubmitError;
 use super::json::Json;
 use super::tools_cli::DiscoverOpts;
+use crate::net::ifaces::{ipv4_networks, Ipv4Net};
 use crate::protocol::discovery::{encode_probe, parse_announce, Announce};
 use crate::protocol::message::SOFTWARE_VERSION;
 use std::collections::BTreeMap;
@@ -25,25 +26,17 @@ pub fn targets(subnet: (Ipv4Addr, u8)) -> Vec<Ipv4Addr> {
     let (addr, prefix) = subnet;
     let bits = u32::from(addr);
     match prefix {
-        32 => vec![addr],
         31 => vec![Ipv4Addr::from(bits & !1), Ipv4Addr::from(bits | 1)],
-        p => vec![Ipv4Addr::from(bits | (u32::MAX >> p))],
+        p => vec![Ipv4Net::with_prefix(addr, p).broadcast().unwrap_or(addr)],
     }
 }
 
-/// The broadcast addresses of this machine's IPv4 interfaces.
+/// The broadcast addresses of this machine's IPv4 networks.
 fn interface_broadcasts() -> Vec<Ipv4Addr> {
     let mut found = Vec::new();
-    if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
-        for ifa in addrs {
-            // From address and netmask: the broadcast field is unset when an
-            // address was added without `brd +`.
-            let v4 = |a: Option<&nix::sys::socket::SockaddrStorage>| a.and_then(|a| a.as_sockaddr_in()).map(|s| s.ip());
-            let (Some(ip), Some(mask)) = (v4(ifa.address.as_ref()), v4(ifa.netmask.as_ref())) else { continue };
-            let b = Ipv4Addr::from(u32::from(ip) | !u32::from(mask));
-            if b != ip && !ip.is_loopback() && !found.contains(&b) {
-                found.push(b);
-            }
+    for net in ipv4_networks().into_iter().filter(|n| !n.addr.is_loopback()) {
+        if let Some(b) = net.broadcast().filter(|b| !found.contains(b)) {
+            found.push(b);
         }
     }
     found
