@@ -39,7 +39,8 @@ pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
     let key = super::run::cluster_key(inv)?;
     for h in survey(&inv.hosts, key, inv.connect_timeout)? {
         let Some(s) = h.status() else {
-            eprintln!("pisubmit: bench: leaving out {} ({})", h.spec, outcome_text(&h.outcome));
+            let why = h.outcome.as_ref().err().map_or("", |f| f.why());
+            eprintln!("pisubmit: bench: leaving out {} ({why})", h.spec);
             continue;
         };
         let threads = h.spec.threads.map_or(s.threads, |t| t.min(s.threads)) as usize;
@@ -89,14 +90,6 @@ pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
     }
     let answer = first_answer.unwrap_or_default();
     Ok(if inv.json { to_json(&opts.job, &rows, &answer).render() + "\n" } else { to_text(&title, &rows, &answer) })
-}
-
-fn outcome_text(o: &super::survey::Outcome) -> String {
-    use super::survey::Outcome::*;
-    match o {
-        Status(_) => "up".into(),
-        ConnectFailed(_, why) | NoAnswer(why) | Refused(why) => why.clone(),
-    }
 }
 
 /// 1, 2, 4, ... and the total.

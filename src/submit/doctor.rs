@@ -11,7 +11,7 @@ use super::error::SubmitError;
 use super::hosts::HostSpec;
 use super::json::Json;
 use super::run::cluster_key;
-use super::survey::{survey, HostSurvey, Outcome};
+use super::survey::{survey, Failure, HostSurvey};
 use super::tools_cli::DoctorOpts;
 use crate::daemon::health::{
     describe_throttled, CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_BEFORE,
@@ -95,8 +95,8 @@ pub fn diagnose(hosts: &[HostSurvey], resolve: &dyn Fn(&str) -> Option<Vec<IpAdd
         let name = h.spec.address();
         check_head_resolution(&h.spec, resolve, &mut out);
         match &h.outcome {
-            Outcome::Status(s) => check_worker(h, s, &name, &mut out),
-            other => out.push(unreachable(&h.spec, &name, other)),
+            Ok(s) => check_worker(h, s, &name, &mut out),
+            Err(failure) => out.push(unreachable(&h.spec, &name, failure)),
         }
     }
     check_cluster(hosts, &mut out);
@@ -120,10 +120,10 @@ fn check_head_resolution(spec: &HostSpec, resolve: &dyn Fn(&str) -> Option<Vec<I
     }
 }
 
-fn unreachable(spec: &HostSpec, name: &str, outcome: &Outcome) -> Finding {
+fn unreachable(spec: &HostSpec, name: &str, failure: &Failure) -> Finding {
     let port = spec.port;
-    match outcome {
-        Outcome::ConnectFailed(io::ErrorKind::ConnectionRefused, why) => finding(
+    match failure {
+        Failure::ConnectFailed(io::ErrorKind::ConnectionRefused, why) => finding(
             Level::Fail,
             "closed",
             name,
@@ -134,21 +134,21 @@ fn unreachable(spec: &HostSpec, name: &str, outcome: &Outcome) -> Finding {
                 spec.host
             ),
         ),
-        Outcome::ConnectFailed(kind, why) if *kind == io::ErrorKind::NotFound || why.contains("resolve") => finding(
+        Failure::ConnectFailed(io::ErrorKind::NotFound, why) => finding(
             Level::Fail,
             "name_unknown",
             name,
             format!("{:?} does not resolve to an address ({why})", spec.host),
             "use its IP address, or add it to /etc/hosts on this head (or fix DNS / mDNS: `avahi-daemon`)",
         ),
-        Outcome::ConnectFailed(_, why) => finding(
+        Failure::ConnectFailed(_, why) => finding(
             Level::Fail,
             "unreachable",
             name,
             format!("cannot reach it: {why}"),
             "check the cable, the switch and the address (`ip route get ADDRESS`)",
         ),
-        Outcome::NoAnswer(why) if why.contains("TCP connect") => finding(
+        Failure::NoAnswer { connected: false, why } => finding(
             Level::Fail,
             "filtered",
             name,
@@ -158,14 +158,14 @@ fn unreachable(spec: &HostSpec, name: &str, outcome: &Outcome) -> Finding {
                  input tcp dport {port} accept`, or `ufw allow {port}`)"
             ),
         ),
-        Outcome::NoAnswer(why) => finding(
+        Failure::NoAnswer { connected: true, why } => finding(
             Level::Fail,
             "hung",
             name,
             why.clone(),
             format!("look at `journalctl -u piworker` on {}; restart it with `systemctl restart piworker`", spec.host),
         ),
-        Outcome::Refused(why) => finding(
+        Failure::Refused(why) => finding(
             Level::Fail,
             "refused",
             name,
@@ -173,7 +173,6 @@ fn unreachable(spec: &HostSpec, name: &str, outcome: &Outcome) -> Finding {
             "install the same piworker version everywhere, and give the cluster key with --key if the workers \
              have one",
         ),
-        Outcome::Status(_) => finding(Level::Ok, "reachable", name, "reachable".into(), ""),
     }
 }
 
@@ -430,5 +429,78 @@ fn plural(n: usize, what: &str) -> String {
         format!("1 {what}")
     } else {
         format!("{n} {what}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(host: &str, failure: Failure) -> HostSurvey {
+        HostSurvey {
+            spec: HostSpec { host: host.into(), port: 31415, threads: None },
+            outcome: Err(failure),
+            welcome: None,
+            rtt: None,
+            clock_offset_ms: None,
+        }
+    }
+
+    fn checks(findings: &[Finding], host: &str) -> Vec<(&'static str, Level)> {
+        findings.iter().filter(|f| f.host.contains(host)).map(|f| (f.check, f.level)).collect()
+    }
+
+    /// The failures the end-to-end tests cannot cause without DNS or a hung
+    /// machine, each told apart by its kind, never by its text.
+    #[test]
+    fn each_failure_has_its_check() {
+        let why = |s: &str| s.to_string();
+        let hosts = vec![
+            failed("gone.example", Failure::ConnectFailed(io::ErrorKind::NotFound, why("cannot resolve"))),
+            failed("10.9.9.9", Failure::ConnectFailed(io::ErrorKind::HostUnreachable, why("no route"))),
+            failed("10.9.9.8", Failure::NoAnswer { connected: false, why: why("resolve TCP connect") }),
+            failed("10.9.9.7", Failure::NoAnswer { connected: true, why: why("TCP connect") }),
+            failed("10.9.9.6", Failure::ConnectFailed(io::ErrorKind::ConnectionRefused, why("refused"))),
+            failed("10.9.9.5", Failure::Refused(why("another key"))),
+        ];
+        let f = diagnose(&hosts, &|_| None);
+        assert_eq!(checks(&f, "gone.example"), vec![("name_unknown", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.9"), vec![("unreachable", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.8"), vec![("filtered", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.7"), vec![("hung", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.6"), vec![("closed", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.5"), vec![("refused", Level::Fail)]);
+        assert!(f.iter().filter(|f| f.level == Level::Fail).all(|f| !f.fix.is_empty()));
+    }
+
+    #[test]
+    fn a_name_that_is_loopback_on_the_head_is_a_warning_unless_it_is_localhost() {
+        let hosts = vec![
+            failed("pi3", Failure::Refused("x".into())),
+            failed("localhost", Failure::Refused("x".into())),
+            failed("pi4", Failure::Refused("x".into())),
+        ];
+        let resolve = |name: &str| match name {
+            "pi4" => Some(vec!["192.168.1.14".parse().unwrap()]),
+            _ => Some(vec!["127.0.1.1".parse().unwrap()]),
+        };
+        let f = diagnose(&hosts, &resolve);
+        let level = |host: &str| {
+            f.iter().find(|f| f.check == "name_is_loopback_here" && f.host.starts_with(host)).map(|f| f.level)
+        };
+        assert_eq!(level("pi3:"), Some(Level::Warn));
+        assert_eq!(level("localhost:"), Some(Level::Note));
+        assert_eq!(level("pi4:"), None);
+    }
+
+    #[test]
+    fn sysctls_at_or_above_the_snippet_are_fine() {
+        assert!(meets("4194304", "4194304") && meets("8388608", "4194304"));
+        assert!(!meets("212992", "4194304"));
+        assert!(meets("4096 131072 6291456", "4096 131072 4194304"));
+        assert!(!meets("4096 16384 4194304", "4096 131072 4194304"));
+        assert!(!meets("4096 131072", "4096 131072 4194304"));
+        let snippet = snippet_values();
+        assert!(snippet.iter().any(|(k, v)| k == "net.ipv4.tcp_wmem" && v == "4096 131072 4194304"), "{snippet:?}");
     }
 }

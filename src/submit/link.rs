@@ -156,18 +156,24 @@ impl Link {
     }
 
     fn open(&mut self, registry: &Registry) -> io::Result<()> {
-        let addr =
-            match self.addr {
-                Some(a) => a,
-                None => {
-                    let a =
-                        self.spec.address().to_socket_addrs()?.next().ok_or_else(|| {
-                            io::Error::new(io::ErrorKind::NotFound, "the name resolves to no address")
-                        })?;
-                    self.addr = Some(a);
-                    a
-                }
-            };
+        let addr = match self.addr {
+            Some(a) => a,
+            None => {
+                // NotFound for every lookup failure, so callers can tell
+                // "no such name" from a refused connect without reading text.
+                let not_found = |why: String| io::Error::new(io::ErrorKind::NotFound, why);
+                let host = &self.spec.host;
+                let a = self
+                    .spec
+                    .address()
+                    .to_socket_addrs()
+                    .map_err(|e| not_found(format!("cannot resolve {host:?}: {e}")))?
+                    .next()
+                    .ok_or_else(|| not_found(format!("{host:?} resolves to no address")))?;
+                self.addr = Some(a);
+                a
+            }
+        };
         let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, self.token, Interest::READABLE | Interest::WRITABLE)?;
         self.conn = Some(FramedConn::new(stream, MAX_INCOMING));

@@ -6,7 +6,7 @@ use super::error::SubmitError;
 use super::grid::{render, TermSize, Tile, TileState};
 use super::json::Json;
 use super::run::cluster_key;
-use super::survey::{survey, HostSurvey, Outcome};
+use super::survey::{survey, Failure, HostSurvey};
 use super::tools_cli::StatusOpts;
 use crate::daemon::health::{CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_NOW};
 use crate::protocol::Status;
@@ -124,16 +124,16 @@ fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
 fn host_json(h: &HostSurvey) -> Json {
     let mut fields = vec![("address", Json::Str(h.spec.address()))];
     match &h.outcome {
-        Outcome::Status(s) => {
+        Ok(s) => {
             fields.push(("state", Json::Str("up".into())));
             fields.push(("rtt_ms", opt(h.rtt, |d| Json::Float(d.as_secs_f64() * 1e3))));
             fields.push(("clock_offset_ms", opt(h.clock_offset_ms, |v| Json::Int(v as i128))));
             fields.extend(status_fields(s));
         }
-        Outcome::ConnectFailed(_, why) | Outcome::NoAnswer(why) | Outcome::Refused(why) => {
-            let state = if matches!(h.outcome, Outcome::Refused(_)) { "refused" } else { "unreachable" };
+        Err(failure) => {
+            let state = if matches!(failure, Failure::Refused(_)) { "refused" } else { "unreachable" };
             fields.push(("state", Json::Str(state.into())));
-            fields.push(("error", Json::Str(why.clone())));
+            fields.push(("error", Json::Str(failure.why().into())));
         }
     }
     Json::obj(fields)

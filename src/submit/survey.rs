@@ -14,19 +14,30 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How one host answered.
+/// Why a host gave no status.
 #[derive(Clone, Debug)]
-pub enum Outcome {
-    Status(Box<Status>),
-    /// The TCP connect failed; the kind tells refused from unreachable.
+pub enum Failure {
+    /// The TCP connect failed; the kind tells refused from unreachable,
+    /// and NotFound is a name that does not resolve.
     ConnectFailed(io::ErrorKind, String),
-    /// Nothing came back in time: a firewall dropping packets, or a
-    /// machine that is off (connect) or hung (handshake).
-    NoAnswer(String),
+    /// Nothing came back in time: a firewall dropping packets or a machine
+    /// that is off (not `connected`), or a hung worker (`connected`).
+    NoAnswer { connected: bool, why: String },
     /// It answered, but not as a worker we can use (not piworker, another
     /// protocol major, another key), or without a status (older worker).
     Refused(String),
 }
+
+impl Failure {
+    pub fn why(&self) -> &str {
+        match self {
+            Failure::ConnectFailed(_, why) | Failure::NoAnswer { why, .. } | Failure::Refused(why) => why,
+        }
+    }
+}
+
+/// How one host answered.
+pub type Outcome = Result<Box<Status>, Failure>;
 
 pub struct HostSurvey {
     pub spec: HostSpec,
@@ -41,10 +52,7 @@ pub struct HostSurvey {
 
 impl HostSurvey {
     pub fn status(&self) -> Option<&Status> {
-        match &self.outcome {
-            Outcome::Status(s) => Some(s),
-            _ => None,
-        }
+        self.outcome.as_deref().ok()
     }
 }
 
@@ -73,7 +81,10 @@ pub fn survey(
         .iter()
         .map(|h| HostSurvey {
             spec: h.clone(),
-            outcome: Outcome::NoAnswer(format!("no answer within {:.1} s", timeout.as_secs_f64())),
+            outcome: Err(Failure::NoAnswer {
+                connected: false,
+                why: format!("no answer within {:.1} s", timeout.as_secs_f64()),
+            }),
             welcome: None,
             rtt: None,
             clock_offset_ms: None,
@@ -113,23 +124,21 @@ pub fn survey(
                 match ev {
                     Event::Frame(frame) => on_frame(&mut links[i], &mut steps[i], &mut out[i], frame, now),
                     Event::Lost(why) => {
-                        out[i].outcome = match (&steps[i], links[i].connect_error) {
-                            (Step::Handshake, Some(_)) if links[i].welcome.is_none() => {
-                                Outcome::ConnectFailed(links[i].connect_error.unwrap_or(io::ErrorKind::Other), why)
-                            }
-                            _ => Outcome::Refused(why),
-                        };
+                        out[i].outcome = Err(match links[i].connect_error {
+                            Some(kind) if links[i].welcome.is_none() => Failure::ConnectFailed(kind, why),
+                            _ => Failure::Refused(why),
+                        });
                         steps[i] = Step::Done;
                     }
                     Event::NotAWorker(why) => {
-                        out[i].outcome = Outcome::Refused(format!("is not a piworker: {why}"));
+                        out[i].outcome = Err(Failure::Refused(format!("is not a piworker: {why}")));
                         steps[i] = Step::Done;
                     }
                 }
             }
             if !matches!(steps[i], Step::Done) {
                 if let Err(why) = links[i].flush() {
-                    out[i].outcome = Outcome::Refused(why);
+                    out[i].outcome = Err(Failure::Refused(why));
                     steps[i] = Step::Done;
                 }
             }
@@ -138,7 +147,7 @@ pub fn survey(
     for (i, link) in links.iter_mut().enumerate() {
         if let (Step::Handshake, true) = (&steps[i], matches!(link.state, State::Connecting(_))) {
             if link.welcome.is_none() && link.connect_error.is_none() {
-                out[i].outcome = Outcome::NoAnswer(no_answer_reason(link, timeout));
+                out[i].outcome = Err(no_answer(link, timeout));
             }
         }
         out[i].welcome = link.welcome.take();
@@ -149,22 +158,23 @@ pub fn survey(
 
 fn connect_failure(link: &Link) -> Outcome {
     let why = link.last_error.clone().unwrap_or_else(|| "cannot connect".into());
-    match link.connect_error {
-        Some(kind) => Outcome::ConnectFailed(kind, why),
-        None => Outcome::Refused(why),
-    }
+    Err(match link.connect_error {
+        Some(kind) => Failure::ConnectFailed(kind, why),
+        None => Failure::Refused(why),
+    })
 }
 
 /// Tells "the TCP connection never completed" (filtered, or the machine is
 /// off) from "connected, but the worker never answered" (hung, overloaded).
-fn no_answer_reason(link: &mut Link, timeout: Duration) -> String {
+fn no_answer(link: &mut Link, timeout: Duration) -> Failure {
     let connected = link.conn().is_some_and(|c| c.stream.peer_addr().is_ok());
     let secs = timeout.as_secs_f64();
-    if connected {
+    let why = if connected {
         format!("connected, but no handshake answer within {secs:.1} s (hung or overloaded?)")
     } else {
         format!("no answer to the TCP connect within {secs:.1} s (port filtered by a firewall, or the machine is off)")
-    }
+    };
+    Failure::NoAnswer { connected, why }
 }
 
 fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate::protocol::Frame, now: Instant) {
@@ -177,7 +187,7 @@ fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate
                 *step = Step::Asked { at: Instant::now(), wall_ms: wall_ms() };
             }
             Err(why) => {
-                out.outcome = Outcome::Refused(why);
+                out.outcome = Err(Failure::Refused(why));
                 *step = Step::Done;
             }
         },
@@ -189,18 +199,18 @@ fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate
                         let midpoint = *sent_ms + (rtt.as_millis() as i128) / 2;
                         out.clock_offset_ms = Some((status.unix_time_ms as i128 - midpoint) as i64);
                         out.rtt = Some(rtt);
-                        out.outcome = Outcome::Status(Box::new(status));
+                        out.outcome = Ok(Box::new(status));
                     }
-                    Err(e) => out.outcome = Outcome::Refused(format!("sent a malformed status: {e}")),
+                    Err(e) => out.outcome = Err(Failure::Refused(format!("sent a malformed status: {e}"))),
                 }
                 *step = Step::Done;
             }
             FrameType::Error => {
                 let msg = ErrorMessage::decode(&frame.payload).map_or_else(|e| e.to_string(), |m| m.message);
                 let version = link.welcome.as_ref().map_or("?".to_string(), |w| w.software.clone());
-                out.outcome = Outcome::Refused(format!(
+                out.outcome = Err(Failure::Refused(format!(
                     "piworker {version} has no status request ({msg}); upgrade it to this pisubmit's version"
-                ));
+                )));
                 *step = Step::Done;
             }
             _ => {} // a Pong, or anything else a later version sends first
