@@ -2,12 +2,14 @@
 //!
 //! - `protocol`: the framed binary wire format both sides speak.
 //! - `jobs`: the closed set of job kinds, their kernels and result merging.
+//! - `life`: the Game of Life's packed board, kernel and file formats.
 //! - `net`: a framed, non-blocking connection over mio, used by both sides.
 //! - `daemon`: the worker's event loop and pinned compute pool.
 //! - `submit`: the head's client that splits, sends, gathers and reduces.
 
 pub mod daemon;
 pub mod jobs;
+pub mod life;
 pub mod net;
 pub mod protocol;
 pub mod submit;
