@@ -436,8 +436,9 @@ impl Connection {
         }
         let mut sink = FrameSink { framed: &mut self.framed, job_id };
         if let Err(e) = slot.job.input(payload, &mut sink) {
-            self.job_error(job_id, e);
+            return self.job_error(job_id, e);
         }
+        self.submit_new_tasks(job_id, env.pool, env.key);
     }
 
     fn on_end_input(&mut self, job_id: u32) {
@@ -464,8 +465,19 @@ impl Connection {
         self.dead_jobs.remove(&job_id);
     }
 
+    /// Hands the pool the tasks a job made after it started (a stateful job
+    /// such as life makes one round of tasks per step its client asks for).
+    fn submit_new_tasks(&mut self, job_id: u32, pool: &Pool, conn: usize) {
+        let Some(slot) = self.jobs.get_mut(&job_id) else { return };
+        let tasks = slot.job.more_tasks();
+        if !tasks.is_empty() {
+            slot.tasks_left += tasks.len();
+            pool.submit(JobKey { conn, serial: self.serial, job_id }, &slot.flags, tasks);
+        }
+    }
+
     /// A compute task of one of this connection's jobs has finished.
-    pub fn task_done(&mut self, job_id: u32, output: Result<TaskOutput, String>) {
+    pub fn task_done(&mut self, job_id: u32, output: Result<TaskOutput, String>, pool: &Pool, conn: usize) {
         let Some(slot) = self.jobs.get_mut(&job_id) else {
             return; // cancelled or failed meanwhile
         };
@@ -478,7 +490,10 @@ impl Connection {
             Err(panic) => Err(JobError::failed(panic)),
         };
         match result {
-            Ok(()) => self.finish_if_done(job_id),
+            Ok(()) => {
+                self.submit_new_tasks(job_id, pool, conn);
+                self.finish_if_done(job_id)
+            }
             Err(e) => self.job_error(job_id, e),
         }
     }

@@ -332,7 +332,7 @@ impl Server {
             let key = done.key.conn;
             match self.conns.get_mut(key) {
                 Some(conn) if conn.serial == done.key.serial => {
-                    conn.task_done(done.key.job_id, done.output);
+                    conn.task_done(done.key.job_id, done.output, &self.pool, key);
                     if !touched.contains(&key) {
                         touched.push(key);
                     }

@@ -10,6 +10,7 @@
 
 pub mod echo;
 pub mod exact_sum;
+pub mod life;
 pub mod loopsum;
 pub mod pi;
 pub mod powers;
@@ -31,10 +32,11 @@ pub enum JobKind {
     Reduce,
     Echo,
     Spin,
+    Life,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Loopsum,
         JobKind::Pi,
         JobKind::Primes,
@@ -42,6 +44,7 @@ impl JobKind {
         JobKind::Reduce,
         JobKind::Echo,
         JobKind::Spin,
+        JobKind::Life,
     ];
 
     pub fn to_u8(self) -> u8 {
@@ -53,6 +56,7 @@ impl JobKind {
             JobKind::Reduce => 5,
             JobKind::Echo => 6,
             JobKind::Spin => 7,
+            JobKind::Life => 8,
         }
     }
 
@@ -69,6 +73,7 @@ impl JobKind {
             JobKind::Reduce => "reduce",
             JobKind::Echo => "echo",
             JobKind::Spin => "spin",
+            JobKind::Life => "life",
         }
     }
 }
@@ -125,6 +130,13 @@ pub trait RunningJob {
         Vec::new()
     }
 
+    /// Tasks made after the start: asked for after every input chunk and
+    /// every finished task, so a job that keeps state between rounds (life)
+    /// can hand out the next round's work.
+    fn more_tasks(&mut self) -> Vec<Task> {
+        Vec::new()
+    }
+
     /// One task finished. Called in no particular order.
     fn task_done(&mut self, _output: TaskOutput, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
         Ok(())
@@ -159,12 +171,12 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
             message: format!("unknown job kind {kind}; this worker runs {}", known_kinds()),
         });
     };
-    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo);
+    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo | JobKind::Life);
     if has_input && !streams_input {
         return Err(JobError::bad_params(format!("{} takes no input stream", kind.name())));
     }
-    if !has_input && kind == JobKind::Reduce {
-        return Err(JobError::bad_params("reduce needs an input stream"));
+    if !has_input && matches!(kind, JobKind::Reduce | JobKind::Life) {
+        return Err(JobError::bad_params(format!("{} needs an input stream", kind.name())));
     }
     Ok(match kind {
         JobKind::Loopsum => loopsum::start(params, ctx)?,
@@ -174,6 +186,7 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
         JobKind::Reduce => reduce::start(params)?,
         JobKind::Echo => echo::start(params, has_input)?,
         JobKind::Spin => spin::start(params, ctx)?,
+        JobKind::Life => life::start(params, ctx)?,
     })
 }
 

@@ -2,5 +2,9 @@
 //! packed board, the kernel, the pattern formats and the pictures.
 
 pub mod board;
+pub mod kernel;
+pub mod pattern;
+pub mod picture;
+pub mod show;
 
 pub use board::{Board, Edges};
