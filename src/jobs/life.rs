@@ -14,10 +14,11 @@
 //!   2 the strip's top is the board's dead edge, 4 likewise its bottom),
 //!   generation u64.
 //! - head to worker, one op per `Data` frame: `1 Load` first_row u32, rows;
-//!   `2 Step` steps u32, ghost rows above then below (margin rows each,
-//!   none for a dead edge); `3 Snapshot`.
+//!   `2 Step` steps u32, depth u32, ret u32, ghost rows above then below
+//!   (depth rows each, none for a dead edge); `3 Snapshot`.
 //! - worker to head, one per `Partial`: `1 Borders` generation u64,
-//!   population u64, top margin rows, bottom margin rows; `2 Strip`
+//!   population u64, compute_ns u64 and row_updates u64 of the slowest
+//!   band, then its top `ret` rows and bottom `ret` rows; `2 Strip`
 //!   generation u64, first_row u32, rows.
 //! - result: generation u64, population u64.
 
@@ -27,6 +28,7 @@ use crate::life::kernel::{advance, FixedSides, Geometry, Scratch};
 use crate::protocol::{WireReader, WireWrite};
 use std::cell::RefCell;
 use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
 /// Widest board a worker takes: 16 Mi cells, a 2 MiB row.
 pub const MAX_WIDTH: u32 = 1 << 24;
@@ -49,7 +51,7 @@ const FLAG_DEAD_BOTTOM: u8 = 4;
 pub struct Params {
     pub width: u32,
     pub rows: u32,
-    /// Ghost rows per side, and the most generations one step may run.
+    /// Ghost rows per side to start with (a step may change it).
     pub margin: u32,
     pub wrap_x: bool,
     pub dead_top: bool,
@@ -143,38 +145,64 @@ impl Band {
     }
 }
 
+/// The round under way.
+struct Round {
+    steps: u32,
+    /// Rows of each border to send back when it ends.
+    ret: u32,
+    bands_out: usize,
+    population: u64,
+    /// The slowest band so far: its kernel time and row updates.
+    slowest: (u64, u64),
+}
+
 struct Running {
     p: Params,
     geom: Geometry,
+    /// Ghost rows each band keeps per side (but none on a dead edge).
+    margin: usize,
     /// None while a task holds the band.
     bands: Vec<Option<Band>>,
     /// Rows loaded so far; rounds start once all have come.
     loaded: u32,
     generation: u64,
-    /// The round under way: its steps, bands still out, population so far.
-    round: Option<(u32, usize, u64)>,
+    round: Option<Round>,
     pending: Vec<Task>,
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let p = Params::decode(payload)?;
     let geom = Geometry { width: p.width, words: words_per_row(p.width), wrap_x: p.wrap_x };
-    let words = geom.words;
-    // Every band keeps at least a margin's worth of rows, so the margins of
-    // a band come from its two neighbours only.
-    let parts = (ctx.threads.max(1) as u32).min(p.rows / p.margin).max(1);
-    let bands = super::split_range(0, u64::from(p.rows), parts as usize)
+    let parts = ctx.threads.max(1).min(p.rows as usize);
+    let count = super::split_range(0, u64::from(p.rows), parts).len();
+    let margin = p.margin as usize;
+    let bands = super::split_range(0, u64::from(p.rows), parts)
         .into_iter()
         .enumerate()
         .map(|(i, (a, b))| {
-            let margin_top = if i == 0 && p.dead_top { 0 } else { p.margin as usize };
-            let last = b == u64::from(p.rows);
-            let margin_bottom = if last && p.dead_bottom { 0 } else { p.margin as usize };
+            let (margin_top, margin_bottom) = band_margins(&p, i, count, margin);
             let own = (b - a) as usize;
-            Some(Band { rows: vec![0; (margin_top + own + margin_bottom) * words], margin_top, own, margin_bottom })
+            let rows = vec![0; (margin_top + own + margin_bottom) * geom.words];
+            Some(Band { rows, margin_top, own, margin_bottom })
         })
         .collect();
-    Ok(Box::new(Running { p, geom, bands, loaded: 0, generation: p.generation, round: None, pending: Vec::new() }))
+    Ok(Box::new(Running {
+        p,
+        geom,
+        margin,
+        bands,
+        loaded: 0,
+        generation: p.generation,
+        round: None,
+        pending: Vec::new(),
+    }))
+}
+
+/// A band's margins: `margin` rows, except none on the board's dead edges.
+fn band_margins(p: &Params, index: usize, count: usize, margin: usize) -> (usize, usize) {
+    let top = if index == 0 && p.dead_top { 0 } else { margin };
+    let bottom = if index + 1 == count && p.dead_bottom { 0 } else { margin };
+    (top, bottom)
 }
 
 thread_local! {
@@ -187,6 +215,8 @@ struct BandDone {
     index: usize,
     band: Band,
     population: u64,
+    nanos: u64,
+    row_updates: u64,
 }
 
 impl Running {
@@ -231,54 +261,129 @@ impl Running {
 
     fn step(&mut self, r: &mut WireReader) -> Result<(), JobError> {
         let steps = r.u32("life.step.steps")?;
-        if self.loaded != self.p.rows {
-            return Err(JobError::bad_params(format!(
-                "life: step before the strip is loaded ({} of {} rows)",
-                self.loaded, self.p.rows
-            )));
+        let depth = r.u32("life.step.depth")?;
+        let ret = r.u32("life.step.ret")?;
+        let rows = self.p.rows;
+        if self.loaded != rows {
+            let msg = format!("life: step before the strip is loaded ({} of {rows} rows)", self.loaded);
+            return Err(JobError::bad_params(msg));
         }
         let _ = self.bands()?;
-        if steps == 0 || steps > self.p.margin {
+        if depth == 0 || depth > rows || steps == 0 || steps > depth || ret == 0 || ret > rows {
             return Err(JobError::bad_params(format!(
-                "life: step of {steps} generations; the margin allows 1..={}",
-                self.p.margin
+                "life: step of {steps} generations with {depth} ghost rows, returning {ret}: \
+                 need 1 <= steps <= depth <= {rows} (the strip's rows) and 1 <= ret <= {rows}"
             )));
         }
-        let (words, m) = (self.geom.words, self.p.margin as usize);
+        let (words, d) = (self.geom.words, depth as usize);
         let ghost = |r: &mut WireReader, dead: bool, what| -> Result<Vec<u64>, JobError> {
-            let mut rows = vec![0; if dead { 0 } else { m * words }];
+            let mut rows = vec![0; if dead { 0 } else { d * words }];
             get_rows(r.take(rows.len() * 8, what)?, self.p.width, &mut rows)?;
             Ok(rows)
         };
         let above = ghost(r, self.p.dead_top, "life.step.above")?;
         let below = ghost(r, self.p.dead_bottom, "life.step.below")?;
         r.finish("life step")?;
-        // Margins: the strip's come from the head, the others from the
-        // neighbouring band's own rows.
-        let n = self.bands.len();
-        let mut tops = Vec::with_capacity(n);
-        let mut bottoms = Vec::with_capacity(n);
-        for i in 0..n {
-            let rows_of = |j: usize| self.bands[j].as_ref().map(|b| b.own_rows(words)).unwrap_or(&[]);
-            tops.push(if i == 0 { above.clone() } else { rows_of(i - 1)[rows_of(i - 1).len() - m * words..].to_vec() });
-            bottoms.push(if i + 1 == n { below.clone() } else { rows_of(i + 1)[..m * words].to_vec() });
+        if d != self.margin {
+            self.remargin(d);
         }
-        let cancel_gens = steps;
-        for (i, (top, bottom)) in tops.into_iter().zip(bottoms).enumerate() {
+        // Each band's margins are the strip's rows just outside it, where
+        // rows past the strip are the head's ghost rows.
+        let starts = self.band_starts();
+        let margins: Vec<(Vec<u64>, Vec<u64>)> = (0..self.bands.len())
+            .map(|i| {
+                let Some(band) = self.bands[i].as_ref() else { return (Vec::new(), Vec::new()) };
+                let start = starts[i] as isize;
+                let end = start + band.own as isize;
+                let take = |from: isize, count: usize| {
+                    let mut out = Vec::with_capacity(count * words);
+                    for row in from..from + count as isize {
+                        out.extend_from_slice(self.strip_row(row, &starts, &above, &below));
+                    }
+                    out
+                };
+                (take(start - band.margin_top as isize, band.margin_top), take(end, band.margin_bottom))
+            })
+            .collect();
+        let n = self.bands.len();
+        for (i, (top, bottom)) in margins.into_iter().enumerate() {
             let Some(mut band) = self.bands[i].take() else { continue };
-            band.rows[..band.margin_top * words].copy_from_slice(&top[..band.margin_top * words]);
+            band.rows[..top.len()].copy_from_slice(&top);
             let start = (band.margin_top + band.own) * words;
-            band.rows[start..].copy_from_slice(&bottom[..band.margin_bottom * words]);
+            band.rows[start..].copy_from_slice(&bottom);
             let geom = self.geom;
             self.pending.push(Box::new(move |cancel: &AtomicBool| {
                 let fixed = FixedSides { top: band.margin_top == 0, bottom: band.margin_bottom == 0 };
-                SCRATCH.with(|s| advance(&mut band.rows, &geom, cancel_gens, fixed, &mut s.borrow_mut(), Some(cancel)));
+                let started = Instant::now();
+                let row_updates =
+                    SCRATCH.with(|s| advance(&mut band.rows, &geom, steps, fixed, &mut s.borrow_mut(), Some(cancel)));
+                let nanos = started.elapsed().as_nanos() as u64;
                 let population = band.own_rows(geom.words).iter().map(|w| u64::from(w.count_ones())).sum();
-                Box::new(BandDone { index: i, band, population }) as TaskOutput
+                Box::new(BandDone { index: i, band, population, nanos, row_updates }) as TaskOutput
             }));
         }
-        self.round = Some((steps, n, 0));
+        self.round = Some(Round { steps, ret, bands_out: n, population: 0, slowest: (0, 0) });
         Ok(())
+    }
+
+    /// The strip row each band starts at.
+    fn band_starts(&self) -> Vec<usize> {
+        let mut at = 0;
+        self.bands
+            .iter()
+            .map(|b| {
+                let start = at;
+                at += b.as_ref().map_or(0, |b| b.own);
+                start
+            })
+            .collect()
+    }
+
+    /// Strip row `row`, where rows before 0 are `above` and rows past the
+    /// strip are `below` (the head's ghost rows, `depth` each). Only called
+    /// between rounds, when every band is home.
+    fn strip_row<'a>(&'a self, row: isize, starts: &[usize], above: &'a [u64], below: &'a [u64]) -> &'a [u64] {
+        let words = self.geom.words;
+        let rows = self.p.rows as isize;
+        if row < 0 {
+            let at = above.len() / words - row.unsigned_abs();
+            return &above[at * words..(at + 1) * words];
+        }
+        if row >= rows {
+            let at = (row - rows) as usize;
+            return &below[at * words..(at + 1) * words];
+        }
+        let i = starts.partition_point(|&s| s <= row as usize) - 1;
+        match self.bands[i].as_ref() {
+            Some(band) => {
+                let at = band.margin_top + row as usize - starts[i];
+                &band.rows[at * words..(at + 1) * words]
+            }
+            None => &[],
+        }
+    }
+
+    /// Rebuilds every band's buffer with `margin` ghost rows per side.
+    fn remargin(&mut self, margin: usize) {
+        let (words, count) = (self.geom.words, self.bands.len());
+        for (i, slot) in self.bands.iter_mut().enumerate() {
+            let Some(band) = slot.as_mut() else { continue };
+            let (top, bottom) = band_margins(&self.p, i, count, margin);
+            let mut rows = vec![0; (top + band.own + bottom) * words];
+            rows[top * words..(top + band.own) * words].copy_from_slice(band.own_rows(words));
+            *band = Band { rows, margin_top: top, own: band.own, margin_bottom: bottom };
+        }
+        self.margin = margin;
+    }
+
+    /// Strip rows `[from, from + count)` gathered from the bands.
+    fn strip_rows(&self, from: usize, count: usize) -> Vec<u64> {
+        let starts = self.band_starts();
+        let mut out = Vec::with_capacity(count * self.geom.words);
+        for row in from..from + count {
+            out.extend_from_slice(self.strip_row(row as isize, &starts, &[], &[]));
+        }
+        out
     }
 
     fn snapshot(&self, sink: &mut dyn PartialSink) -> Result<(), JobError> {
@@ -325,29 +430,31 @@ impl RunningJob for Running {
 
     fn task_done(&mut self, output: TaskOutput, sink: &mut dyn PartialSink) -> Result<(), JobError> {
         let done: BandDone = expect_output(output, "life")?;
-        let Some((steps, left, population)) = self.round.as_mut() else {
+        let Some(round) = self.round.as_mut() else {
             return Err(JobError::failed("internal error: life band came back outside a round"));
         };
-        *left -= 1;
-        *population += done.population;
+        round.bands_out -= 1;
+        round.population += done.population;
+        if done.nanos > round.slowest.0 {
+            round.slowest = (done.nanos, done.row_updates);
+        }
         self.bands[done.index] = Some(done.band);
-        if *left > 0 {
+        if round.bands_out > 0 {
             return Ok(());
         }
-        let (steps, population) = (*steps, *population);
-        self.round = None;
-        self.generation += u64::from(steps);
-        let (words, m) = (self.geom.words, self.p.margin as usize);
-        let bands: Vec<&Band> = self.bands()?.collect();
-        let top = &bands[0].own_rows(words)[..m * words];
-        let last = bands[bands.len() - 1].own_rows(words);
-        let bottom = &last[last.len() - m * words..];
-        let mut out = Vec::with_capacity(17 + 2 * m * words * 8);
+        let Some(round) = self.round.take() else { return Ok(()) };
+        self.generation += u64::from(round.steps);
+        let ret = round.ret as usize;
+        let rows = self.p.rows as usize;
+        let (top, bottom) = (self.strip_rows(0, ret), self.strip_rows(rows - ret, ret));
+        let mut out = Vec::with_capacity(33 + (top.len() + bottom.len()) * 8);
         out.put_u8(PART_BORDERS);
         out.put_u64(self.generation);
-        out.put_u64(population);
-        put_rows(&mut out, top);
-        put_rows(&mut out, bottom);
+        out.put_u64(round.population);
+        out.put_u64(round.slowest.0);
+        out.put_u64(round.slowest.1);
+        put_rows(&mut out, &top);
+        put_rows(&mut out, &bottom);
         sink.partial(&out);
         Ok(())
     }

@@ -59,6 +59,7 @@ pub struct Scratch {
 /// place. Sides not in `fixed` are ghost zones: after the call, only the
 /// rows at least `gens` rows from such a side are right.
 /// A set `cancel` stops it between generations (the rows are then garbage).
+/// Returns the row updates it computed, for the caller's cost estimate.
 pub fn advance(
     rows: &mut Vec<u64>,
     geom: &Geometry,
@@ -66,11 +67,12 @@ pub fn advance(
     fixed: FixedSides,
     scratch: &mut Scratch,
     cancel: Option<&AtomicBool>,
-) {
+) -> u64 {
     let words = geom.words;
     if words == 0 || rows.is_empty() {
-        return;
+        return 0;
     }
+    let mut updates = 0;
     let n = rows.len() / words;
     scratch.other.resize(rows.len(), 0);
     if scratch.sums.len() != 3 || scratch.sums[0].s0.len() != words {
@@ -86,7 +88,9 @@ pub fn advance(
         }
         generation(rows, &mut scratch.other, geom, lo, hi, mask, &mut scratch.sums, &scratch.zero);
         std::mem::swap(rows, &mut scratch.other);
+        updates += (hi - lo) as u64;
     }
+    updates
 }
 
 /// Writes rows `[lo, hi)` of `dst` from `src`; rows outside `src` are dead.

@@ -139,6 +139,7 @@ pub enum Command {
     Discover(tools::DiscoverOpts),
     Doctor(tools::DoctorOpts),
     Bench(tools::BenchOpts),
+    Life(super::life::cli::LifeOpts),
 }
 
 // Parsed once per process: the size difference costs nothing.
@@ -204,6 +205,7 @@ pub fn parse_args(
         "discover" => tools::parse_discover(&mut parser).map(|o| (o.json, Command::Discover(o)))?,
         "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
         "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
+        "life" => super::life::cli::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
         name => (false, Command::Job(parse_job(name, &mut parser)?)),
     };
     let (tool_json, command) = command;

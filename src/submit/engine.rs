@@ -29,7 +29,7 @@ const DATA_CHUNK: usize = 256 * 1024;
 /// Keep at most this much input queued per connection; read more later.
 const INPUT_QUEUE: usize = 1024 * 1024;
 const WAKER: Token = Token(usize::MAX - 1);
-const SIGNALS: Token = Token(usize::MAX - 2);
+pub(super) const SIGNALS: Token = Token(usize::MAX - 2);
 /// How long the others may take to answer once the first worker is ready.
 const SETTLE: Duration = Duration::from_millis(300);
 /// Longest sleep of the loop: timeouts are checked at least this often.
@@ -159,15 +159,15 @@ struct PieceSlot {
 }
 
 pub struct Engine {
-    poll: Poll,
-    links: Vec<Link>,
+    pub(super) poll: Poll,
+    pub(super) links: Vec<Link>,
     /// The input stream being sent on each link, if any.
     streaming: Vec<Option<(u32, Box<dyn InputStream>)>>,
     hosts_file: Option<HostsFile>,
     last_hosts_check: Instant,
-    signals: Signals,
+    pub(super) signals: Signals,
     waker: Arc<Waker>,
-    opts: Options,
+    pub(super) opts: Options,
     /// When some worker was last ready (or the start).
     last_usable: Instant,
 }

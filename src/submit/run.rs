@@ -20,6 +20,7 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
         Command::Discover(opts) => super::discover::run(opts, inv.json),
         Command::Doctor(opts) => super::doctor::run(&inv, opts),
         Command::Bench(opts) => super::bench::run(&inv, opts),
+        Command::Life(opts) => super::life::run(&inv, opts),
     }
 }
 
@@ -102,11 +103,11 @@ fn run_job(inv: &Invocation, job: &JobSpec) -> Result<String, SubmitError> {
     Ok(report)
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn host_json(r: &HostReport) -> Vec<(&'static str, Json)> {
+pub(super) fn host_json(r: &HostReport) -> Vec<(&'static str, Json)> {
     vec![
         ("address", Json::Str(r.address.clone())),
         ("hostname", Json::Str(r.hostname.clone())),

@@ -1,0 +1,209 @@
+//! `pisubmit life`'s options: the board, where it starts, how it is run,
+//! and what is written.
+
+use crate::life::Edges;
+use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::error::SubmitError;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The most cells a board may have (the head holds the whole board, twice
+/// during a checkpoint): 2^36 cells, 8 GiB packed.
+pub const MAX_CELLS: u64 = 1 << 36;
+/// Longest side, in cells.
+pub const MAX_SIDE: u32 = 1 << 24;
+/// A board with neither size given, nor a pattern that needs more.
+pub const DEFAULT_SIDE: u32 = 512;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// An RLE or .cells file, centred.
+    File(PathBuf),
+    /// Each cell alive with this probability, from this seed.
+    Random { density: f64, seed: u64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Checkpoint {
+    /// Whenever this much time has passed since the last one.
+    Every(Duration),
+    /// Every this many generations.
+    Generations(u64),
+    Off,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LifeOpts {
+    pub json: bool,
+    /// None: from the pattern (at least DEFAULT_SIDE, twice the pattern).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub generations: u64,
+    pub start: Start,
+    pub edges: Edges,
+    /// Generations between border exchanges; None: chosen from measured
+    /// round trip and compute time.
+    pub exchange_every: Option<u32>,
+    pub checkpoint: Checkpoint,
+    pub output: Option<PathBuf>,
+    pub frames: Option<PathBuf>,
+    /// Generations between frames (PNG and --show).
+    pub every: Option<u64>,
+    /// Pixels per cell in frames.
+    pub scale: u32,
+    pub show: bool,
+    /// Pause after each --show drawing, so a small board can be watched.
+    pub delay: Duration,
+}
+
+pub const DEFAULT_CHECKPOINT: Duration = Duration::from_secs(10);
+
+pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
+    let mut o = LifeOpts {
+        json: false,
+        width: None,
+        height: None,
+        generations: 0,
+        start: Start::Random { density: 0.0, seed: 1 },
+        edges: Edges::Wrap,
+        exchange_every: None,
+        checkpoint: Checkpoint::Every(DEFAULT_CHECKPOINT),
+        output: None,
+        frames: None,
+        every: None,
+        scale: 1,
+        show: false,
+        delay: Duration::from_millis(50),
+    };
+    let (mut generations, mut input, mut density, mut seed) = (None, None, None, 1u64);
+    while let Some(flag) = next_flag(p, "life")? {
+        match flag.as_str() {
+            "json" => o.json = true,
+            "width" => o.width = Some(side(&text(p, "--width")?, "--width")?),
+            "height" => o.height = Some(side(&text(p, "--height")?, "--height")?),
+            "generations" => generations = Some(count(&text(p, "--generations")?, "--generations")?),
+            "input" => input = Some(PathBuf::from(text(p, "--input")?)),
+            "random" => {
+                let v = text(p, "--random")?;
+                let d: f64 = number(&v, "--random", "a density between 0 and 1")?;
+                if !(0.0..=1.0).contains(&d) {
+                    return Err(usage(format!("--random: {v} is not a density between 0 and 1")));
+                }
+                density = Some(d);
+            }
+            "seed" => seed = number(&text(p, "--seed")?, "--seed", "a whole number")?,
+            "wrap" => o.edges = Edges::Wrap,
+            "dead" => o.edges = Edges::Dead,
+            "exchange-every" => {
+                let v = text(p, "--exchange-every")?;
+                let k: u32 = number(&v, "--exchange-every", "a number of generations")?;
+                if k == 0 {
+                    return Err(usage("--exchange-every must be at least 1 generation"));
+                }
+                o.exchange_every = Some(k);
+            }
+            "checkpoint-every" => o.checkpoint = parse_checkpoint(&text(p, "--checkpoint-every")?)?,
+            "no-checkpoint" => o.checkpoint = Checkpoint::Off,
+            "output" => o.output = Some(PathBuf::from(text(p, "--output")?)),
+            "frames" => o.frames = Some(PathBuf::from(text(p, "--frames")?)),
+            "every" => {
+                let n = count(&text(p, "--every")?, "--every")?;
+                if n == 0 {
+                    return Err(usage("--every must be at least 1 generation"));
+                }
+                o.every = Some(n);
+            }
+            "scale" => {
+                let v = text(p, "--scale")?;
+                o.scale = number(&v, "--scale", "a whole number of pixels")?;
+                if !(1..=64).contains(&o.scale) {
+                    return Err(usage(format!("--scale: {v} is not in 1..=64 pixels per cell")));
+                }
+            }
+            "show" => o.show = true,
+            "delay" => {
+                let v = text(p, "--delay")?;
+                let ms: u64 = number(&v, "--delay", "a number of milliseconds")?;
+                o.delay = Duration::from_millis(ms);
+            }
+            other => return Err(unknown("life", other)),
+        }
+    }
+    o.generations = generations.ok_or_else(|| usage("life: --generations N is required"))?;
+    o.start = match (input, density) {
+        (Some(_), Some(_)) => return Err(usage("life: give --input FILE or --random DENSITY, not both")),
+        (Some(path), None) => Start::File(path),
+        (None, Some(density)) => Start::Random { density, seed },
+        (None, None) => {
+            return Err(usage("life: give the starting board: --input FILE (RLE or .cells) or --random DENSITY"))
+        }
+    };
+    if o.every.is_some() && o.frames.is_none() && !o.show {
+        return Err(usage("life: --every says how often to draw: give --frames DIR or --show too"));
+    }
+    if let (Some(w), Some(h)) = (o.width, o.height) {
+        if u64::from(w) * u64::from(h) > MAX_CELLS {
+            return Err(usage(format!("life: a {w}x{h} board is more than {MAX_CELLS} cells")));
+        }
+    }
+    Ok(o)
+}
+
+fn side(v: &str, flag: &str) -> Result<u32, SubmitError> {
+    let n: u32 = number(v, flag, "a whole number of cells")?;
+    if n == 0 || n > MAX_SIDE {
+        return Err(usage(format!("{flag}: {v} is not in 1..={MAX_SIDE} cells")));
+    }
+    Ok(n)
+}
+
+/// `30s` (time), `500` (generations) or `off`.
+fn parse_checkpoint(v: &str) -> Result<Checkpoint, SubmitError> {
+    let t = v.trim();
+    if t == "off" || t == "0" {
+        return Ok(Checkpoint::Off);
+    }
+    if let Some(secs) = t.strip_suffix('s') {
+        return Ok(Checkpoint::Every(seconds(secs, "--checkpoint-every")?));
+    }
+    let n = count(t, "--checkpoint-every").map_err(|_| {
+        usage(format!("--checkpoint-every: {v:?} is not a number of generations, a time like 30s, or off"))
+    })?;
+    Ok(Checkpoint::Generations(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<LifeOpts, SubmitError> {
+        let mut p = lexopt::Parser::from_iter(std::iter::once("life").chain(args.iter().copied()));
+        parse_life(&mut p)
+    }
+
+    #[test]
+    fn defaults_and_forms() {
+        let o = parse(&["--generations", "1e3", "--random", "0.3"]).unwrap();
+        assert_eq!(o.generations, 1000);
+        assert_eq!(o.start, Start::Random { density: 0.3, seed: 1 });
+        assert_eq!((o.edges, o.checkpoint), (Edges::Wrap, Checkpoint::Every(DEFAULT_CHECKPOINT)));
+        let o = parse(&["--generations", "5", "--input", "g.rle", "--dead", "--checkpoint-every", "100"]).unwrap();
+        assert_eq!((o.edges, o.checkpoint), (Edges::Dead, Checkpoint::Generations(100)));
+        let o = parse(&["--generations", "5", "--random", "0", "--checkpoint-every", "2.5s"]).unwrap();
+        assert_eq!(o.checkpoint, Checkpoint::Every(Duration::from_millis(2500)));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = |a: &[&str]| parse(a).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err(&["--random", "0.3"]).contains("--generations N is required"));
+        assert!(err(&["--generations", "5"]).contains("--input FILE"));
+        assert!(err(&["--generations", "5", "--random", "1.5"]).contains("not a density"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--input", "x"]).contains("not both"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--width", "0"]).contains("--width: 0"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--every", "3"]).contains("--frames DIR or --show"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--checkpoint-every", "x"]).contains("off"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--bogus"]).contains("--bogus"));
+        assert!(err(&["--generations", "5", "--random", "0.1", "--exchange-every", "0"]).contains("at least 1"));
+    }
+}
