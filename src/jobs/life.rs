@@ -134,9 +134,14 @@ pub fn get_rows(bytes: &[u8], width: u32, into: &mut [u64]) -> Result<(), JobErr
 struct Band {
     /// margin_top + own + margin_bottom rows.
     rows: Vec<u64>,
+    /// Strip row of the band's first own row.
+    start: usize,
     margin_top: usize,
     own: usize,
     margin_bottom: usize,
+    /// The buffer's top (bottom) is the board's dead edge: cells past it
+    /// stay dead, so that side is not a ghost zone.
+    fixed: FixedSides,
 }
 
 impl Band {
@@ -174,17 +179,10 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
     let p = Params::decode(payload)?;
     let geom = Geometry { width: p.width, words: words_per_row(p.width), wrap_x: p.wrap_x };
     let parts = ctx.threads.max(1).min(p.rows as usize);
-    let count = super::split_range(0, u64::from(p.rows), parts).len();
     let margin = p.margin as usize;
     let bands = super::split_range(0, u64::from(p.rows), parts)
         .into_iter()
-        .enumerate()
-        .map(|(i, (a, b))| {
-            let (margin_top, margin_bottom) = band_margins(&p, i, count, margin);
-            let own = (b - a) as usize;
-            let rows = vec![0; (margin_top + own + margin_bottom) * geom.words];
-            Some(Band { rows, margin_top, own, margin_bottom })
-        })
+        .map(|(a, b)| Some(Band::new(&p, a as usize, (b - a) as usize, margin, geom.words)))
         .collect();
     Ok(Box::new(Running {
         p,
@@ -198,11 +196,24 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
     }))
 }
 
-/// A band's margins: `margin` rows, except none on the board's dead edges.
-fn band_margins(p: &Params, index: usize, count: usize, margin: usize) -> (usize, usize) {
-    let top = if index == 0 && p.dead_top { 0 } else { margin };
-    let bottom = if index + 1 == count && p.dead_bottom { 0 } else { margin };
-    (top, bottom)
+impl Band {
+    /// An empty band of `own` rows from strip row `start`, with `margin`
+    /// ghost rows per side; but a margin stops at the board's dead edge,
+    /// which then bounds the buffer (rows past it are never alive).
+    fn new(p: &Params, start: usize, own: usize, margin: usize, words: usize) -> Band {
+        let rows_below = p.rows as usize - start - own;
+        let (margin_top, fixed_top) = if p.dead_top && start <= margin { (start, true) } else { (margin, false) };
+        let (margin_bottom, fixed_bottom) =
+            if p.dead_bottom && rows_below <= margin { (rows_below, true) } else { (margin, false) };
+        Band {
+            rows: vec![0; (margin_top + own + margin_bottom) * words],
+            start,
+            margin_top,
+            own,
+            margin_bottom,
+            fixed: FixedSides { top: fixed_top, bottom: fixed_bottom },
+        }
+    }
 }
 
 thread_local! {
@@ -313,7 +324,7 @@ impl Running {
             band.rows[start..].copy_from_slice(&bottom);
             let geom = self.geom;
             self.pending.push(Box::new(move |cancel: &AtomicBool| {
-                let fixed = FixedSides { top: band.margin_top == 0, bottom: band.margin_bottom == 0 };
+                let fixed = band.fixed;
                 let started = Instant::now();
                 let row_updates =
                     SCRATCH.with(|s| advance(&mut band.rows, &geom, steps, fixed, &mut s.borrow_mut(), Some(cancel)));
@@ -365,13 +376,13 @@ impl Running {
 
     /// Rebuilds every band's buffer with `margin` ghost rows per side.
     fn remargin(&mut self, margin: usize) {
-        let (words, count) = (self.geom.words, self.bands.len());
-        for (i, slot) in self.bands.iter_mut().enumerate() {
+        let words = self.geom.words;
+        for slot in self.bands.iter_mut() {
             let Some(band) = slot.as_mut() else { continue };
-            let (top, bottom) = band_margins(&self.p, i, count, margin);
-            let mut rows = vec![0; (top + band.own + bottom) * words];
-            rows[top * words..(top + band.own) * words].copy_from_slice(band.own_rows(words));
-            *band = Band { rows, margin_top: top, own: band.own, margin_bottom: bottom };
+            let mut new = Band::new(&self.p, band.start, band.own, margin, words);
+            let at = new.margin_top * words;
+            new.rows[at..at + band.own * words].copy_from_slice(band.own_rows(words));
+            *band = new;
         }
         self.margin = margin;
     }
@@ -474,4 +485,164 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
     let p = r.u64("life.population")?;
     r.finish("life result")?;
     Ok((g, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::life::kernel::run_board;
+    use crate::life::{Board, Edges};
+
+    struct Sink(Vec<Vec<u8>>);
+    impl PartialSink for Sink {
+        fn partial(&mut self, payload: &[u8]) {
+            self.0.push(payload.to_vec());
+        }
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % below.max(1)
+        }
+    }
+
+    /// Runs every task the job hands out, on this thread.
+    fn drain(job: &mut Box<dyn RunningJob>, sink: &mut Sink) {
+        let cancel = AtomicBool::new(false);
+        loop {
+            let tasks = job.more_tasks();
+            if tasks.is_empty() {
+                return;
+            }
+            for t in tasks {
+                job.task_done(t(&cancel), sink).expect("band");
+            }
+        }
+    }
+
+    fn rows_of(board: &Board, from: u32, count: u32) -> Vec<u64> {
+        board.rows(from, from + count).to_vec()
+    }
+
+    /// A lone strip that is the whole board, driven as the head drives it
+    /// (its own borders are its ghosts on a torus), with the depth changing
+    /// between steps and any thread count: the board equals the kernel's.
+    #[test]
+    fn a_whole_board_strip_matches_the_kernel_at_any_depth_and_thread_count() {
+        let mut rng = Rng(0x1234_5678);
+        for case in 0..200 {
+            let (w, h) = (1 + rng.next(140) as u32, 1 + rng.next(40) as u32);
+            let edges = if rng.next(2) == 0 { Edges::Wrap } else { Edges::Dead };
+            let dead = edges == Edges::Dead;
+            let threads = 1 + rng.next(5) as usize;
+            let mut board = Board::new(w, h);
+            for y in 0..h {
+                for x in 0..w {
+                    board.set(x, y, rng.next(3) == 0);
+                }
+            }
+            let start = board.clone();
+            let margin = 1 + rng.next(u64::from(h)) as u32;
+            let p =
+                Params { width: w, rows: h, margin, wrap_x: !dead, dead_top: dead, dead_bottom: dead, generation: 0 };
+            let mut job = start_job(&p, threads);
+            let mut sink = Sink(Vec::new());
+            let mut load = vec![OP_LOAD];
+            load.put_u32(0);
+            put_rows(&mut load, board.words());
+            job.input(&load, &mut sink).expect("load");
+            let mut gens = 0u64;
+            for _ in 0..1 + rng.next(6) {
+                let depth = 1 + rng.next(u64::from(h)) as u32;
+                let steps = 1 + rng.next(u64::from(depth)) as u32;
+                let mut step = vec![OP_STEP];
+                step.put_u32(steps);
+                step.put_u32(depth);
+                step.put_u32(h);
+                if !dead {
+                    put_rows(&mut step, &rows_of(&board, h - depth, depth));
+                    put_rows(&mut step, &rows_of(&board, 0, depth));
+                }
+                job.input(&step, &mut sink).unwrap_or_else(|e| panic!("case {case}: {e}"));
+                drain(&mut job, &mut sink);
+                gens += u64::from(steps);
+                // The borders (all h rows each) are the strip itself.
+                let borders = sink.0.pop().expect("borders");
+                let mut r = WireReader::new(&borders);
+                assert_eq!(r.u8("op").unwrap(), PART_BORDERS);
+                assert_eq!(r.u64("g").unwrap(), gens);
+                let _ = (r.u64("p").unwrap(), r.u64("ns").unwrap(), r.u64("rows").unwrap());
+                let half = r.remaining() / 2;
+                let mut words = vec![0; half / 8];
+                get_rows(r.take(half, "top").unwrap(), w, &mut words).unwrap();
+                board = Board::from_words(w, h, words).unwrap();
+                let want = run_board(&start, edges, gens, 1);
+                assert_eq!(board, want, "case {case}: {w}x{h} {edges:?}, {threads} threads, depth {depth}, gen {gens}");
+            }
+            job.input(&[OP_SNAPSHOT], &mut sink).expect("snapshot");
+            let rows: usize = sink.0.iter().map(|p| (p.len() - 13) / (8 * words_per_row(w))).sum();
+            assert_eq!(rows, h as usize, "snapshot sends every row once");
+        }
+    }
+
+    fn start_job(p: &Params, threads: usize) -> Box<dyn RunningJob> {
+        match start(&p.encode(), WorkerContext { threads }) {
+            Ok(job) => job,
+            Err(e) => panic!("start: {e}"),
+        }
+    }
+
+    /// Ops out of order, short, oversized or with bad numbers: an error
+    /// each, never a panic.
+    #[test]
+    fn bad_ops_are_errors_not_panics() {
+        let p =
+            Params { width: 70, rows: 8, margin: 2, wrap_x: true, dead_top: false, dead_bottom: false, generation: 0 };
+        let mut job = start_job(&p, 2);
+        let mut sink = Sink(Vec::new());
+        let step = |steps: u32, depth: u32, ret: u32, rows: usize| {
+            let mut s = vec![OP_STEP];
+            s.put_u32(steps);
+            s.put_u32(depth);
+            s.put_u32(ret);
+            s.extend(std::iter::repeat_n(0u8, rows * 16));
+            s
+        };
+        assert!(job.input(&step(1, 2, 2, 4), &mut sink).is_err(), "step before load");
+        let mut load = vec![OP_LOAD];
+        load.put_u32(3);
+        load.extend([0u8; 16]);
+        assert!(job.input(&load, &mut sink).is_err(), "load out of order");
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        load.extend([0u8; 15]);
+        assert!(job.input(&load, &mut sink).is_err(), "part of a row");
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        load.extend(vec![0xffu8; 16 * 9]);
+        assert!(job.input(&load, &mut sink).is_err(), "more rows than the strip");
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        load.extend(vec![0xffu8; 16 * 8]);
+        job.input(&load, &mut sink).expect("whole strip");
+        for bad in [
+            step(0, 2, 2, 4),
+            step(3, 2, 2, 4),
+            step(1, 9, 2, 18),
+            step(1, 2, 0, 4),
+            step(1, 2, 9, 4),
+            step(1, 2, 2, 3),
+        ] {
+            assert!(job.input(&bad, &mut sink).is_err());
+        }
+        assert!(job.input(&[9], &mut sink).is_err(), "unknown op");
+        assert!(job.input(&[], &mut sink).is_err(), "empty op");
+        assert!(Params::decode(&[0; 3]).is_err());
+        let zero_margin = Params { margin: 0, ..p };
+        assert!(Params::decode(&zero_margin.encode()).is_err());
+    }
 }

@@ -219,6 +219,17 @@ pub fn rle_cells(rle: &str) -> (usize, usize, Vec<(usize, usize)>) {
     let mut lines = rle.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
     let header = lines.next().unwrap_or_else(|| panic!("RLE has no header line: {rle:?}"));
     let (mut width, mut height) = (None, None);
+    // Golly's bounded-grid suffix (`:T100,30`) has a comma of its own: the
+    // rule is the rest of the line.
+    let (header, rule) = match header.split_once("rule") {
+        Some((head, rule)) => (head.trim_end().trim_end_matches(','), Some(rule.trim_start().trim_start_matches('='))),
+        None => (header, None),
+    };
+    if let Some(rule) = rule {
+        let rule = rule.trim();
+        let life = rule.split(':').next().unwrap_or("");
+        assert!(life.eq_ignore_ascii_case("B3/S23") || life == "23/3", "RLE rule {rule:?} is not B3/S23");
+    }
     for field in header.split(',') {
         let (key, value) =
             field.split_once('=').unwrap_or_else(|| panic!("RLE header field {field:?} is not `key = value`"));
@@ -226,9 +237,6 @@ pub fn rle_cells(rle: &str) -> (usize, usize, Vec<(usize, usize)>) {
         match key {
             "x" => width = Some(value.parse::<usize>().unwrap_or_else(|e| panic!("RLE header x = {value:?}: {e}"))),
             "y" => height = Some(value.parse::<usize>().unwrap_or_else(|e| panic!("RLE header y = {value:?}: {e}"))),
-            "rule" => {
-                assert!(value.eq_ignore_ascii_case("B3/S23") || value == "23/3", "RLE rule {value:?} is not B3/S23")
-            }
             _ => panic!("RLE header has an unknown field {key:?} in {header:?}"),
         }
     }
