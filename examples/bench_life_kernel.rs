@@ -1,34 +1,41 @@
-//! The Life kernel alone on one thread: cell updates per second on a random
-//! board (bench/life.sh runs it; see docs/PERFORMANCE.md).
+//! The Life kernel alone on one thread: cell updates per second on a board
+//! read from an RLE file (bench/life.sh passes the board it gives every
+//! contender), run `K` generations between its own border copies exactly as
+//! a lone worker thread does.
 //!
-//! Usage: bench_life_kernel [SIZE] [GENERATIONS] [K]
+//! Usage: bench_life_kernel FILE.rle GENERATIONS [K]
 
 use piworker::life::kernel::run_board;
+use piworker::life::pattern;
 use piworker::life::{Board, Edges};
 use std::time::Instant;
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let size = args.first().copied().unwrap_or(8192) as u32;
-    let gens = args.get(1).copied().unwrap_or(200);
-    let k = args.get(2).copied().unwrap_or(16) as u32;
-    let mut board = Board::new(size, size);
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    for y in 0..size {
-        for x in 0..size {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            board.set(x, y, s % 10 < 3);
-        }
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(file), Some(gens)) = (args.first(), args.get(1).and_then(|g| g.parse::<u64>().ok())) else {
+        eprintln!("usage: bench_life_kernel FILE.rle GENERATIONS [K]");
+        std::process::exit(2);
+    };
+    let k = args.get(2).and_then(|k| k.parse().ok()).unwrap_or(16u32);
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| fail(&format!("{file}: {e}")));
+    let p = pattern::parse(&text, file).unwrap_or_else(|e| fail(&e.to_string()));
+    let (w, h, edges) = p.grid.map_or((p.width, p.height, Edges::Wrap), |g| (g.width, g.height, g.edges));
+    let mut board = Board::new(w, h);
+    p.place_centered(&mut board).unwrap_or_else(|e| fail(&e));
     let started = Instant::now();
-    let out = run_board(&board, Edges::Wrap, gens, k);
+    let out = run_board(&board, edges, gens, k);
     let secs = started.elapsed().as_secs_f64();
-    let cells = f64::from(size) * f64::from(size) * gens as f64;
+    let cells = f64::from(w) * f64::from(h) * gens as f64;
     println!(
-        "kernel {size}x{size} x {gens} generations (k={k}) on one thread: {secs:.3} s, {:.3e} cell updates/s, population {}",
+        "kernel {w}x{h} x {gens} generations (k={k}) on one thread: {secs:.3} s, {:.4e} cell updates/s, \
+         population {}, sha256 {}",
         cells / secs,
-        out.population()
+        out.population(),
+        out.digest()
     );
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("bench_life_kernel: {msg}");
+    std::process::exit(1);
 }

@@ -84,4 +84,14 @@ run reduce --op count --input "$WORK/longs.txt"
 run reduce --op sum --input "$WORK/longs.txt"
 run echo --bytes 10000000
 echo
+echo "== seed 004's first demo, the Game of Life: one board cut over every worker"
+cat >"$WORK/rpent.rle" <<'RLE'
+#N R-pentomino (LifeWiki: settles at generation 1103 with 116 cells)
+x = 3, y = 3, rule = B3/S23
+b2o$2ob$bo!
+RLE
+run life --input "$WORK/rpent.rle" --width 512 --height 512 --generations 1103
+run life --random 0.3 --seed 1 --width 4096 --height 4096 --generations 500 --frames "$WORK/frames" --every 250
+echo "  frames: $(ls "$WORK/frames" | tr '\n' ' ')"
+echo
 echo "demo done; stopping the workers"

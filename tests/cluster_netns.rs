@@ -669,3 +669,65 @@ fn discovery_status_and_doctor_across_hosts() {
         "{d}"
     );
 }
+
+/// The Game of Life across the four hosts: a worker frozen mid-run (so its
+/// connection stays open but it goes silent) and then host 2's cable
+/// pulled. Each loss is found by the heartbeat or the broken connection,
+/// the run starts again from the last checkpoint on the hosts left, and
+/// the final board is the one host 1 alone computes. Bound: 120 s.
+#[test]
+fn life_survives_a_frozen_worker_and_a_pulled_cable() {
+    let Some(cluster) = Cluster::up("life_survives_a_frozen_worker_and_a_pulled_cable", 4, 4) else {
+        return;
+    };
+    let dir = TempDir::new("life");
+    let frames = dir.path("frames");
+    let life = [
+        "--heartbeat-timeout",
+        "2",
+        "--json",
+        "life",
+        "--random",
+        "0.3",
+        "--seed",
+        "9",
+        "--width",
+        "400",
+        "--height",
+        "300",
+        "--generations",
+        "30000",
+        "--exchange-every",
+        "2",
+        "--checkpoint-every",
+        "1000",
+    ];
+    let (alone, _) = submit(&Cluster::first(1), &life, Duration::from_secs(60));
+    let alone: Value = serde_json::from_str(alone.stdout.trim()).expect("one-host JSON");
+    let mut args = life.to_vec();
+    args.extend(["--frames", &frames, "--every", "1000"]);
+    let job = Submit::start(&cluster.all(), &args);
+    let frame = |g: u64| std::path::Path::new(&frames).join(piworker::life::picture::frame_name(g));
+    let wait_for = |g: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !frame(g).exists() {
+            assert!(Instant::now() < deadline, "generation {g} never came");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_for(2000);
+    cluster.signal(3, nix::sys::signal::Signal::SIGSTOP);
+    say("froze host 3 after generation 2000");
+    wait_for(8000);
+    cluster.link(2, false);
+    say("pulled host 2's cable after generation 8000");
+    let (run, _) = job.finish(Duration::from_secs(120));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(run.stdout.trim()).expect("JSON");
+    assert_eq!(v["hash"], alone["hash"], "the same final board as one host alone");
+    assert_eq!(v["result"], alone["result"]);
+    let lost: Vec<&str> = v["recoveries"].as_array().unwrap().iter().map(|r| r["host"].as_str().unwrap()).collect();
+    assert_eq!(lost, [Cluster::addr(3), Cluster::addr(2)], "{v}");
+    assert_eq!(v["strips"].as_array().unwrap().len(), 2, "the last epoch ran on hosts 1 and 4: {v}");
+    cluster.link(2, true);
+}

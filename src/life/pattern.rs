@@ -23,6 +23,17 @@ pub struct Pattern {
     pub height: u32,
     pub live: Vec<(u32, u32)>,
     pub name: Option<String>,
+    /// The board the file asks for with Golly's bounded-grid rule suffix
+    /// (`B3/S23:T100,50` a torus, `:P100,50` a plane with dead edges).
+    pub grid: Option<Grid>,
+}
+
+/// A bounded grid named in an RLE rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    pub edges: Edges,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// Why a pattern file was refused: names the file, the line (1-based) and what was wrong.
@@ -74,7 +85,7 @@ pub fn parse_rle(text: &str, file: &str) -> Result<Pattern, PatternError> {
             },
         }
     };
-    let (width, height) = parse_header(header).map_err(|m| error(file, header_line, m))?;
+    let (width, height, grid) = parse_header(header).map_err(|m| error(file, header_line, m))?;
 
     let mut live = Vec::new();
     let (mut x, mut y) = (0u64, 0u64);
@@ -139,7 +150,7 @@ pub fn parse_rle(text: &str, file: &str) -> Result<Pattern, PatternError> {
         }
     }
     // A missing `!` is accepted, as Golly does.
-    Ok(Pattern { width, height, live, name })
+    Ok(Pattern { width, height, live, name, grid })
 }
 
 /// Keeps the first non-empty `#N` line as the pattern's name.
@@ -151,16 +162,17 @@ fn take_rle_name(line: &str, name: &mut Option<String>) {
     }
 }
 
-/// Reads `x = m, y = n[, rule = r]` into the box size, checking the rule is Life.
-fn parse_header(header: &str) -> Result<(u32, u32), String> {
-    let (mut width, mut height) = (None, None);
+/// Reads `x = m, y = n[, rule = r]` into the box size and the rule's bounded grid,
+/// checking the rule is Life.
+fn parse_header(header: &str) -> Result<(u32, u32, Option<Grid>), String> {
+    let (mut width, mut height, mut grid) = (None, None, None);
     let mut rest = header;
     while !rest.trim().is_empty() {
         let (key, tail) = rest.split_once('=').ok_or_else(|| format!("bad RLE header field `{}`", rest.trim()))?;
         let key = key.trim().to_ascii_lowercase();
         if key == "rule" {
             // The rule is last and may hold commas itself (`B3/S23:T100,50`).
-            check_rule(tail.trim())?;
+            grid = check_rule(tail.trim())?;
             break;
         }
         let (value, next) = tail.split_once(',').unwrap_or((tail, ""));
@@ -180,14 +192,15 @@ fn parse_header(header: &str) -> Result<(u32, u32), String> {
         rest = next;
     }
     match (width, height) {
-        (Some(w), Some(h)) => Ok((w, h)),
+        (Some(w), Some(h)) => Ok((w, h, grid)),
         _ => Err(format!("expected the RLE header `x = <width>, y = <height>, rule = B3/S23`, found `{header}`")),
     }
 }
 
-/// Accepts Conway's Life in the usual spellings, optionally on a Golly bounded grid
-/// (`:T` torus or `:P` plane), whose size we ignore: the caller picks the board.
-fn check_rule(rule: &str) -> Result<(), String> {
+/// Accepts Conway's Life in the usual spellings, optionally on a Golly bounded grid:
+/// `:Tw,h` (torus) or `:Pw,h` (plane); a size of 0 is Golly's "unbounded", which we
+/// take as no grid. Twisted and shifted grids (`+`, `*`) are refused.
+fn check_rule(rule: &str) -> Result<Option<Grid>, String> {
     let (base, grid) = match rule.split_once(':') {
         Some((b, g)) => (b, Some(g.trim())),
         None => (rule, None),
@@ -196,12 +209,20 @@ fn check_rule(rule: &str) -> Result<(), String> {
     if !matches!(norm.as_str(), "b3/s23" | "s23/b3" | "23/3" | "life") {
         return Err(format!("rule {rule} is not supported; piworker runs Conway's Life (B3/S23)"));
     }
-    match grid {
-        None => Ok(()),
-        Some(g) if g.starts_with(['T', 't', 'P', 'p']) => Ok(()),
-        Some(g) => {
-            Err(format!("bounded grid :{g} in rule {rule} is not supported; only torus (:T) and plane (:P) grids are"))
-        }
+    let Some(g) = grid else { return Ok(None) };
+    let unsupported =
+        || format!("bounded grid :{g} in rule {rule} is not supported; only torus (:Tw,h) and plane (:Pw,h) grids are");
+    let edges = match g.chars().next() {
+        Some('T' | 't') => Edges::Wrap,
+        Some('P' | 'p') => Edges::Dead,
+        _ => return Err(unsupported()),
+    };
+    let (w, h) = g[1..].split_once(',').ok_or_else(unsupported)?;
+    let side = |v: &str| v.trim().parse::<u32>().ok().filter(|&n| n <= MAX_SIDE);
+    match (side(w), side(h)) {
+        (Some(0), _) | (_, Some(0)) => Ok(None),
+        (Some(width), Some(height)) => Ok(Some(Grid { edges, width, height })),
+        _ => Err(unsupported()),
     }
 }
 
@@ -254,7 +275,7 @@ pub fn parse_cells(text: &str, file: &str) -> Result<Pattern, PatternError> {
             width = width.max(x + 1);
         }
     }
-    Ok(Pattern { width, height, live, name })
+    Ok(Pattern { width, height, live, name, grid: None })
 }
 
 impl Pattern {

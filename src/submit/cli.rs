@@ -16,6 +16,7 @@ pisubmit: run a job on every core of every piworker
 USAGE:
     pisubmit [--hosts SPEC] [--json] [--timeout SECS] JOB [JOB OPTIONS]
     pisubmit [--hosts SPEC] [--json] status|doctor|bench ...
+    pisubmit [--hosts SPEC] [--json] life --generations G ...
     pisubmit discover [--subnet CIDR]
 
 The job is cut into pieces; each worker keeps a few in flight and splits
@@ -70,6 +71,24 @@ JOBS:
                           Results print in input order (--ordered, the
                           default) or as they finish (--unordered)
 
+    life --generations G (--input FILE | --random DENSITY [--seed S])
+         [--width W] [--height H] [--wrap|--dead] [--output FILE]
+         [--frames DIR] [--every N] [--scale PX] [--show] [--delay MS]
+         [--exchange-every K] [--checkpoint-every N|SECSs|off]
+                          Conway's Game of Life on one board cut into strips
+                          over every worker (in proportion to threads). The
+                          start: an RLE (Golly, LifeWiki) or .cells file,
+                          centred, or random cells [seed 1]. Size: W x H, or
+                          the file's Golly grid (B3/S23:T512,512), or twice
+                          the pattern and at least 512. Edges wrap (torus,
+                          default) or are dead. Borders are exchanged every
+                          K generations [measured]. The head checkpoints the
+                          board [every 10s]; a lost worker's strip is rebuilt
+                          from it on the hosts left. --output writes the final
+                          board as RLE; --frames writes PNGs every N
+                          generations [1]; --show draws the board on stderr.
+                          JSON: result = population, hash = board SHA-256
+
 CLUSTER TOOLS:
     status [--watch] [--every SECS] [--wait SECS]
                           One coloured square per host (blue 40 C to red
@@ -115,6 +134,7 @@ EXAMPLES:
     pisubmit discover --subnet 192.168.1.0/24 > pi_list.txt
     pisubmit --hosts @pi_list.txt status --watch
     pisubmit --hosts @pi_list.txt bench --cores 1,2,4,8,16,32 --svg speedup.svg pi --samples 1e9
+    pisubmit --hosts @pi_list.txt life --input acorn.rle --generations 5206 --frames frames/
 ";
 
 pub struct Invocation {
@@ -171,7 +191,7 @@ pub fn parse_args(
     let mut key_file = None;
     let job_name = loop {
         let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
-            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping or farm; or status, discover, doctor, bench)"));
+            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping, farm or life; or status, discover, doctor, bench)"));
         };
         match arg {
             Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),

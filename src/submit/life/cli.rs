@@ -40,7 +40,8 @@ pub struct LifeOpts {
     pub height: Option<u32>,
     pub generations: u64,
     pub start: Start,
-    pub edges: Edges,
+    /// None: from the pattern's bounded grid, else a torus.
+    pub edges: Option<Edges>,
     /// Generations between border exchanges; None: chosen from measured
     /// round trip and compute time.
     pub exchange_every: Option<u32>,
@@ -56,6 +57,12 @@ pub struct LifeOpts {
     pub delay: Duration,
 }
 
+impl LifeOpts {
+    pub fn edges(&self) -> Edges {
+        self.edges.unwrap_or(Edges::Wrap)
+    }
+}
+
 pub const DEFAULT_CHECKPOINT: Duration = Duration::from_secs(10);
 
 pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
@@ -65,7 +72,7 @@ pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
         height: None,
         generations: 0,
         start: Start::Random { density: 0.0, seed: 1 },
-        edges: Edges::Wrap,
+        edges: None,
         exchange_every: None,
         checkpoint: Checkpoint::Every(DEFAULT_CHECKPOINT),
         output: None,
@@ -92,8 +99,8 @@ pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
                 density = Some(d);
             }
             "seed" => seed = number(&text(p, "--seed")?, "--seed", "a whole number")?,
-            "wrap" => o.edges = Edges::Wrap,
-            "dead" => o.edges = Edges::Dead,
+            "wrap" => o.edges = Some(Edges::Wrap),
+            "dead" => o.edges = Some(Edges::Dead),
             "exchange-every" => {
                 let v = text(p, "--exchange-every")?;
                 let k: u32 = number(&v, "--exchange-every", "a number of generations")?;
@@ -186,9 +193,9 @@ mod tests {
         let o = parse(&["--generations", "1e3", "--random", "0.3"]).unwrap();
         assert_eq!(o.generations, 1000);
         assert_eq!(o.start, Start::Random { density: 0.3, seed: 1 });
-        assert_eq!((o.edges, o.checkpoint), (Edges::Wrap, Checkpoint::Every(DEFAULT_CHECKPOINT)));
+        assert_eq!((o.edges, o.checkpoint), (None, Checkpoint::Every(DEFAULT_CHECKPOINT)));
         let o = parse(&["--generations", "5", "--input", "g.rle", "--dead", "--checkpoint-every", "100"]).unwrap();
-        assert_eq!((o.edges, o.checkpoint), (Edges::Dead, Checkpoint::Generations(100)));
+        assert_eq!((o.edges, o.checkpoint), (Some(Edges::Dead), Checkpoint::Generations(100)));
         let o = parse(&["--generations", "5", "--random", "0", "--checkpoint-every", "2.5s"]).unwrap();
         assert_eq!(o.checkpoint, Checkpoint::Every(Duration::from_millis(2500)));
     }

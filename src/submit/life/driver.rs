@@ -528,6 +528,9 @@ impl<'a> Epoch<'a> {
                     self.engine.drop_link(link, msg.clone());
                     return Err(Stop::Lost { link, why: msg, generation });
                 }
+                if code == Some(ErrorCode::UnknownJobKind) {
+                    return Err(bad(format!("runs a piworker without the life job ({msg}); upgrade it")));
+                }
                 Err(bad(format!("the life job failed: {msg}")))
             }
             _ => Ok(()),

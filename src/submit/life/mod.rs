@@ -24,7 +24,8 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
     let started = Instant::now();
     // Everything that can be wrong with the command line is found before
     // any worker is bothered.
-    let board = initial_board(opts)?;
+    let (board, edges) = initial_board(opts)?;
+    let opts = &LifeOpts { edges: Some(edges), ..opts.clone() };
     if let Some(dir) = &opts.frames {
         std::fs::create_dir_all(dir)
             .map_err(|e| SubmitError::Usage(format!("--frames: cannot create {}: {e}", dir.display())))?;
@@ -40,7 +41,7 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
     };
     let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, engine_options(inv, started)?)?;
     let driver_opts = DriverOpts {
-        edges: opts.edges,
+        edges: opts.edges(),
         generations: opts.generations,
         exchange_every: opts.exchange_every,
         checkpoint: opts.checkpoint,
@@ -56,8 +57,9 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
     finish(inv, opts, board, outcome, wall, &hosts)
 }
 
-/// The board at generation 0, from the file or the random fill.
-fn initial_board(opts: &LifeOpts) -> Result<Board, SubmitError> {
+/// The board at generation 0, from the file or the random fill, and its
+/// edges (the flag's, else the file's bounded grid, else a torus).
+fn initial_board(opts: &LifeOpts) -> Result<(Board, Edges), SubmitError> {
     let bad = |m: String| SubmitError::Usage(m);
     let pattern = match &opts.start {
         Start::File(path) => {
@@ -66,14 +68,19 @@ fn initial_board(opts: &LifeOpts) -> Result<Board, SubmitError> {
         }
         Start::Random { .. } => None,
     };
-    // With no size given, the board is twice the pattern (so it has room
-    // to grow), and at least DEFAULT_SIDE.
-    let fit = |given: Option<u32>, needed: u32| given.unwrap_or_else(|| needed.saturating_mul(2).max(DEFAULT_SIDE));
+    let grid = pattern.as_ref().and_then(|p| p.grid);
+    // With no size given: the file's grid, or twice the pattern (room to
+    // grow), and at least DEFAULT_SIDE.
+    let fit = |given: Option<u32>, grid: Option<u32>, needed: u32| {
+        given.or(grid).unwrap_or_else(|| needed.saturating_mul(2).max(DEFAULT_SIDE))
+    };
     let (pw, ph) = pattern.as_ref().map_or((0, 0), |p| (p.width, p.height));
-    let (width, height) = (fit(opts.width, pw), fit(opts.height, ph));
+    let width = fit(opts.width, grid.map(|g| g.width), pw);
+    let height = fit(opts.height, grid.map(|g| g.height), ph);
     if u64::from(width) * u64::from(height) > MAX_CELLS {
         return Err(bad(format!("life: a {width}x{height} board is more than {MAX_CELLS} cells")));
     }
+    let edges = opts.edges.or(grid.map(|g| g.edges)).unwrap_or(Edges::Wrap);
     let mut board = Board::new(width, height);
     match (&opts.start, pattern) {
         (Start::File(path), Some(p)) => {
@@ -82,7 +89,7 @@ fn initial_board(opts: &LifeOpts) -> Result<Board, SubmitError> {
         (Start::Random { density, seed }, _) => fill_random(&mut board, *density, *seed),
         _ => {}
     }
-    Ok(board)
+    Ok((board, edges))
 }
 
 /// Each cell alive with probability `density`: xorshift64* seeded from
@@ -172,8 +179,8 @@ fn finish(
     hosts: &[Json],
 ) -> Result<String, SubmitError> {
     if let Some(path) = &opts.output {
-        let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges.name());
-        let text = to_rle(&board, opts.edges, None, &[comment]);
+        let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges().name());
+        let text = to_rle(&board, opts.edges(), None, &[comment]);
         std::fs::write(path, text).map_err(|e| SubmitError::Job(format!("--output {}: {e}", path.display())))?;
     }
     let population = board.population();
@@ -181,7 +188,7 @@ fn finish(
     let cells = f64::from(board.width()) * f64::from(board.height()) * opts.generations as f64;
     let rate = if wall.as_secs_f64() > 0.0 { cells / wall.as_secs_f64() } else { 0.0 };
     let exchange = out.round_time.saturating_sub(out.compute_time);
-    let edges = match opts.edges {
+    let edges = match opts.edges() {
         Edges::Wrap => "torus",
         Edges::Dead => "dead edges",
     };
@@ -217,7 +224,7 @@ fn finish(
             ("hash", Json::Str(hash)),
             ("width", Json::Int(i128::from(board.width()))),
             ("height", Json::Int(i128::from(board.height()))),
-            ("edges", Json::Str(opts.edges.name().into())),
+            ("edges", Json::Str(opts.edges().name().into())),
             ("generations", Json::Int(i128::from(opts.generations))),
             ("wall_ms", Json::Float(ms(wall))),
             ("cell_updates_per_s", Json::Float(rate.round())),
