@@ -38,6 +38,7 @@ bench: build
 	bash bench/scheduler.sh
 	bash bench/limits.sh
 	bash bench/status.sh
+	bash bench/life.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).
