@@ -52,8 +52,10 @@ pub struct DriverOpts {
 /// Receives the whole board at chosen generations (frames, --show).
 pub trait Snapshots {
     fn frame(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError>;
-    /// A line for people (progress, recoveries); stderr.
+    /// A line for people (recoveries); stderr.
     fn note(&mut self, line: &str);
+    /// The run reached `generation` (after each round).
+    fn progress(&mut self, _generation: u64) {}
 }
 
 /// A worker lost mid-run, and where the run went on from.
@@ -269,6 +271,7 @@ impl<'a> Epoch<'a> {
             self.out.round_time += wall;
             self.out.compute_time += Duration::from_nanos(slowest);
             generation += u64::from(steps);
+            snaps.progress(generation);
             if !settled(measured_rounds) {
                 // Round 1 includes loading the strips: measure round 2 too.
                 measured_rounds += 1;

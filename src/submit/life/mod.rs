@@ -30,7 +30,7 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SubmitError::Usage(format!("--frames: cannot create {}: {e}", dir.display())))?;
     }
-    let mut frames = Frames::new(opts);
+    let mut frames = Frames::new(opts, inv.quiet);
     frames.frame(0, &board)?;
     if opts.generations == 0 {
         return finish(inv, opts, board, Outcome::default(), started.elapsed(), &[]);
@@ -51,6 +51,7 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
     let run_started = Instant::now();
     let (board, outcome) = driver::run(&mut engine, board, &driver_opts, &mut frames)?;
     let wall = run_started.elapsed();
+    frames.bar.finish_and_clear();
     frames.frame(opts.generations, &board)?;
     let reports = engine.reports();
     let hosts: Vec<Json> = reports.iter().map(|r| Json::obj(host_json(r))).collect();
@@ -120,20 +121,24 @@ struct Frames {
     scale: u32,
     show: bool,
     delay: Duration,
-    quiet: bool,
-    written: u64,
+    /// Generations done, on stderr when it is a terminal (not with --show,
+    /// which draws there, nor --quiet).
+    bar: indicatif::ProgressBar,
 }
 
 impl Frames {
-    fn new(opts: &LifeOpts) -> Frames {
-        Frames {
-            dir: opts.frames.clone(),
-            scale: opts.scale,
-            show: opts.show,
-            delay: opts.delay,
-            quiet: opts.json,
-            written: 0,
+    fn new(opts: &LifeOpts, quiet: bool) -> Frames {
+        use std::io::IsTerminal;
+        let drawn = !quiet && !opts.show && std::io::stderr().is_terminal();
+        let target =
+            if drawn { indicatif::ProgressDrawTarget::stderr() } else { indicatif::ProgressDrawTarget::hidden() };
+        let bar = indicatif::ProgressBar::with_draw_target(Some(opts.generations), target);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} generation {pos}/{len}  {per_sec}  ETA {eta}")
+        {
+            bar.set_style(style);
         }
+        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay }
     }
 }
 
@@ -142,7 +147,6 @@ impl Snapshots for Frames {
         if let Some(dir) = &self.dir {
             let path = dir.join(picture::frame_name(generation));
             picture::write_png(board, &path, self.scale).map_err(SubmitError::Job)?;
-            self.written += 1;
         }
         if self.show {
             let (rows, cols) = console::Term::stderr().size();
@@ -164,9 +168,11 @@ impl Snapshots for Frames {
     }
 
     fn note(&mut self, line: &str) {
-        if !self.quiet || !line.is_empty() {
-            eprintln!("{line}");
-        }
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
+    fn progress(&mut self, generation: u64) {
+        self.bar.set_position(generation);
     }
 }
 
