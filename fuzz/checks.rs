@@ -104,7 +104,7 @@ pub fn handshake(data: &[u8]) {
 pub fn job_params(data: &[u8]) {
     let Ok(submit) = Submit::decode(data) else { return };
     let params = &submit.params;
-    let started = jobs::start(submit.kind, params, submit.has_input(), WorkerContext { threads: 1 });
+    let started = jobs::start(submit.kind, params, submit.has_input(), WorkerContext::new(1));
     match &started {
         Ok(_) => {}
         Err(e) => {

@@ -2,6 +2,7 @@
 //! code that uses it.
 
 use super::allow::{parse_allow, Cidr, DEFAULT_ALLOW};
+use crate::jobs::jobdir::DEFAULT_DIRS;
 use crate::protocol::frame::{human_bytes, DEFAULT_MAX_FRAME};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -66,8 +67,24 @@ LIMITS (each logged when hit):
                           per MiB of it: slow senders are dropped [default: 10]
     --idle-timeout SECS   Close connections with no job and no frame for
                           this long [default: 300]
+    --job-dir DIR         Where job programs are (repeatable; the first
+                          directory with a name wins) [default:
+                          /etc/piworker/jobs.d, then /usr/lib/piworker/jobs]
+    --exec-timeout SECS   Longest a job program may run for one piece;
+                          a client may ask for less [default: 3600]
+    --exec-memory BYTES   Address space a job program may use (RLIMIT_AS);
+                          a client may ask for less [default: 1G]
     -V, --version         Print the version and exit
     -h, --help            Print this help and exit
+
+JOB PROGRAMS:
+    A client names a program by its file name only (letters, digits, _ . -).
+    It runs with a clean environment (PATH and PIW_JOB, PIW_PIECE,
+    PIW_START, PIW_END, PIW_THREADS), the piece's input on stdin, its
+    stdout streamed back; it holds one compute thread, and is killed with
+    its children on cancel, timeout or client loss. Files writable by group
+    or others, in a directory writable by others, or symlinks leading out
+    of their directory are refused.
 
 ENVIRONMENT:
     RUST_LOG              Log filter: error, warn, info (default), debug
@@ -92,6 +109,10 @@ pub struct Config {
     pub discovery: bool,
     /// Where /proc and /sys are read from for the status answer.
     pub host_root: PathBuf,
+    /// Job program directories, searched in order.
+    pub job_dirs: Vec<PathBuf>,
+    pub exec_timeout: Duration,
+    pub exec_memory: u64,
 }
 
 /// What one client, or all of them, may take from a worker.
@@ -132,6 +153,9 @@ impl Default for Config {
             limits: Limits::default(),
             discovery: true,
             host_root: PathBuf::from("/"),
+            job_dirs: DEFAULT_DIRS.iter().map(PathBuf::from).collect(),
+            exec_timeout: Duration::from_secs(3600),
+            exec_memory: 1 << 30,
         }
     }
 }
@@ -148,6 +172,8 @@ pub enum Command {
 pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, String> {
     use lexopt::prelude::*;
     let mut config = Config::default();
+    // The first --job-dir replaces the default directories.
+    let mut job_dirs_given = false;
     let mut parser = lexopt::Parser::from_iter(std::iter::once("piworker".into()).chain(args));
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         match arg {
@@ -200,6 +226,21 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             Long("handshake-timeout") => config.limits.handshake_timeout = secs(&mut parser, "--handshake-timeout")?,
             Long("frame-timeout") => config.limits.frame_timeout = secs(&mut parser, "--frame-timeout")?,
             Long("idle-timeout") => config.limits.idle_timeout = secs(&mut parser, "--idle-timeout")?,
+            Long("job-dir") => {
+                let dir = PathBuf::from(string_value(&mut parser, "--job-dir")?);
+                if !job_dirs_given {
+                    config.job_dirs.clear();
+                    job_dirs_given = true;
+                }
+                config.job_dirs.push(dir);
+            }
+            Long("exec-timeout") => config.exec_timeout = secs(&mut parser, "--exec-timeout")?,
+            Long("exec-memory") => {
+                let text = string_value(&mut parser, "--exec-memory")?;
+                config.exec_memory = parse_size(&text)
+                    .filter(|&b| b >= 1 << 20)
+                    .ok_or_else(|| format!("--exec-memory: {text:?} is not a size of at least 1M, like 512M"))?;
+            }
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(other.unexpected().to_string()),
@@ -286,6 +327,11 @@ mod tests {
     fn defaults_and_flags() {
         let c = run(&[]).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:31415");
+        assert_eq!(c.job_dirs, [PathBuf::from("/etc/piworker/jobs.d"), PathBuf::from("/usr/lib/piworker/jobs")]);
+        let c = run(&["--job-dir", "/a", "--job-dir", "/b", "--exec-memory", "64M", "--exec-timeout", "5"]).unwrap();
+        assert_eq!(c.job_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!((c.exec_memory, c.exec_timeout), (64 << 20, Duration::from_secs(5)));
+        assert!(run(&["--exec-memory", "10K"]).unwrap_err().contains("at least 1M"));
         let c = run(&["--listen", "127.0.0.1:9000", "--threads", "2", "--max-frame", "64K"]).unwrap();
         assert_eq!((c.listen.port(), c.threads, c.max_frame), (9000, Some(2), 65536));
         assert_eq!(run(&["--listen", ":7"]).unwrap().listen.to_string(), "0.0.0.0:7");

@@ -8,6 +8,7 @@
 
 use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
+use crate::jobs::exec::ExecEnv;
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
@@ -48,6 +49,8 @@ pub struct Env<'a> {
     pub cluster_key: Option<&'a [u8]>,
     /// Builds the payload of a Status answer, now.
     pub status: &'a dyn Fn() -> Vec<u8>,
+    /// Job programs, their limits, and the loop's waker.
+    pub exec: &'a Arc<ExecEnv>,
 }
 
 /// Where a connection is in its handshake.
@@ -399,7 +402,7 @@ impl Connection {
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
-        let ctx = WorkerContext { threads };
+        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)) };
         let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),
@@ -473,6 +476,28 @@ impl Connection {
         if !tasks.is_empty() {
             slot.tasks_left += tasks.len();
             pool.submit(JobKey { conn, serial: self.serial, job_id }, &slot.flags, tasks);
+        }
+    }
+
+    /// Whether any job of this connection streams output of its own.
+    pub fn has_streams(&self) -> bool {
+        self.jobs.values().any(|slot| slot.job.streams())
+    }
+
+    /// Hands on the output streaming jobs made since the last call; holds
+    /// it back while the client is not reading (the job's tasks then
+    /// stop too: see `exec`).
+    pub fn poll_streams(&mut self) {
+        if self.framed.pending_output() > OUTPUT_HIGH_WATER {
+            return;
+        }
+        let ids: Vec<u32> = self.jobs.iter().filter(|(_, s)| s.job.streams()).map(|(&id, _)| id).collect();
+        for job_id in ids {
+            let Some(slot) = self.jobs.get_mut(&job_id) else { continue };
+            let mut sink = FrameSink { framed: &mut self.framed, job_id };
+            if let Err(e) = slot.job.poll_output(&mut sink) {
+                self.job_error(job_id, e);
+            }
         }
     }
 

@@ -15,6 +15,9 @@ use super::host;
 use super::notify::notify;
 use super::pool::{Pool, TaskDone};
 use super::status::StatusSource;
+use crate::jobs::child::Limits as ChildLimits;
+use crate::jobs::exec::ExecEnv;
+use crate::jobs::jobdir::JobDirs;
 use crate::net::FramedConn;
 use crate::protocol::auth::load_key;
 use crate::protocol::discovery::Announce;
@@ -99,6 +102,7 @@ struct Server {
     next_serial: u64,
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
+    exec: Arc<ExecEnv>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -128,6 +132,14 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let mut signals = Signals::new([SIGTERM, SIGINT]).map_err(setup("install signal handlers"))?;
     poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(setup("watch signals"))?;
     let (done_tx, done) = channel();
+    let exec_waker = Arc::clone(&waker);
+    let exec = Arc::new(ExecEnv {
+        dirs: JobDirs::new(config.job_dirs.clone()),
+        max: ChildLimits { time: config.exec_timeout, memory: config.exec_memory },
+        wake: Arc::new(move || {
+            let _ = exec_waker.wake();
+        }),
+    });
     let pool = Pool::start(&cpus, done_tx, waker).map_err(setup("start compute threads"))?;
     let welcome = Welcome {
         protocol_major: PROTOCOL_MAJOR,
@@ -171,6 +183,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         full_log: RateLimitedLog::default(),
         next_serial: 0,
         stop_deadline: None,
+        exec,
     };
     let result = server.event_loop(&mut signals, config.shutdown_grace);
     let Server { pool, .. } = server;
@@ -288,6 +301,7 @@ impl Server {
             limits: &self.limits,
             cluster_key: self.cluster_key.as_deref(),
             status: &build_status,
+            exec: &self.exec,
         };
         self.conns[key].pump(&env);
     }
@@ -338,6 +352,14 @@ impl Server {
                     }
                 }
                 _ => {} // the connection has gone; its jobs were cancelled
+            }
+        }
+        // Job programs stream their stdout between task ends.
+        let streaming: Vec<usize> = self.conns.iter().filter(|(_, c)| c.has_streams()).map(|(k, _)| k).collect();
+        for key in streaming {
+            self.conns[key].poll_streams();
+            if !touched.contains(&key) {
+                touched.push(key);
             }
         }
         for key in touched {

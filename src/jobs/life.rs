@@ -590,7 +590,7 @@ mod tests {
     }
 
     fn start_job(p: &Params, threads: usize) -> Box<dyn RunningJob> {
-        match start(&p.encode(), WorkerContext { threads }) {
+        match start(&p.encode(), WorkerContext::new(threads)) {
             Ok(job) => job,
             Err(e) => panic!("start: {e}"),
         }

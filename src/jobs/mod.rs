@@ -8,8 +8,12 @@
 //! The wire carries typed binary fields only: there is no kind that takes a
 //! string to evaluate or a command to run (the lesson of CVE-2004-2687).
 
+pub mod child;
 pub mod echo;
 pub mod exact_sum;
+pub mod exec;
+pub mod jobdir;
+pub mod joblist;
 pub mod life;
 pub mod loopsum;
 pub mod pi;
@@ -22,6 +26,7 @@ use crate::protocol::{ErrorCode, WireError};
 use std::any::Any;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum JobKind {
@@ -33,10 +38,12 @@ pub enum JobKind {
     Echo,
     Spin,
     Life,
+    Exec,
+    JobList,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Loopsum,
         JobKind::Pi,
         JobKind::Primes,
@@ -45,6 +52,8 @@ impl JobKind {
         JobKind::Echo,
         JobKind::Spin,
         JobKind::Life,
+        JobKind::Exec,
+        JobKind::JobList,
     ];
 
     pub fn to_u8(self) -> u8 {
@@ -57,6 +66,8 @@ impl JobKind {
             JobKind::Echo => 6,
             JobKind::Spin => 7,
             JobKind::Life => 8,
+            JobKind::Exec => 9,
+            JobKind::JobList => 10,
         }
     }
 
@@ -74,6 +85,8 @@ impl JobKind {
             JobKind::Echo => "echo",
             JobKind::Spin => "spin",
             JobKind::Life => "life",
+            JobKind::Exec => "exec",
+            JobKind::JobList => "jobs",
         }
     }
 }
@@ -147,6 +160,17 @@ pub trait RunningJob {
         Err(JobError::bad_params("this job kind takes no input stream"))
     }
 
+    /// Whether the job streams output on its own (an exec job's program):
+    /// then the connection calls `poll_output` whenever the loop wakes.
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// Hands on what the job's tasks produced so far.
+    fn poll_output(&mut self, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        Ok(())
+    }
+
     /// The input stream ended.
     fn end_input(&mut self, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
         Ok(())
@@ -157,10 +181,19 @@ pub trait RunningJob {
 }
 
 /// What a worker knows that a job needs to plan itself.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct WorkerContext {
     /// Compute threads, so that a job is split over all of them.
     pub threads: usize,
+    /// Job programs and their limits; None where none may run.
+    pub exec: Option<Arc<exec::ExecEnv>>,
+}
+
+impl WorkerContext {
+    /// A context with no job programs (tests, fuzzing).
+    pub fn new(threads: usize) -> WorkerContext {
+        WorkerContext { threads, exec: None }
+    }
 }
 
 /// Decodes and validates a submission and starts the job: the registry.
@@ -171,7 +204,7 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
             message: format!("unknown job kind {kind}; this worker runs {}", known_kinds()),
         });
     };
-    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo | JobKind::Life);
+    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo | JobKind::Life | JobKind::Exec);
     if has_input && !streams_input {
         return Err(JobError::bad_params(format!("{} takes no input stream", kind.name())));
     }
@@ -187,6 +220,8 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
         JobKind::Echo => echo::start(params, has_input)?,
         JobKind::Spin => spin::start(params, ctx)?,
         JobKind::Life => life::start(params, ctx)?,
+        JobKind::Exec => exec::start(params, has_input, ctx)?,
+        JobKind::JobList => joblist::start(params, ctx)?,
     })
 }
 
@@ -243,7 +278,7 @@ mod tests {
 
     #[test]
     fn unknown_kind_is_named() {
-        let err = start(99, &[], false, WorkerContext { threads: 1 }).err().unwrap();
+        let err = start(99, &[], false, WorkerContext::new(1)).err().unwrap();
         assert_eq!(err.code, ErrorCode::UnknownJobKind);
         assert!(err.message.starts_with("unknown job kind 99; this worker runs loopsum (1)"));
     }

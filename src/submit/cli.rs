@@ -17,6 +17,7 @@ USAGE:
     pisubmit [--hosts SPEC] [--json] [--timeout SECS] JOB [JOB OPTIONS]
     pisubmit [--hosts SPEC] [--json] status|doctor|bench ...
     pisubmit [--hosts SPEC] [--json] life --generations G ...
+    pisubmit [--hosts SPEC] exec NAME --range A..B | --lines FILE | < tasks
     pisubmit discover [--subnet CIDR]
 
 The job is cut into pieces; each worker keeps a few in flight and splits
@@ -89,6 +90,22 @@ JOBS:
                           generations [1]; --show draws the board on stderr.
                           JSON: result = population, hash = board SHA-256
 
+    exec NAME [--range A..B [--pieces K] | --lines FILE [--block N]]
+         [--ordered|--unordered] [--output FILE]
+         [--time-limit SECS] [--memory-limit BYTES]
+                          Run a job program installed on the workers (see
+                          `pisubmit jobs`) once per piece, one core each:
+                          pieces of the range A..B (B excluded; K pieces
+                          [4 per thread]), blocks of N lines of FILE [1] on
+                          the program's stdin, or with neither, one piece
+                          per stdin line as lines arrive (a task farm). The
+                          program sees PIW_JOB, PIW_PIECE, PIW_START and
+                          PIW_END (the range, or line numbers from 1, end
+                          excluded). Outputs in piece order [--ordered] or as
+                          pieces finish. A piece whose program fails runs
+                          on another worker, up to --retries. The workers
+                          cap the limits [piworker --exec-timeout/--exec-memory]
+
 CLUSTER TOOLS:
     status [--watch] [--every SECS] [--wait SECS]
                           One coloured square per host (blue 40 C to red
@@ -111,6 +128,9 @@ CLUSTER TOOLS:
                           throttling, under-voltage, heat, sysctls below
                           the package's, a worker listed twice, mixed
                           architectures (a note). Exit 1 if it finds any
+    jobs                  The job programs on each worker with their
+                          SHA-256; flags hosts whose copy differs or is
+                          missing or refused (exit 1)
     bench [--cores N,N,...] [--repeat R] [--svg FILE] JOB [JOB OPTIONS]
                           A scaling study: JOB on 1, 2, 4, ... cores (taken
                           host by host), R runs each [3]: wall time,
@@ -160,6 +180,8 @@ pub enum Command {
     Doctor(tools::DoctorOpts),
     Bench(tools::BenchOpts),
     Life(super::life::cli::LifeOpts),
+    Exec(super::exec::ExecOpts),
+    Jobs { json: bool },
 }
 
 // Parsed once per process: the size difference costs nothing.
@@ -191,7 +213,7 @@ pub fn parse_args(
     let mut key_file = None;
     let job_name = loop {
         let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
-            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping, farm or life; or status, discover, doctor, bench)"));
+            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping, farm, life or exec; or status, discover, doctor, bench, jobs)"));
         };
         match arg {
             Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),
@@ -226,6 +248,8 @@ pub fn parse_args(
         "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
         "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
         "life" => super::life::cli::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
+        "exec" => super::exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
+        "jobs" => tools::parse_jobs(&mut parser).map(|json| (json, Command::Jobs { json }))?,
         name => (false, Command::Job(parse_job(name, &mut parser)?)),
     };
     let (tool_json, command) = command;

@@ -408,8 +408,8 @@ impl Engine {
                     if self.streaming[i].is_some() {
                         break;
                     }
-                    let others_ready = self.links.iter().enumerate().any(|(j, l)| j != i && l.is_ready());
-                    let Some(pos) = run.dispatchable(lookahead, i, others_ready) else { break };
+                    let ready: Vec<bool> = self.links.iter().map(Link::is_ready).collect();
+                    let Some(pos) = run.dispatchable(lookahead, i, &ready) else { break };
                     let index = run.pending[pos];
                     if !self.has_room(i, run.pieces[index].piece.cores, window, run) {
                         break;
@@ -560,6 +560,7 @@ impl Engine {
                     &run.progress,
                     format!("pisubmit: {} on {host} {why}; running it elsewhere", run.pieces[index].piece.label),
                 );
+                self.links[i].failures += 1;
                 run.piece_failed(index, i, &host, &why, self.opts.retries)?;
             }
         }
@@ -688,6 +689,17 @@ impl Engine {
                         run.requeue(index, i);
                     }
                     ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
+                    // A job program that failed may have met a bad host (a
+                    // missing tool, a full disk): run it elsewhere, up to
+                    // --retries workers.
+                    ErrorCode::JobFailed if run.pieces[index].piece.kind == JobKind::Exec => {
+                        let why = msg.message;
+                        notice(
+                            &run.progress,
+                            format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label),
+                        );
+                        run.piece_failed(index, i, &host, &why, self.opts.retries)?;
+                    }
                     // Bad data or parameters fail the same way everywhere.
                     _ => {
                         let label = &run.pieces[index].piece.label;
@@ -763,12 +775,15 @@ impl Run {
 
     /// The position in `pending` of the next piece that may go to `link`:
     /// within the lookahead, and not one that already failed there while
-    /// another worker could take it (`others_ready`).
-    fn dispatchable(&self, lookahead: Option<usize>, link: usize, others_ready: bool) -> Option<usize> {
+    /// another ready worker (`ready`, by link) where it has not failed
+    /// could take it. A piece that failed everywhere may go anywhere.
+    fn dispatchable(&self, lookahead: Option<usize>, link: usize, ready: &[bool]) -> Option<usize> {
         let limit = lookahead.map_or(usize::MAX, |k| self.lowest_unfinished.saturating_add(k));
-        self.pending
-            .iter()
-            .position(|&index| index < limit && !(others_ready && self.pieces[index].failed_links.contains(&link)))
+        self.pending.iter().position(|&index| {
+            let failed = &self.pieces[index].failed_links;
+            let better_elsewhere = || ready.iter().enumerate().any(|(j, &r)| r && j != link && !failed.contains(&j));
+            index < limit && !(failed.contains(&link) && better_elsewhere())
+        })
     }
 
     fn finish(&mut self, index: usize, took: Duration) {
@@ -895,11 +910,16 @@ mod tests {
         let first = run.pending.pop_front().unwrap();
         run.piece_failed(first, 0, "pi1", "lost", 3).unwrap();
         assert_eq!(run.pending.front(), Some(&first), "re-runs go first");
-        assert_eq!(run.dispatchable(None, 0, true), Some(1), "not back to the worker it failed on");
-        assert_eq!(run.dispatchable(None, 0, false), Some(0), "unless no other worker is ready");
-        assert_eq!(run.dispatchable(None, 1, true), Some(0));
-        assert_eq!(run.dispatchable(Some(0), 1, true), None, "the lookahead holds pieces back");
+        let both = [true, true];
+        assert_eq!(run.dispatchable(None, 0, &both), Some(1), "not back to the worker it failed on");
+        assert_eq!(run.dispatchable(None, 0, &[true, false]), Some(0), "unless no other worker is ready");
+        assert_eq!(run.dispatchable(None, 1, &both), Some(0));
+        assert_eq!(run.dispatchable(Some(0), 1, &both), None, "the lookahead holds pieces back");
         run.piece_failed(first, 1, "pi2", "hung", 3).unwrap();
+        // Failed on every ready worker (a job program broken everywhere):
+        // it may go back to either, rather than wait for ever.
+        assert_eq!(run.dispatchable(None, 0, &both), Some(0));
+        assert_eq!(run.dispatchable(None, 1, &both), Some(0));
         let err = run.piece_failed(first, 0, "pi1", "lost again", 3).unwrap_err().to_string();
         assert_eq!(err, "p0 failed on 3 workers: pi1 (lost); pi2 (hung); pi1 (lost again)");
     }

@@ -21,6 +21,8 @@ pub fn run(inv: Invocation) -> Result<String, SubmitError> {
         Command::Doctor(opts) => super::doctor::run(&inv, opts),
         Command::Bench(opts) => super::bench::run(&inv, opts),
         Command::Life(opts) => super::life::run(&inv, opts),
+        Command::Exec(opts) => super::exec::run(&inv, opts),
+        Command::Jobs { json } => super::jobs_cmd::run(&inv, *json || inv.json),
     }
 }
 
@@ -118,7 +120,7 @@ pub(super) fn host_json(r: &HostReport) -> Vec<(&'static str, Json)> {
     ]
 }
 
-fn report_json(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) -> String {
+pub(super) fn report_json(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) -> String {
     let mut fields = vec![("job", Json::Str(job.into())), ("result", answer.result)];
     fields.extend(answer.extra);
     fields.push(("wall_ms", Json::Float(ms(wall))));
@@ -139,7 +141,7 @@ fn report_json(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) 
     Json::obj(fields).render() + "\n"
 }
 
-fn report_text(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) -> String {
+pub(super) fn report_text(job: &str, answer: Answer, wall: Duration, hosts: &[HostReport]) -> String {
     let threads: usize = hosts.iter().map(|h| h.threads).sum();
     let pieces: usize = hosts.iter().map(|h| h.pieces).sum();
     let mut out = format!("{job}: {}\n", answer.text);

@@ -165,6 +165,17 @@ pub fn parse_bench(p: &mut lexopt::Parser) -> Result<BenchOpts, SubmitError> {
     Ok(BenchOpts { json, cores, repeat, svg, job })
 }
 
+pub fn parse_jobs(p: &mut lexopt::Parser) -> Result<bool, SubmitError> {
+    let mut json = false;
+    while let Some(flag) = flags(p, "jobs")? {
+        match flag.as_str() {
+            "json" => json = true,
+            other => return Err(unknown("jobs", other)),
+        }
+    }
+    Ok(json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
