@@ -39,6 +39,7 @@ bench: build
 	bash bench/limits.sh
 	bash bench/status.sh
 	bash bench/life.sh
+	bash bench/exec.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).

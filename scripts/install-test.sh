@@ -183,6 +183,24 @@ out=$("$PISUBMIT" discover --subnet 198.18.0.0/24 --wait 1) || fail "discover fa
 echo "$out" | grep -q "^$A1:31415" || fail "discover did not find $A1: $out"
 say "discover finds $A1 by broadcast"
 
+# --- job programs under the hardened unit: the package's directories, an
+# administrator's program run with its limits, its children killed ---
+[ -x "$WORK/$PI1/usr/lib/piworker/jobs/primes" ] || fail "the package does not ship /usr/lib/piworker/jobs/primes"
+[ -d "$WORK/$PI1/etc/piworker/jobs.d" ] || fail "the package did not create /etc/piworker/jobs.d"
+printf '#!/bin/sh\nulimit -v\necho "piece $PIW_PIECE of $PIW_JOB: $PIW_START..$PIW_END as $(id -u)"\n' \
+    >"$WORK/$PI1/etc/piworker/jobs.d/hello"
+chmod 755 "$WORK/$PI1/etc/piworker/jobs.d/hello"
+out=$("$PISUBMIT" --hosts "$A1" exec hello --range 0..4 --pieces 2 --memory-limit 256M 2>"$WORK/exec.err") \
+    || { cat "$WORK/exec.err" >&2; fail "exec hello under the unit failed"; }
+expected="262144
+piece 0 of hello: 0..2 as $(inside "$PI1" stat -c %u "/proc/$(inside "$PI1" systemctl show -p MainPID --value piworker)")
+262144
+piece 1 of hello: 2..4 as $(inside "$PI1" stat -c %u "/proc/$(inside "$PI1" systemctl show -p MainPID --value piworker)")"
+[ "$out" = "$expected" ] || fail "exec hello under the unit printed '$out', expected '$expected'"
+out=$("$PISUBMIT" --hosts "$A1" --json jobs) || fail "pisubmit jobs failed: $out"
+echo "$out" | grep -q '"name":"hello"' && echo "$out" | grep -q '"name":"primes"' || fail "jobs lists: $out"
+say "job programs run under the unit (256 MiB RLIMIT_AS, the daemon's uid); jobs lists hello and primes"
+
 # --- the hardened unit still pins compute threads, and is hardened ---
 main=$(inside "$PI1" systemctl show -p MainPID --value piworker)
 user=$(inside "$PI1" stat -c %u "/proc/$main")

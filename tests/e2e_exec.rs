@@ -316,3 +316,22 @@ fn the_shipped_examples_work() {
     assert_eq!(run.stdout, "1 5 5 40.0 42.00 44.0\n6 10 5 45.0 47.00 49.0\n11 11 0 - - -\n");
     let _ = std::fs::remove_file(&log);
 }
+
+/// Hundreds of megabytes of program output stream through without
+/// stalling: the worker stops reading a program's stdout while the client
+/// is behind, and must start again as the socket drains (a first version
+/// waited for a wake-up that never came).
+#[test]
+fn big_outputs_stream_without_stalling() {
+    let dir = JobDir::new("big");
+    dir.program("zeros", "#!/bin/sh\nhead -c 134217728 /dev/zero\n");
+    let w = worker_with(&dir, &["--threads", "2"]);
+    let child = spawn_pisubmit(
+        &w.addr(),
+        &["--json", "exec", "zeros", "--range", "0..3", "--pieces", "3", "--output", "/dev/null"],
+    );
+    let run = finish(child, Duration::from_secs(90));
+    let json = run.json();
+    assert_eq!(json["result"], 3);
+    assert_eq!(json["output_bytes"], 3 * 134_217_728u64);
+}

@@ -486,11 +486,12 @@ impl Connection {
 
     /// Hands on the output streaming jobs made since the last call; holds
     /// it back while the client is not reading (the job's tasks then
-    /// stop too: see `exec`).
-    pub fn poll_streams(&mut self) {
+    /// stop too: see `exec`). Says whether any output moved.
+    pub fn poll_streams(&mut self) -> bool {
         if self.framed.pending_output() > OUTPUT_HIGH_WATER {
-            return;
+            return false;
         }
+        let before = self.framed.pending_output();
         let ids: Vec<u32> = self.jobs.iter().filter(|(_, s)| s.job.streams()).map(|(&id, _)| id).collect();
         for job_id in ids {
             let Some(slot) = self.jobs.get_mut(&job_id) else { continue };
@@ -499,6 +500,7 @@ impl Connection {
                 self.job_error(job_id, e);
             }
         }
+        self.framed.pending_output() > before
     }
 
     /// A compute task of one of this connection's jobs has finished.

@@ -309,12 +309,20 @@ impl Server {
     /// Writes what is queued, resumes paused reading, and fixes interest or
     /// drops the connection.
     fn after_io(&mut self, key: usize) {
+        // Job programs' stdout held back while the client was behind moves
+        // on as the socket drains; a few rounds, so one busy program cannot
+        // keep the loop from the other connections.
+        let mut stream_rounds = 4;
         loop {
             let keep = self.conns[key].flush();
             if !keep {
                 return self.drop_connection(key);
             }
-            let conn = &self.conns[key];
+            let conn = &mut self.conns[key];
+            if stream_rounds > 0 && conn.has_streams() && conn.poll_streams() {
+                stream_rounds -= 1;
+                continue;
+            }
             if !conn.read_paused || conn.wants_write() {
                 break;
             }
@@ -357,7 +365,7 @@ impl Server {
         // Job programs stream their stdout between task ends.
         let streaming: Vec<usize> = self.conns.iter().filter(|(_, c)| c.has_streams()).map(|(k, _)| k).collect();
         for key in streaming {
-            self.conns[key].poll_streams();
+            let _ = self.conns[key].poll_streams();
             if !touched.contains(&key) {
                 touched.push(key);
             }

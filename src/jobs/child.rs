@@ -27,6 +27,8 @@ pub const STDERR_TAIL: usize = 2048;
 pub const STDERR_LOGGED: usize = 16 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 const POLL_EVERY: Duration = Duration::from_millis(20);
+/// The first wait for an exit once nothing is left to read.
+const IDLE_FIRST: Duration = Duration::from_micros(50);
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -120,6 +122,7 @@ pub fn drive(
     let mut buf = vec![0u8; READ_CHUNK];
     let mut ending: Option<Ending> = None;
     let mut exited: Option<std::process::ExitStatus> = None;
+    let mut idle = IDLE_FIRST;
     loop {
         if ending.is_none() {
             if cancel.load(Ordering::Relaxed) {
@@ -176,7 +179,11 @@ pub fn drive(
                 Err(e) => return Err(io::Error::from(e)),
             }
         } else {
-            std::thread::sleep(POLL_EVERY);
+            // No pipe to wait on (closed, or stdout held back): the exit
+            // usually follows the pipes' EOF within microseconds, so look
+            // again soon, then less often.
+            std::thread::sleep(idle);
+            idle = (idle * 2).min(POLL_EVERY);
         }
         drop(fds);
         if read_stdout {
