@@ -22,7 +22,8 @@ trap cleanup EXIT INT TERM
 HOSTS=""
 start_worker() {
     local log="$WORK/worker$1.log"
-    RUST_LOG=info "$BIN/piworker" --listen 127.0.0.1:0 >/dev/null 2>"$log" &
+    # The package's example job programs, as /usr/lib/piworker/jobs would hold them.
+    RUST_LOG=info "$BIN/piworker" --listen 127.0.0.1:0 --job-dir "$PWD/packaging/jobs" >/dev/null 2>"$log" &
     PIDS+=($!)
     for _ in $(seq 100); do
         if grep -q "listening on" "$log"; then
@@ -83,6 +84,10 @@ echo "  $(wc -c <"$WORK/longs.txt") bytes of text, 600000 numbers"
 run reduce --op count --input "$WORK/longs.txt"
 run reduce --op sum --input "$WORK/longs.txt"
 run echo --bytes 10000000
+echo
+echo "== your own programs: seed 004's Python prime search as a job program, a piece per core"
+run jobs
+run exec primes --range 1..1000000 --pieces 12
 echo
 echo "== seed 004's first demo, the Game of Life: one board cut over every worker"
 cat >"$WORK/rpent.rle" <<'RLE'
