@@ -81,6 +81,9 @@ pub struct JobCounters {
     pub running: Cell<usize>,
     /// Finished (done, failed or cancelled) since the daemon started.
     pub served: Cell<u64>,
+    /// Running jobs that stream output of their own (job programs): while
+    /// there are none, the loop does not look for any.
+    pub streaming: Cell<usize>,
 }
 
 impl JobCounters {
@@ -278,6 +281,9 @@ impl Connection {
     }
 
     fn put_job(&mut self, id: u32, slot: JobSlot) {
+        if slot.job.streams() {
+            self.counters.streaming.set(self.counters.streaming.get() + 1);
+        }
         self.jobs.insert(id, slot);
         self.counters.running.set(self.counters.running.get() + 1);
     }
@@ -285,7 +291,14 @@ impl Connection {
     fn take_job(&mut self, id: u32) -> Option<JobSlot> {
         let slot = self.jobs.remove(&id)?;
         self.counters.finished(1);
+        self.stream_ended(&slot);
         Some(slot)
+    }
+
+    fn stream_ended(&self, slot: &JobSlot) {
+        if slot.job.streams() {
+            self.counters.streaming.set(self.counters.streaming.get().saturating_sub(1));
+        }
     }
 
     fn on_peer_closed(&mut self) {
@@ -596,8 +609,9 @@ impl Connection {
     /// Cancels every job of this connection (disconnect, shutdown).
     pub fn cancel_all(&mut self, why: &str) {
         self.counters.finished(self.jobs.len());
-        for (id, slot) in self.jobs.drain() {
+        for (id, slot) in std::mem::take(&mut self.jobs) {
             slot.flags.cancel.store(true, Ordering::Relaxed);
+            self.stream_ended(&slot);
             debug!("{}: job {id} cancelled: {why}", self.peer);
         }
     }

@@ -363,7 +363,11 @@ impl Server {
             }
         }
         // Job programs stream their stdout between task ends.
-        let streaming: Vec<usize> = self.conns.iter().filter(|(_, c)| c.has_streams()).map(|(k, _)| k).collect();
+        let streaming: Vec<usize> = if self.counters.streaming.get() == 0 {
+            Vec::new()
+        } else {
+            self.conns.iter().filter(|(_, c)| c.has_streams()).map(|(k, _)| k).collect()
+        };
         for key in streaming {
             let _ = self.conns[key].poll_streams();
             if !touched.contains(&key) {

@@ -80,8 +80,9 @@ pub fn spawn(path: &Path, env: &[(String, String)], limits: Limits, has_input: b
         .stdin(if has_input { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let memory = limits.memory;
-    let cpu = limits.time.as_secs() + 1;
+    // rlim_t is 32 bits on armhf: a limit past it means no limit there.
+    let memory = nix::libc::rlim_t::try_from(limits.memory).unwrap_or(nix::libc::rlim_t::MAX);
+    let cpu = nix::libc::rlim_t::try_from(limits.time.as_secs() + 1).unwrap_or(nix::libc::rlim_t::MAX - 1);
     // SAFETY: between fork and exec only async-signal-safe system calls
     // (setsid, setrlimit) run; nothing allocates.
     unsafe {

@@ -128,7 +128,8 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
     let Some(env) = ctx.exec.clone() else {
         return Err(JobError::bad_params("this worker runs no job programs"));
     };
-    let program = env.dirs.resolve(&p.name).map_err(JobError::bad_params)?;
+    // Refused at once, with a reason the client sees as BadParams.
+    env.dirs.resolve(&p.name).map_err(JobError::bad_params)?;
     let limits = Limits {
         time: match p.timeout_ms {
             0 => env.max.time,
@@ -158,10 +159,17 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
         in_flight: Arc::clone(&in_flight),
         wake: Arc::clone(&env.wake),
     };
-    let (path, name) = (program.path.clone(), p.name.clone());
+    let (dirs, name) = (env.dirs.clone(), p.name.clone());
     let task: Task = Box::new(move |cancel: &AtomicBool| {
-        let outcome = child::spawn(&path, &vars, limits, has_input)
-            .map_err(|e| format!("cannot start job program {name} ({}): {e}", path.display()))
+        // Checked again at the start: the piece may have waited for a
+        // thread while the file was changed.
+        let outcome = dirs
+            .resolve(&name)
+            .and_then(|program| {
+                let path = program.path;
+                child::spawn(&path, &vars, limits, has_input)
+                    .map_err(|e| format!("cannot start job program {name} ({}): {e}", path.display()))
+            })
             .and_then(|started| {
                 child::drive(started, &name, &mut io, limits, cancel).map_err(|e| format!("running {name}: {e}"))
             });
