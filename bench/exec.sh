@@ -9,6 +9,8 @@
 # Target: 1 within a few ms a piece; 2 at least half of echo's rate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+. bench/lib.sh
 cargo build --release --quiet --bin piworker --bin pisubmit
 bin=target/release
 tmp=$(mktemp -d)
@@ -16,17 +18,12 @@ chmod 755 "$tmp"
 printf '#!/bin/sh\n' >"$tmp/empty"
 printf '#!/bin/sh\nhead -c 268435456 /dev/zero\n' >"$tmp/zeros"
 chmod 755 "$tmp/empty" "$tmp/zeros"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 $bin/piworker --listen "127.0.0.1:$port" --threads 1 --job-dir "$tmp" 2>/dev/null &
 worker=$!
 trap 'kill $worker 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+wait_for_port "$port"
 n=1000
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 local_ms=(); piece_ms=(); exec_mbs=(); echo_mbs=()
 for _ in 1 2 3; do
     start=$(date +%s%N)

@@ -11,6 +11,8 @@
 # repeats, of which the median is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+. bench/lib.sh
 size=${LIFE_SIZE:-8192}
 gens=${LIFE_GENS:-1000}
 runs=${RUNS:-3}
@@ -20,16 +22,11 @@ fi
 cargo build --release --quiet --bin piworker --bin pisubmit --example bench_life_kernel
 bin=target/release
 tmp=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 $bin/piworker --listen "127.0.0.1:$port" 2>/dev/null &
 worker=$!
 trap 'kill $worker 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+wait_for_port "$port"
 hash_of() { $bin/pisubmit --hosts 127.0.0.1:1 --json life --input "$1" --generations 0 | field hash; }
 
 # The board: random, density 0.3, seed 1, as RLE on a torus (rule B3/S23:T).

@@ -5,14 +5,13 @@
 # docs/PERFORMANCE.md records a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+. bench/lib.sh
 cargo build --release --quiet --bin piworker --example bench_status
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 target/release/piworker --listen "127.0.0.1:$port" --threads 1 2>/dev/null &
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-done
+wait_for_port "$port"
 echo "status cost ($(date -u +%F), $(nproc) CPUs):"
 target/release/examples/bench_status "127.0.0.1:$port" 20000

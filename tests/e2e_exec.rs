@@ -12,7 +12,7 @@ use piworker::protocol::{ErrorCode, ErrorMessage, FrameType, Submit};
 use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A job directory of test programs, removed when dropped.
@@ -114,14 +114,7 @@ fn lines_and_a_stdin_farm_feed_the_programs_stdin() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "[1..3)\nALPHA\nBETA\n[3..5)\nGAMMA\nDELTA\n[5..6)\nEPSILON\n");
     let _ = std::fs::remove_file(&file);
-    let mut child = Command::new(PISUBMIT)
-        .args(["--hosts", &hosts, "exec", "upper"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = spawn_pisubmit_fed(&hosts, &["exec", "upper"]);
     for word in ["one", "two", "three"] {
         writeln!(stdin, "{word}").unwrap();
         std::thread::sleep(Duration::from_millis(50));

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{finish, hosts, pisubmit, spawn_pisubmit, status_kib, Worker, PISUBMIT};
+use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, Worker, PISUBMIT};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Write;
@@ -119,14 +119,7 @@ fn sigint_and_sigterm_stop_pisubmit_and_free_the_workers() {
 
 /// Feeds `lines` to a farm, each after its delay, and returns stdout lines.
 fn farm(hosts: &str, mode: &str, lines: &[(u64, &str)]) -> (Vec<String>, Duration) {
-    let mut child = Command::new(PISUBMIT)
-        .args(["--hosts", hosts, "farm", mode, "spin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = spawn_pisubmit_fed(hosts, &["farm", mode, "spin"]);
     let started = Instant::now();
     let lines: Vec<(u64, String)> = lines.iter().map(|(d, l)| (*d, l.to_string())).collect();
     let feeder = std::thread::spawn(move || {

@@ -13,9 +13,9 @@ use crate::jobs::jobdir::check_name;
 use crate::jobs::JobKind;
 use mio::Waker;
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -216,19 +216,7 @@ impl PieceSource for StdinLines {
     }
 
     fn set_waker(&mut self, waker: Arc<Waker>) {
-        let (tx, rx) = channel();
-        self.rx = Some(rx);
-        std::thread::spawn(move || {
-            for line in io::stdin().lock().lines() {
-                let stop = line.is_err();
-                if tx.send(line).is_err() || stop {
-                    break;
-                }
-                let _ = waker.wake();
-            }
-            drop(tx);
-            let _ = waker.wake();
-        });
+        self.rx = Some(super::farm::read_lines(io::BufReader::new(io::stdin()), waker));
     }
 }
 

@@ -28,22 +28,28 @@ impl StdinTasks {
         StdinTasks { rx: None, line_no: 0, invalid: Vec::new() }
     }
 
-    /// Reads `reader` on its own thread, waking the loop at each line.
     fn start<R: BufRead + Send + 'static>(&mut self, reader: R, waker: Arc<Waker>) {
-        let (tx, rx) = channel();
-        self.rx = Some(rx);
-        std::thread::spawn(move || {
-            for line in reader.lines() {
-                let stop = line.is_err();
-                if tx.send(line).is_err() || stop {
-                    break;
-                }
-                let _ = waker.wake();
-            }
-            drop(tx);
-            let _ = waker.wake();
-        });
+        self.rx = Some(read_lines(reader, waker));
     }
+}
+
+/// Reads `reader` on its own thread, waking the loop at each line and at
+/// the end (then the receiver is disconnected). Used for task farms, whose
+/// tasks arrive on stdin as they come.
+pub fn read_lines<R: BufRead + Send + 'static>(reader: R, waker: Arc<Waker>) -> Receiver<std::io::Result<String>> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in reader.lines() {
+            let stop = line.is_err();
+            if tx.send(line).is_err() || stop {
+                break;
+            }
+            let _ = waker.wake();
+        }
+        drop(tx);
+        let _ = waker.wake();
+    });
+    rx
 }
 
 impl Default for StdinTasks {

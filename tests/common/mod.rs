@@ -187,6 +187,20 @@ pub fn spawn_pisubmit(hosts: &str, args: &[&str]) -> Child {
         .expect("start pisubmit")
 }
 
+/// Starts pisubmit with stdin piped too, for what feeds it lines (farms).
+pub fn spawn_pisubmit_fed(hosts: &str, args: &[&str]) -> (Child, std::process::ChildStdin) {
+    let mut child = Command::new(PISUBMIT)
+        .args(["--hosts", hosts])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pisubmit");
+    let stdin = child.stdin.take().expect("stdin piped");
+    (child, stdin)
+}
+
 /// Runs pisubmit to completion (bounded: a hang fails the test).
 pub fn pisubmit(hosts: &str, args: &[&str]) -> Run {
     finish(spawn_pisubmit(hosts, args), Duration::from_secs(120))
