@@ -104,7 +104,9 @@ JOBS:
                           excluded). Outputs in piece order [--ordered] or as
                           pieces finish. A piece whose program fails runs
                           on another worker, up to --retries. The workers
-                          cap the limits [piworker --exec-timeout/--exec-memory]
+                          cap the limits (piworker --exec-timeout and
+                          --exec-memory). The report goes to stderr;
+                          --json needs --output
 
 CLUSTER TOOLS:
     status [--watch] [--every SECS] [--wait SECS]
@@ -154,7 +156,8 @@ EXAMPLES:
     pisubmit discover --subnet 192.168.1.0/24 > pi_list.txt
     pisubmit --hosts @pi_list.txt status --watch
     pisubmit --hosts @pi_list.txt bench --cores 1,2,4,8,16,32 --svg speedup.svg pi --samples 1e9
-    pisubmit --hosts @pi_list.txt life --input acorn.rle --generations 5206 --frames frames/
+    pisubmit --hosts @pi_list.txt life --input acorn.rle --generations 5206
+    pisubmit --hosts @pi_list.txt exec primes --range 1..10000000 --pieces 64
 ";
 
 pub struct Invocation {
