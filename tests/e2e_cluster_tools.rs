@@ -15,6 +15,7 @@ use piworker::protocol::{FrameType, Status, Welcome};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -337,8 +338,11 @@ fn doctor_sees_a_worker_clock_off_by_a_minute() {
     }
     // A real piworker whose wall clock (not its monotonic one) is 75 s behind.
     let mut cmd = Command::new("faketime");
+    // Its own process group: faketime forks, and the worker must die with
+    // the test, not linger as an orphan.
     cmd.args(["-f", "-75s", common::PIWORKER, "--listen", "127.0.0.1:0", "--threads", "1"])
-        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .process_group(0);
     let w = Worker::spawn(cmd);
     let (code, d, _) = doctor(&w.addr(), &[]);
     assert_eq!(code, 1);

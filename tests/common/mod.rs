@@ -124,6 +124,13 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        // A worker started through a wrapper (faketime, taskset) in its own
+        // process group: the group goes too, so no piworker outlives its
+        // test. For an ordinary worker there is no such group: a no-op.
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
