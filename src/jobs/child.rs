@@ -165,8 +165,8 @@ pub fn drive(
         }
         let read_stdout = stdout.is_some() && !io.stdout_full();
         let mut fds = Vec::with_capacity(3);
-        if read_stdout {
-            fds.push(PollFd::new(stdout.as_ref().map(|s| s.as_fd()).expect("checked"), PollFlags::POLLIN));
+        if let (true, Some(s)) = (read_stdout, stdout.as_ref()) {
+            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
         }
         if let Some(s) = stderr.as_ref() {
             fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
