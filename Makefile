@@ -40,6 +40,7 @@ bench: build
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
+	bash bench/scale.sh
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).
