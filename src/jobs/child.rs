@@ -97,9 +97,27 @@ pub fn spawn(path: &Path, env: &[(String, String)], limits: Limits, has_input: b
     cmd.spawn()
 }
 
-/// Drives a started program to its end. `name` is for the log.
+/// Drives a started program to its end. `name` is for the log. Should
+/// driving fail (a pipe error), the program's group is killed and reaped
+/// before the error is returned: nothing is left running unwatched.
 pub fn drive(
     mut child: Child,
+    name: &str,
+    io: &mut dyn ProgramIo,
+    limits: Limits,
+    cancel: &AtomicBool,
+) -> io::Result<Outcome> {
+    let group = Pid::from_raw(child.id() as i32);
+    let result = drive_to_end(&mut child, name, io, limits, cancel);
+    if result.is_err() {
+        let _ = killpg(group, Signal::SIGKILL);
+        let _ = child.wait();
+    }
+    result
+}
+
+fn drive_to_end(
+    child: &mut Child,
     name: &str,
     io: &mut dyn ProgramIo,
     limits: Limits,
@@ -191,7 +209,10 @@ pub fn drive(
             if let Some(pipe) = stdout.as_mut() {
                 match read_some(pipe, &mut buf) {
                     Ok(Some(0)) => stdout = None,
-                    Ok(Some(n)) => io.stdout(buf[..n].to_vec()),
+                    Ok(Some(n)) => {
+                        io.stdout(buf[..n].to_vec());
+                        idle = IDLE_FIRST;
+                    }
                     Ok(None) => {}
                     Err(e) => return Err(e),
                 }
