@@ -142,8 +142,13 @@ fn a_failing_program_is_retried_elsewhere_then_reported() {
     assert!(run.stderr.contains("exited with status 3"), "{}", run.stderr);
     // Broken everywhere: the piece fails on every worker, with the reason.
     let c = worker_with(&broken, &[]);
-    let run = pisubmit(&format!("{},{}", a.addr(), c.addr()), &["exec", "tool", "--range", "0..1"]);
+    let out = broken.0.join("out.txt");
+    let run = pisubmit(
+        &format!("{},{}", a.addr(), c.addr()),
+        &["exec", "tool", "--range", "0..1", "--output", out.to_str().unwrap()],
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!out.exists(), "a failed run leaves no output file that looks complete");
     assert!(run.stderr.contains("exited with status 3"), "{}", run.stderr);
     assert!(run.stderr.contains("cannot open /dev/widget"), "stderr's tail comes back: {}", run.stderr);
     assert!(run.stdout.is_empty());
@@ -238,6 +243,10 @@ fn bad_names_are_refused_by_pisubmit_and_by_the_worker() {
     }
     let run = pisubmit(&w.addr(), &["exec", "", "--range", "0..1"]);
     assert!(run.code == 2 && run.stderr.contains("empty"), "{}", run.stderr);
+    let run = pisubmit(&w.addr(), &["--json", "exec", "hidden-ok", "--range", "0..1"]);
+    assert!(run.code == 2 && run.stderr.contains("--json needs --output"), "{}", run.stderr);
+    let run = pisubmit(&w.addr(), &["exec", "hidden-ok", "--range", "0..1", "--output", "/nonexistent/dir/out"]);
+    assert!(run.code == 2 && run.stderr.contains("no directory /nonexistent/dir"), "{}", run.stderr);
     for (name, why) in [("escape", "outside"), ("loose", "writable by group or others"), ("nope", "no job program")] {
         let run = pisubmit(&w.addr(), &["exec", name, "--range", "0..1"]);
         assert_eq!(run.code, 1, "{name}: {}", run.stderr);

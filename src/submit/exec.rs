@@ -8,6 +8,7 @@
 use super::cli::{count, next_flag, number, seconds, text, unknown, usage};
 use super::engine::{Cores, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource};
 use super::error::SubmitError;
+use super::output::{OrderedWriter, Raw};
 use crate::jobs::exec::Params;
 use crate::jobs::jobdir::check_name;
 use crate::jobs::JobKind;
@@ -220,34 +221,53 @@ impl PieceSource for StdinLines {
     }
 }
 
-/// Writes each piece's output whole, in piece order or as pieces finish.
+/// Writes each piece's output whole, in piece order (through an
+/// `OrderedWriter`) or as pieces finish.
 pub struct ExecOutput {
-    ordered: bool,
-    out: Box<dyn Write>,
+    out: Out,
     /// Output of pieces still running (the engine hands a piece's partials
     /// over only once it has finished, so a re-run adds nothing twice).
     open: BTreeMap<usize, Vec<u8>>,
-    done: BTreeMap<usize, Vec<u8>>,
-    next: usize,
     pub pieces: usize,
     pub bytes: u64,
+}
+
+enum Out {
+    Ordered(OrderedWriter<Raw>),
+    AsTheyFinish(Box<dyn Write>),
 }
 
 /// Finished pieces that may wait for an earlier one in ordered mode.
 const LOOKAHEAD: usize = 1024;
 
 impl ExecOutput {
-    pub fn new(ordered: bool, out: Box<dyn Write>) -> ExecOutput {
-        ExecOutput { ordered, out, open: BTreeMap::new(), done: BTreeMap::new(), next: 0, pieces: 0, bytes: 0 }
+    /// To `path` (written whole or not at all, when the pieces are known)
+    /// or to stdout.
+    pub fn new(ordered: bool, path: Option<&PathBuf>, pieces: Option<usize>) -> Result<ExecOutput, String> {
+        let out = match (ordered, path, pieces) {
+            (true, Some(path), Some(n)) => Out::Ordered(OrderedWriter::create(path.clone(), n, Raw)?),
+            (ordered, path, _) => {
+                let sink: Box<dyn Write> = match path {
+                    Some(p) => {
+                        Box::new(std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
+                    }
+                    None => Box::new(io::stdout()),
+                };
+                if ordered {
+                    Out::Ordered(OrderedWriter::stream(sink, Raw))
+                } else {
+                    Out::AsTheyFinish(sink)
+                }
+            }
+        };
+        Ok(ExecOutput { out, open: BTreeMap::new(), pieces: 0, bytes: 0 })
     }
 
-    fn write(&mut self, data: &[u8]) -> Result<(), String> {
-        self.bytes += data.len() as u64;
-        self.out.write_all(data).and_then(|_| self.out.flush()).map_err(|e| format!("writing the output: {e}"))
-    }
-
-    pub fn finish(mut self) -> Result<(), String> {
-        self.out.flush().map_err(|e| format!("writing the output: {e}"))
+    pub fn finish(self) -> Result<(), String> {
+        match self.out {
+            Out::Ordered(w) => w.finish().map(|_| ()),
+            Out::AsTheyFinish(mut w) => w.flush().map_err(|e| format!("writing the output: {e}")),
+        }
     }
 }
 
@@ -261,19 +281,20 @@ impl Gatherer for ExecOutput {
         crate::jobs::exec::decode_result(payload).map_err(|e| e.message)?;
         self.pieces += 1;
         let output = self.open.remove(&piece).unwrap_or_default();
-        if !self.ordered {
-            return self.write(&output);
+        self.bytes += output.len() as u64;
+        match &mut self.out {
+            Out::Ordered(w) => {
+                w.write(piece, &output)?;
+                w.piece_done(piece)
+            }
+            Out::AsTheyFinish(w) => {
+                w.write_all(&output).and_then(|_| w.flush()).map_err(|e| format!("writing the output: {e}"))
+            }
         }
-        self.done.insert(piece, output);
-        while let Some(data) = self.done.remove(&self.next) {
-            self.write(&data)?;
-            self.next += 1;
-        }
-        Ok(())
     }
 
     fn lookahead(&self) -> Option<usize> {
-        self.ordered.then_some(LOOKAHEAD)
+        matches!(self.out, Out::Ordered(_)).then_some(LOOKAHEAD)
     }
 }
 
@@ -290,25 +311,30 @@ pub fn run(inv: &super::cli::Invocation, opts: &ExecOpts) -> Result<String, Subm
     if json && opts.output.is_none() {
         return Err(usage("exec: --json needs --output FILE (stdout carries the programs' output)"));
     }
+    if let Some(dir) = opts.output.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(usage(format!("--output: no directory {}", dir.display())));
+        }
+    }
     if let Mode::Lines { file, .. } = &opts.mode {
         std::fs::metadata(file).map_err(|e| usage(format!("--lines {}: {e}", file.display())))?;
     }
-    let out: Box<dyn Write> = match &opts.output {
-        Some(path) => Box::new(io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| usage(format!("--output {}: {e}", path.display())))?,
-        )),
-        None => Box::new(io::stdout()),
-    };
     let hosts_file = match &inv.hosts_file {
         Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
         None => None,
     };
     let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, engine_options(inv, started)?)?;
     let run_started = std::time::Instant::now();
-    let mut gather = ExecOutput::new(opts.ordered, out);
-    match opts.mode {
-        Mode::Farm => engine.run(&mut StdinLines::new(opts.clone()), &mut gather)?,
-        _ => engine.run(&mut PieceList::new(opts.pieces(engine.total_threads())?), &mut gather)?,
+    let pieces = match opts.mode {
+        Mode::Farm => None,
+        _ => Some(opts.pieces(engine.total_threads())?),
+    };
+    let count = pieces.as_ref().map(Vec::len);
+    let mut gather =
+        ExecOutput::new(opts.ordered, opts.output.as_ref(), count).map_err(|e| usage(format!("--output: {e}")))?;
+    match pieces {
+        None => engine.run(&mut StdinLines::new(opts.clone()), &mut gather)?,
+        Some(pieces) => engine.run(&mut PieceList::new(pieces), &mut gather)?,
     }
     let (pieces, bytes) = (gather.pieces, gather.bytes);
     gather.finish().map_err(SubmitError::Job)?;

@@ -1,8 +1,8 @@
-//! Writing streamed results to a file in piece order, whatever order the
-//! pieces finish in.
+//! Writing streamed results in piece order, whatever order the pieces
+//! finish in, to a file or to stdout.
 //!
-//! The output is written to `FILE.partial` and renamed to FILE only when
-//! every piece has arrived, so a failed run never leaves a file that looks
+//! A file is written as `FILE.partial` and renamed to FILE only when every
+//! piece has arrived, so a failed run never leaves a file that looks
 //! complete. Only pieces that finish ahead of their turn are held in
 //! memory; the head's memory does not grow with the output's size.
 
@@ -14,6 +14,16 @@ use std::path::PathBuf;
 /// Turns a piece's raw partial payload into file bytes.
 pub trait Format {
     fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String>;
+}
+
+/// Bytes as they came (a job program's stdout).
+pub struct Raw;
+
+impl Format for Raw {
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        out.extend_from_slice(payload);
+        Ok(())
+    }
 }
 
 /// Primes as decimal text, one per line.
@@ -49,14 +59,20 @@ struct Held {
     done: bool,
 }
 
+/// Where the ordered output goes.
+enum Dest {
+    /// FILE.partial, renamed to FILE once `pieces` pieces are in.
+    File { path: PathBuf, temp: PathBuf, pieces: usize },
+    /// A stream (stdout) of pieces whose number may not be known.
+    Stream,
+}
+
 pub struct OrderedWriter<F: Format> {
-    path: PathBuf,
-    temp: PathBuf,
-    file: BufWriter<File>,
+    dest: Dest,
+    out: BufWriter<Box<dyn Write>>,
     format: F,
-    /// The piece whose output goes straight to the file.
+    /// The piece whose output goes straight out.
     next: usize,
-    pieces: usize,
     held: BTreeMap<usize, Held>,
     scratch: Vec<u8>,
 }
@@ -67,16 +83,25 @@ impl<F: Format> OrderedWriter<F> {
         temp.push(".partial");
         let temp = PathBuf::from(temp);
         let file = File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
-        Ok(OrderedWriter {
-            path,
-            temp,
-            file: BufWriter::with_capacity(1 << 20, file),
-            format,
-            next: 0,
-            pieces,
-            held: BTreeMap::new(),
-            scratch: Vec::new(),
-        })
+        let out: Box<dyn Write> = Box::new(file);
+        Ok(OrderedWriter::new(Dest::File { path, temp, pieces }, out, format))
+    }
+
+    /// Writes to `out` as pieces come in turn, flushing after each piece.
+    pub fn stream(out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
+        OrderedWriter::new(Dest::Stream, out, format)
+    }
+
+    fn new(dest: Dest, out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
+        let out = BufWriter::with_capacity(1 << 20, out);
+        OrderedWriter { dest, out, format, next: 0, held: BTreeMap::new(), scratch: Vec::new() }
+    }
+
+    fn name(&self) -> String {
+        match &self.dest {
+            Dest::File { temp, .. } => temp.display().to_string(),
+            Dest::Stream => "the output".into(),
+        }
     }
 
     pub fn write(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
@@ -102,24 +127,36 @@ impl<F: Format> OrderedWriter<F> {
             }
             self.next += 1;
         }
+        // A reader of a stream (a pipe to the next command) sees each piece
+        // as soon as it is in order.
+        if let Dest::Stream = self.dest {
+            self.out.flush().map_err(|e| format!("writing {}: {e}", self.name()))?;
+        }
         Ok(())
     }
 
     fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
         self.scratch.clear();
         self.format.render(payload, &mut self.scratch)?;
-        self.file.write_all(&self.scratch).map_err(|e| format!("writing {}: {e}", self.temp.display()))
+        let name = self.name();
+        self.out.write_all(&self.scratch).map_err(|e| format!("writing {name}: {e}"))
     }
 
-    /// All pieces are in: flush and move the file into place.
-    pub fn finish(mut self) -> Result<PathBuf, String> {
-        if self.next != self.pieces {
-            return Err(format!("output incomplete: {} of {} pieces written", self.next, self.pieces));
+    /// All pieces are in: flush, and move a file into place. Returns the
+    /// file's path (None for a stream).
+    pub fn finish(mut self) -> Result<Option<PathBuf>, String> {
+        self.out.flush().map_err(|e| format!("writing {}: {e}", self.name()))?;
+        match self.dest {
+            Dest::Stream => Ok(None),
+            Dest::File { path, temp, pieces } => {
+                if self.next != pieces {
+                    return Err(format!("output incomplete: {} of {pieces} pieces written", self.next));
+                }
+                std::fs::rename(&temp, &path)
+                    .map_err(|e| format!("cannot rename {} to {}: {e}", temp.display(), path.display()))?;
+                Ok(Some(path))
+            }
         }
-        self.file.flush().map_err(|e| format!("writing {}: {e}", self.temp.display()))?;
-        std::fs::rename(&self.temp, &self.path)
-            .map_err(|e| format!("cannot rename {} to {}: {e}", self.temp.display(), self.path.display()))?;
-        Ok(self.path)
     }
 }
 
@@ -145,7 +182,7 @@ mod tests {
         w.write(1, &payload(&[7])).unwrap();
         assert!(!path.exists(), "nothing final before the end");
         w.piece_done(1).unwrap();
-        w.finish().unwrap();
+        assert_eq!(w.finish().unwrap(), Some(path.clone()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "2\n3\n5\n7\n11\n13\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -273,8 +273,7 @@ impl Plan for PrimesPlan {
         let mut text =
             format!("{} primes, largest {}", s.count, if s.count == 0 { "none".into() } else { s.max.to_string() });
         let mut extra = vec![("max", if s.count == 0 { Json::Null } else { Json::Int(s.max.into()) })];
-        if let Some(w) = self.writer {
-            let path = w.finish().map_err(SubmitError::Job)?;
+        if let Some(path) = self.writer.map(OrderedWriter::finish).transpose().map_err(SubmitError::Job)?.flatten() {
             text.push_str(&format!(", written to {}", path.display()));
             extra.push(("output", Json::Str(path.display().to_string())));
         }
