@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn status_json(hosts: &str) -> Value {
@@ -89,14 +89,8 @@ fn which(program: &str) -> Option<PathBuf> {
 fn status_is_answered_while_every_core_is_busy() {
     let w = Worker::start(&["--threads", "2"]);
     // Four tasks of 4 s on two threads: both threads busy for 8 s.
-    let mut farm = Command::new(PISUBMIT)
-        .args(["--hosts", &w.addr(), "--quiet", "farm", "spin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    farm.stdin.as_mut().unwrap().write_all(b"4000\n4000\n4000\n4000\n").unwrap();
+    let (farm, mut stdin) = common::spawn_pisubmit_fed(&w.addr(), &["--quiet", "farm", "spin"]);
+    stdin.write_all(b"4000\n4000\n4000\n4000\n").unwrap();
     w.wait_busy();
     // Wait (bounded) until both threads are in a task.
     let end = Instant::now() + Duration::from_secs(10);
@@ -114,7 +108,7 @@ fn status_is_answered_while_every_core_is_busy() {
     // pisubmit keeps two pieces in flight per worker: both are running.
     assert_eq!(h["jobs_running"], 2, "{h}");
     assert_eq!(h["tasks_queued"], 0, "{h}");
-    drop(farm.stdin.take());
+    drop(stdin);
     let (status, _, err) = collect(farm, Duration::from_secs(60));
     assert!(status.is_some_and(|s| s.success()), "{err}");
 }

@@ -6,12 +6,11 @@
 
 mod common;
 
-use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, Worker, PISUBMIT};
+use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, Worker};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -148,14 +147,9 @@ fn the_task_farm_runs_tasks_as_they_arrive() {
     let (ordered, _) = farm(&w.addr(), "--ordered", &tasks);
     assert_eq!(ordered, ["1500 long", "100 short-1", "100 short-2", "100 short-3"]);
     // A bad line is named and skipped; the rest still run; exit 1 at the end.
-    let mut child = Command::new(PISUBMIT)
-        .args(["--hosts", &w.addr(), "farm", "spin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"10 a\nsoon b\n10 c\n").unwrap();
+    let (child, mut stdin) = spawn_pisubmit_fed(&w.addr(), &["farm", "spin"]);
+    stdin.write_all(b"10 a\nsoon b\n10 c\n").unwrap();
+    drop(stdin);
     let run = finish(child, Duration::from_secs(30));
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["10 a", "10 c"]);

@@ -184,28 +184,25 @@ impl Run {
 
 /// Starts pisubmit with its output piped (collect it with `finish`).
 pub fn spawn_pisubmit(hosts: &str, args: &[&str]) -> Child {
-    Command::new(PISUBMIT)
-        .args(["--hosts", hosts])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start pisubmit")
+    start_pisubmit(hosts, args, Stdio::null())
 }
 
 /// Starts pisubmit with stdin piped too, for what feeds it lines (farms).
 pub fn spawn_pisubmit_fed(hosts: &str, args: &[&str]) -> (Child, std::process::ChildStdin) {
-    let mut child = Command::new(PISUBMIT)
+    let mut child = start_pisubmit(hosts, args, Stdio::piped());
+    let stdin = child.stdin.take().expect("stdin piped");
+    (child, stdin)
+}
+
+fn start_pisubmit(hosts: &str, args: &[&str], stdin: Stdio) -> Child {
+    Command::new(PISUBMIT)
         .args(["--hosts", hosts])
         .args(args)
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start pisubmit");
-    let stdin = child.stdin.take().expect("stdin piped");
-    (child, stdin)
+        .expect("start pisubmit")
 }
 
 /// Runs pisubmit to completion (bounded: a hang fails the test).
