@@ -445,3 +445,40 @@ fn generation_zero_writes_the_start_without_workers() {
     assert!((0.4..0.6).contains(&p), "density 0.5 gave {p}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run past --timeout stops with an error naming the generation it got
+/// to; Ctrl-C stops one with exit 130; neither writes a board.
+#[test]
+fn timeout_and_interrupt_stop_a_run_without_a_board() {
+    let w = Worker::start(&[]);
+    let dir = scratch("stop");
+    let out = dir.join("final.rle");
+    let long = [
+        "life",
+        "--random",
+        "0.3",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--generations",
+        "100000000",
+        "--exchange-every",
+        "1",
+        "--output",
+        out.to_str().unwrap(),
+    ];
+    let mut args = vec!["--timeout", "1"];
+    args.extend(long);
+    let run = pisubmit(&w.addr(), &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--timeout reached at generation"), "{}", run.stderr);
+    let child = spawn_pisubmit(&w.addr(), &long);
+    std::thread::sleep(Duration::from_millis(700));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let run = finish(child, Duration::from_secs(30));
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(!out.exists() && run.stdout.is_empty(), "no board after a stop");
+    assert!(w.wait_log("cancelled", Duration::from_secs(5)), "the worker cancels the life job: {}", w.log());
+    let _ = std::fs::remove_dir_all(&dir);
+}
