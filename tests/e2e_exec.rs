@@ -140,6 +140,17 @@ fn a_failing_program_is_retried_elsewhere_then_reported() {
     assert_eq!(run.stdout.lines().count(), 8, "only the good worker's output: {}", run.stdout);
     assert!(!run.stdout.contains("partial"), "a failed run leaves no output: {}", run.stdout);
     assert!(run.stderr.contains("exited with status 3"), "{}", run.stderr);
+    // The report counts the failures against the broken worker only.
+    let out = good.0.join("out.txt");
+    let run = pisubmit(
+        &format!("{},{}", a.addr(), b.addr()),
+        &["--json", "exec", "tool", "--range", "0..8", "--pieces", "8", "--output", out.to_str().unwrap()],
+    );
+    let json = run.json();
+    let failures: Vec<u64> =
+        json["hosts"].as_array().unwrap().iter().map(|h| h["failures"].as_u64().unwrap()).collect();
+    assert!(failures[0] >= 1 && failures[1] == 0, "failures per host {failures:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 8);
     // Broken everywhere: the piece fails on every worker, with the reason.
     let c = worker_with(&broken, &[]);
     let out = broken.0.join("out.txt");

@@ -75,6 +75,14 @@ impl JobKind {
         JobKind::ALL.into_iter().find(|k| k.to_u8() == v)
     }
 
+    /// Whether a failure may be the host's rather than the job's (a job
+    /// program missing a tool or a file on one Pi): then the head runs the
+    /// piece elsewhere before giving up. Built-in kinds fail the same way
+    /// everywhere, so their failures end the job at once.
+    pub fn may_fail_by_host(self) -> bool {
+        matches!(self, JobKind::Exec)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Loopsum => "loopsum",

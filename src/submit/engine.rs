@@ -560,7 +560,6 @@ impl Engine {
                     &run.progress,
                     format!("pisubmit: {} on {host} {why}; running it elsewhere", run.pieces[index].piece.label),
                 );
-                self.links[i].failures += 1;
                 run.piece_failed(index, i, &host, &why, self.opts.retries)?;
             }
         }
@@ -692,12 +691,13 @@ impl Engine {
                     // A job program that failed may have met a bad host (a
                     // missing tool, a full disk): run it elsewhere, up to
                     // --retries workers.
-                    ErrorCode::JobFailed if run.pieces[index].piece.kind == JobKind::Exec => {
+                    ErrorCode::JobFailed if run.pieces[index].piece.kind.may_fail_by_host() => {
                         let why = msg.message;
                         notice(
                             &run.progress,
                             format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label),
                         );
+                        self.links[i].failures += 1;
                         run.piece_failed(index, i, &host, &why, self.opts.retries)?;
                     }
                     // Bad data or parameters fail the same way everywhere.
