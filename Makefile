@@ -20,11 +20,6 @@ demo: build
 test: test-packages
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
-	@# On a fresh clone, cargo 1.95's target-info probe (`rustc -`) right
-	@# after clippy has been seen to read stray compiler text and fail, and
-	@# cargo then caches the failure in target/.rustc_info.json. It passes
-	@# when run again: build the tests once more with the cache dropped.
-	$(CARGO) test --release --no-run >/dev/null 2>&1 || { rm -f target/.rustc_info.json; $(CARGO) test --release --no-run; }
 	$(CARGO) test --release
 
 # The packaging tests install the amd64 .deb; build it when cargo-deb is
