@@ -347,4 +347,7 @@ fn big_outputs_stream_without_stalling() {
     let json = run.json();
     assert_eq!(json["result"], 3);
     assert_eq!(json["output_bytes"], 3 * 134_217_728u64);
+    use std::os::unix::fs::FileTypeExt;
+    let null = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(null.is_char_device(), "--output /dev/null must write to the device, not rename a file over it");
 }

@@ -78,7 +78,17 @@ pub struct OrderedWriter<F: Format> {
 }
 
 impl<F: Format> OrderedWriter<F> {
+    /// Writes to `path`: a regular file (or a new one) by way of
+    /// `FILE.partial`; anything else (/dev/null, a FIFO) directly, since
+    /// renaming over it would replace the device or pipe with a file.
     pub fn create(path: PathBuf, pieces: usize, format: F) -> Result<OrderedWriter<F>, String> {
+        if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            return Ok(OrderedWriter::stream(Box::new(out), format));
+        }
         let mut temp = path.clone().into_os_string();
         temp.push(".partial");
         let temp = PathBuf::from(temp);
@@ -185,5 +195,16 @@ mod tests {
         assert_eq!(w.finish().unwrap(), Some(path.clone()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "2\n3\n5\n7\n11\n13\n");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_device_is_written_to_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = PathBuf::from("/dev/null");
+        let mut w = OrderedWriter::create(null.clone(), 1, PrimeText).unwrap();
+        w.write(0, &payload(&[2])).unwrap();
+        w.piece_done(0).unwrap();
+        assert_eq!(w.finish().unwrap(), None, "streamed, not renamed into place");
+        assert!(std::fs::metadata(&null).unwrap().file_type().is_char_device(), "/dev/null is still a device");
     }
 }
