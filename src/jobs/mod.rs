@@ -20,6 +20,7 @@ pub mod pi;
 pub mod powers;
 pub mod primes;
 pub mod reduce;
+pub mod sieve;
 pub mod spin;
 
 use crate::protocol::{ErrorCode, WireError};

@@ -7,10 +7,10 @@
 //! stream out as `Partial` frames (u64 each, ascending), so a reader can
 //! write them straight to a file.
 
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::{expect_output, sieve, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 /// Largest allowed b: keeps the base primes (up to √b = 2^20) tiny.
@@ -18,8 +18,6 @@ pub const MAX_B: u64 = 1 << 40;
 /// Numbers per worker task: a few milliseconds of sieving, so a cancel or a
 /// disconnect frees the cores quickly and threads share the work evenly.
 pub const SEGMENT: u64 = 1 << 21;
-/// Odd numbers sieved at once: 128 KiB of flags, which stays in L2 on a Pi.
-const BLOCK_ODDS: usize = 1 << 17;
 /// Primes per streamed `Partial` frame (256 KiB of payload).
 pub const PRIMES_PER_PARTIAL: usize = 32 * 1024;
 
@@ -137,49 +135,28 @@ pub fn sieve_range(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut emit
     if lo <= 2 && 2 <= hi {
         emit(2);
     }
-    let mut start = lo.max(3) | 1;
-    let mut flags = vec![false; BLOCK_ODDS];
-    while start <= hi {
-        if cancel.load(Ordering::Relaxed) {
-            return;
-        }
-        let odds = (((hi - start) / 2 + 1) as usize).min(BLOCK_ODDS);
-        let last = start + 2 * (odds as u64 - 1);
-        let flags = &mut flags[..odds];
-        flags.fill(false);
-        for &p in base.iter().skip(1) {
-            let p = p as u64;
-            if p * p > last {
-                break;
-            }
-            let mut m = (p * p).max(start.div_ceil(p) * p);
-            if m % 2 == 0 {
-                m += p;
-            }
-            let mut i = ((m - start) / 2) as usize;
-            while i < odds {
-                flags[i] = true;
-                i += p as usize;
-            }
-        }
-        for (i, &composite) in flags.iter().enumerate() {
-            if !composite {
-                emit(start + 2 * i as u64);
-            }
-        }
-        start = last + 2;
-    }
+    sieve::odd_blocks(lo, hi, base, cancel, |j0, words| sieve::block_primes(j0, words).for_each(&mut emit));
 }
 
-/// Count and largest prime in [lo, hi], optionally collecting them.
-pub fn primes_in(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut list: Option<&mut Vec<u64>>) -> Summary {
+/// Count and largest prime in [lo, hi], optionally collecting them. Only
+/// counting takes a popcount per 64 numbers instead of visiting each prime.
+pub fn primes_in(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, list: Option<&mut Vec<u64>>) -> Summary {
     let mut summary = Summary::default();
-    sieve_range(lo, hi, base, cancel, |p| {
-        summary.count += 1;
-        summary.max = p;
-        if let Some(list) = list.as_deref_mut() {
+    if let Some(list) = list {
+        sieve_range(lo, hi, base, cancel, |p| {
+            summary.count += 1;
+            summary.max = p;
             list.push(p);
-        }
+        });
+        return summary;
+    }
+    if lo <= 2 && 2 <= hi {
+        summary = Summary { count: 1, max: 2 };
+    }
+    sieve::odd_blocks(lo, hi, base, cancel, |j0, words| {
+        let (count, largest) = sieve::block_count(j0, words);
+        summary.count += count;
+        summary.max = largest.unwrap_or(summary.max);
     });
     summary
 }
