@@ -31,16 +31,31 @@ test-packages:
 			$(MAKE) --no-print-directory deb-arm64 deb-armhf; fi; \
 	else echo "cargo-deb not installed: the package tests will say they were skipped (make build-deps)"; fi
 
-# Speed and memory measured against native baselines in the same run;
-# results are written to docs/PERFORMANCE.md by hand from its output.
+# Speed and memory against the tools people would use instead (Open MPI,
+# mpi4py, dispy, GNU parallel, primesieve, the seeds' own scripts, raw
+# TCP), all in one run on this machine. Every script records its rows;
+# bench/table.py then rewrites the table in docs/PERFORMANCE.md with the
+# machine, the versions and the date. As root on Debian: the anchors and
+# the cross toolchains are installed first. About 15 minutes on 2 cores.
+bench: export BENCH_ROWS = $(CURDIR)/target/bench/rows.tsv
 bench: build
+	bash scripts/install-build-deps.sh
+	bash bench/install-anchors.sh
+	mkdir -p target/bench && rm -f "$$BENCH_ROWS"
 	bash bench/run.sh
+	bash bench/pi.sh
+	bash bench/tiny.sh
+	bash bench/primes.sh
+	bash bench/seed000.sh
+	bash bench/transfer.sh
+	bash bench/scale.sh
+	bash bench/footprint.sh
 	bash bench/scheduler.sh
 	bash bench/limits.sh
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
-	bash bench/scale.sh
+	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).

@@ -5,9 +5,9 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# Waits up to 5 s for something to listen on 127.0.0.1:$1.
+# Waits up to $2 seconds (5) for something to listen on 127.0.0.1:$1.
 wait_for_port() {
-    for _ in $(seq 50); do
+    for _ in $(seq $((${2:-5} * 10))); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.1
     done
@@ -20,3 +20,46 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Field $1 of the JSON object on stdin.
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# bench_row SECTION MEASURE UNIT lower|higher "PIWORKER SAMPLES" ANCHOR "ANCHOR SAMPLES" TARGET [NOTE]
+# Appends one row of the table that `make bench` writes into
+# docs/PERFORMANCE.md (bench/table.py renders it). SAMPLES are the runs'
+# values, space-separated, in UNIT; `lower` or `higher` says which is
+# better. ANCHOR is the tool compared against ("-" and "-" for a row with
+# no anchor). TARGET is "ratio>=R" (piworker's speed over the anchor's:
+# above 1 means piworker is faster), "value<=V" or "value>=V" (on
+# piworker's median, in UNIT), or "-".
+bench_row() {
+    [ $# -ge 8 ] || { echo "bench_row: need 8 or 9 arguments, got $#" >&2; return 1; }
+    local rows=${BENCH_ROWS:-target/bench/rows.tsv}
+    mkdir -p "$(dirname "$rows")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:-}" >>"$rows"
+}
+
+# timed OUT CMD...: runs CMD with its stdout in OUT and prints its whole
+# wall time in milliseconds (start-up and connecting included); a failing
+# CMD fails the script with its output shown.
+timed() {
+    local out=$1 t0 t1
+    shift
+    t0=${EPOCHREALTIME/./}
+    if ! "$@" >"$out"; then
+        echo "bench: failed: $*" >&2
+        cat "$out" >&2
+        return 1
+    fi
+    t1=${EPOCHREALTIME/./}
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
+}
+
+# start_worker LOG ARGS...: starts a piworker on a free loopback port with
+# ARGS, waits until it listens, and sets WORKER_PID and WORKER (host:port).
+start_worker() {
+    local log=$1 port
+    shift
+    port=$(free_port)
+    target/release/piworker --listen "127.0.0.1:$port" --no-discovery "$@" 2>"$log" &
+    WORKER_PID=$!
+    WORKER=127.0.0.1:$port
+    wait_for_port "$port"
+}

@@ -4,6 +4,10 @@
  *   pingpong server PORT              echo server on 127.0.0.1:PORT
  *   pingpong client PORT SIZE COUNT   COUNT sequential round trips of SIZE bytes
  *   pingpong bulk   PORT MBYTES       stream MBYTES MiB through the echo server
+ *   pingpong sink   PORT              server that reads each connection to EOF
+ *                                     and answers with the byte count (8 bytes)
+ *   pingpong send   PORT FILE         copy FILE to the sink one way, check the
+ *                                     count it answers
  *
  * The client/bulk numbers are the floor that piworker's latency and
  * throughput are compared against: no framing, no runtime, just syscalls.
@@ -38,6 +42,8 @@ static void usage(const char *msg)
             "usage: pingpong server PORT\n"
             "       pingpong client PORT SIZE COUNT\n"
             "       pingpong bulk   PORT MBYTES\n"
+            "       pingpong sink   PORT\n"
+            "       pingpong send   PORT FILE\n"
             "  PORT 1..65535 on 127.0.0.1; SIZE 1..%lld bytes; "
             "COUNT 1..%lld; MBYTES 1..%lld (MiB)\n",
             MAX_SIZE, MAX_COUNT, MAX_MBYTES);
@@ -136,7 +142,7 @@ static int connect_loopback(int port)
 
 /* ---- server ------------------------------------------------------------ */
 
-static _Noreturn void run_server(int port)
+static int listen_loopback(int port)
 {
     struct sockaddr_in a = loopback(port);
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -151,6 +157,24 @@ static _Noreturn void run_server(int port)
         die("bind 127.0.0.1");
     if (listen(lfd, 16) < 0)
         die("listen");
+    return lfd;
+}
+
+/* The next connection; a signal or a client that gave up is not an error. */
+static int accept_next(int lfd)
+{
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd >= 0)
+            return fd;
+        if (errno != EINTR && errno != ECONNABORTED)
+            die("accept");
+    }
+}
+
+static _Noreturn void run_server(int port)
+{
+    int lfd = listen_loopback(port);
     fprintf(stderr, "pingpong: echo server on 127.0.0.1:%d\n", port);
 
     char *buf = malloc(BUF_SIZE);
@@ -159,12 +183,7 @@ static _Noreturn void run_server(int port)
     /* Runs until killed; one connection at a time keeps the baseline
      * single-threaded and free of scheduling noise. */
     for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            die("accept");
-        }
+        int fd = accept_next(lfd);
         set_nodelay(fd);
         for (;;) {
             ssize_t r = read(fd, buf, BUF_SIZE);
@@ -287,6 +306,76 @@ static int run_bulk(int port, long long mbytes)
     return 0;
 }
 
+/* ---- one-way copy: the floor under a reduce ------------------------------ */
+
+/* Reads each connection to EOF and answers with the number of bytes it got,
+ * big-endian: the shape of a reduce (data one way, a small answer back). */
+static _Noreturn void run_sink(int port)
+{
+    int lfd = listen_loopback(port);
+    fprintf(stderr, "pingpong: sink on 127.0.0.1:%d\n", port);
+    char *buf = malloc(BUF_SIZE);
+    if (!buf)
+        die("malloc");
+    for (;;) {
+        int fd = accept_next(lfd);
+        unsigned long long got = 0;
+        for (;;) {
+            ssize_t r = read(fd, buf, BUF_SIZE);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (unsigned long long)r;
+        }
+        unsigned char answer[8];
+        for (int i = 0; i < 8; i++)
+            answer[i] = (unsigned char)(got >> (56 - 8 * i));
+        write_all(fd, (const char *)answer, sizeof answer);
+        close(fd);
+    }
+}
+
+/* Copies FILE to the sink with plain read()/write() of BUF_SIZE, as a
+ * simple tool would, and checks the count the sink answers. */
+static int run_send(int port, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die(path);
+    char *buf = malloc(BUF_SIZE);
+    if (!buf)
+        die("malloc");
+    double t = now_us();
+    int fd = connect_loopback(port);
+    unsigned long long sent = 0;
+    size_t n;
+    while ((n = fread(buf, 1, BUF_SIZE, f)) > 0) {
+        if (write_all(fd, buf, n) < 0)
+            die("write");
+        sent += n;
+    }
+    if (ferror(f))
+        die(path);
+    shutdown(fd, SHUT_WR);
+    unsigned char answer[8];
+    if (read_all(fd, (char *)answer, sizeof answer) < 0)
+        die("read answer");
+    double secs = (now_us() - t) / 1e6;
+    unsigned long long got = 0;
+    for (int i = 0; i < 8; i++)
+        got = got << 8 | answer[i];
+    if (got != sent) {
+        fprintf(stderr, "pingpong: sink got %llu of %llu bytes\n", got, sent);
+        return 1;
+    }
+    printf("send_mib_per_s=%.1f bytes=%llu\n", (double)sent / 1048576.0 / secs, sent);
+    fclose(f);
+    close(fd);
+    free(buf);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed peer should give EPIPE from write(), not kill the process. */
@@ -301,5 +390,9 @@ int main(int argc, char **argv)
                           parse_ll(argv[4], "COUNT", 1, MAX_COUNT));
     if (strcmp(argv[1], "bulk") == 0 && argc == 4)
         return run_bulk(port, parse_ll(argv[3], "MBYTES", 1, MAX_MBYTES));
+    if (strcmp(argv[1], "sink") == 0 && argc == 3)
+        run_sink(port);
+    if (strcmp(argv[1], "send") == 0 && argc == 4)
+        return run_send(port, argv[3]);
     usage("unknown mode or wrong number of arguments");
 }

@@ -20,6 +20,8 @@ set -euo pipefail
 export LC_ALL=C
 
 cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+. bench/lib.sh # for bench_row; the helpers below are this script's own
 REPS=${BENCH_REPS:-5}
 RTT_COUNT=${BENCH_RTT_COUNT:-20000}
 PIPE_COUNT=${BENCH_PIPE_COUNT:-1000000}
@@ -194,6 +196,8 @@ for r in $(seq 1 "$REPS"); do
     printf '   round %d: piworker wall_ms %9.1f (process %9.1f)   C wall_ms %9.1f (process %9.1f)\n' \
         "$r" "${PW_WALL[-1]}" "${PW_PROC[-1]}" "${C_WALL[-1]}" "${C_PROC[-1]}"
 done
+bench_row "Seed 000's loop" "t, u in [0, $T_END), whole command" ms lower "${PW_PROC[*]}" \
+    "C -O2, $NPROC pinned threads (bench/loopsum.c)" "${C_PROC[*]}" "ratio>=0.8"
 M_PW_WALL=$(median "${PW_WALL[@]}")
 M_PW_PROC=$(median "${PW_PROC[@]}")
 M_C_WALL=$(median "${C_WALL[@]}")
@@ -220,6 +224,7 @@ for w in $WINDOWS; do
             die "bench_rtt failed: $out"
         rates+=("$(field pipe_jobs_per_s "$out")")
     done
+    bench_row "Round trips" "empty jobs pipelined, $w in flight" jobs/s higher "${rates[*]}" - - "value>=50000"
     PIPE_RATE[$w]=$(median "${rates[@]}")
     echo "   pipelined, window $w, $PIPE_COUNT jobs: ${rates[*]} jobs/s"
 done
@@ -267,6 +272,8 @@ for mode in $RTT_MODES; do
             "$r" "${RTT_MED[-1]}" "${RTT_MEAN[-1]}" "$SUBMIT_BYTES" "${PP_S_MED[-1]}" "${PP_S_MEAN[-1]}" \
             "$RESULT_BYTES" "${PP_R_MED[-1]}"
     done
+    bench_row "Round trips" "empty job, sequential, $mode (median of $RTT_COUNT)" µs lower "${RTT_MED[*]}" \
+        "raw TCP ping-pong of $SUBMIT_BYTES B (C)" "${PP_S_MED[*]}" "ratio>=0.5"
     M_RTT_MED[$mode]=$(median "${RTT_MED[@]}")
     M_RTT_MEAN[$mode]=$(median "${RTT_MEAN[@]}")
     M_PP_S_MED[$mode]=$(median "${PP_S_MED[@]}")

@@ -2,9 +2,9 @@
 # Seed 004's lab on one machine: 240 piworker processes with one compute
 # thread each on loopback ports, and pisubmit against all of them: pi and
 # primes with their answers checked, status over all 240, a Game of Life
-# board cut 240 ways, and pisubmit's peak RSS for each (GNU time). Then
-# piworker's own footprint: idle and busy RSS of one worker.
-# WORKERS (240) changes the count.
+# board cut 240 ways, and pisubmit's peak RSS for each (GNU time), against
+# the same jobs on one worker with every core: what the extra hosts cost.
+# Records rows for `make bench`'s table. WORKERS (240) changes the count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=lib.sh
@@ -25,31 +25,55 @@ done
 grep -ho "listening on [0-9.:]*" "$tmp"/w*.log | awk '{print $3}' >"$tmp/hosts"
 [ "$(wc -l <"$tmp/hosts")" = "$n" ] || { echo "only $(wc -l <"$tmp/hosts") of $n workers started" >&2; exit 1; }
 
-# Runs pisubmit under GNU time; prints "wall_s peak_rss_kib" and keeps stdout in $tmp/out.
+# Runs pisubmit under GNU time against HOSTS; prints "wall_s peak_rss_kib"
+# and keeps stdout in $tmp/out.
 measured() {
-    /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin/pisubmit" --hosts "@$tmp/hosts" "$@" >"$tmp/out"
+    local hosts=$1
+    shift
+    /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin/pisubmit" --hosts "$hosts" "$@" >"$tmp/out"
     cat "$tmp/time"
 }
-echo "$n workers on loopback, one thread each ($(date -u +%F), $(nproc) CPUs):"
-read -r wall rss < <(measured --json pi --samples 1e9)
-echo "  pi 1e9 darts:        $(field result <"$tmp/out")  ${wall} s  pisubmit peak RSS ${rss} KiB"
-read -r wall rss < <(measured --json primes --from 1 --to 1e9)
-primes=$(field result <"$tmp/out")
-[ "$primes" = 50847534 ] || { echo "wrong prime count $primes" >&2; exit 1; }
-echo "  primes to 1e9:       $primes  ${wall} s  pisubmit peak RSS ${rss} KiB"
-read -r wall rss < <(measured --json status)
-up=$(python3 -c "import json; d=json.load(open('$tmp/out')); print(sum(1 for h in d['hosts'] if not h.get('error')))")
-echo "  status:              $up of $n answered  ${wall} s  pisubmit peak RSS ${rss} KiB"
-read -r wall rss < <(measured --json life --random 0.3 --seed 1 --width 2048 --height 2048 --generations 200)
-echo "  life 2048^2 x 200:   sha256 $(field hash <"$tmp/out" | cut -c1-16)  ${wall} s  pisubmit peak RSS ${rss} KiB"
+# The same jobs on one worker with all the cores, for the per-host cost.
+start_worker "$tmp/one.log"
+pids+=("$WORKER_PID")
+reps=${BENCH_REPS:-3}
+section="240 workers (seed 004's lab)"
+kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 
-# One worker's own footprint: idle, then busy with a job on its thread.
-kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-idle=$(kib "${pids[0]}")
-one=$(head -1 "$tmp/hosts")
-"$bin/pisubmit" --hosts "$one" primes --from 1 --to 3e9 >/dev/null &
-job=$!
-sleep 1
-busy=$(kib "${pids[0]}")
-wait $job
-echo "  one piworker:        idle RSS ${idle} KiB, busy (primes) RSS ${busy} KiB"
+# compare NAME KEY EXPECTED JOB...: runs JOB over all the workers and on
+# the one worker, REPS times each, requires KEY of the JSON answer to be
+# EXPECTED (or, if EXPECTED is -, the same everywhere), and records the
+# wall times and pisubmit's peak RSS.
+compare() {
+    local name=$1 key=$2 expected=$3 walls=() ones=() rsss=() wall rss one answer r
+    shift 3
+    for r in $(seq "$reps"); do
+        read -r wall rss < <(measured "@$tmp/hosts" --json "$@")
+        answer=$(field "$key" <"$tmp/out")
+        [ "$expected" = - ] && expected=$answer
+        [ "$answer" = "$expected" ] || { echo "bench: $name over $n workers gave $answer, not $expected" >&2; exit 1; }
+        read -r one _ < <(measured "$WORKER" --json "$@")
+        answer=$(field "$key" <"$tmp/out")
+        [ "$answer" = "$expected" ] || { echo "bench: $name on one worker gave $answer, not $expected" >&2; exit 1; }
+        walls+=("$wall") ones+=("$one") rsss+=("$(kib_to_mib "$rss")")
+    done
+    echo "  $name: $key ${expected:0:16}; $n workers ${walls[*]} s, one worker ${ones[*]} s; pisubmit peak RSS ${rsss[*]} MiB"
+    bench_row "$section" "$name, $n one-thread workers" s lower "${walls[*]}" \
+        "the same on 1 worker, $(nproc) threads" "${ones[*]}" "-"
+    bench_row "$section" "$name: pisubmit peak RSS" MiB lower "${rsss[*]}" - - "value<=64"
+}
+
+echo "$n workers on loopback, one thread each ($(date -u +%F), $(nproc) CPUs; $reps runs each):"
+compare "pi, 10^9 darts" result - pi --samples 1e9
+compare "primes to 10^9" result 50847534 primes --from 1 --to 1e9
+compare "life 2048², 200 generations" hash - life --random 0.3 --seed 1 --width 2048 --height 2048 --generations 200
+walls=() rsss=()
+for r in $(seq "$reps"); do
+    read -r wall rss < <(measured "@$tmp/hosts" --json status)
+    up=$(python3 -c "import json; d=json.load(open('$tmp/out')); print(sum(1 for h in d['hosts'] if not h.get('error')))")
+    [ "$up" = "$n" ] || { echo "bench: only $up of $n workers answered status" >&2; exit 1; }
+    walls+=("$wall") rsss+=("$(kib_to_mib "$rss")")
+done
+echo "  status: all $n answered in ${walls[*]} s; pisubmit peak RSS ${rsss[*]} MiB"
+bench_row "$section" "status, all $n answered" s lower "${walls[*]}" - - "value<=1"
+bench_row "$section" "status: pisubmit peak RSS" MiB lower "${rsss[*]}" - - "value<=64"
