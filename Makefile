@@ -42,11 +42,11 @@ bench: build
 	bash scripts/install-build-deps.sh
 	bash bench/install-anchors.sh
 	mkdir -p target/bench && rm -f "$$BENCH_ROWS"
-	bash bench/run.sh
 	bash bench/pi.sh
 	bash bench/tiny.sh
 	bash bench/primes.sh
 	bash bench/seed000.sh
+	bash bench/run.sh
 	bash bench/transfer.sh
 	bash bench/scale.sh
 	bash bench/footprint.sh

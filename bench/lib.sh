@@ -36,20 +36,45 @@ bench_row() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" "${9:-}" >>"$rows"
 }
 
-# timed OUT CMD...: runs CMD with its stdout in OUT and prints its whole
-# wall time in milliseconds (start-up and connecting included); a failing
-# CMD fails the script with its output shown.
+die() {
+    echo "bench/$(basename "$0"): $*" >&2
+    exit 1
+}
+
+# timed IN OUT CMD...: runs CMD with stdin from IN, stdout in OUT and
+# stderr in OUT.err, and sets MS to its whole wall time in milliseconds
+# (start-up and connecting included). CMD runs in the background with its
+# pid in CHILD, so that a script's traps can stop it; an interrupted CMD
+# exits the script with its status, a failing one stops it with its error.
+MS='' CHILD=''
 timed() {
-    local out=$1 t0 t1
-    shift
+    local in=$1 out=$2 t0 t1 rc=0
+    shift 2
     t0=${EPOCHREALTIME/./}
-    if ! "$@" >"$out"; then
-        echo "bench: failed: $*" >&2
-        cat "$out" >&2
-        return 1
-    fi
+    "$@" <"$in" >"$out" 2>"$out.err" &
+    CHILD=$!
+    wait "$CHILD" || rc=$?
     t1=${EPOCHREALTIME/./}
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
+    CHILD=
+    case $rc in 130 | 143) exit "$rc" ;; esac
+    [ "$rc" = 0 ] || die "$* failed (exit $rc): $(tail -5 "$out.err")"
+    MS=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.3f", us / 1000 }')
+}
+
+# stop_children PID...: stops the command `timed` is running and the given
+# processes (empty arguments are skipped), and waits for them. For a
+# script's EXIT trap; `trap_signals` makes Ctrl-C and TERM run it too.
+stop_children() {
+    local pids=() pid
+    for pid in "$CHILD" "$@"; do [ -z "$pid" ] || pids+=("$pid"); done
+    if [ ${#pids[@]} -gt 0 ]; then
+        kill "${pids[@]}" 2>/dev/null || true
+        wait "${pids[@]}" 2>/dev/null || true
+    fi
+}
+trap_signals() {
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 }
 
 # start_worker LOG ARGS...: starts a piworker on a free loopback port with

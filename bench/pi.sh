@@ -24,11 +24,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=lib.sh
 . bench/lib.sh
 
-die() {
-    echo "bench/pi.sh: $*" >&2
-    exit 1
-}
-
 # Whole numbers: digits, or MeE for M * 10^E (2e9).
 whole() {
     local v=$1
@@ -77,20 +72,12 @@ done
 
 tmp=$(mktemp -d)
 WORKER=
-CHILD=
 cleanup() {
-    local pids=()
-    [ -z "$CHILD" ] || pids+=("$CHILD")
-    [ -z "$WORKER" ] || pids+=("$WORKER")
-    if [ ${#pids[@]} -gt 0 ]; then
-        kill "${pids[@]}" 2>/dev/null || true
-        wait "${pids[@]}" 2>/dev/null || true
-    fi
+    stop_children "$WORKER"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_signals
 
 # Snapshots, so that a concurrent `cargo build` cannot swap the binaries
 # out from under a half-done run.
@@ -102,24 +89,6 @@ port=$(free_port)
 "$tmp/piworker" --listen "127.0.0.1:$port" --no-discovery --shutdown-grace 0 2>"$tmp/piworker.log" &
 WORKER=$!
 wait_for_port "$port" || die "piworker did not start: $(tail -3 "$tmp/piworker.log")"
-
-# timed OUT CMD...: runs CMD with stdout in OUT (stderr in OUT.err) and sets
-# MS to its whole wall time in ms. It runs in the background, so that the
-# traps can stop it; dies if it fails.
-MS=
-timed() {
-    local out=$1 t0 t1 rc=0
-    shift
-    t0=${EPOCHREALTIME/./}
-    "$@" >"$out" 2>"$out.err" &
-    CHILD=$!
-    wait "$CHILD" || rc=$?
-    t1=${EPOCHREALTIME/./}
-    CHILD=
-    case $rc in 130 | 143) exit "$rc" ;; esac # interrupted, not failed
-    [ "$rc" = 0 ] || die "$* failed (exit $rc): $(tail -5 "$out.err")"
-    MS=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.1f", us / 1000 }')
-}
 
 # kv KEY FILE: the value of KEY=value in the line that mpi_pi printed.
 kv() {
@@ -145,16 +114,16 @@ pw=() pw_job=() c=() c_prog=() py=() py_prog=()
 # is the warm-up, which is not kept.
 round() {
     local r=$1 line p_ms p_job c_ms c_in y_ms=- y_in=-
-    timed "$tmp/pw.json" "$tmp/pisubmit" --hosts "127.0.0.1:$port" --json pi --samples "$N" --seed "$SEED"
+    timed /dev/null "$tmp/pw.json" "$tmp/pisubmit" --hosts "127.0.0.1:$port" --json pi --samples "$N" --seed "$SEED"
     p_ms=$MS
     p_job=$(field wall_ms <"$tmp/pw.json")
     check pisubmit "$(field inside <"$tmp/pw.json")" "$(field samples <"$tmp/pw.json")"
-    timed "$tmp/c.out" "${MPIRUN[@]}" target/bench/mpi_pi "$N" "$SEED"
+    timed /dev/null "$tmp/c.out" "${MPIRUN[@]}" target/bench/mpi_pi "$N" "$SEED"
     c_ms=$MS
     c_in=$(kv wall_ms "$tmp/c.out")
     check "mpi_pi (C)" "$(kv inside "$tmp/c.out")" "$(kv samples "$tmp/c.out")"
     if [ "$r" -le "$PY_REPS" ]; then
-        timed "$tmp/py.out" "${MPIRUN[@]}" "$PY" bench/mpi_pi.py "$N" "$SEED"
+        timed /dev/null "$tmp/py.out" "${MPIRUN[@]}" "$PY" bench/mpi_pi.py "$N" "$SEED"
         y_ms=$MS
         y_in=$(kv wall_ms "$tmp/py.out")
         check "mpi_pi.py (mpi4py)" "$(kv inside "$tmp/py.out")" "$(kv samples "$tmp/py.out")"

@@ -44,9 +44,11 @@ truth=$(primesieve "$big" -t "$threads" -q -c)
 py_truth=$(primesieve "$py_to" -q -c)
 pw=() ps=()
 for r in $(seq 0 "$reps"); do
-    a=$(timed "$tmp/out" pisubmit_count $big)
+    timed /dev/null "$tmp/out" pisubmit_count $big
+    a=$MS
     [ "$(count_of "$tmp/out")" = "$truth" ] || { echo "bench: pisubmit counted $(count_of "$tmp/out"), primesieve $truth" >&2; exit 1; }
-    b=$(timed "$tmp/out" primesieve $big -t "$threads" -q -c)
+    timed /dev/null "$tmp/out" primesieve $big -t "$threads" -q -c
+    b=$MS
     [ "$(count_of "$tmp/out")" = "$truth" ] || { echo "bench: primesieve disagrees with itself" >&2; exit 1; }
     [ "$r" = 0 ] && continue # warm-up
     pw+=("$a") ps+=("$b")
@@ -54,9 +56,11 @@ for r in $(seq 0 "$reps"); do
 done
 pw_small=() py=()
 for r in $(seq 1 "$py_reps"); do
-    a=$(timed "$tmp/out" pisubmit_count "$py_to")
+    timed /dev/null "$tmp/out" pisubmit_count "$py_to"
+    a=$MS
     [ "$(count_of "$tmp/out")" = "$py_truth" ] || { echo "bench: pisubmit counted $(count_of "$tmp/out") to $py_to" >&2; exit 1; }
-    b=$(timed "$tmp/out" seed_python "$py_to")
+    timed /dev/null "$tmp/out" seed_python "$py_to"
+    b=$MS
     [ "$(count_of "$tmp/out")" = "$py_truth" ] || { echo "bench: the seed's Python counted $(count_of "$tmp/out")" >&2; exit 1; }
     pw_small+=("$a") py+=("$b")
     printf '  round %d: primes to %s: pisubmit %7.1f ms   seed 004 Python x%d %9.1f ms\n' "$r" "$py_to" "${a}" "$threads" "$b"

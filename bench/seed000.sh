@@ -26,11 +26,14 @@ check() { # NAME FILE: the total printed must be exactly the exact sum
 }
 pw=() py=() c=()
 for r in $(seq 0 "$reps"); do
-    a=$(timed "$tmp/pw" target/release/pisubmit --hosts "$WORKER" --json loopsum --t-range 0..$n --u-len $n)
+    timed /dev/null "$tmp/pw" target/release/pisubmit --hosts "$WORKER" --json loopsum --t-range 0..$n --u-len $n
+    a=$MS
     check pisubmit "$tmp/pw"
-    b=$(timed "$tmp/c" target/bench/loopsum 0 $n $n 1.0 "$(nproc)")
+    timed /dev/null "$tmp/c" target/bench/loopsum 0 $n $n 1.0 "$(nproc)"
+    b=$MS
     check loopsum.c "$tmp/c"
-    d=$(timed "$tmp/py" /usr/bin/python3 bench/seed000.py $n $n 4)
+    timed /dev/null "$tmp/py" /usr/bin/python3 bench/seed000.py $n $n 4
+    d=$MS
     check seed000.py "$tmp/py"
     if [ "$r" = 0 ]; then continue; fi # warm-up
     pw+=("$a") c+=("$b") py+=("$d")

@@ -39,12 +39,16 @@ cat "$data" >/dev/null # both sides read it from the page cache
 rate() { awk -v ms="$1" -v m="$mib" 'BEGIN { printf "%.1f\n", m / (ms / 1000) }'; }
 pw_echo=() raw_echo=() pw_reduce=() raw_send=()
 for r in $(seq 0 "$reps"); do
-    a=$(timed "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json echo --bytes $((mib * 1024 * 1024)))
-    b=$(timed "$tmp/out" target/bench/pingpong bulk "$echo_port" $mib)
-    c=$(timed "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json reduce --op sum --dtype i64 --input "$data")
+    timed /dev/null "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json echo --bytes $((mib * 1024 * 1024))
+    a=$MS
+    timed /dev/null "$tmp/out" target/bench/pingpong bulk "$echo_port" $mib
+    b=$MS
+    timed /dev/null "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json reduce --op sum --dtype i64 --input "$data"
+    c=$MS
     sum=$(field result <"$tmp/out")
     [ "$sum" = "$expect" ] || { echo "bench: reduce gave $sum, not $expect" >&2; exit 1; }
-    d=$(timed "$tmp/out" target/bench/pingpong send "$sink_port" "$data")
+    timed /dev/null "$tmp/out" target/bench/pingpong send "$sink_port" "$data"
+    d=$MS
     [ "$r" = 0 ] && continue # warm-up
     pw_echo+=("$(rate "$a")") raw_echo+=("$(rate "$b")") pw_reduce+=("$(rate "$c")") raw_send+=("$(rate "$d")")
     printf '  round %d: echo %7.1f MiB/s (raw %7.1f)   reduce %7.1f MiB/s (raw one-way %7.1f)\n' \
