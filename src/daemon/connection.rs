@@ -10,13 +10,13 @@ use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
 use crate::jobs::exec::ExecEnv;
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
-use crate::net::{FramedConn, Io};
+use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::human_bytes;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::version_refusal;
 use crate::protocol::message::Challenge;
-use crate::protocol::{ErrorCode, ErrorMessage, Frame, FrameError, FrameType, Hello, Submit, Welcome};
+use crate::protocol::{ErrorCode, ErrorMessage, FrameError, FrameRef, FrameType, Hello, SubmitRef, Welcome};
 use log::{debug, warn};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -66,12 +66,33 @@ enum Stage {
 
 struct JobSlot {
     job: Box<dyn RunningJob>,
-    flags: Arc<JobFlags>,
+    /// What the job's queued and running tasks share, made when it first
+    /// hands the pool tasks: a job that never does (echo, reduce) needs
+    /// none, and so costs one allocation less.
+    flags: Option<Arc<JobFlags>>,
     tasks_left: usize,
     input_open: bool,
     started: Instant,
     kind: u8,
     input_bytes: u64,
+}
+
+impl JobSlot {
+    /// Tells the job's tasks to stop.
+    fn cancel(&self) {
+        if let Some(flags) = &self.flags {
+            flags.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The flags for the job's tasks, made on first use.
+    fn task_flags(&mut self, cap: &Option<Arc<ThreadCap>>, holding: bool) -> &Arc<JobFlags> {
+        self.flags.get_or_insert_with(|| {
+            let flags = JobFlags { cap: cap.clone(), ..JobFlags::default() };
+            flags.hold.store(holding, Ordering::Relaxed);
+            Arc::new(flags)
+        })
+    }
 }
 
 /// Jobs across every connection of the worker.
@@ -197,39 +218,17 @@ impl Connection {
 
     fn handle_buffered_frames(&mut self, env: &Env) {
         let now = Instant::now();
-        let mut progressed = false;
-        while self.closing.is_none() {
-            // Back-pressure on jobs: leave a Submit unread (and stop reading
-            // the socket) while this connection or the worker is full.
-            if self.framed.peek_type() == Some(FrameType::Submit) && self.at_job_limit(env.limits) {
-                if !self.job_paused {
-                    warn!(
-                        "{}: job limit reached ({} here, {} in all); not reading until a job finishes",
-                        self.peer,
-                        self.jobs.len(),
-                        self.counters.running.get()
-                    );
-                }
-                self.job_paused = true;
-                break;
-            }
-            match self.framed.next_frame() {
-                Ok(Some(frame)) => {
-                    progressed = true;
-                    self.handle_frame(frame, env);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let code = match e {
-                        FrameError::VersionMismatch(theirs) => {
-                            let msg = version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, theirs, 0);
-                            return self.fail_connection(ErrorCode::VersionMismatch, msg);
-                        }
-                        _ => ErrorCode::BadFrame,
-                    };
-                    return self.fail_connection(code, e.to_string());
-                }
-            }
+        // The received bytes are moved out while their frames are handled,
+        // so that each payload is read where it arrived (no copy and no
+        // allocation per frame) while the handlers use this connection
+        // mutably. Nothing reads the socket until they are back.
+        let mut input = self.framed.take_input();
+        let progressed = self.handle_frames_in(&mut input, env);
+        self.framed.restore_input(input);
+        if self.closing.is_some() {
+            // A fatal error: what followed the bad frame is not read.
+            self.framed.discard_input();
+            return;
         }
         // The slow-sender clock runs per frame: it restarts whenever a
         // frame completes, and stops when nothing is half-received.
@@ -241,6 +240,42 @@ impl Connection {
         if progressed {
             self.last_frame = now;
         }
+    }
+
+    /// Handles the whole frames in `input` until it has none, the job limit
+    /// holds a Submit back, or the connection fails. Says whether any
+    /// frame was handled.
+    fn handle_frames_in(&mut self, input: &mut InputBuf, env: &Env) -> bool {
+        let mut progressed = false;
+        while self.closing.is_none() {
+            // Back-pressure on jobs: leave a Submit unread (and stop reading
+            // the socket) while this connection or the worker is full.
+            if input.peek_type() == Some(FrameType::Submit) && self.at_job_limit(env.limits) {
+                if !self.job_paused {
+                    warn!(
+                        "{}: job limit reached ({} here, {} in all); not reading until a job finishes",
+                        self.peer,
+                        self.jobs.len(),
+                        self.counters.running.get()
+                    );
+                }
+                self.job_paused = true;
+                break;
+            }
+            match input.next_frame() {
+                Ok(Some(frame)) => {
+                    progressed = true;
+                    self.handle_frame(frame, env);
+                }
+                Ok(None) => break,
+                Err(FrameError::VersionMismatch(theirs)) => {
+                    let msg = version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, theirs, 0);
+                    self.fail_connection(ErrorCode::VersionMismatch, msg);
+                }
+                Err(e) => self.fail_connection(ErrorCode::BadFrame, e.to_string()),
+            }
+        }
+        progressed
     }
 
     fn at_job_limit(&self, limits: &Limits) -> bool {
@@ -319,13 +354,13 @@ impl Connection {
         self.peer_gone = true;
     }
 
-    pub fn handle_frame(&mut self, frame: Frame, env: &Env) {
+    pub fn handle_frame(&mut self, frame: FrameRef<'_>, env: &Env) {
         let job_id = frame.header.job_id;
         let frame_type = frame.header.frame_type;
         match self.stage {
             Stage::AwaitHello => {
                 if frame_type == FrameType::Hello {
-                    return self.on_hello(&frame.payload, env);
+                    return self.on_hello(frame.payload, env);
                 }
                 let msg = format!("expected Hello as the first frame, got {frame_type:?}");
                 return self.fail_connection(ErrorCode::HandshakeRequired, msg);
@@ -336,7 +371,7 @@ impl Connection {
                     let msg = format!("this worker requires the cluster key to be proven first (got {frame_type:?})");
                     return self.fail_connection(ErrorCode::AuthFailed, msg);
                 }
-                if !auth::check_client_proof(key, &client_nonce, &worker_nonce, &frame.payload) {
+                if !auth::check_client_proof(key, &client_nonce, &worker_nonce, frame.payload) {
                     return self.fail_connection(ErrorCode::AuthFailed, "wrong cluster key".into());
                 }
                 debug!("{}: cluster key proven", self.peer);
@@ -346,11 +381,11 @@ impl Connection {
             Stage::Ready => {}
         }
         match frame_type {
-            FrameType::Ping => self.framed.queue(FrameType::Pong, job_id, &frame.payload),
+            FrameType::Ping => self.framed.queue(FrameType::Pong, job_id, frame.payload),
             // Answered here, on the loop, so it never waits behind compute.
             FrameType::StatusRequest => self.framed.queue(FrameType::Status, job_id, &(env.status)()),
-            FrameType::Submit => self.on_submit(job_id, &frame.payload, env),
-            FrameType::Data => self.on_data(job_id, &frame.payload, env),
+            FrameType::Submit => self.on_submit(job_id, frame.payload, env),
+            FrameType::Data => self.on_data(job_id, frame.payload, env),
             FrameType::EndInput => self.on_end_input(job_id),
             FrameType::Cancel => self.on_cancel(job_id),
             FrameType::Hello => {
@@ -401,7 +436,7 @@ impl Connection {
     }
 
     fn on_submit(&mut self, job_id: u32, payload: &[u8], env: &Env) {
-        let submit = match Submit::decode(payload) {
+        let submit = match SubmitRef::decode(payload) {
             Ok(s) => s,
             Err(e) => return self.refuse(job_id, false, ErrorCode::BadParams, format!("malformed Submit: {e}")),
         };
@@ -416,28 +451,27 @@ impl Connection {
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
         let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)) };
-        let mut job = match jobs::start(submit.kind, &submit.params, submit.has_input(), ctx) {
+        let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),
         };
         self.dead_jobs.remove(&job_id);
         let tasks = job.take_tasks();
-        let flags = Arc::new(JobFlags { cap: self.thread_cap.clone(), ..JobFlags::default() });
-        flags.hold.store(self.holding, Ordering::Relaxed);
         debug!("{}: job {job_id} ({}) started, {} tasks", self.peer, kind_name(submit.kind), tasks.len());
-        let slot = JobSlot {
+        let mut slot = JobSlot {
             job,
-            flags: Arc::clone(&flags),
+            flags: None,
             tasks_left: tasks.len(),
             input_open: submit.has_input(),
             started: Instant::now(),
             kind: submit.kind,
             input_bytes: 0,
         };
-        self.put_job(job_id, slot);
         if !tasks.is_empty() {
-            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, &flags, tasks);
+            let flags = slot.task_flags(&self.thread_cap, self.holding);
+            env.pool.submit(JobKey { conn: env.key, serial: self.serial, job_id }, flags, tasks);
         }
+        self.put_job(job_id, slot);
         self.finish_if_done(job_id);
     }
 
@@ -473,7 +507,7 @@ impl Connection {
 
     fn on_cancel(&mut self, job_id: u32) {
         if let Some(slot) = self.take_job(job_id) {
-            slot.flags.cancel.store(true, Ordering::Relaxed);
+            slot.cancel();
             debug!("{}: job {job_id} cancelled by the client", self.peer);
             self.send_error(job_id, ErrorCode::Cancelled, format!("job {job_id} cancelled"));
         }
@@ -488,7 +522,8 @@ impl Connection {
         let tasks = slot.job.more_tasks();
         if !tasks.is_empty() {
             slot.tasks_left += tasks.len();
-            pool.submit(JobKey { conn, serial: self.serial, job_id }, &slot.flags, tasks);
+            let flags = slot.task_flags(&self.thread_cap, self.holding);
+            pool.submit(JobKey { conn, serial: self.serial, job_id }, flags, tasks);
         }
     }
 
@@ -546,10 +581,11 @@ impl Connection {
         let Some(slot) = self.take_job(job_id) else {
             return;
         };
-        let (kind, elapsed) = (slot.kind, slot.started.elapsed());
+        let (kind, started) = (slot.kind, slot.started);
         match slot.job.finish() {
             Ok(result) => {
-                debug!("{}: job {job_id} ({}) done in {elapsed:?}", self.peer, kind_name(kind));
+                // The clock is read only if the line is logged.
+                debug!("{}: job {job_id} ({}) done in {:?}", self.peer, kind_name(kind), started.elapsed());
                 self.framed.queue(FrameType::Result, job_id, &result);
             }
             Err(e) => self.job_error(job_id, e),
@@ -559,7 +595,7 @@ impl Connection {
     /// A job could not start or failed: tell the client, log it, free it.
     fn job_error(&mut self, job_id: u32, e: JobError) {
         if let Some(slot) = self.take_job(job_id) {
-            slot.flags.cancel.store(true, Ordering::Relaxed);
+            slot.cancel();
             if slot.input_open {
                 self.remember_dead(job_id);
             }
@@ -610,7 +646,7 @@ impl Connection {
     pub fn cancel_all(&mut self, why: &str) {
         self.counters.finished(self.jobs.len());
         for (id, slot) in std::mem::take(&mut self.jobs) {
-            slot.flags.cancel.store(true, Ordering::Relaxed);
+            slot.cancel();
             self.stream_ended(&slot);
             debug!("{}: job {id} cancelled: {why}", self.peer);
         }
@@ -621,7 +657,7 @@ impl Connection {
         let ids: Vec<u32> = self.jobs.keys().copied().collect();
         for id in ids {
             if let Some(slot) = self.take_job(id) {
-                slot.flags.cancel.store(true, Ordering::Relaxed);
+                slot.cancel();
             }
             self.send_error(id, ErrorCode::ShuttingDown, format!("job {id} cancelled: worker is shutting down"));
         }
@@ -651,7 +687,9 @@ impl Connection {
         if congested != self.holding {
             self.holding = congested;
             for slot in self.jobs.values() {
-                slot.flags.hold.store(congested, Ordering::Relaxed);
+                if let Some(flags) = &slot.flags {
+                    flags.hold.store(congested, Ordering::Relaxed);
+                }
             }
             if congested {
                 debug!("{}: not reading its results; holding its jobs", self.peer);

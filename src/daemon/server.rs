@@ -48,7 +48,8 @@ const DISCOVERY: Token = Token(3);
 const DISCOVERY_BROADCAST: Token = Token(4);
 /// Connection tokens start after the fixed ones.
 const FIRST_CONN: usize = 5;
-/// How often deadlines (lingering closes, shutdown) are looked at.
+/// How often deadlines (lingering closes, shutdown) are looked at: on a
+/// busy loop too, no more often, since it means a look at every connection.
 const TICK: Duration = Duration::from_millis(200);
 
 /// Why the daemon could not start or had to stop.
@@ -103,6 +104,12 @@ struct Server {
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
     exec: Arc<ExecEnv>,
+    /// When `sweep` is next due.
+    next_sweep: Instant,
+    /// Lists of connection keys, kept between uses so that the loop's
+    /// steady path allocates nothing.
+    sweep_keys: Vec<usize>,
+    touched: Vec<usize>,
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -184,6 +191,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         next_serial: 0,
         stop_deadline: None,
         exec,
+        next_sweep: Instant::now() + TICK,
+        sweep_keys: Vec::new(),
+        touched: Vec::new(),
     };
     let result = server.event_loop(&mut signals, config.shutdown_grace);
     let Server { pool, .. } = server;
@@ -196,7 +206,8 @@ impl Server {
     fn event_loop(&mut self, signals: &mut Signals, grace: Duration) -> Result<(), DaemonError> {
         let mut events = Events::with_capacity(1024);
         loop {
-            if let Err(e) = self.poll.poll(&mut events, Some(TICK)) {
+            let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, Some(until_sweep)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
@@ -215,7 +226,11 @@ impl Server {
                     Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
             }
-            self.sweep();
+            let now = Instant::now();
+            if now >= self.next_sweep {
+                self.sweep(now);
+                self.next_sweep = now + TICK;
+            }
             if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0) {
                 return Ok(());
             }
@@ -349,7 +364,8 @@ impl Server {
     }
 
     fn drain_pool_results(&mut self) {
-        let mut touched = Vec::new();
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.clear();
         while let Ok(done) = self.done.try_recv() {
             let key = done.key.conn;
             match self.conns.get_mut(key) {
@@ -374,11 +390,12 @@ impl Server {
                 touched.push(key);
             }
         }
-        for key in touched {
+        for &key in &touched {
             if self.conns.contains(key) {
                 self.after_io(key);
             }
         }
+        self.touched = touched;
         self.resume_job_paused();
     }
 
@@ -415,15 +432,17 @@ impl Server {
     }
 
     /// Deadlines: lingering closes that ran out, and the shutdown grace.
-    fn sweep(&mut self) {
-        let now = Instant::now();
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        for key in keys {
+    fn sweep(&mut self, now: Instant) {
+        let mut keys = std::mem::take(&mut self.sweep_keys);
+        keys.clear();
+        keys.extend(self.conns.iter().map(|(k, _)| k));
+        for &key in &keys {
             self.conns[key].check_deadlines(&self.limits, now);
             if self.conns[key].closing_deadline().is_some() {
                 self.after_io(key);
             }
         }
+        self.sweep_keys = keys;
         if self.stop_deadline.is_some_and(|d| now >= d) {
             let keys: Vec<usize> = self.conns.iter().filter(|(_, c)| c.running_jobs() > 0).map(|(k, _)| k).collect();
             for key in keys {

@@ -303,8 +303,12 @@ impl Folder {
                     self.tail.extend_from_slice(&data[..need]);
                     data = &data[need..];
                     if self.tail.len() == width {
-                        let tail = std::mem::take(&mut self.tail);
-                        self.fold_binary(&tail);
+                        // Folded from a copy on the stack, so that the tail
+                        // keeps its buffer for the next value cut in two.
+                        let mut value = [0u8; 8];
+                        value.copy_from_slice(&self.tail);
+                        self.tail.clear();
+                        self.fold_binary(&value);
                     }
                 }
                 let whole = data.len() - data.len() % width;
@@ -318,15 +322,17 @@ impl Folder {
                     if self.tail.len() + nl > self.max_line {
                         return Err(self.line_too_long());
                     }
+                    // The line is read where it lies: in the chunk, or in
+                    // the tail when a chunk boundary cut it.
                     let line = if self.tail.is_empty() {
                         &data[..nl]
                     } else {
                         self.tail.extend_from_slice(&data[..nl]);
                         &self.tail[..]
                     };
-                    let line = line.to_vec();
+                    let folded = fold_line(&mut self.outcome, &mut self.offset, line);
                     self.tail.clear();
-                    self.fold_line(&line)?;
+                    folded?;
                     data = &data[nl + 1..];
                 }
                 self.tail.extend_from_slice(data);
@@ -357,22 +363,6 @@ impl Folder {
         self.offset += bytes.len() as u64;
     }
 
-    fn fold_line(&mut self, line: &[u8]) -> Result<(), JobError> {
-        let start = self.offset;
-        self.offset += line.len() as u64 + 1;
-        let text = std::str::from_utf8(line).map_err(|_| bad_number(start, line))?.trim();
-        if text.is_empty() || text.starts_with('#') {
-            return Ok(());
-        }
-        if let Ok(int) = text.parse::<i64>() {
-            self.outcome.add_text(int as f64, Some(int));
-        } else {
-            let value: f64 = text.parse().map_err(|_| bad_number(start, line))?;
-            self.outcome.add_text(value, None);
-        }
-        Ok(())
-    }
-
     /// Ends the stream: a last line without a newline counts; half a binary
     /// value is an error.
     pub fn finish(mut self) -> Result<Outcome, JobError> {
@@ -384,11 +374,28 @@ impl Folder {
                     self.offset
                 )));
             }
-            let line = std::mem::take(&mut self.tail);
-            self.fold_line(&line)?;
+            fold_line(&mut self.outcome, &mut self.offset, &self.tail)?;
         }
         Ok(self.outcome)
     }
+}
+
+/// Folds one line of text input that starts at byte `*offset` (a free
+/// function, so that the line can be borrowed from the folder's tail).
+fn fold_line(outcome: &mut Outcome, offset: &mut u64, line: &[u8]) -> Result<(), JobError> {
+    let start = *offset;
+    *offset += line.len() as u64 + 1;
+    let text = std::str::from_utf8(line).map_err(|_| bad_number(start, line))?.trim();
+    if text.is_empty() || text.starts_with('#') {
+        return Ok(());
+    }
+    if let Ok(int) = text.parse::<i64>() {
+        outcome.add_text(int as f64, Some(int));
+    } else {
+        let value: f64 = text.parse().map_err(|_| bad_number(start, line))?;
+        outcome.add_text(value, None);
+    }
+    Ok(())
 }
 
 fn bad_number(offset: u64, line: &[u8]) -> JobError {

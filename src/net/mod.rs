@@ -3,4 +3,4 @@
 pub mod conn;
 pub mod ifaces;
 
-pub use conn::{is_disconnect, FramedConn, Io};
+pub use conn::{is_disconnect, FramedConn, InputBuf, Io, OutputBuf};

@@ -137,10 +137,30 @@ impl Frame {
         write_frame(out, self.header.frame_type, self.header.job_id, &self.payload);
     }
 
+    /// The frame as a `FrameRef`, for code that reads frames in place.
+    pub fn view(&self) -> FrameRef<'_> {
+        FrameRef { header: self.header, payload: &self.payload }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
         self.write_to(&mut out);
         out
+    }
+}
+
+/// A frame read in place: the header, and the payload borrowed from the
+/// buffer it arrived in, so that reading a frame copies and allocates
+/// nothing. `to_frame` makes an owned copy for whoever must keep it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRef<'a> {
+    pub header: Header,
+    pub payload: &'a [u8],
+}
+
+impl FrameRef<'_> {
+    pub fn to_frame(&self) -> Frame {
+        Frame { header: self.header, payload: self.payload.to_vec() }
     }
 }
 
@@ -242,16 +262,19 @@ pub fn decode_header(buf: &[u8], max_payload: u32) -> Result<Decoded, FrameError
     Ok(Decoded::Frame(header, total))
 }
 
+/// Decodes one whole frame from the front of `buf`, its payload borrowed.
+/// Returns the frame and the bytes consumed, or `None` if more are needed.
+pub fn decode_frame_ref(buf: &[u8], max_payload: u32) -> Result<Option<(FrameRef<'_>, usize)>, FrameError> {
+    match decode_header(buf, max_payload)? {
+        Decoded::NeedMore(_) => Ok(None),
+        Decoded::Frame(header, total) => Ok(Some((FrameRef { header, payload: &buf[HEADER_LEN..total] }, total))),
+    }
+}
+
 /// Decodes one whole frame from the front of `buf`, copying its payload.
 /// Returns the frame and the bytes consumed, or `None` if more are needed.
 pub fn decode_frame(buf: &[u8], max_payload: u32) -> Result<Option<(Frame, usize)>, FrameError> {
-    match decode_header(buf, max_payload)? {
-        Decoded::NeedMore(_) => Ok(None),
-        Decoded::Frame(header, total) => {
-            let payload = buf[HEADER_LEN..total].to_vec();
-            Ok(Some((Frame { header, payload }, total)))
-        }
-    }
+    Ok(decode_frame_ref(buf, max_payload)?.map(|(frame, total)| (frame.to_frame(), total)))
 }
 
 /// "16 MiB", "1.5 KiB", "12 bytes": sizes in messages people read.

@@ -251,18 +251,53 @@ pub struct Submit {
 impl Submit {
     pub fn encode(&self, job_id: u32) -> Frame {
         let mut p = Vec::with_capacity(2 + self.params.len());
-        p.put_u8(self.kind);
-        p.put_u8(self.flags);
-        p.extend_from_slice(&self.params);
+        self.view().write_to(&mut p);
         Frame::new(FrameType::Submit, job_id, p)
     }
 
     pub fn decode(payload: &[u8]) -> Result<Submit, WireError> {
+        let s = SubmitRef::decode(payload)?;
+        Ok(Submit { kind: s.kind, flags: s.flags, params: s.params.to_vec() })
+    }
+
+    pub fn has_input(&self) -> bool {
+        self.view().has_input()
+    }
+
+    /// The same envelope, borrowing the parameters.
+    pub fn view(&self) -> SubmitRef<'_> {
+        SubmitRef { kind: self.kind, flags: self.flags, params: &self.params }
+    }
+}
+
+/// A Submit envelope whose parameters are borrowed: how a worker reads one
+/// in place, and how a head writes one straight into its output buffer,
+/// neither copying the parameters into a buffer of their own.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SubmitRef<'a> {
+    pub kind: u8,
+    pub flags: u8,
+    pub params: &'a [u8],
+}
+
+impl<'a> SubmitRef<'a> {
+    pub fn decode(payload: &'a [u8]) -> Result<SubmitRef<'a>, WireError> {
         let mut r = WireReader::new(payload);
         let kind = r.u8("submit.kind")?;
         let flags = r.u8("submit.flags")?;
-        let params = r.take(r.remaining(), "submit.params")?.to_vec();
-        Ok(Submit { kind, flags, params })
+        let params = r.take(r.remaining(), "submit.params")?;
+        Ok(SubmitRef { kind, flags, params })
+    }
+
+    /// The bytes before the parameters.
+    pub fn head(&self) -> [u8; 2] {
+        [self.kind, self.flags]
+    }
+
+    /// Appends the envelope (the Submit frame's payload) to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.head());
+        out.extend_from_slice(self.params);
     }
 
     pub fn has_input(&self) -> bool {

@@ -11,7 +11,7 @@ pub mod message;
 pub mod status;
 pub mod wire;
 
-pub use frame::{Frame, FrameError, FrameType, Header};
-pub use message::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
+pub use frame::{Frame, FrameError, FrameRef, FrameType, Header};
+pub use message::{ErrorCode, ErrorMessage, Hello, Submit, SubmitRef, Welcome};
 pub use status::Status;
 pub use wire::{WireError, WireReader, WireWrite};

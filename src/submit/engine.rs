@@ -11,10 +11,11 @@
 
 use super::error::SubmitError;
 use super::hosts::{HostSpec, HostsFile};
-use super::link::{Event, Link, State};
+use super::link::{closed, Event, Link, State};
 use crate::jobs::JobKind;
+use crate::net::Io;
 use crate::protocol::message::SUBMIT_HAS_INPUT;
-use crate::protocol::{ErrorCode, ErrorMessage, FrameType, Submit};
+use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType, SubmitRef};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -37,9 +38,10 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Where a piece's input comes from, read a chunk at a time.
 pub trait InputStream {
-    /// Replaces `buf` with up to `max` next bytes; returns false once the
-    /// stream is exhausted (then `buf` holds the last bytes, maybe none).
-    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool>;
+    /// Fills the front of `buf` with the next bytes, at most `buf.len()`
+    /// of them. Returns how many, and whether more follow (false once the
+    /// stream is exhausted: these were the last bytes, maybe none).
+    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)>;
 }
 
 /// Opens a piece's input; called again if the piece has to be re-run.
@@ -170,6 +172,9 @@ pub struct Engine {
     pub(super) opts: Options,
     /// When some worker was last ready (or the start).
     last_usable: Instant,
+    /// Which links are ready, kept from one dispatch to the next so that
+    /// the loop's steady path allocates nothing.
+    ready: Vec<bool>,
 }
 
 impl Engine {
@@ -192,6 +197,7 @@ impl Engine {
             waker,
             opts,
             last_usable: now,
+            ready: Vec::new(),
         };
         for spec in hosts {
             engine.add_link(spec);
@@ -394,21 +400,25 @@ impl Engine {
     /// pieces).
     fn dispatch(&mut self, run: &mut Run, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         let lookahead = gather.lookahead();
-        let mut scratch = Vec::new();
+        // Which links are ready, for `dispatchable`; only a lost link
+        // changes during the passes, and it is marked here as it goes.
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(self.links.iter().map(Link::is_ready));
         for window in [1, 2] {
             for i in 0..self.links.len() {
                 if !self.links[i].is_ready() {
                     continue;
                 }
                 loop {
-                    if let Err(e) = self.pump_input(i, &mut scratch) {
+                    if let Err(e) = self.pump_input(i) {
                         self.lose(i, e, run)?;
+                        ready[i] = false;
                         break;
                     }
                     if self.streaming[i].is_some() {
                         break;
                     }
-                    let ready: Vec<bool> = self.links.iter().map(Link::is_ready).collect();
                     let Some(pos) = run.dispatchable(lookahead, i, &ready) else { break };
                     let index = run.pending[pos];
                     if !self.has_room(i, run.pieces[index].piece.cores, window, run) {
@@ -419,6 +429,7 @@ impl Engine {
                 }
             }
         }
+        self.ready = ready;
         for i in 0..self.links.len() {
             if let Err(e) = self.links[i].flush() {
                 self.lose(i, e, run)?;
@@ -458,9 +469,10 @@ impl Engine {
         let job_id = link.next_job_id();
         let slot = &mut run.pieces[index];
         let flags = if slot.piece.input.is_some() { SUBMIT_HAS_INPUT } else { 0 };
-        let submit = Submit { kind: slot.piece.kind.to_u8(), flags, params: slot.piece.params.clone() };
+        let submit = SubmitRef { kind: slot.piece.kind.to_u8(), flags, params: &slot.piece.params };
         let Some(conn) = link.conn() else { return Ok(()) };
-        conn.queue_frame(&submit.encode(job_id));
+        // Written straight into the output buffer: no Frame to build.
+        conn.queue_parts(FrameType::Submit, job_id, &[&submit.head(), submit.params]);
         link.start_flight(job_id, index, now);
         slot.running_on.push(i);
         if let Some(open) = &slot.piece.input {
@@ -473,19 +485,22 @@ impl Engine {
 
     /// Sends input for the piece streaming on link `i` until the socket is
     /// full or the input ends.
-    fn pump_input(&mut self, i: usize, scratch: &mut Vec<u8>) -> Result<(), String> {
+    fn pump_input(&mut self, i: usize) -> Result<(), String> {
         let Some((job_id, mut stream)) = self.streaming[i].take() else { return Ok(()) };
         let link = &mut self.links[i];
         let max = DATA_CHUNK.min(link.max_frame());
         loop {
             let mut more = true;
             while more && link.pending_output() < INPUT_QUEUE {
-                more = stream.read_chunk(scratch, max).map_err(|e| format!("reading input: {e}"))?;
-                if !scratch.is_empty() {
-                    if let Some(conn) = link.conn() {
-                        conn.queue(FrameType::Data, job_id, scratch);
-                    }
-                }
+                let Some(conn) = link.conn() else { return Ok(()) };
+                // Read straight into the output buffer, as a Data frame:
+                // no chunk buffer, no copy of the input of its own.
+                let read = |room: &mut [u8]| {
+                    let (n, more_after) = stream.read_chunk(room)?;
+                    more = more_after;
+                    Ok::<_, io::Error>(n)
+                };
+                conn.queue_read(FrameType::Data, job_id, max, read).map_err(|e| format!("reading input: {e}"))?;
             }
             if !more {
                 if let Some(conn) = link.conn() {
@@ -596,25 +611,7 @@ impl Engine {
                 WAKER => {}
                 SIGNALS if self.signals.pending().next().is_some() => return Err(SubmitError::Interrupted),
                 Token(i) if i < self.links.len() => {
-                    let now = Instant::now();
-                    for ev in self.links[i].on_event(now) {
-                        match ev {
-                            Event::NotAWorker(reason) => {
-                                self.links[i].refuse(self.poll.registry(), reason, now);
-                                break;
-                            }
-                            Event::Lost(reason) => {
-                                match run.as_deref_mut() {
-                                    Some(run) => self.lose(i, reason, run)?,
-                                    None => {
-                                        self.links[i].fail(self.poll.registry(), reason, now);
-                                    }
-                                }
-                                break;
-                            }
-                            Event::Frame(frame) => self.on_frame(i, frame, run.as_deref_mut(), gather)?,
-                        }
-                    }
+                    self.on_link_event(i, run.as_deref_mut(), gather)?;
                     if let Err(e) = self.links[i].flush() {
                         if let Some(run) = run.as_deref_mut() {
                             self.lose(i, e, run)?;
@@ -627,16 +624,78 @@ impl Engine {
         Ok(())
     }
 
+    /// A readiness event on link `i`: what `Link::on_event` does, but each
+    /// frame is handled where it arrived, in the link's receive buffer, so
+    /// that a steady stream of frames is neither copied nor allocated (a
+    /// partial is copied once, into the store its piece keeps).
+    fn on_link_event(
+        &mut self,
+        i: usize,
+        mut run: Option<&mut Run>,
+        gather: &mut dyn Gatherer,
+    ) -> Result<(), SubmitError> {
+        let now = Instant::now();
+        if let Err(event) = self.links[i].start_event(now) {
+            return self.on_link_lost(i, event, run);
+        }
+        loop {
+            let io = match self.links[i].receive() {
+                Ok(io) => io,
+                Err(event) => return self.on_link_lost(i, event, run),
+            };
+            let Some(mut taken) = self.links[i].take_input() else { return Ok(()) };
+            loop {
+                // An error return drops the taken input with the run.
+                match taken.input.next_frame() {
+                    Ok(Some(frame)) => {
+                        self.links[i].heard(now);
+                        self.on_frame(i, frame, run.as_deref_mut(), gather)?;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let event = self.links[i].bad_frame(&e);
+                        self.links[i].restore_input(taken);
+                        return self.on_link_lost(i, event, run);
+                    }
+                }
+            }
+            self.links[i].restore_input(taken);
+            match io {
+                Io::Progress(_) => continue,
+                Io::WouldBlock => return Ok(()),
+                Io::Closed => return self.on_link_lost(i, closed(), run),
+            }
+        }
+    }
+
+    /// Link `i` failed (`Event::Lost`) or is not a worker of ours
+    /// (`Event::NotAWorker`).
+    fn on_link_lost(&mut self, i: usize, event: Event, run: Option<&mut Run>) -> Result<(), SubmitError> {
+        let now = Instant::now();
+        match (event, run) {
+            (Event::NotAWorker(reason), _) => {
+                self.links[i].refuse(self.poll.registry(), reason, now);
+            }
+            (Event::Lost(reason), Some(run)) => self.lose(i, reason, run)?,
+            (Event::Lost(reason), None) => {
+                self.links[i].fail(self.poll.registry(), reason, now);
+            }
+            (Event::Frame(_), _) => {}
+        }
+        Ok(())
+    }
+
+    /// A frame from link `i`, read in place.
     fn on_frame(
         &mut self,
         i: usize,
-        frame: crate::protocol::Frame,
+        frame: FrameRef<'_>,
         run: Option<&mut Run>,
         gather: &mut dyn Gatherer,
     ) -> Result<(), SubmitError> {
         let now = Instant::now();
         if let State::Connecting(_) = self.links[i].state {
-            if let Err(why) = self.links[i].on_welcome(&frame, now) {
+            if let Err(why) = self.links[i].on_welcome(frame, now) {
                 log::warn!("worker {} {why}", self.links[i].spec);
                 self.links[i].refuse(self.poll.registry(), why, now);
             }
@@ -650,64 +709,86 @@ impl Engine {
                     f.partials.push(frame.payload);
                 }
             }
-            FrameType::Result => {
-                let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
-                let index = flight.piece;
-                let slot = &mut run.pieces[index];
-                slot.running_on.retain(|&l| l != i);
-                if slot.done {
-                    return Ok(()); // a late duplicate of a re-run piece
-                }
-                let label = slot.piece.label.clone();
-                let host = self.links[i].spec.to_string();
-                let fail = |e: String| SubmitError::Job(format!("worker {host}: {label}: {e}"));
-                for p in &flight.partials {
-                    gather.partial(index, p).map_err(fail)?;
-                }
-                gather.result(index, &frame.payload).map_err(fail)?;
-                self.links[i].pieces_done += 1;
-                run.finish(index, now - flight.sent);
-            }
-            FrameType::Error => {
-                let msg = ErrorMessage::decode(&frame.payload)
-                    .unwrap_or_else(|e| ErrorMessage::new(ErrorCode::BadFrame, e.to_string()));
-                if job_id == 0 {
-                    return self.lose(i, format!("reported: {}", msg.message), run);
-                }
-                let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
-                let index = flight.piece;
-                run.pieces[index].running_on.retain(|&l| l != i);
-                let host = self.links[i].spec.to_string();
-                match msg.code {
-                    // The worker is going away, not the piece's fault: re-run it.
-                    // Not the piece's fault: send no more to that worker (it
-                    // is draining) and run the piece elsewhere, or there
-                    // once the worker is back.
-                    ErrorCode::ShuttingDown => {
-                        self.links[i].draining = true;
-                        run.requeue(index, i);
-                    }
-                    ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
-                    // A job program that failed may have met a bad host (a
-                    // missing tool, a full disk): run it elsewhere, up to
-                    // --retries workers.
-                    ErrorCode::JobFailed if run.pieces[index].piece.kind.may_fail_by_host() => {
-                        let why = msg.message;
-                        notice(
-                            &run.progress,
-                            format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label),
-                        );
-                        self.links[i].failures += 1;
-                        run.piece_failed(index, i, &host, &why, self.opts.retries)?;
-                    }
-                    // Bad data or parameters fail the same way everywhere.
-                    _ => {
-                        let label = &run.pieces[index].piece.label;
-                        return Err(SubmitError::Job(format!("worker {host}: {label}: {}", msg.message)));
-                    }
-                }
-            }
+            FrameType::Result => self.on_result(i, job_id, frame.payload, run, gather, now)?,
+            FrameType::Error => self.on_error(i, job_id, frame.payload, run, now)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A piece's Result: its partials, then the result, go to `gather`.
+    fn on_result(
+        &mut self,
+        i: usize,
+        job_id: u32,
+        payload: &[u8],
+        run: &mut Run,
+        gather: &mut dyn Gatherer,
+        now: Instant,
+    ) -> Result<(), SubmitError> {
+        let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
+        let index = flight.piece;
+        let slot = &mut run.pieces[index];
+        slot.running_on.retain(|&l| l != i);
+        if slot.done {
+            self.links[i].recycle_partials(flight.partials);
+            return Ok(()); // a late duplicate of a re-run piece
+        }
+        // The message is only built if the gatherer refuses the piece.
+        let (host, label) = (&self.links[i].spec, &slot.piece.label);
+        let fail = |e: String| SubmitError::Job(format!("worker {host}: {label}: {e}"));
+        for p in flight.partials.iter() {
+            gather.partial(index, p).map_err(fail)?;
+        }
+        gather.result(index, payload).map_err(fail)?;
+        self.links[i].recycle_partials(flight.partials);
+        self.links[i].pieces_done += 1;
+        run.finish(index, now - flight.sent);
+        Ok(())
+    }
+
+    /// A worker's Error frame: for the connection (job 0), or for a piece.
+    fn on_error(
+        &mut self,
+        i: usize,
+        job_id: u32,
+        payload: &[u8],
+        run: &mut Run,
+        now: Instant,
+    ) -> Result<(), SubmitError> {
+        let msg =
+            ErrorMessage::decode(payload).unwrap_or_else(|e| ErrorMessage::new(ErrorCode::BadFrame, e.to_string()));
+        if job_id == 0 {
+            return self.lose(i, format!("reported: {}", msg.message), run);
+        }
+        let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
+        let index = flight.piece;
+        run.pieces[index].running_on.retain(|&l| l != i);
+        let host = self.links[i].spec.to_string();
+        match msg.code {
+            // The worker is going away, not the piece's fault: re-run it.
+            // Not the piece's fault: send no more to that worker (it
+            // is draining) and run the piece elsewhere, or there
+            // once the worker is back.
+            ErrorCode::ShuttingDown => {
+                self.links[i].draining = true;
+                run.requeue(index, i);
+            }
+            ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
+            // A job program that failed may have met a bad host (a
+            // missing tool, a full disk): run it elsewhere, up to
+            // --retries workers.
+            ErrorCode::JobFailed if run.pieces[index].piece.kind.may_fail_by_host() => {
+                let why = msg.message;
+                notice(&run.progress, format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label));
+                self.links[i].failures += 1;
+                run.piece_failed(index, i, &host, &why, self.opts.retries)?;
+            }
+            // Bad data or parameters fail the same way everywhere.
+            _ => {
+                let label = &run.pieces[index].piece.label;
+                return Err(SubmitError::Job(format!("worker {host}: {label}: {}", msg.message)));
+            }
         }
         Ok(())
     }

@@ -169,12 +169,12 @@ impl ExecOpts {
 struct Bytes(Arc<Vec<u8>>, usize);
 
 impl InputStream for Bytes {
-    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
-        let end = (self.1 + max).min(self.0.len());
-        buf.clear();
-        buf.extend_from_slice(&self.0[self.1..end]);
+    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let end = (self.1 + buf.len()).min(self.0.len());
+        let n = end - self.1;
+        buf[..n].copy_from_slice(&self.0[self.1..end]);
         self.1 = end;
-        Ok(self.1 < self.0.len())
+        Ok((n, self.1 < self.0.len()))
     }
 }
 

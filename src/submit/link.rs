@@ -6,11 +6,11 @@
 //! does not choose pieces or combine results: `engine` does.
 
 use super::hosts::HostSpec;
-use crate::net::{FramedConn, Io};
+use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::{version_refusal, Challenge};
-use crate::protocol::{ErrorMessage, Frame, FrameType, Hello, Welcome};
+use crate::protocol::{ErrorMessage, Frame, FrameError, FrameRef, FrameType, Hello, Welcome};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
@@ -19,12 +19,22 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The event of a worker that closed the connection.
+pub fn closed() -> Event {
+    Event::Lost("closed the connection (did the worker die or restart?)".into())
+}
+
 /// Largest payload the head accepts from a worker.
 const MAX_INCOMING: u32 = 64 * 1024 * 1024;
 /// First wait before reconnecting to a worker that failed; doubles up to
 /// `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Emptied partial stores a link keeps for its next pieces (one piece ends
+/// as the next starts), and the largest it keeps: a piece with a huge
+/// output must not pin its memory.
+const SPARE_PARTIALS: usize = 2;
+const SPARE_PARTIALS_MAX: usize = 4 * 1024 * 1024;
 
 /// Where a link is in its life.
 #[derive(Debug)]
@@ -44,7 +54,40 @@ pub struct Flight {
     pub sent: Instant,
     /// Partial results, held until the piece's Result arrives, so that a
     /// piece whose worker dies half-way leaves no trace in the output.
-    pub partials: Vec<Vec<u8>>,
+    /// Give them back with `Link::recycle_partials` once gathered.
+    pub partials: Partials,
+}
+
+/// A piece's partial results, back to back in one buffer. Stores are
+/// reused from piece to piece (`Link::recycle_partials`), so a steady
+/// stream of partials allocates nothing: each is copied once, from the
+/// receive buffer to here.
+#[derive(Default)]
+pub struct Partials {
+    bytes: Vec<u8>,
+    /// Where each partial ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Partials {
+    pub fn push(&mut self, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The partials, in the order they arrived.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(start, &end)| &self.bytes[start..end])
+    }
+}
+
+/// The received bytes of a link, moved out so that its frames can be
+/// handled in place (`Link::take_input`); tagged with the connection they
+/// came from, so that they never go back to another one.
+pub struct TakenInput {
+    pub input: InputBuf,
+    connection: u64,
 }
 
 /// What a link has learnt from its worker in one read.
@@ -73,6 +116,10 @@ pub struct Link {
     client_nonce: [u8; NONCE_LEN],
     next_job_id: u32,
     pub flights: HashMap<u32, Flight>,
+    /// Emptied partial stores, for the next pieces.
+    spare_partials: Vec<Partials>,
+    /// Counts the connections opened, to tell taken input apart.
+    connection: u64,
     backoff: Duration,
     /// Why the link last failed, for the report.
     pub last_error: Option<String>,
@@ -110,6 +157,8 @@ impl Link {
             client_nonce: [0; NONCE_LEN],
             next_job_id: 1,
             flights: HashMap::new(),
+            spare_partials: Vec::new(),
+            connection: 0,
             backoff: FIRST_BACKOFF,
             last_error: None,
             pieces_done: 0,
@@ -177,6 +226,7 @@ impl Link {
         let mut stream = TcpStream::connect(addr)?;
         registry.register(&mut stream, self.token, Interest::READABLE | Interest::WRITABLE)?;
         self.conn = Some(FramedConn::new(stream, MAX_INCOMING));
+        self.connection += 1;
         self.hello_sent = false;
         Ok(())
     }
@@ -200,71 +250,44 @@ impl Link {
         lost
     }
 
-    /// A readiness event: finishes a connect, then reads what arrived.
+    /// A readiness event: finishes a connect, then reads what arrived,
+    /// each frame copied out. (The scheduler's hot path reads in place
+    /// instead, with the same steps: `Engine::on_link_event`.)
     pub fn on_event(&mut self, now: Instant) -> Vec<Event> {
         let mut events = Vec::new();
-        let Some(conn) = self.conn.as_mut() else { return events };
-        if let State::Connecting(_) = self.state {
-            if !self.hello_sent {
-                match conn.stream.take_error() {
-                    Ok(Some(e)) | Err(e) => {
-                        self.connect_error = Some(e.kind());
-                        events.push(Event::Lost(format!("cannot connect: {e}")));
-                        return events;
-                    }
-                    Ok(None) => {}
-                }
-                match conn.stream.peer_addr() {
-                    Ok(_) => {
-                        let _ = conn.stream.set_nodelay(true);
-                        match auth::nonce() {
-                            Ok(n) => self.client_nonce = n,
-                            Err(e) => {
-                                events.push(Event::Lost(format!("cannot read a random nonce: {e}")));
-                                return events;
-                            }
-                        }
-                        let hello = Hello { max_threads: self.spec.threads, ..Hello::ours(self.client_nonce) };
-                        conn.queue_frame(&hello.encode());
-                        self.hello_sent = true;
-                        self.last_ping = now;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => return events,
-                    Err(e) => {
-                        self.connect_error = Some(e.kind());
-                        events.push(Event::Lost(format!("cannot connect: {e}")));
-                        return events;
-                    }
-                }
-            }
+        if let Err(lost) = self.start_event(now) {
+            events.push(lost);
+            return events;
         }
         loop {
-            let io = match conn.read_some() {
+            let io = match self.receive() {
                 Ok(io) => io,
-                Err(e) => {
-                    events.push(Event::Lost(format!("read failed: {e}")));
+                Err(lost) => {
+                    events.push(lost);
                     return events;
                 }
             };
+            let Some(mut taken) = self.take_input() else { return events };
             loop {
-                match conn.next_frame() {
+                match taken.input.next_frame() {
                     Ok(Some(frame)) => {
-                        self.last_heard = now;
-                        events.push(Event::Frame(frame));
+                        self.heard(now);
+                        events.push(Event::Frame(frame.to_frame()));
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        let why = format!("sent a bad frame: {e}");
-                        events.push(if self.welcome.is_none() { Event::NotAWorker(why) } else { Event::Lost(why) });
+                        events.push(self.bad_frame(&e));
+                        self.restore_input(taken);
                         return events;
                     }
                 }
             }
+            self.restore_input(taken);
             match io {
                 Io::Progress(_) => continue,
                 Io::WouldBlock => break,
                 Io::Closed => {
-                    events.push(Event::Lost("closed the connection (did the worker die or restart?)".into()));
+                    events.push(closed());
                     break;
                 }
             }
@@ -272,11 +295,83 @@ impl Link {
         events
     }
 
+    /// The first step of a readiness event: a connect under way completes,
+    /// and the Hello is queued. An error is the event that ends the link.
+    pub fn start_event(&mut self, now: Instant) -> Result<(), Event> {
+        let Some(conn) = self.conn.as_mut() else { return Ok(()) };
+        if !matches!(self.state, State::Connecting(_)) || self.hello_sent {
+            return Ok(());
+        }
+        if let Ok(Some(e)) | Err(e) = conn.stream.take_error() {
+            self.connect_error = Some(e.kind());
+            return Err(Event::Lost(format!("cannot connect: {e}")));
+        }
+        match conn.stream.peer_addr() {
+            Ok(_) => {
+                let _ = conn.stream.set_nodelay(true);
+                match auth::nonce() {
+                    Ok(n) => self.client_nonce = n,
+                    Err(e) => return Err(Event::Lost(format!("cannot read a random nonce: {e}"))),
+                }
+                let hello = Hello { max_threads: self.spec.threads, ..Hello::ours(self.client_nonce) };
+                conn.queue_frame(&hello.encode());
+                self.hello_sent = true;
+                self.last_ping = now;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            Err(e) => {
+                self.connect_error = Some(e.kind());
+                Err(Event::Lost(format!("cannot connect: {e}")))
+            }
+        }
+    }
+
+    /// Reads one chunk from the socket into the link's input buffer. After
+    /// `Io::Closed`, and the frames that came before it, the link is lost
+    /// (`closed()`); a read error is the event that ends it at once.
+    pub fn receive(&mut self) -> Result<Io, Event> {
+        let Some(conn) = self.conn.as_mut() else { return Ok(Io::WouldBlock) };
+        conn.read_some().map_err(|e| Event::Lost(format!("read failed: {e}")))
+    }
+
+    /// Moves the received bytes out (no copy, no allocation) so that their
+    /// frames can be handled in place while the link is used; give them
+    /// back with `restore_input`. None without a connection.
+    pub fn take_input(&mut self) -> Option<TakenInput> {
+        let conn = self.conn.as_mut()?;
+        Some(TakenInput { input: conn.take_input(), connection: self.connection })
+    }
+
+    /// Puts taken input back, unless its connection has gone meanwhile
+    /// (a frame made the link fail): then it is dropped with it.
+    pub fn restore_input(&mut self, taken: TakenInput) {
+        if let (Some(conn), true) = (self.conn.as_mut(), taken.connection == self.connection) {
+            conn.restore_input(taken.input);
+        }
+    }
+
+    /// A frame arrived: the worker is alive.
+    pub fn heard(&mut self, now: Instant) {
+        self.last_heard = now;
+    }
+
+    /// What bytes that are not frames mean: before any Welcome, that the
+    /// peer is not a worker of ours; after, that the link is lost.
+    pub fn bad_frame(&self, e: &FrameError) -> Event {
+        let why = format!("sent a bad frame: {e}");
+        if self.welcome.is_none() {
+            Event::NotAWorker(why)
+        } else {
+            Event::Lost(why)
+        }
+    }
+
     /// Checks a Welcome; a refusal is final for this worker.
-    pub fn on_welcome(&mut self, frame: &Frame, now: Instant) -> Result<(), String> {
+    pub fn on_welcome(&mut self, frame: FrameRef<'_>, now: Instant) -> Result<(), String> {
         match frame.header.frame_type {
             FrameType::Welcome => {
-                let w = Welcome::decode(&frame.payload).map_err(|e| format!("malformed Welcome: {e}"))?;
+                let w = Welcome::decode(frame.payload).map_err(|e| format!("malformed Welcome: {e}"))?;
                 if w.protocol_major != PROTOCOL_MAJOR {
                     return Err(version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, w.protocol_major, w.protocol_minor));
                 }
@@ -312,7 +407,7 @@ impl Link {
                 Ok(())
             }
             FrameType::Error => {
-                let msg = ErrorMessage::decode(&frame.payload).map_or_else(|e| e.to_string(), |m| m.message);
+                let msg = ErrorMessage::decode(frame.payload).map_or_else(|e| e.to_string(), |m| m.message);
                 Err(format!("refused the handshake: {msg}"))
             }
             other => Err(format!("expected Welcome, got {other:?}")),
@@ -362,7 +457,8 @@ impl Link {
     }
 
     pub fn start_flight(&mut self, job_id: u32, piece: usize, now: Instant) {
-        self.flights.insert(job_id, Flight { piece, sent: now, partials: Vec::new() });
+        let partials = self.spare_partials.pop().unwrap_or_default();
+        self.flights.insert(job_id, Flight { piece, sent: now, partials });
         if self.busy_since.is_none() {
             self.busy_since = Some(now);
         }
@@ -374,6 +470,15 @@ impl Link {
             self.mark_idle(now);
         }
         flight
+    }
+
+    /// Keeps a finished piece's partial store, emptied, for a later piece.
+    pub fn recycle_partials(&mut self, mut partials: Partials) {
+        if self.spare_partials.len() < SPARE_PARTIALS && partials.bytes.capacity() <= SPARE_PARTIALS_MAX {
+            partials.bytes.clear();
+            partials.ends.clear();
+            self.spare_partials.push(partials);
+        }
     }
 
     fn mark_idle(&mut self, now: Instant) {
@@ -408,5 +513,30 @@ impl Link {
             _ if self.ever_ready => "lost",
             _ => "unreachable",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partials_come_back_as_they_went_in_and_stores_are_reused() {
+        let spec = crate::submit::hosts::parse_host("127.0.0.1:1").unwrap();
+        let mut link = Link::new(spec, Token(0), None);
+        let now = Instant::now();
+        link.start_flight(1, 0, now);
+        let sent: [&[u8]; 4] = [b"first", b"", b"third one", &[7; 1000]];
+        for p in sent {
+            link.flights.get_mut(&1).unwrap().partials.push(p);
+        }
+        let flight = link.end_flight(1, now).unwrap();
+        assert_eq!(flight.partials.iter().collect::<Vec<_>>(), sent);
+        let kept = flight.partials.bytes.as_ptr();
+        link.recycle_partials(flight.partials);
+        // The next piece gets the emptied store, memory and all.
+        link.start_flight(2, 1, now);
+        let partials = &link.flights[&2].partials;
+        assert_eq!((partials.iter().count(), partials.bytes.as_ptr()), (0, kept));
     }
 }

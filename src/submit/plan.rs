@@ -414,19 +414,18 @@ struct FileRange {
 }
 
 impl InputStream for FileRange {
-    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
-        let want = (self.end - self.pos).min(max as u64) as usize;
-        buf.resize(want, 0);
+    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
         let mut filled = 0;
         while filled < want {
-            let n = self.file.read_at(&mut buf[filled..], self.pos + filled as u64)?;
+            let n = self.file.read_at(&mut buf[filled..want], self.pos + filled as u64)?;
             if n == 0 {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the input file shrank while being read"));
             }
             filled += n;
         }
         self.pos += want as u64;
-        Ok(self.pos < self.end)
+        Ok((want, self.pos < self.end))
     }
 }
 
@@ -498,12 +497,13 @@ struct Pattern {
 }
 
 impl InputStream for Pattern {
-    fn read_chunk(&mut self, buf: &mut Vec<u8>, max: usize) -> io::Result<bool> {
-        let n = (self.end - self.pos).min(max as u64);
-        buf.clear();
-        buf.extend((self.pos..self.pos + n).map(echo::pattern_byte));
-        self.pos += n;
-        Ok(self.pos < self.end)
+    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
+        let n = (self.end - self.pos).min(buf.len() as u64) as usize;
+        for (offset, b) in (self.pos..).zip(&mut buf[..n]) {
+            *b = echo::pattern_byte(offset);
+        }
+        self.pos += n as u64;
+        Ok((n, self.pos < self.end))
     }
 }
 

@@ -83,7 +83,7 @@ impl Engine {
                 match ev {
                     Event::Frame(frame) => {
                         if let State::Connecting(_) = self.links[i].state {
-                            if let Err(why) = self.links[i].on_welcome(&frame, now) {
+                            if let Err(why) = self.links[i].on_welcome(frame.view(), now) {
                                 log::warn!("worker {} {why}", self.links[i].spec);
                                 self.links[i].refuse(self.poll.registry(), why, now);
                             }

@@ -179,7 +179,7 @@ fn no_answer(link: &mut Link, timeout: Duration) -> Failure {
 
 fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate::protocol::Frame, now: Instant) {
     match step {
-        Step::Handshake => match link.on_welcome(&frame, now) {
+        Step::Handshake => match link.on_welcome(frame.view(), now) {
             Ok(()) => {
                 if let Some(conn) = link.conn() {
                     conn.queue(FrameType::StatusRequest, 1, &[]);
