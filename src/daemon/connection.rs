@@ -564,12 +564,32 @@ impl Connection {
             }
             Err(panic) => Err(JobError::failed(panic)),
         };
+        // Hold at once, not only after the next write: the event loop may
+        // take many finished tasks before it writes again.
+        self.update_hold();
         match result {
             Ok(()) => {
                 self.submit_new_tasks(job_id, pool, conn);
                 self.finish_if_done(job_id)
             }
             Err(e) => self.job_error(job_id, e),
+        }
+    }
+
+    /// Holds this connection's jobs while more than `OUTPUT_HIGH_WATER`
+    /// waits for the client, and lets them go on once it has drained.
+    fn update_hold(&mut self) {
+        let congested = self.framed.pending_output() > OUTPUT_HIGH_WATER;
+        if congested != self.holding {
+            self.holding = congested;
+            for slot in self.jobs.values() {
+                if let Some(flags) = &slot.flags {
+                    flags.hold.store(congested, Ordering::Relaxed);
+                }
+            }
+            if congested {
+                debug!("{}: not reading its results; holding its jobs", self.peer);
+            }
         }
     }
 
@@ -683,18 +703,7 @@ impl Connection {
             }
             Ok(_) => {}
         }
-        let congested = self.framed.pending_output() > OUTPUT_HIGH_WATER;
-        if congested != self.holding {
-            self.holding = congested;
-            for slot in self.jobs.values() {
-                if let Some(flags) = &slot.flags {
-                    flags.hold.store(congested, Ordering::Relaxed);
-                }
-            }
-            if congested {
-                debug!("{}: not reading its results; holding its jobs", self.peer);
-            }
-        }
+        self.update_hold();
         if let Some(deadline) = self.closing {
             if self.framed.pending_output() == 0 && !self.write_shut {
                 // Half-close: the client reads our error, then sees EOF.

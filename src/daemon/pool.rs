@@ -30,9 +30,11 @@ pub struct JobKey {
     pub job_id: u32,
 }
 
-/// A finished task, or the message of the panic that ended it.
+/// A finished task, or the message of the panic that ended it. The event
+/// loop hands its job's flags back to `Pool::delivered`.
 pub struct TaskDone {
     pub key: JobKey,
+    pub flags: Arc<JobFlags>,
     pub output: Result<TaskOutput, String>,
 }
 
@@ -48,6 +50,12 @@ pub struct JobFlags {
     pub hold: AtomicBool,
     /// The connection's limit on threads in use at once, if it set one.
     pub cap: Option<Arc<ThreadCap>>,
+    /// Finished tasks whose outputs the event loop has not taken yet. A job
+    /// with `Shared::max_undelivered` of them waits: when its tasks finish
+    /// faster than the loop can send their outputs (a prime list is 800 KB
+    /// a task), the outputs would pile up in the channel before `hold` is
+    /// ever set.
+    pub undelivered: AtomicUsize,
 }
 
 /// At most `max` of a connection's tasks run at once (the client asked for
@@ -81,6 +89,9 @@ struct Shared {
     busy_ns: Vec<AtomicU64>,
     /// Threads in a task right now.
     busy_now: AtomicUsize,
+    /// Finished outputs a job may have waiting for the loop (see
+    /// `JobFlags::undelivered`): two per thread keeps every thread busy.
+    max_undelivered: usize,
 }
 
 /// What the status answer says about the pool.
@@ -107,6 +118,7 @@ impl Pool {
             stop: AtomicBool::new(false),
             busy_ns: cpus.iter().map(|_| AtomicU64::new(0)).collect(),
             busy_now: AtomicUsize::new(0),
+            max_undelivered: 2 * cpus.len().max(1),
         });
         let mut threads = Vec::with_capacity(cpus.len());
         for (index, &cpu) in cpus.iter().enumerate() {
@@ -129,6 +141,16 @@ impl Pool {
         queue.push_back(QueuedJob { key, flags: Arc::clone(flags), tasks: tasks.into() });
         drop(queue);
         self.shared.ready.notify_all();
+    }
+
+    /// The event loop has taken a finished task's output: a job waiting on
+    /// its undelivered outputs may go on, at once rather than at the next
+    /// recheck.
+    pub fn delivered(&self, flags: &JobFlags) {
+        if flags.undelivered.fetch_sub(1, Ordering::AcqRel) >= self.shared.max_undelivered {
+            let _queue = self.shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            self.shared.ready.notify_all();
+        }
     }
 
     /// Queue length and per-thread busy time, for the status answer.
@@ -164,7 +186,9 @@ fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker:
                 // The first job that is not held (held ones keep their place).
                 let runnable = queue.iter().position(|j| {
                     let cancelled = j.flags.cancel.load(Ordering::Relaxed);
-                    let held = j.flags.hold.load(Ordering::Relaxed) || j.flags.cap.as_ref().is_some_and(|c| c.full());
+                    let held = j.flags.hold.load(Ordering::Relaxed)
+                        || j.flags.cap.as_ref().is_some_and(|c| c.full())
+                        || j.flags.undelivered.load(Ordering::Acquire) >= shared.max_undelivered;
                     cancelled || !held
                 });
                 if let Some(mut job) = runnable.and_then(|i| queue.remove(i)) {
@@ -209,7 +233,8 @@ fn compute_thread(shared: &Shared, index: usize, done: &Sender<TaskDone>, waker:
         shared.busy_ns[index].fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         shared.busy_now.fetch_sub(1, Ordering::Relaxed);
         release_cap(shared, &flags);
-        if done.send(TaskDone { key, output }).is_err() {
+        flags.undelivered.fetch_add(1, Ordering::AcqRel);
+        if done.send(TaskDone { key, flags, output }).is_err() {
             return; // the loop has gone: shutting down
         }
         if let Err(e) = waker.wake() {
@@ -225,5 +250,47 @@ fn release_cap(shared: &Shared, flags: &JobFlags) {
         cap.running.fetch_sub(1, Ordering::Relaxed);
         let _queue = shared.queue.lock().unwrap_or_else(PoisonError::into_inner);
         shared.ready.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{channel, Receiver};
+    use std::time::Duration;
+
+    fn pool(threads: usize) -> (Pool, Receiver<TaskDone>, mio::Poll) {
+        let poll = mio::Poll::new().expect("poll");
+        let waker = Arc::new(Waker::new(poll.registry(), mio::Token(0)).expect("waker"));
+        let (tx, rx) = channel();
+        let cpus = vec![0; threads];
+        (Pool::start(&cpus, tx, waker).expect("pool"), rx, poll)
+    }
+
+    fn tiny_tasks(n: usize) -> Vec<Task> {
+        (0..n).map(|i| Box::new(move |_: &AtomicBool| Box::new(i) as TaskOutput) as Task).collect()
+    }
+
+    #[test]
+    fn a_job_waits_while_its_outputs_are_not_taken_and_goes_on_when_they_are() {
+        let (pool, done, _poll) = pool(1);
+        let flags = Arc::new(JobFlags::default());
+        let key = JobKey { conn: 0, serial: 0, job_id: 1 };
+        pool.submit(key, &flags, tiny_tasks(10));
+        // One thread: at most two outputs wait for a loop that takes none.
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(flags.undelivered.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.stats().tasks_queued, 8);
+        // Taking them lets the rest through, without waiting for a recheck.
+        let mut seen = Vec::new();
+        while seen.len() < 10 {
+            let d = done.recv_timeout(Duration::from_secs(5)).expect("the job went on");
+            pool.delivered(&d.flags);
+            seen.push(*d.output.expect("no panic").downcast::<usize>().expect("a usize"));
+        }
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        assert_eq!(flags.undelivered.load(Ordering::SeqCst), 0);
+        pool.shutdown();
     }
 }

@@ -367,6 +367,7 @@ impl Server {
         let mut touched = std::mem::take(&mut self.touched);
         touched.clear();
         while let Ok(done) = self.done.try_recv() {
+            self.pool.delivered(&done.flags);
             let key = done.key.conn;
             match self.conns.get_mut(key) {
                 Some(conn) if conn.serial == done.key.serial => {
