@@ -120,7 +120,7 @@ fn take_cores(offered: &[(HostSpec, usize)], n: usize) -> Vec<HostSpec> {
 /// Runs the job once; its wall time (connected workers to answer) and the
 /// answer as text, to compare between runs.
 fn time_once(inv: &Invocation, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Duration, String), SubmitError> {
-    let (pieces, mut plan) = plan::build(job)?;
+    let (pieces, mut plan) = plan::build(job, hosts.len())?;
     let mut opts = engine_options(inv, Instant::now())?;
     opts.quiet = true;
     let mut engine = Engine::connect(hosts, None, opts)?;

@@ -84,12 +84,30 @@ pub trait Plan: Gatherer {
 const PIECE_WORK: u64 = 1 << 26;
 /// Numbers per primes piece when only counting.
 const PRIMES_PIECE: u64 = 1 << 24;
+/// Pieces are cut smaller when there would be fewer than this many per
+/// host, so that every host of a large cluster gets some (with 240 hosts,
+/// 10^9 darts were 15 pieces: 225 hosts sat idle) and the fastest ones can
+/// take more than their share.
+const PIECES_PER_HOST: u64 = 4;
+/// ...but not below this much work, where a piece's round trip would
+/// start to cost more than its computing.
+const MIN_PIECE_WORK: u64 = 1 << 20;
 
-pub fn build(spec: &JobSpec) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+/// The size of the pieces that cut `total` units of work for `hosts`
+/// hosts: `usual`, or smaller to give every host `PIECES_PER_HOST`, but not
+/// below `floor`. The answers are exact sums and counts, so the cut never
+/// changes them.
+fn piece_size(total: u64, usual: u64, floor: u64, hosts: usize) -> u64 {
+    let wanted = PIECES_PER_HOST.saturating_mul(hosts.max(1) as u64);
+    usual.min(total.div_ceil(wanted).max(floor)).max(1)
+}
+
+/// The pieces and the gatherer for `spec`, cut for `hosts` hosts.
+pub fn build(spec: &JobSpec, hosts: usize) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     match spec {
-        JobSpec::Loopsum(p) => Ok(plan_loopsum(*p)),
-        JobSpec::Pi { samples, seed } => Ok(plan_pi(*samples, *seed)),
-        JobSpec::Primes { a, b, output } => plan_primes(*a, *b, output.clone()),
+        JobSpec::Loopsum(p) => Ok(plan_loopsum(*p, hosts)),
+        JobSpec::Pi { samples, seed } => Ok(plan_pi(*samples, *seed, hosts)),
+        JobSpec::Primes { a, b, output } => plan_primes(*a, *b, output.clone(), hosts),
         JobSpec::Powers { nums, exps } => Ok(plan_powers(nums, exps)),
         JobSpec::Reduce { op, dtype, input } => plan_reduce(*op, *dtype, input),
         JobSpec::Echo { bytes } => Ok(plan_echo(*bytes)),
@@ -136,9 +154,11 @@ struct LoopsumPlan {
     total: ExactSum,
 }
 
-fn plan_loopsum(p: loopsum::Params) -> (Vec<Piece>, Box<dyn Plan>) {
+fn plan_loopsum(p: loopsum::Params, hosts: usize) -> (Vec<Piece>, Box<dyn Plan>) {
     let shift = |t: i64| (t + loopsum::MAX_INDEX) as u64;
-    let rows_per_piece = PIECE_WORK / p.u_len.max(1) as u64;
+    let u_len = p.u_len.max(1) as u64;
+    let rows = shift(p.t1).saturating_sub(shift(p.t0));
+    let rows_per_piece = piece_size(rows, (PIECE_WORK / u_len).max(1), (MIN_PIECE_WORK / u_len).max(1), hosts);
     let pieces = grains(shift(p.t0), shift(p.t1), rows_per_piece)
         .into_iter()
         .map(|(a, b)| {
@@ -173,8 +193,8 @@ struct PiPlan {
     counts: pi::Counts,
 }
 
-fn plan_pi(samples: u64, seed: u64) -> (Vec<Piece>, Box<dyn Plan>) {
-    let pieces = grains(0, samples, PIECE_WORK)
+fn plan_pi(samples: u64, seed: u64, hosts: usize) -> (Vec<Piece>, Box<dyn Plan>) {
+    let pieces = grains(0, samples, piece_size(samples, PIECE_WORK, MIN_PIECE_WORK, hosts))
         .into_iter()
         .map(|(i0, i1)| piece(JobKind::Pi, pi::Params { seed, i0, i1 }.encode(), format!("darts {i0}..{i1}")))
         .collect();
@@ -223,12 +243,19 @@ struct PrimesPlan {
     writer: Option<OrderedWriter<PrimeText>>,
 }
 
-fn plan_primes(a: u64, b: u64, output: Option<PathBuf>) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+fn plan_primes(
+    a: u64,
+    b: u64,
+    output: Option<PathBuf>,
+    hosts: usize,
+) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     let list = output.is_some();
     primes::Params { a, b, list }.validate().map_err(|e| SubmitError::Usage(e.message))?;
-    let size = if list { PRIMES_OUTPUT_PIECE } else { PRIMES_PIECE };
+    // Whole worker segments, so that no piece sieves a part of one.
+    let counting = piece_size(b - a + 1, PRIMES_PIECE, primes::SEGMENT, hosts).next_multiple_of(primes::SEGMENT);
+    let size = if list { PRIMES_OUTPUT_PIECE } else { counting };
     // Cut at multiples of `size` from 0, so that [a, b] and any range with
-    // the same ends give the same pieces.
+    // the same ends give the same pieces on the same number of hosts.
     let mut ranges = Vec::new();
     let mut lo = a;
     while lo <= b {
@@ -537,5 +564,43 @@ impl Plan for EchoPlan {
             extra: vec![],
             text: format!("{back} bytes sent and returned intact"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pi_ranges(samples: u64, hosts: usize) -> Vec<(u64, u64)> {
+        let (pieces, _) = plan_pi(samples, 1, hosts);
+        pieces.iter().map(|p| pi::Params::decode(&p.params).map(|q| (q.i0, q.i1)).expect("pi params")).collect()
+    }
+
+    #[test]
+    fn a_large_cluster_gets_smaller_pieces_and_every_host_some() {
+        // One host: the usual 2^26 darts a piece.
+        assert_eq!(pi_ranges(1_000_000_000, 1).len(), 15);
+        // 240 hosts: about four pieces each (the floor of 2^20 darts cuts
+        // it to 954), the same darts, no gap or overlap.
+        let ranges = pi_ranges(1_000_000_000, 240);
+        assert!(ranges.len() >= 3 * 240, "{} pieces", ranges.len());
+        assert_eq!(ranges.first().map(|r| r.0), Some(0));
+        assert_eq!(ranges.last().map(|r| r.1), Some(1_000_000_000));
+        assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0));
+        // Never below the floor, however many hosts.
+        assert!(pi_ranges(10_000_000, 10_000).iter().all(|(a, b)| b - a >= MIN_PIECE_WORK || *b == 10_000_000));
+        assert_eq!(piece_size(0, PIECE_WORK, MIN_PIECE_WORK, 0), MIN_PIECE_WORK);
+    }
+
+    #[test]
+    fn primes_pieces_stay_whole_segments() {
+        let (pieces, _) = plan_primes(1, 1_000_000_000, None, 240).expect("a plan");
+        assert!(pieces.len() >= 240, "{} pieces", pieces.len());
+        for piece in &pieces {
+            let p = primes::Params::decode(&piece.params).expect("primes params");
+            assert!(p.a == 1 || p.a % primes::SEGMENT == 0, "{} starts inside a segment", p.a);
+        }
+        let (one_host, _) = plan_primes(1, 1_000_000_000, None, 1).expect("a plan");
+        assert_eq!(one_host.len() as u64, 1_000_000_000u64.div_ceil(PRIMES_PIECE));
     }
 }

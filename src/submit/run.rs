@@ -52,7 +52,7 @@ fn run_job(inv: &Invocation, job: &JobSpec) -> Result<String, SubmitError> {
     // Plan first: a bad --input is reported before any worker is bothered.
     let planned = match job {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
-        job => Some(plan::build(job)?),
+        job => Some(plan::build(job, inv.hosts.len())?),
     };
     let hosts_file = match &inv.hosts_file {
         Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
