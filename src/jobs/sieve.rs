@@ -29,6 +29,8 @@ const WHEEL: [u64; 8] = [1, 7, 11, 13, 17, 19, 23, 29];
 /// Half of each gap: the step, in units of p, between the odd indices of
 /// p·WHEEL[k] and the next such multiple (odd indices count by 2).
 const HALF_GAPS: [u64; 8] = [3, 2, 1, 2, 1, 2, 3, 1];
+/// Odd numbers sieved with one set of places (`Place::at` is 32 bits).
+const CHUNK_ODDS: u64 = 1 << 31;
 /// Primes from 17 up to this have a pattern each; the larger ones mark.
 const PATTERNED_BELOW: u64 = 128;
 
@@ -99,24 +101,59 @@ fn or_small_patterns(block: &mut [u64], j0: u64) {
 /// for each block: bit `b` of `words[w]` stands for `2(j0 + 64w + b) + 1`
 /// and is clear exactly when that number is an odd prime in `[lo, hi]`.
 /// Returns early, with blocks missing, when `cancel` is set.
-pub fn odd_blocks(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut visit: impl FnMut(u64, &[u64])) {
+pub fn odd_blocks(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, visit: impl FnMut(u64, &[u64])) {
+    odd_blocks_in_chunks(lo, hi, base, cancel, CHUNK_ODDS, visit);
+}
+
+/// `odd_blocks` with `chunk_odds` (a multiple of 64) odd numbers a chunk.
+fn odd_blocks_in_chunks(
+    lo: u64,
+    hi: u64,
+    base: &[u32],
+    cancel: &AtomicBool,
+    chunk_odds: u64,
+    mut visit: impl FnMut(u64, &[u64]),
+) {
     let first = lo.max(3) | 1;
     let last = if hi % 2 == 1 { hi } else { hi.saturating_sub(1) };
     if first > last {
         return;
     }
     let (j_first, j_last) = ((first - 1) / 2, (last - 1) / 2);
-    // Base primes past the patterns', up to √last: only they mark anything.
-    let marking: Vec<u64> =
-        base.iter().map(|&p| u64::from(p)).filter(|&p| p >= PATTERNED_BELOW).take_while(|&p| p * p <= last).collect();
-    let pattern = pattern();
     let mut words = vec![0u64; WORDS];
+    // In chunks short enough that every place fits in 32 bits.
+    let mut chunk = j_first;
+    while chunk <= j_last {
+        let chunk_last = j_last.min((chunk & !63) + chunk_odds - 1);
+        if !sieve_chunk(chunk, chunk_last, base, &mut words, cancel, &mut visit) {
+            return;
+        }
+        chunk = chunk_last + 1;
+    }
+}
+
+/// `odd_blocks` for odd indices `[j_first, j_last]`, fewer than
+/// `CHUNK_ODDS`; false if it was cancelled.
+fn sieve_chunk(
+    j_first: u64,
+    j_last: u64,
+    base: &[u32],
+    words: &mut [u64],
+    cancel: &AtomicBool,
+    visit: &mut impl FnMut(u64, &[u64]),
+) -> bool {
+    let last = 2 * j_last + 1;
+    // Base primes past the patterns', up to √last: only they mark anything.
+    let from = base.partition_point(|&p| u64::from(p) < PATTERNED_BELOW);
+    let to = base.partition_point(|&p| u64::from(p) * u64::from(p) <= last).max(from);
+    let marking = &base[from..to];
+    let pattern = pattern();
     // Blocks start on a word boundary; bits before j_first are masked.
     let mut j0 = j_first & !63;
-    let mut places: Vec<Place> = marking.iter().map(|&p| Place::first(p, j0)).collect();
+    let mut places: Vec<Place> = marking.iter().map(|&p| Place::first(u64::from(p), j0)).collect();
     while j0 <= j_last {
         if cancel.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         let n_words = (((j_last - j0) / 64 + 1) as usize).min(WORDS);
         let bits = 64 * n_words as u64;
@@ -124,20 +161,23 @@ pub fn odd_blocks(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, mut visit
         fill_from_pattern(block, pattern, j0);
         or_small_patterns(block, j0);
         for (&p, place) in marking.iter().zip(places.iter_mut()) {
-            place.mark_sparse(block, p);
+            place.mark_sparse(block, u64::from(p));
         }
         clear_patterned_primes(block, j0);
         mask_outside(block, j0, j_first, j_last);
         visit(j0, block);
         j0 += bits;
     }
+    true
 }
 
 /// Where a base prime p's marking stands: the odd index of its next
 /// multiple p·m, relative to the current block, and m's place in the wheel.
+/// Eight bytes: there is one per base prime per task (82,000 of them for
+/// numbers near 2^40), and every thread's task has its own.
 struct Place {
-    at: u64,
-    wheel: usize,
+    at: u32,
+    wheel: u32,
 }
 
 impl Place {
@@ -148,7 +188,8 @@ impl Place {
         let mut m = p.max(from.div_ceil(p));
         loop {
             if let Some(wheel) = WHEEL.iter().position(|&r| r == m % 30) {
-                return Place { at: (p * m - 1) / 2 - j0, wheel };
+                // Below 2^32: a chunk spans fewer odd numbers, and p² is in it.
+                return Place { at: ((p * m - 1) / 2 - j0) as u32, wheel: wheel as u32 };
             }
             m += 1;
         }
@@ -159,7 +200,7 @@ impl Place {
     fn mark_sparse(&mut self, block: &mut [u64], p: u64) {
         let bits = 64 * block.len() as u64;
         let mark = |block: &mut [u64], i: u64| block[(i / 64) as usize] |= 1 << (i % 64);
-        let (mut i, mut k) = (self.at, self.wheel);
+        let (mut i, mut k) = (u64::from(self.at), self.wheel as usize);
         // Single steps up to the start of a turn.
         while k != 0 && i < bits {
             mark(block, i);
@@ -185,7 +226,8 @@ impl Place {
             i += p * HALF_GAPS[k];
             k = (k + 1) % 8;
         }
-        (self.at, self.wheel) = (i - bits, k);
+        // Less than three steps of p past the block's end.
+        (self.at, self.wheel) = ((i - bits) as u32, k as u32);
     }
 }
 
@@ -304,6 +346,21 @@ mod tests {
         for (lo, hi) in ranges {
             let odd: Vec<u64> = (lo..=hi).filter(|&n| n % 2 == 1 && is_prime(n)).collect();
             assert_eq!(sieved(lo, hi), odd, "odd primes in [{lo}, {hi}]");
+        }
+    }
+
+    #[test]
+    fn chunks_change_nothing() {
+        let base = base(2000);
+        for (lo, hi) in [(1, 3_000_000), (999_983, 1_048_700), (2_000_001, 3_999_999)] {
+            let (mut whole, mut chunked) = (Vec::new(), Vec::new());
+            odd_blocks(lo, hi, &base, &AtomicBool::new(false), |j0, w| whole.extend(block_primes(j0, w)));
+            // Chunks of 64·1001 odd numbers: block and chunk ends fall apart.
+            odd_blocks_in_chunks(lo, hi, &base, &AtomicBool::new(false), 64 * 1001, |j0, w| {
+                chunked.extend(block_primes(j0, w))
+            });
+            assert_eq!(whole, chunked, "[{lo}, {hi}]");
+            assert!(!whole.is_empty());
         }
     }
 
