@@ -277,7 +277,14 @@ mod tests {
         let flags = Arc::new(JobFlags::default());
         let key = JobKey { conn: 0, serial: 0, job_id: 1 };
         pool.submit(key, &flags, tiny_tasks(10));
-        // One thread: at most two outputs wait for a loop that takes none.
+        // One thread: two outputs wait for a loop that takes none, and then
+        // no more, however long it is given (no timing: a slow machine only
+        // makes the first wait longer).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while flags.undelivered.load(Ordering::SeqCst) < 2 {
+            assert!(std::time::Instant::now() < deadline, "the first two tasks never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(flags.undelivered.load(Ordering::SeqCst), 2);
         assert_eq!(pool.stats().tasks_queued, 8);
