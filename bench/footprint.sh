@@ -26,13 +26,12 @@ for arch in arm64 armhf; do
     cargo build --release --quiet --target "${TRIPLE[$arch]}" --bin piworker
 done
 
-mib() { awk -v k="$1" 'BEGIN { printf "%.3f\n", k / 1024 }'; }
 binary() { # ARCH
     case $1 in amd64) echo target/release/piworker ;; *) echo "target/${TRIPLE[$1]}/release/piworker" ;; esac
 }
 for arch in arm64 armhf amd64; do
     bin=$(binary $arch)
-    readelf -S "$bin" | grep -q '\.symtab' && { echo "bench: $bin is not stripped" >&2; exit 1; }
+    readelf -S "$bin" | grep -q '\.symtab' && die "$bin is not stripped"
     size=$(awk -v b="$(stat -c %s "$bin")" 'BEGIN { printf "%.3f\n", b / 1048576 }')
     echo "  $arch: stripped binary $size MiB"
     bench_row "Footprint" "piworker binary, $arch, stripped" MiB lower "$size" - - "value<=2"
@@ -77,9 +76,9 @@ measure() {
     kill $worker
     wait $worker 2>/dev/null || true
     worker=
-    echo "  $name: idle $(mib "$idle") MiB, busy $(mib "$busy") MiB"
-    bench_row "Footprint" "piworker RSS idle, $name" MiB lower "$(mib "$idle")" - - "value<=4"
-    bench_row "Footprint" "piworker RSS busy (primes on $threads threads), $name" MiB lower "$(mib "$busy")" - - "value<=4"
+    echo "  $name: idle $(kib_to_mib "$idle") MiB, busy $(kib_to_mib "$busy") MiB"
+    bench_row "Footprint" "piworker RSS idle, $name" MiB lower "$(kib_to_mib "$idle")" - - "value<=4"
+    bench_row "Footprint" "piworker RSS busy (primes on $threads threads), $name" MiB lower "$(kib_to_mib "$busy")" - - "value<=4"
 }
 echo "piworker with $threads compute threads:"
 measure "arm64 (guest pages under qemu-user)" qemu

@@ -21,6 +21,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # Field $1 of the JSON object on stdin.
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
+# KiB (as /proc and GNU time give memory) in MiB.
+kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.3f\n", k / 1024 }'; }
+
 # bench_row SECTION MEASURE UNIT lower|higher "PIWORKER SAMPLES" ANCHOR "ANCHOR SAMPLES" TARGET [NOTE]
 # Appends one row of the table that `make bench` writes into
 # docs/PERFORMANCE.md (bench/table.py renders it). SAMPLES are the runs'

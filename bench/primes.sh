@@ -49,7 +49,7 @@ for r in $(seq 0 "$reps"); do
     [ "$(count_of "$tmp/out")" = "$truth" ] || { echo "bench: pisubmit counted $(count_of "$tmp/out"), primesieve $truth" >&2; exit 1; }
     timed /dev/null "$tmp/out" primesieve $big -t "$threads" -q -c
     b=$MS
-    [ "$(count_of "$tmp/out")" = "$truth" ] || { echo "bench: primesieve disagrees with itself" >&2; exit 1; }
+    [ "$(count_of "$tmp/out")" = "$truth" ] || die "primesieve disagrees with itself"
     [ "$r" = 0 ] && continue # warm-up
     pw+=("$a") ps+=("$b")
     printf '  round %d: primes to 10^9: pisubmit %7.1f ms   primesieve -t%d %7.1f ms\n' "$r" "$a" "$threads" "$b"

@@ -27,7 +27,7 @@ for i in $(seq "$n"); do
     for _ in $(seq 100); do grep -q "listening on" "$tmp/w$i.log" && break; sleep 0.05; done
 done
 grep -ho "listening on [0-9.:]*" "$tmp"/w*.log | awk '{print $3}' >"$tmp/hosts"
-[ "$(wc -l <"$tmp/hosts")" = "$n" ] || { echo "only $(wc -l <"$tmp/hosts") of $n workers started" >&2; exit 1; }
+[ "$(wc -l <"$tmp/hosts")" = "$n" ] || die "only $(wc -l <"$tmp/hosts") of $n workers started"
 
 # Runs pisubmit under GNU time against HOSTS; prints "wall_s peak_rss_kib
 # cpu_s" (user + system) and keeps stdout in $tmp/out.
@@ -42,7 +42,6 @@ start_worker "$tmp/one.log"
 pids+=("$WORKER_PID")
 reps=${BENCH_REPS:-3}
 section="240 workers (seed 004's lab)"
-kib_to_mib() { awk -v k="$1" 'BEGIN { printf "%.2f", k / 1024 }'; }
 
 # compare NAME KEY EXPECTED JOB...: runs JOB over all the workers and on
 # the one worker, REPS times each, requires KEY of the JSON answer to be
@@ -56,10 +55,10 @@ compare() {
         read -r wall rss cpu < <(measured "@$tmp/hosts" --json "$@")
         answer=$(field "$key" <"$tmp/out")
         [ "$expected" = - ] && expected=$answer
-        [ "$answer" = "$expected" ] || { echo "bench: $name over $n workers gave $answer, not $expected" >&2; exit 1; }
+        [ "$answer" = "$expected" ] || die "$name over $n workers gave $answer, not $expected"
         read -r one _ cpu1 < <(measured "$WORKER" --json "$@")
         answer=$(field "$key" <"$tmp/out")
-        [ "$answer" = "$expected" ] || { echo "bench: $name on one worker gave $answer, not $expected" >&2; exit 1; }
+        [ "$answer" = "$expected" ] || die "$name on one worker gave $answer, not $expected"
         walls+=("$wall") ones+=("$one") rsss+=("$(kib_to_mib "$rss")")
         cpus+=("$(awk -v a="$cpu" -v b="$cpu1" -v n="$n" 'BEGIN { printf "%.3f", (a - b) * 1000 / (n - 1) }')")
     done
@@ -79,7 +78,7 @@ walls=() rsss=()
 for r in $(seq "$reps"); do
     read -r wall rss _ < <(measured "@$tmp/hosts" --json status)
     up=$(python3 -c "import json; d=json.load(open('$tmp/out')); print(sum(1 for h in d['hosts'] if not h.get('error')))")
-    [ "$up" = "$n" ] || { echo "bench: only $up of $n workers answered status" >&2; exit 1; }
+    [ "$up" = "$n" ] || die "only $up of $n workers answered status"
     walls+=("$wall") rsss+=("$(kib_to_mib "$rss")")
 done
 echo "  status: all $n answered in ${walls[*]} s; pisubmit peak RSS ${rsss[*]} MiB"

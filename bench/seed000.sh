@@ -22,7 +22,7 @@ start_worker "$tmp/worker.log"
 check() { # NAME FILE: the total printed must be exactly the exact sum
     local v
     v=$(grep -o '"result":[^,}]*\|total=[^ ]*' "$2" | head -1 | sed 's/.*[:=]//')
-    awk -v v="$v" -v e="$exact" 'BEGIN { exit !(v == e) }' || { echo "bench: $1 gave $v, not $exact" >&2; exit 1; }
+    awk -v v="$v" -v e="$exact" 'BEGIN { exit !(v == e) }' || die "$1 gave $v, not $exact"
 }
 pw=() py=() c=()
 for r in $(seq 0 "$reps"); do

@@ -46,7 +46,7 @@ for r in $(seq 0 "$reps"); do
     timed /dev/null "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json reduce --op sum --dtype i64 --input "$data"
     c=$MS
     sum=$(field result <"$tmp/out")
-    [ "$sum" = "$expect" ] || { echo "bench: reduce gave $sum, not $expect" >&2; exit 1; }
+    [ "$sum" = "$expect" ] || die "reduce gave $sum, not $expect"
     timed /dev/null "$tmp/out" target/bench/pingpong send "$sink_port" "$data"
     d=$MS
     [ "$r" = 0 ] && continue # warm-up

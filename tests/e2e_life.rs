@@ -287,6 +287,28 @@ fn a_worker_killed_mid_run_is_rebuilt_from_the_checkpoint() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A random 256² board run for GENERATIONS with a border exchange every
+/// generation (so that it is slow enough to interrupt), its final board
+/// going to OUT.
+fn long_random_run<'a>(generations: &'a str, out: &'a std::path::Path) -> Vec<&'a str> {
+    let out = out.to_str().expect("a UTF-8 scratch path");
+    vec![
+        "life",
+        "--random",
+        "0.3",
+        "--width",
+        "256",
+        "--height",
+        "256",
+        "--generations",
+        generations,
+        "--exchange-every",
+        "1",
+        "--output",
+        out,
+    ]
+}
+
 /// With checkpoints off, a lost worker stops the run with an error that
 /// says why; no board is printed or written.
 #[test]
@@ -296,30 +318,9 @@ fn without_checkpoints_a_lost_worker_is_a_clear_error() {
     let dir = scratch("nockpt");
     let frames = dir.join("frames");
     let out = dir.join("final.rle");
-    let child = spawn_pisubmit(
-        &hosts,
-        &[
-            "life",
-            "--random",
-            "0.3",
-            "--width",
-            "256",
-            "--height",
-            "256",
-            "--generations",
-            "200000",
-            "--exchange-every",
-            "1",
-            "--checkpoint-every",
-            "off",
-            "--frames",
-            frames.to_str().unwrap(),
-            "--every",
-            "100",
-            "--output",
-            out.to_str().unwrap(),
-        ],
-    );
+    let mut args = long_random_run("200000", &out);
+    args.extend(["--checkpoint-every", "off", "--frames", frames.to_str().unwrap(), "--every", "100"]);
+    let child = spawn_pisubmit(&hosts, &args);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !frames.join(frame_name(200)).exists() {
         assert!(Instant::now() < deadline, "generation 200 never came");
@@ -453,23 +454,9 @@ fn timeout_and_interrupt_stop_a_run_without_a_board() {
     let w = Worker::start(&[]);
     let dir = scratch("stop");
     let out = dir.join("final.rle");
-    let long = [
-        "life",
-        "--random",
-        "0.3",
-        "--width",
-        "256",
-        "--height",
-        "256",
-        "--generations",
-        "100000000",
-        "--exchange-every",
-        "1",
-        "--output",
-        out.to_str().unwrap(),
-    ];
+    let long = long_random_run("100000000", &out);
     let mut args = vec!["--timeout", "1"];
-    args.extend(long);
+    args.extend(&long);
     let run = pisubmit(&w.addr(), &args);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("--timeout reached at generation"), "{}", run.stderr);
