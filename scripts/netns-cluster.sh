@@ -3,11 +3,12 @@
 # each with eth0 = 198.18.1.(10+K)/24 and lo up, joined by veth pairs
 # (host side vpwcK) to the bridge pwclu0, which holds the head's address
 # 198.18.1.1/24. Faults are then host-side commands: `ip link set vpwcK
-# down` pulls a cable, `tc qdisc add dev vpwcK root netem loss 5%` makes a
-# bad switch port.
+# down` pulls a cable, and `loss K P` makes host K's port a bad one.
 #
-#   scripts/netns-cluster.sh up N    # N in 1..49; removes any old cluster first
-#   scripts/netns-cluster.sh down    # removes everything `up` makes; idempotent
+#   scripts/netns-cluster.sh up N      # N in 1..49; removes any old cluster first
+#   scripts/netns-cluster.sh loss K P  # host K drops P% of its packets, each way
+#   scripts/netns-cluster.sh dropped K # how many packets host K has dropped
+#   scripts/netns-cluster.sh down      # removes everything `up` makes; idempotent
 #
 # Needs root. Uses only 198.18.1.0/24 and the names pwc*, vpwc*, pwclu0 (the
 # install test uses pwpi*, pwtest0 and 198.18.0.0/24). Used by
@@ -62,10 +63,45 @@ up() {
     say "up: $n hosts pwc1..pwc$n at 198.18.1.11..198.18.1.$((10 + n)), head 198.18.1.1 on $BRIDGE"
 }
 
+# This kernel has no netem, so loss is nftables dropping on a random number
+# (numgen), in the host's own namespace: the table goes with the namespace.
+# Both directions, so a lost Data frame and a lost ACK both happen.
+loss() {
+    local k=$1 percent=$2
+    [[ "$k" =~ ^[0-9]+$ ]] && [[ "$percent" =~ ^[0-9]+$ ]] && [ "$percent" -le 100 ] ||
+        { say "loss: K and P must be numbers, P at most 100 (got '$k' '$percent')"; exit 2; }
+    command -v nft >/dev/null || { say "loss: the nft command (nftables) is missing"; exit 2; }
+    # A veth hands the stack 64 KiB super-packets (GSO): one segment each
+    # makes every rule decision about one wire-sized packet, as on a switch.
+    ip -n "pwc$k" link set eth0 gso_max_segs 1
+    ip link set "vpwc$k" gso_max_segs 1
+    ip netns exec "pwc$k" nft -f - <<EOF
+table inet pwloss {
+    chain in {
+        type filter hook input priority 0;
+        iifname "eth0" numgen random mod 100 < $percent counter drop
+    }
+    chain out {
+        type filter hook output priority 0;
+        oifname "eth0" numgen random mod 100 < $percent counter drop
+    }
+}
+EOF
+    say "loss: pwc$k drops $percent% of its packets in and out"
+}
+
+# Packets host K's loss rules have dropped, both ways together.
+dropped() {
+    ip netns exec "pwc$1" nft list table inet pwloss |
+        awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+}
+
 [ "$(id -u)" = 0 ] || { say "needs root (it creates network namespaces)"; exit 2; }
 command -v ip >/dev/null || { say "the ip command (iproute2) is missing"; exit 2; }
 case "${1:-}" in
     up) up "${2:-}" ;;
+    loss) loss "${2:-}" "${3:-}" ;;
+    dropped) dropped "${2:-}" ;;
     down) down ;;
-    *) say "usage: $0 up N | down"; exit 2 ;;
+    *) say "usage: $0 up N | loss K PERCENT | dropped K | down"; exit 2 ;;
 esac
