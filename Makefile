@@ -37,6 +37,9 @@ test-packages:
 # bench/table.py then rewrites the table in docs/PERFORMANCE.md with the
 # machine, the versions and the date. As root on Debian: the anchors and
 # the cross toolchains are installed first. About 15 minutes on 2 cores.
+# BENCH_BASE: the earlier commit that bench/versus.sh compares round trips
+# and transfers against (the last one measured before issue 15's changes).
+BENCH_BASE ?= 07e4754
 bench: export BENCH_ROWS = $(CURDIR)/target/bench/rows.tsv
 bench: build
 	bash scripts/install-build-deps.sh
@@ -55,6 +58,7 @@ bench: build
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
+	bash bench/versus.sh $(BENCH_BASE)
 	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
