@@ -78,7 +78,7 @@ fn job_results_skip_appended_fields() {
     assert_eq!(check("life result", &gen_pop, life::decode_result), (100, 4242));
     let listed = [Listed { name: "tool".into(), dir: "/srv/jobs".into(), outcome: Err("not executable".into()) }];
     let (dirs, entries) =
-        check("jobs result", &joblist::encode(&[PathBuf::from("/srv/jobs")], &listed), |p| joblist::decode_result(p));
+        check("jobs result", &joblist::encode(&[PathBuf::from("/srv/jobs")], &listed), joblist::decode_result);
     assert_eq!((dirs.as_slice(), entries.len()), (&["/srv/jobs".to_string()][..], 1));
 }
 
@@ -199,7 +199,8 @@ fn a_hello_cut_at_each_optional_field() {
 
 #[test]
 fn job_parameters_still_refuse_bytes_they_do_not_know() {
-    let cases: [(&str, Vec<u8>, fn(&[u8]) -> Result<(), String>); 4] = [
+    type Decode = fn(&[u8]) -> Result<(), String>;
+    let cases: [(&str, Vec<u8>, Decode); 4] = [
         ("loopsum", loopsum::Params { t0: 0, t1: 10, u_len: 10, c: 1.0 }.encode(), |p| {
             loopsum::Params::decode(p).map(drop).map_err(|e| e.message)
         }),
