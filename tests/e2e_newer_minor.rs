@@ -204,3 +204,55 @@ fn a_worker_refuses_parameter_bytes_it_does_not_know() {
     let f = c.frame().expect("the connection goes on");
     assert_eq!((f.header.frame_type, f.payload.as_slice()), (FrameType::Pong, &[1u8, 2][..]));
 }
+
+/// A DiscoverReply with fields a later minor appended: `pisubmit discover`
+/// lists the worker as it lists a plain one (it cannot know the head's
+/// minor, so it may grow towards any head).
+#[test]
+fn a_discover_reply_with_appended_fields_is_listed() {
+    use piworker::protocol::discovery::{parse_probe, Announce};
+    use std::net::UdpSocket;
+    let plain = Worker::start(&["--threads", "1"]);
+    let later = UdpSocket::bind("127.0.0.1:0").unwrap();
+    later.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let later_port = later.local_addr().unwrap().port();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&answered);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = later.recv_from(&mut buf) {
+            let Ok(token) = parse_probe(&buf[..n]) else { continue };
+            let announce = Announce {
+                software: "0.9.0".into(),
+                protocol_major: 1,
+                protocol_minor: 9,
+                hostname: "newpi".into(),
+                arch: "arm64".into(),
+                threads: 4,
+                port: later_port,
+                key_required: false,
+            };
+            let mut reply = announce.encode(token);
+            reply.extend_from_slice(&minor_proxy::APPENDED);
+            let len = (reply.len() - 16) as u32;
+            reply[12..16].copy_from_slice(&len.to_be_bytes());
+            let _ = later.send_to(&reply, from);
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let ports = format!("{},{later_port}", plain.port);
+    let run = finish(
+        std::process::Command::new(PISUBMIT)
+            .args(["discover", "--subnet", "127.0.0.1/32", "--port", &ports, "--wait", "1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(answered.load(std::sync::atomic::Ordering::Relaxed) > 0, "the later worker was never probed");
+    assert!(run.stdout.contains(&plain.addr()), "{}", run.stdout);
+    let line = run.stdout.lines().find(|l| l.contains(&format!("127.0.0.1:{later_port}")));
+    assert!(line.is_some_and(|l| l.contains("newpi")), "the grown reply was not listed:\n{}", run.stdout);
+}

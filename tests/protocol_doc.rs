@@ -834,3 +834,32 @@ fn reduce_min_and_max_ignore_nan_as_documented() {
         assert!(matches!(only_nan.value, Value::MinF64(Some(v)) | Value::MaxF64(Some(v)) if v.is_nan()));
     }
 }
+
+/// Hello's `max_threads` sizes the split as the Hello section says: loopsum
+/// and pi into `max(ceil(work / 2^24), threads)` tasks, powers and life
+/// into one part per thread; primes not at all.
+#[test]
+fn max_threads_sizes_the_split_as_documented() {
+    let doc = read_doc();
+    let hello = section(&doc, "### Hello").join(" ");
+    let flat = hello.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("loopsum and pi cut a job into `max(ceil(work / 2^24), threads)` tasks"), "{flat}");
+    let tasks = |kind: JobKind, params: Vec<u8>, threads: usize| {
+        let mut job = jobs::start(kind.to_u8(), &params, false, WorkerContext::new(threads)).unwrap();
+        job.take_tasks().len()
+    };
+    let small = loopsum::Params { t0: 0, t1: 100, u_len: 100, c: 1.0 }.encode();
+    let big = loopsum::Params { t0: 0, t1: 1 << 13, u_len: 1 << 14, c: 1.0 }.encode(); // 2^27 = 8 x 2^24
+    for threads in [1, 2, 4, 16] {
+        assert_eq!(tasks(JobKind::Loopsum, small.clone(), threads), threads, "small loopsum, {threads} threads");
+        assert_eq!(tasks(JobKind::Loopsum, big.clone(), threads), threads.max(8), "big loopsum, {threads} threads");
+        let darts = pi::Params { seed: 1, i0: 0, i1: 3 << 24 }.encode();
+        assert_eq!(tasks(JobKind::Pi, darts, threads), threads.max(3), "pi, {threads} threads");
+    }
+    let powers = piworker::jobs::powers::Params { nums: vec![2.0; 10], exps: vec![1.0, 2.0, 3.0, 4.0, 5.0] }.encode();
+    assert_eq!(tasks(JobKind::Powers, powers.clone(), 2), 2, "powers: one block of exponents per thread");
+    assert_eq!(tasks(JobKind::Powers, powers, 8), 5, "powers: at most one block per exponent");
+    // Never more tasks than rows.
+    let three_rows = loopsum::Params { t0: 0, t1: 3, u_len: 10, c: 1.0 }.encode();
+    assert_eq!(tasks(JobKind::Loopsum, three_rows, 16), 3);
+}
