@@ -256,3 +256,39 @@ fn a_discover_reply_with_appended_fields_is_listed() {
     let line = run.stdout.lines().find(|l| l.contains(&format!("127.0.0.1:{later_port}")));
     assert!(line.is_some_and(|l| l.contains("newpi")), "the grown reply was not listed:\n{}", run.stdout);
 }
+
+/// A lab mid-upgrade: one plain worker and one that appends fields, in the
+/// same run. The pieces are spread over both, and the answers are those of
+/// two plain workers.
+#[test]
+fn mixed_minors_in_one_run_give_the_same_answers() {
+    let (a, b) = (Worker::start(&["--threads", "2"]), Worker::start(&["--threads", "2"]));
+    let p = MinorProxy::start(&b.addr(), Mode::Grow);
+    let (plain, mixed) = (format!("{},{}", a.addr(), b.addr()), format!("{},{}", a.addr(), p.addr()));
+    let dir = scratch("mixed");
+    for args in [
+        vec!["--json", "loopsum", "--t-range", "-300..9001", "--u-len", "7001", "--c", "0.1"],
+        vec!["--json", "pi", "--samples", "20000000", "--seed", "11"],
+        vec!["--json", "primes", "--from", "1", "--to", "20000000"],
+    ] {
+        let (x, y) = (pisubmit(&plain, &args).json(), pisubmit(&mixed, &args).json());
+        assert_eq!(y["result"], x["result"], "{args:?}");
+        let pieces = |v: &Value, addr: &str| {
+            v["hosts"].as_array().unwrap().iter().find(|h| h["address"] == addr).map(|h| h["pieces"].clone())
+        };
+        assert!(pieces(&y, &p.addr()).is_some_and(|n| n.as_u64() > Some(0)), "the grown worker got no piece: {y}");
+    }
+    let outputs: Vec<Vec<u8>> = [&plain, &mixed]
+        .iter()
+        .enumerate()
+        .map(|(i, hosts)| {
+            let out = dir.join(format!("primes-{i}.txt"));
+            let run = pisubmit(hosts, &["primes", "--from", "1", "--to", "5000000", "--output", out.to_str().unwrap()]);
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            std::fs::read(&out).unwrap()
+        })
+        .collect();
+    assert!(outputs[0] == outputs[1], "primes --output differs with a grown worker in the run");
+    assert!(p.changed("Result") > 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
