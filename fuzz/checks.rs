@@ -145,18 +145,20 @@ pub fn job_params(data: &[u8]) {
 
 /// Every result and partial decoder the head runs on a worker's answers:
 /// no panic, no unbounded allocation, and what decodes re-encodes to the
-/// same value.
+/// same value. Results may carry fields a later minor appended, which a
+/// reader skips (docs/PROTOCOL.md, How messages grow): the re-encoding is
+/// then the start of the data.
 pub fn job_results(data: &[u8]) {
     if let Ok(sum) = loopsum::decode_result(data) {
         let again = loopsum::decode_result(&loopsum::encode_result(&sum)).expect("re-encoded loopsum result");
         assert_same_f64(sum.value(), again.value(), "loopsum result");
     }
     if let Ok(counts) = pi::Counts::decode(data) {
-        assert_eq!(counts.encode(), data);
+        assert!(data.starts_with(&counts.encode()), "pi result");
         let _ = counts.estimate();
     }
     if let Ok(summary) = primes::Summary::decode(data) {
-        assert_eq!(summary.encode(), data);
+        assert!(data.starts_with(&summary.encode()), "primes result");
     }
     if let Ok(list) = primes::decode_partial(data) {
         assert_eq!(list.iter().flat_map(|p| p.to_be_bytes()).collect::<Vec<u8>>(), data);
@@ -164,9 +166,9 @@ pub fn job_results(data: &[u8]) {
     if let Ok(rows) = powers::decode_rows(data) {
         let cols = rows.first().map_or(0, Vec::len);
         assert!(rows.iter().all(|r| r.len() == cols), "ragged powers rows");
-        assert_eq!(8 + rows.len() * cols * 8, data.len());
+        assert!(8 + rows.len() * cols * 8 <= data.len());
         if !rows.is_empty() {
-            assert_eq!(powers::encode_rows(&rows), data);
+            assert!(data.starts_with(&powers::encode_rows(&rows)), "powers result");
         }
     }
     if let Ok(outcome) = reduce::Outcome::decode(data) {
@@ -176,7 +178,7 @@ pub fn job_results(data: &[u8]) {
         assert_eq!(again.display_value(), shown, "reduce outcome changes value when re-encoded");
     }
     if let Ok(bytes) = echo::decode_result(data) {
-        assert_eq!(bytes.to_be_bytes(), data);
+        assert!(data.starts_with(&bytes.to_be_bytes()), "echo result");
     }
 }
 

@@ -12,11 +12,12 @@ use piworker::jobs::exact_sum::ExactSum;
 use piworker::jobs::exec::{self, ExecEnv};
 use piworker::jobs::jobdir::JobDirs;
 use piworker::jobs::{self, loopsum, pi, reduce, JobError, JobKind, WorkerContext};
+use piworker::protocol::auth;
 use piworker::protocol::discovery::{encode_probe, parse_announce, parse_probe, Announce, PROBE_LEN};
 use piworker::protocol::frame::{
     decode_frame, FrameError, DEFAULT_MAX_FRAME, HEADER_LEN, MAGIC, PROTOCOL_MAJOR, PROTOCOL_MINOR,
 };
-use piworker::protocol::message::{version_refusal, SUBMIT_HAS_INPUT};
+use piworker::protocol::message::{version_refusal, Challenge, SUBMIT_HAS_INPUT};
 use piworker::protocol::{
     ErrorCode, ErrorMessage, Frame, FrameType, Hello, Status, Submit, Welcome, WireError, WireReader,
 };
@@ -25,9 +26,11 @@ use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 
 /// Every example the document must contain, each checked below.
-const EXPECTED: [&str; 19] = [
+const EXPECTED: [&str; 21] = [
     "hello",
     "welcome",
+    "welcome-keyed",
+    "auth",
     "ping",
     "status-request",
     "status",
@@ -49,6 +52,25 @@ const EXPECTED: [&str; 19] = [
 
 /// The token of the discovery examples: the reply carries the probe's.
 const TOKEN: u32 = 0x8b3f_61d2;
+
+/// The keyed handshake's key file, as the document gives it: the key is
+/// its text without the newline, not the base64 decoded.
+const KEY_FILE: &str = "c2VjcmV0LWtleS1mb3ItdGhlLWxhYg==\n";
+/// The keyed handshake's nonces: the hello example's, and the worker's.
+const CLIENT_NONCE: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+const WORKER_NONCE: [u8; 16] =
+    [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff];
+
+/// The key bytes, read from a key file by the code both programs use.
+fn doc_key() -> Vec<u8> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("piw-doc-key-{}", std::process::id()));
+    std::fs::write(&path, KEY_FILE).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = auth::load_key(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    key
+}
 
 struct Example {
     name: String,
@@ -210,6 +232,30 @@ fn check(ex: &Example, frame: &Frame) {
             };
             assert_eq!(Welcome::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);
+        }
+        "welcome-keyed" => {
+            assert_header(ex, frame, FrameType::Welcome, 0);
+            let key = doc_key();
+            let proof = auth::worker_proof(&key, &CLIENT_NONCE, &WORKER_NONCE);
+            let want = Welcome {
+                protocol_major: PROTOCOL_MAJOR,
+                protocol_minor: PROTOCOL_MINOR,
+                software: "0.1.0".into(),
+                hostname: "pi-01".into(),
+                arch: "arm64".into(),
+                threads: 4,
+                max_frame: DEFAULT_MAX_FRAME,
+                challenge: Challenge::Key { nonce: WORKER_NONCE, proof },
+            };
+            assert_eq!(Welcome::decode(p).unwrap(), want);
+            assert_eq!(want.encode().to_bytes(), ex.bytes);
+            assert!(auth::check_worker_proof(&key, &CLIENT_NONCE, &WORKER_NONCE, &proof));
+        }
+        "auth" => {
+            let key = doc_key();
+            let proof = auth::client_proof(&key, &CLIENT_NONCE, &WORKER_NONCE);
+            assert_eq!(*frame, Frame::new(FrameType::Auth, 0, proof.to_vec()));
+            assert!(auth::check_client_proof(&key, &CLIENT_NONCE, &WORKER_NONCE, p));
         }
         "ping" => {
             assert_eq!(*frame, Frame::new(FrameType::Ping, 0, vec![]));
@@ -631,4 +677,189 @@ fn tables_match_the_code() {
             other => panic!("job kind {code}: unexpected input column `{other}`"),
         }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+}
+
+/// The cluster key section's test vector: the key bytes are the file's
+/// trimmed text, the labels have no length prefix, and the proofs it
+/// prints are the code's.
+#[test]
+fn the_keyed_handshake_vector_is_the_codes() {
+    let doc = read_doc();
+    let text = section(&doc, "### The cluster key").join(" ");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let key = doc_key();
+    assert_eq!(key, KEY_FILE.trim().as_bytes(), "the key is the file's text, trimmed, not decoded");
+    assert!(flat.contains(&format!("`{}`", KEY_FILE.trim())), "the section names the key");
+    let worker = auth::worker_proof(&key, &CLIENT_NONCE, &WORKER_NONCE);
+    let client = auth::client_proof(&key, &CLIENT_NONCE, &WORKER_NONCE);
+    assert!(flat.contains(&format!("worker's proof `{}`", hex(&worker))), "worker's proof: {}", hex(&worker));
+    assert!(flat.contains(&format!("client's proof `{}`", hex(&client))), "client's proof: {}", hex(&client));
+    // The HMAC input is label, nonce, nonce: 15 + 16 + 16 bytes, no prefix.
+    use hmac::{Hmac, Mac};
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).unwrap();
+    let mut input = b"piworker worker".to_vec();
+    input.extend_from_slice(&CLIENT_NONCE);
+    input.extend_from_slice(&WORKER_NONCE);
+    assert_eq!(input.len(), 47);
+    m.update(&input);
+    assert_eq!(m.finalize().into_bytes().as_slice(), worker.as_slice());
+    // Whitespace around the key is not part of it; other bytes are.
+    let padded = format!(" \t{}\r\n\n", KEY_FILE.trim());
+    let path = std::env::temp_dir().join(format!("piw-doc-key2-{}", std::process::id()));
+    std::fs::write(&path, padded).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(auth::load_key(&path).unwrap(), key);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// pi's dart vectors and the generator's description.
+#[test]
+fn pi_darts_are_the_documented_generator() {
+    let doc = read_doc();
+    let lines = section(&doc, "### pi (kind 2)");
+    let rows = table(&lines, ["seed", "i"]);
+    assert!(rows.len() >= 5, "pi test vectors");
+    let (mut ins, mut outs) = (0, 0);
+    for cells in &rows {
+        let (seed, i): (u64, u64) = (cells[0].parse().unwrap(), cells[1].parse().unwrap());
+        let x = u64::from_str_radix(unquote(cells[2]), 16).unwrap();
+        let y = u64::from_str_radix(unquote(cells[3]), 16).unwrap();
+        assert_eq!(pi::dart(seed, i), (x, y), "dart {i} of seed {seed}");
+        let inside = cells[4] == "yes";
+        assert_eq!(pi::is_inside(x, y), inside, "dart {i} of seed {seed}");
+        // The document's rule, x*x + y*y < 2^64, in wider arithmetic.
+        assert_eq!(u128::from(x * x) + u128::from(y * y) < 1u128 << 64, inside);
+        if inside {
+            ins += 1
+        } else {
+            outs += 1
+        }
+    }
+    assert!(ins > 0 && outs > 0, "the vectors have darts inside and outside");
+    let counts = pi::count_inside(1, 0, 1000, &AtomicBool::new(false));
+    assert_eq!(counts.inside, 805);
+    assert!(lines.join(" ").contains("Darts 0 to 999 of seed 1 put 805 inside"));
+}
+
+/// What reduce reads from one line of text, sent with its newline.
+fn read_line(line: &[u8], op: reduce::Op) -> Result<reduce::Outcome, String> {
+    let mut f = reduce::Folder::new(reduce::Params { op, dtype: reduce::DType::Text });
+    let mut input = line.to_vec();
+    input.push(b'\n');
+    f.feed(&input).map_err(|e| e.message)?;
+    f.finish().map_err(|e| e.message)
+}
+
+/// The table of text lines in the reduce section, line by line.
+#[test]
+fn reduce_reads_text_lines_as_documented() {
+    use reduce::{Op, Value};
+    let doc = read_doc();
+    let rows = table(&section(&doc, "### reduce (kind 5)"), ["Line", "Read as"]);
+    assert!(rows.len() >= 20, "reduce's line table");
+    for cells in &rows {
+        let line = match cells[0] {
+            "(empty)" => String::new(),
+            c => unquote(c).replace("\\r", "\r").replace("\\t", "\t"),
+        };
+        let (what, value) = cells[1].split_once(' ').unwrap_or((cells[1], ""));
+        let sum = read_line(line.as_bytes(), Op::Sum);
+        let max = read_line(line.as_bytes(), Op::Max);
+        match what {
+            "whole" => {
+                let want: i128 = value.parse().unwrap();
+                let Ok(reduce::Outcome { count: 1, value: Value::SumText { ints, all_ints: true, .. } }) = sum else {
+                    panic!("{line:?} is not read as a whole number: {sum:?}");
+                };
+                assert_eq!(ints, want, "{line:?}");
+            }
+            "number" => {
+                let want: f64 = value.parse().unwrap();
+                let Ok(reduce::Outcome { count: 1, value: Value::SumText { all_ints: false, .. } }) = sum else {
+                    panic!("{line:?} is not read as a number that is not whole: {sum:?}");
+                };
+                let Ok(reduce::Outcome { value: Value::MaxF64(Some(got)), .. }) = max else {
+                    panic!("{line:?}: {max:?}");
+                };
+                assert!(got == want || (got.is_nan() && want.is_nan()), "{line:?}: {got} is not {want}");
+            }
+            "skipped" => assert_eq!(sum.map(|o| o.count), Ok(0), "{line:?}"),
+            "error" => {
+                let err = sum.expect_err(&format!("{line:?} should be refused"));
+                assert!(err.contains("cannot read") && err.contains("at byte 0"), "{line:?}: {err}");
+            }
+            other => panic!("reduce line table: unknown reading `{other}`"),
+        }
+    }
+}
+
+/// Min and max ignore NaN, in every order and split; only all-NaN is NaN.
+#[test]
+fn reduce_min_and_max_ignore_nan_as_documented() {
+    use reduce::{Op, Outcome, Value};
+    let doc = read_doc();
+    assert!(section(&doc, "### reduce (kind 5)").join(" ").contains("Min and max ignore NaN"));
+    let values = ["3", "NaN", "1"];
+    let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    for op in [Op::Min, Op::Max] {
+        let want = if op == Op::Min { 1.0 } else { 3.0 };
+        for order in orders {
+            let text: String = order.iter().map(|&i| format!("{}\n", values[i])).collect();
+            // Whole, and cut into one piece per line merged as the head does.
+            let mut f = reduce::Folder::new(reduce::Params { op, dtype: reduce::DType::Text });
+            f.feed(text.as_bytes()).unwrap();
+            let whole = f.finish().unwrap();
+            let mut merged: Option<Outcome> = None;
+            for &i in &order {
+                let piece = read_line(values[i].as_bytes(), op).unwrap();
+                match merged.as_mut() {
+                    None => merged = Some(piece),
+                    Some(m) => m.merge(&piece).unwrap(),
+                }
+            }
+            for (how, o) in [("whole", whole), ("merged", merged.unwrap())] {
+                let got = match o.value {
+                    Value::MinF64(Some(v)) | Value::MaxF64(Some(v)) => v,
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(got, want, "{op:?} of {order:?} ({how})");
+            }
+        }
+        let only_nan = read_line(b"NaN", op).unwrap();
+        assert!(matches!(only_nan.value, Value::MinF64(Some(v)) | Value::MaxF64(Some(v)) if v.is_nan()));
+    }
+}
+
+/// Hello's `max_threads` sizes the split as the Hello section says: loopsum
+/// and pi into `max(ceil(work / 2^24), threads)` tasks, powers and life
+/// into one part per thread; primes not at all.
+#[test]
+fn max_threads_sizes_the_split_as_documented() {
+    let doc = read_doc();
+    let hello = section(&doc, "### Hello").join(" ");
+    let flat = hello.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("loopsum and pi cut a job into `max(ceil(work / 2^24), threads)` tasks"), "{flat}");
+    let tasks = |kind: JobKind, params: Vec<u8>, threads: usize| {
+        let mut job = jobs::start(kind.to_u8(), &params, false, WorkerContext::new(threads)).unwrap();
+        job.take_tasks().len()
+    };
+    let small = loopsum::Params { t0: 0, t1: 100, u_len: 100, c: 1.0 }.encode();
+    let big = loopsum::Params { t0: 0, t1: 1 << 13, u_len: 1 << 14, c: 1.0 }.encode(); // 2^27 = 8 x 2^24
+    for threads in [1, 2, 4, 16] {
+        assert_eq!(tasks(JobKind::Loopsum, small.clone(), threads), threads, "small loopsum, {threads} threads");
+        assert_eq!(tasks(JobKind::Loopsum, big.clone(), threads), threads.max(8), "big loopsum, {threads} threads");
+        let darts = pi::Params { seed: 1, i0: 0, i1: 3 << 24 }.encode();
+        assert_eq!(tasks(JobKind::Pi, darts, threads), threads.max(3), "pi, {threads} threads");
+    }
+    let powers = piworker::jobs::powers::Params { nums: vec![2.0; 10], exps: vec![1.0, 2.0, 3.0, 4.0, 5.0] }.encode();
+    assert_eq!(tasks(JobKind::Powers, powers.clone(), 2), 2, "powers: one block of exponents per thread");
+    assert_eq!(tasks(JobKind::Powers, powers, 8), 5, "powers: at most one block per exponent");
+    // Never more tasks than rows.
+    let three_rows = loopsum::Params { t0: 0, t1: 3, u_len: 10, c: 1.0 }.encode();
+    assert_eq!(tasks(JobKind::Loopsum, three_rows, 16), 3);
 }

@@ -441,6 +441,12 @@ impl Connection {
             Err(e) => return self.refuse(job_id, false, ErrorCode::BadParams, format!("malformed Submit: {e}")),
         };
         let input = submit.has_input();
+        if job_id == 0 {
+            // 0 is the connection's own id (its Errors carry it): a job with
+            // it could not be told apart from them.
+            let msg = "job id 0 is reserved for the connection; number jobs from 1".to_string();
+            return self.refuse(job_id, input, ErrorCode::BadParams, msg);
+        }
         if env.draining {
             let msg = "worker is shutting down; not taking new jobs".to_string();
             return self.refuse(job_id, input, ErrorCode::ShuttingDown, msg);

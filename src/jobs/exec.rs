@@ -296,6 +296,6 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u32), JobError> {
     let mut r = WireReader::new(payload);
     let bytes = r.u64("exec.stdout_bytes")?;
     let millis = r.u32("exec.millis")?;
-    r.finish("exec result")?;
+    r.skip_later_fields();
     Ok((bytes, millis))
 }

@@ -92,6 +92,6 @@ pub fn decode_result(payload: &[u8]) -> Result<(Vec<String>, Vec<Entry>), JobErr
         };
         entries.push(Entry { name, dir, outcome });
     }
-    r.finish("jobs result")?;
+    r.skip_later_fields();
     Ok((dirs, entries))
 }

@@ -483,7 +483,7 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
     let mut r = WireReader::new(payload);
     let g = r.u64("life.generation")?;
     let p = r.u64("life.population")?;
-    r.finish("life result")?;
+    r.skip_later_fields();
     Ok((g, p))
 }
 

@@ -96,13 +96,16 @@ pub fn decode_rows(payload: &[u8]) -> Result<Vec<Vec<f64>>, JobError> {
     let (rows, cols) = (r.u32("powers.rows")? as usize, r.u32("powers.cols")? as usize);
     // Rows of zero columns would pass the size check at any count, so the
     // counts are capped too (found by fuzzing).
-    if rows > MAX_VALUES || cols > MAX_VALUES || rows.saturating_mul(cols).saturating_mul(8) != r.remaining() {
+    if rows > MAX_VALUES || cols > MAX_VALUES || rows.saturating_mul(cols).saturating_mul(8) > r.remaining() {
         return Err(JobError::failed(format!(
-            "powers: result of {rows}x{cols} does not match {} bytes",
+            "powers: result of {rows}x{cols} needs {} bytes of values, the payload has {} left",
+            rows.saturating_mul(cols).saturating_mul(8),
             r.remaining()
         )));
     }
-    (0..rows).map(|_| (0..cols).map(|_| r.f64("powers.value").map_err(JobError::from)).collect()).collect()
+    let table = (0..rows).map(|_| (0..cols).map(|_| r.f64("powers.value").map_err(JobError::from)).collect()).collect();
+    r.skip_later_fields();
+    table
 }
 
 struct Running {

@@ -254,7 +254,7 @@ impl Outcome {
             6 => Value::MaxI64(if some { Some(r.i64("reduce.max")?) } else { None }),
             other => return Err(JobError::failed(format!("reduce: unknown result tag {other}"))),
         };
-        r.finish("reduce result")?;
+        r.skip_later_fields();
         Ok(Outcome { count, value })
     }
 

@@ -49,7 +49,7 @@ impl Announce {
 
     pub fn decode(payload: &[u8]) -> Result<Announce, WireError> {
         let mut r = WireReader::new(payload);
-        Ok(Announce {
+        let a = Announce {
             software: r.string("announce.software")?,
             protocol_major: r.u8("announce.protocol_major")?,
             protocol_minor: r.u8("announce.protocol_minor")?,
@@ -58,7 +58,9 @@ impl Announce {
             threads: r.u16("announce.threads")?,
             port: r.u16("announce.port")?,
             key_required: r.u8("announce.key_required")? != 0,
-        })
+        };
+        r.skip_later_fields();
+        Ok(a)
     }
 }
 

@@ -13,7 +13,9 @@ pub const MAGIC: [u8; 4] = *b"PIWK";
 /// The protocol's major version. A peer with another major is refused.
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// The protocol's minor version: additions that an older peer can ignore.
-pub const PROTOCOL_MINOR: u8 = 2;
+/// 3: this side reads replies and results that a later minor grew
+/// (`versions`).
+pub const PROTOCOL_MINOR: u8 = 3;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 /// Default largest payload a daemon accepts (`--max-frame`).

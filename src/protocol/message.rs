@@ -54,19 +54,17 @@ impl Hello {
         let protocol_major = r.u8("hello.protocol_major")?;
         let protocol_minor = r.u8("hello.protocol_minor")?;
         let software = r.string("hello.software")?;
-        let nonce = if r.remaining() >= NONCE_LEN {
+        // Each later field is absent only when the payload ends before it:
+        // 1 to 15 bytes where a nonce would be, or 1 where max_threads
+        // would be, are a malformed Hello, never a quietly older one.
+        let nonce = r.later_field(|r| {
             let mut n = [0u8; NONCE_LEN];
             n.copy_from_slice(r.take(NONCE_LEN, "hello.nonce")?);
-            Some(n)
-        } else {
-            None
-        };
-        let max_threads = if nonce.is_some() && r.remaining() >= 2 {
-            Some(r.u16("hello.max_threads")?).filter(|&t| t > 0)
-        } else {
-            None
-        };
-        // A later minor may append more fields; they are ignored, not refused.
+            Ok(n)
+        })?;
+        let max_threads = r.later_field(|r| r.u16("hello.max_threads"))?.filter(|&t| t > 0);
+        // A later minor's fields follow; a worker serves what it knows.
+        r.skip_later_fields();
         Ok(Hello { protocol_major, protocol_minor, software, nonce, max_threads })
     }
 }
@@ -127,19 +125,19 @@ impl Welcome {
             challenge: Challenge::Open,
         };
         // 1.0 workers end here: they have no key.
-        if r.remaining() > 0 {
-            match r.u8("welcome.auth")? {
-                0 => {}
-                1 => {
-                    let mut nonce = [0u8; NONCE_LEN];
-                    nonce.copy_from_slice(r.take(NONCE_LEN, "welcome.nonce")?);
-                    let mut proof = [0u8; PROOF_LEN];
-                    proof.copy_from_slice(r.take(PROOF_LEN, "welcome.proof")?);
-                    w.challenge = Challenge::Key { nonce, proof };
-                }
-                other => return Err(WireError::new("welcome.auth", format!("unknown method {other}"))),
+        // A 1.0 Welcome ends before `auth`: read as no key.
+        match r.later_field(|r| r.u8("welcome.auth"))? {
+            None | Some(0) => {}
+            Some(1) => {
+                let mut nonce = [0u8; NONCE_LEN];
+                nonce.copy_from_slice(r.take(NONCE_LEN, "welcome.nonce")?);
+                let mut proof = [0u8; PROOF_LEN];
+                proof.copy_from_slice(r.take(PROOF_LEN, "welcome.proof")?);
+                w.challenge = Challenge::Key { nonce, proof };
             }
+            Some(other) => return Err(WireError::new("welcome.auth", format!("unknown method {other}"))),
         }
+        r.skip_later_fields();
         Ok(w)
     }
 }
@@ -227,7 +225,9 @@ impl ErrorMessage {
 
     pub fn decode(payload: &[u8]) -> Result<ErrorMessage, WireError> {
         let mut r = WireReader::new(payload);
-        Ok(ErrorMessage { code: ErrorCode::from_u16(r.u16("error.code")?), message: r.string("error.message")? })
+        let e = ErrorMessage { code: ErrorCode::from_u16(r.u16("error.code")?), message: r.string("error.message")? };
+        r.skip_later_fields();
+        Ok(e)
     }
 }
 

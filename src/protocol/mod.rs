@@ -2,13 +2,15 @@
 //!
 //! `frame` is the framing (header, limits, need-more versus violation),
 //! `wire` the typed fields inside payloads, `message` the handshake, errors
-//! and job envelope. Nothing here does I/O.
+//! and job envelope, `versions` what each minor lets a peer send. Nothing
+//! here does I/O.
 
 pub mod auth;
 pub mod discovery;
 pub mod frame;
 pub mod message;
 pub mod status;
+pub mod versions;
 pub mod wire;
 
 pub use frame::{Frame, FrameError, FrameRef, FrameType, Header};

@@ -174,7 +174,7 @@ impl Status {
                     .collect::<Result<_, WireError>>()?
             },
         };
-        // A later minor may append fields: they are ignored, not refused.
+        r.skip_later_fields();
         Ok(s)
     }
 

@@ -102,13 +102,33 @@ impl<'a> WireReader<'a> {
         (0..count).map(|_| self.f64(field)).collect()
     }
 
-    /// Fails if bytes are left over: trailing garbage means the peer and we
-    /// disagree about the layout, which must not pass silently.
+    /// The end of a request (job parameters, a life op): bytes left over are
+    /// an error, because a parameter this side does not know could change
+    /// the answer and must not pass silently.
     pub fn finish(&self, what: &'static str) -> Result<(), WireError> {
         if self.remaining() != 0 {
             return Err(WireError::new(what, format!("{} unexpected trailing bytes", self.remaining())));
         }
         Ok(())
+    }
+
+    /// The end of a reply or a result: bytes left over are fields a later
+    /// minor appended, and this side skips them (docs/PROTOCOL.md, Versions:
+    /// replies and results may grow, requests may not). Called where
+    /// `finish` would be, so every decoder says which rule it follows.
+    pub fn skip_later_fields(&self) {}
+
+    /// A field a later minor appended to a reply: absent when the payload
+    /// ends before it (the peer's minor predates it), read by `read` when
+    /// bytes follow. A field cut short is still an error naming it.
+    pub fn later_field<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, WireError>,
+    ) -> Result<Option<T>, WireError> {
+        if self.remaining() == 0 {
+            return Ok(None);
+        }
+        read(self).map(Some)
     }
 }
 
@@ -182,6 +202,23 @@ mod tests {
         buf.put_u32(u32::MAX);
         let err = WireReader::new(&buf).f64_list("nums").unwrap_err();
         assert!(err.problem.contains("claims 4294967295 values"));
+    }
+
+    #[test]
+    fn later_fields_are_absent_when_the_payload_ends_before_them() {
+        let mut r = WireReader::new(&[0, 7]);
+        assert_eq!(r.later_field(|r| r.u16("new")).unwrap(), Some(7));
+        assert_eq!(r.later_field(|r| r.u16("newer")).unwrap(), None);
+        let err = WireReader::new(&[0]).later_field(|r| r.u16("cut")).unwrap_err();
+        assert_eq!(err.field, "cut", "a field cut short is an error, not absent");
+    }
+
+    #[test]
+    fn requests_refuse_trailing_bytes_replies_skip_them() {
+        let mut r = WireReader::new(&[1, 2, 3]);
+        r.u8("known").unwrap();
+        assert!(r.finish("params").unwrap_err().problem.contains("2 unexpected trailing bytes"));
+        r.skip_later_fields();
     }
 
     #[test]

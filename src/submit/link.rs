@@ -10,6 +10,7 @@ use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::{version_refusal, Challenge};
+use crate::protocol::versions;
 use crate::protocol::{ErrorMessage, Frame, FrameError, FrameRef, FrameType, Hello, Welcome};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -367,6 +368,21 @@ impl Link {
         }
     }
 
+    /// The worker's protocol minor, from its Welcome; None before one.
+    /// It says which job parameters the worker understands (`may_send`).
+    pub fn peer_minor(&self) -> Option<u8> {
+        self.welcome.as_ref().map(|w| w.protocol_minor)
+    }
+
+    /// Whether a job parameter added in minor `since` may be sent to this
+    /// worker. A worker refuses parameter bytes it does not know (ignoring
+    /// one could give a wrong answer), so a parameter is only sent to a
+    /// worker whose Welcome shows a minor that has it. No parameter needs
+    /// this yet: every 1.x worker takes every parameter pisubmit sends.
+    pub fn may_send(&self, since: u8) -> bool {
+        self.peer_minor().is_some_and(|minor| versions::understands(minor, since))
+    }
+
     /// Checks a Welcome; a refusal is final for this worker.
     pub fn on_welcome(&mut self, frame: FrameRef<'_>, now: Instant) -> Result<(), String> {
         match frame.header.frame_type {
@@ -538,5 +554,27 @@ mod tests {
         link.start_flight(2, 1, now);
         let partials = &link.flights[&2].partials;
         assert_eq!((partials.iter().count(), partials.bytes.as_ptr()), (0, kept));
+    }
+
+    #[test]
+    fn a_parameter_goes_only_to_a_worker_whose_minor_has_it() {
+        let spec = crate::submit::hosts::parse_host("127.0.0.1:1").unwrap();
+        let mut link = Link::new(spec, Token(0), None);
+        assert_eq!(link.peer_minor(), None);
+        assert!(!link.may_send(0), "nothing is known before the Welcome");
+        for (minor, since, ok) in [(2, 3, false), (3, 3, true), (4, 3, true), (0, 1, false), (1, 0, true)] {
+            link.welcome = Some(Welcome {
+                protocol_major: PROTOCOL_MAJOR,
+                protocol_minor: minor,
+                software: "0.1.0".into(),
+                hostname: "pi".into(),
+                arch: "arm64".into(),
+                threads: 4,
+                max_frame: 1 << 24,
+                challenge: Challenge::Open,
+            });
+            assert_eq!(link.peer_minor(), Some(minor));
+            assert_eq!(link.may_send(since), ok, "worker 1.{minor}, a parameter of 1.{since}");
+        }
     }
 }

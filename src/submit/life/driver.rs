@@ -545,12 +545,16 @@ impl<'a> Epoch<'a> {
         let _population = r.u64("population").map_err(|e| e.to_string())?;
         let nanos = r.u64("compute_ns").map_err(|e| e.to_string())?;
         let updates = r.u64("row_updates").map_err(|e| e.to_string())?;
-        let rest = r.take(r.remaining(), "rows").map_err(|e| e.to_string())?;
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
-        if rest.len() != 2 * s.ret as usize * row_bytes {
-            return Err(format!("{} bytes of rows, not two borders of {} rows", rest.len(), s.ret));
+        // The rows are the two borders this head asked for; what follows them
+        // is a later minor's fields (docs/PROTOCOL.md, Versions).
+        let want = 2 * s.ret as usize * row_bytes;
+        if r.remaining() < want {
+            return Err(format!("{} bytes of rows, not two borders of {} rows", r.remaining(), s.ret));
         }
+        let rest = r.take(want, "rows").map_err(|e| e.to_string())?;
+        r.skip_later_fields();
         let half = rest.len() / 2;
         s.top = to_words(&rest[..half]);
         s.bottom = to_words(&rest[half..]);

@@ -1,0 +1,40 @@
+//! What a peer of a given minor may be sent (docs/PROTOCOL.md, Versions).
+//!
+//! Replies and results grow by fields appended at the end; requests grow
+//! only towards a peer that said it understands the new field. These are
+//! the two questions either side asks before it sends a field a minor added.
+
+/// The first minor whose readers skip fields appended to replies, results
+/// and structured partials. A 1.2 head refuses a result with trailing
+/// bytes, so a worker appends result fields only for heads whose Hello
+/// announced at least this minor.
+pub const GROWN_REPLIES_SINCE: u8 = 3;
+
+/// Whether a worker may append fields added after 1.2 to the replies and
+/// results it sends a client whose Hello announced `client_minor`.
+pub fn reads_grown_replies(client_minor: u8) -> bool {
+    client_minor >= GROWN_REPLIES_SINCE
+}
+
+/// Whether a request field (a job parameter) added in minor `since` may be
+/// sent to a worker whose Welcome announced `worker_minor`. A worker refuses
+/// parameter bytes it does not know, so a head that needs the field and
+/// gets `false` must leave it out or send the piece elsewhere.
+pub fn understands(worker_minor: u8, since: u8) -> bool {
+    worker_minor >= since
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame::PROTOCOL_MINOR;
+
+    #[test]
+    fn older_peers_get_only_what_they_read() {
+        assert!(!reads_grown_replies(0) && !reads_grown_replies(2));
+        assert!(reads_grown_replies(GROWN_REPLIES_SINCE) && reads_grown_replies(PROTOCOL_MINOR));
+        assert!(reads_grown_replies(200), "a later minor still skips what it does not know");
+        assert!(understands(3, 3) && understands(4, 3));
+        assert!(!understands(2, 3) && !understands(0, 1));
+    }
+}

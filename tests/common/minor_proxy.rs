@@ -1,0 +1,192 @@
+//! A proxy between pisubmit and a real piworker that makes the worker look
+//! like another minor version: a later one that appended fields to every
+//! reply and result (`Mode::Grow`), or a 1.0 one whose Hello and Welcome
+//! end before the fields 1.1 added (`Mode::AsOneZero`).
+//!
+//! It parses the frames going both ways. From the head it learns each
+//! job's kind (from the Submit), because whether a Partial or Result is a
+//! message with fields or raw data depends on the kind; from the worker it
+//! rewrites what a later or earlier worker would send. It counts what it
+//! changed, so a test can check that the proxy really did something.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Bytes a later minor appends: not zeros, so that a reader that took them
+/// for an absent optional field (presence byte 0) would be caught.
+pub const APPENDED: [u8; 8] = [0xa5, 0x01, 0xff, 0x7e, 0x00, 0x42, 0x99, 0x13];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Append `APPENDED` to every payload going to the head that is a
+    /// message with fields: Welcome, Status, Error, every Result but spin's
+    /// (its payload is the task's bytes, unchanged) and life's borders
+    /// Partial. Raw data is left alone: Pong (the Ping's bytes), the
+    /// primes, echo and exec Partials and life's strip rows.
+    Grow,
+    /// Cut the head's Hello and the worker's Welcome where a 1.0 peer's
+    /// end (after `software`, after `max_frame`), with minor 0.
+    AsOneZero,
+}
+
+pub struct MinorProxy {
+    pub port: u16,
+    stop: Arc<AtomicBool>,
+    /// What was changed, by frame type name ("Welcome", "Result", ...).
+    changed: Arc<Mutex<HashMap<&'static str, usize>>>,
+}
+
+const SUBMIT: u8 = 0x10;
+const HELLO: u8 = 0x01;
+const WELCOME: u8 = 0x02;
+const STATUS: u8 = 0x07;
+const PARTIAL: u8 = 0x20;
+const RESULT: u8 = 0x21;
+const ERROR: u8 = 0x22;
+const SPIN: u8 = 7;
+const LIFE: u8 = 8;
+const LIFE_BORDERS: u8 = 1;
+
+impl MinorProxy {
+    /// Listens on a loopback port and relays each connection to `worker`.
+    pub fn start(worker: &str, mode: Mode) -> MinorProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let changed = Arc::new(Mutex::new(HashMap::new()));
+        let (worker, stop2, changed2) = (worker.to_string(), Arc::clone(&stop), Arc::clone(&changed));
+        std::thread::spawn(move || {
+            for head in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(head) = head else { continue };
+                let Ok(worker) = TcpStream::connect(&worker) else { continue };
+                relay(head, worker, mode, Arc::clone(&changed2));
+            }
+        });
+        MinorProxy { port, stop, changed }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// How many frames of this type the proxy changed.
+    pub fn changed(&self, frame_type: &str) -> usize {
+        self.changed.lock().unwrap().get(frame_type).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for MinorProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr());
+    }
+}
+
+type Kinds = Arc<Mutex<HashMap<u32, u8>>>;
+
+fn relay(head: TcpStream, worker: TcpStream, mode: Mode, changed: Arc<Mutex<HashMap<&'static str, usize>>>) {
+    // Every read is bounded: a stuck test ends its threads within a minute.
+    for s in [&head, &worker] {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+        let _ = s.set_nodelay(true);
+    }
+    let kinds: Kinds = Arc::new(Mutex::new(HashMap::new()));
+    let (h_in, w_out) = (head.try_clone().unwrap(), worker.try_clone().unwrap());
+    let (w_in, h_out) = (worker, head);
+    let up_kinds = Arc::clone(&kinds);
+    let up_changed = Arc::clone(&changed);
+    std::thread::spawn(move || {
+        pump(h_in, w_out, |t, job, payload| {
+            if t == SUBMIT {
+                if let Some(&kind) = payload.first() {
+                    up_kinds.lock().unwrap().insert(job, kind);
+                }
+            }
+            if t == HELLO && mode == Mode::AsOneZero {
+                cut_after_strings(payload, 1, 0);
+                count(&up_changed, "Hello");
+            }
+        })
+    });
+    std::thread::spawn(move || {
+        pump(w_in, h_out, |t, job, payload| {
+            let kind = kinds.lock().unwrap().get(&job).copied();
+            match mode {
+                Mode::Grow => {
+                    let grows = match t {
+                        WELCOME | STATUS | ERROR => true,
+                        RESULT => kind != Some(SPIN),
+                        PARTIAL => kind == Some(LIFE) && payload.first() == Some(&LIFE_BORDERS),
+                        _ => false,
+                    };
+                    if grows {
+                        payload.extend_from_slice(&APPENDED);
+                        count(&changed, name(t));
+                    }
+                }
+                Mode::AsOneZero => {
+                    if t == WELCOME {
+                        // software, hostname, arch; then threads (2) and max_frame (4).
+                        cut_after_strings(payload, 3, 6);
+                        count(&changed, "Welcome");
+                    }
+                }
+            }
+        })
+    });
+}
+
+fn name(t: u8) -> &'static str {
+    match t {
+        WELCOME => "Welcome",
+        STATUS => "Status",
+        ERROR => "Error",
+        RESULT => "Result",
+        PARTIAL => "Partial",
+        _ => "other",
+    }
+}
+
+fn count(changed: &Mutex<HashMap<&'static str, usize>>, what: &'static str) {
+    *changed.lock().unwrap().entry(what).or_default() += 1;
+}
+
+/// Makes a Hello or Welcome payload a 1.0 one: minor 0, and nothing after
+/// `strings` strings (which follow major and minor) and `fixed` more bytes.
+fn cut_after_strings(payload: &mut Vec<u8>, strings: usize, fixed: usize) {
+    payload[1] = 0;
+    let mut at = 2;
+    for _ in 0..strings {
+        at += 2 + u16::from_be_bytes([payload[at], payload[at + 1]]) as usize;
+    }
+    payload.truncate(at + fixed);
+}
+
+/// Copies frames from `from` to `to`, letting `edit` change each payload
+/// (the length field follows), until either side closes.
+fn pump(mut from: TcpStream, mut to: TcpStream, mut edit: impl FnMut(u8, u32, &mut Vec<u8>)) {
+    let mut header = [0u8; 16];
+    while from.read_exact(&mut header).is_ok() {
+        let len = u32::from_be_bytes([header[12], header[13], header[14], header[15]]) as usize;
+        let mut payload = vec![0u8; len];
+        if from.read_exact(&mut payload).is_err() {
+            break;
+        }
+        let job = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
+        edit(header[5], job, &mut payload);
+        header[12..16].copy_from_slice(&(payload.len() as u32).to_be_bytes());
+        if to.write_all(&header).and_then(|_| to.write_all(&payload)).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
