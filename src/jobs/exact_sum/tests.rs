@@ -111,8 +111,20 @@ fn ieee_special(values: &[f64]) -> Option<f64> {
 
 fn check_value(values: &[f64], got: f64) -> Result<(), String> {
     match ieee_special(values) {
-        Some(want) if want.is_nan() => if got.is_nan() { Ok(()) } else { Err(format!("{got}, not NaN")) },
-        Some(want) => if got == want { Ok(()) } else { Err(format!("{got}, not {want}")) },
+        Some(want) if want.is_nan() => {
+            if got.is_nan() {
+                Ok(())
+            } else {
+                Err(format!("{got}, not NaN"))
+            }
+        }
+        Some(want) => {
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{got}, not {want}"))
+            }
+        }
         None => check_rounded(&exact(values), got),
     }
 }
