@@ -227,6 +227,25 @@ fn binary_f64_input_sums_exactly_across_workers() {
 }
 
 #[test]
+fn a_piece_far_beyond_f64s_range_travels_exactly() {
+    let w: Vec<Worker> = (0..2).map(|_| Worker::start(&[])).collect();
+    let two = hosts(&[&w[0], &w[1]]);
+    let dir = temp_dir("far");
+    let file = dir.join("max.f64");
+    // A whole 4 MiB piece of f64::MAX (its sum, 2^19 * f64::MAX, goes back
+    // to the head as 2^19 finite partials), then one of -f64::MAX, then 0.5.
+    let n = 1 << 19;
+    let mut values = vec![f64::MAX; n];
+    values.extend(vec![-f64::MAX; n]);
+    values.push(0.5);
+    std::fs::write(&file, values.iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>()).unwrap();
+    let args = ["reduce", "--op", "sum", "--dtype", "f64", "--input", file.to_str().unwrap()];
+    assert_same(sum_of(&two, &args), 0.5, "f64::MAX cancelled across pieces");
+    assert!(pieces(&two, &args) >= 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn loopsum_rows_that_overflow_in_pieces_cancel_exactly() {
     let w: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
     let (one, three) = (hosts(&[&w[0]]), hosts(&[&w[0], &w[1], &w[2]]));

@@ -19,6 +19,7 @@
 //! On the wire an ExactSum is still `special` and a list of f64 partials
 //! that a reader adds exactly (docs/PROTOCOL.md), so older peers read it.
 
+mod partials;
 mod rounding;
 #[cfg(test)]
 pub(crate) mod shewchuk;
@@ -40,6 +41,9 @@ const MANTISSA_BITS: u32 = 52;
 const MANTISSA_MASK: u64 = (1 << MANTISSA_BITS) - 1;
 const EXPONENT_MAX: u32 = 0x7ff;
 const NEGATIVE_ZERO_BITS: u64 = 1 << 63;
+/// f64::MAX is (2^53 - 1) * 2^971, that is (2^53 - 1) units of 2^-1074
+/// shifted left by 2045 bits.
+const MAX_SHIFT: u32 = 2045;
 
 #[derive(Clone)]
 pub struct ExactSum {
@@ -158,32 +162,6 @@ impl ExactSum {
             sum.add(v);
         }
         Ok(sum)
-    }
-
-    /// Finite values whose exact sum is N, smallest magnitude first: N
-    /// rounded, then what is left rounded, and so on, so that they do not
-    /// overlap and an older peer's Shewchuk sum reads them exactly. While
-    /// what is left is beyond f64's range the part taken is ±f64::MAX, so a
-    /// sum out of range needs about |N| / f64::MAX of them (at most about
-    /// as many as values were added).
-    fn partials(&self) -> Vec<f64> {
-        let mut rest = self.clone();
-        let mut parts = Vec::new();
-        loop {
-            let part = match rounding::round(&rest.chunks) {
-                Rounded::Zero => break,
-                Rounded::Finite(v) => v,
-                Rounded::Overflow(true) => -f64::MAX,
-                Rounded::Overflow(false) => f64::MAX,
-            };
-            parts.push(part);
-            rest.add(-part);
-        }
-        if parts.is_empty() && self.zero().is_sign_negative() {
-            parts.push(-0.0);
-        }
-        parts.reverse();
-        parts
     }
 
     fn zero(&self) -> f64 {

@@ -228,6 +228,39 @@ fn a_sum_out_of_range_travels_as_finite_parts_and_comes_back() {
 }
 
 #[test]
+fn many_maxes_are_taken_out_at_once_and_exactly() {
+    for negative in [false, true] {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut values: Vec<f64> = (0..200_000u64)
+            .map(|i| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let big = f64::MAX * (0.5 + (seed >> 11) as f64 / (1u64 << 54) as f64);
+                if i % 3 == 0 {
+                    (seed >> 20) as f64 * 1e-300
+                } else {
+                    big
+                }
+            })
+            .collect();
+        values.extend([5e-324, 1.0, -f64::EPSILON]);
+        if negative {
+            values.iter_mut().for_each(|v| *v = -*v);
+        }
+        let s = sum_of(&values);
+        let parts = s.partials();
+        assert!(parts.iter().all(|p| p.is_finite()));
+        assert!(parts.len() <= values.len() + 45, "{} parts for {} values", parts.len(), values.len());
+        assert!(exact(&parts) == exact(&values), "the parts add up to the sum exactly");
+        let mut back = through_wire(&s);
+        assert_eq!(back.value(), if negative { f64::NEG_INFINITY } else { f64::INFINITY });
+        // Taking the same values out again leaves exactly zero.
+        values.iter().for_each(|v| back.add(-v));
+        assert_eq!(back.value().to_bits(), 0f64.to_bits());
+        assert!(back.partials().is_empty());
+    }
+}
+
+#[test]
 fn overflow_is_infinity_on_both_ends_of_the_wire() {
     let s = sum_of(&[f64::MAX, f64::MAX]);
     assert_eq!(s.value(), f64::INFINITY);
