@@ -55,6 +55,7 @@ bench: build
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
+	bash bench/exact_sum.sh
 	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
