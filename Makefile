@@ -58,6 +58,7 @@ bench: build
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
+	bash bench/exact_sum.sh
 	bash bench/versus.sh $(BENCH_BASE)
 	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md
 

@@ -1,21 +1,75 @@
-//! An exact sum of f64 values (Shewchuk's algorithm, as in Python's
-//! `math.fsum`).
+//! An exact sum of f64 values, kept as one fixed-point number.
 //!
 //! Why: floating-point addition is not associative, so an ordinary running
-//! sum depends on how the work was split over hosts and threads. This keeps
-//! the sum as a short list of non-overlapping partials that represent it
-//! exactly; merging two such lists is exact too, and the final value is the
-//! correctly rounded total. So the answer is bit-identical whatever the
-//! split, the order of arrival or the number of retries.
+//! sum depends on how the work was split over hosts and threads. Every
+//! finite f64 is an integer multiple of 2^-1074, so the exact sum of any of
+//! them is N * 2^-1074 for an integer N. This keeps N in signed 64-bit
+//! chunks of 32 bits each (Radford Neal's "small superaccumulator"): adding
+//! a value is two integer additions where its exponent puts it, with no
+//! rounding and no overflow, whatever the order, however large the running
+//! sum grows. The answer is N rounded once, half to even. So it is the same
+//! bits whatever the split, the order of arrival or the number of retries,
+//! also when a running sum leaves f64's range and the total comes back.
+//!
+//! Infinities and NaN follow IEEE's rules in every order: any NaN gives
+//! NaN, +inf with -inf gives NaN, otherwise an infinity gives itself,
+//! otherwise the answer is the rounded exact sum of the finite values (an
+//! infinity only if that rounding overflows).
+//!
+//! On the wire an ExactSum is still `special` and a list of f64 partials
+//! that a reader adds exactly (docs/PROTOCOL.md), so older peers read it.
+
+mod partials;
+mod rounding;
+#[cfg(test)]
+pub(crate) mod shewchuk;
+#[cfg(test)]
+mod tests;
 
 use crate::protocol::{WireError, WireReader, WireWrite};
+use rounding::Rounded;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Chunk i holds N's bits from 32 i up. An f64's 53-bit mantissa sits at
+/// most at bits 2045..2097 (chunks up to 65); chunk 66 takes the carries of
+/// up to 2^64 values of f64::MAX with room to spare.
+const CHUNKS: usize = 67;
+const CHUNK_BITS: u32 = 32;
+/// Each add puts less than 2^53 into a chunk, and a carried chunk holds
+/// less than 2^32, so 1023 adds between carries cannot overflow an i64.
+const ADDS_BETWEEN_CARRIES: u32 = 1023;
+const MANTISSA_BITS: u32 = 52;
+const MANTISSA_MASK: u64 = (1 << MANTISSA_BITS) - 1;
+const EXPONENT_MAX: u32 = 0x7ff;
+const NEGATIVE_ZERO_BITS: u64 = 1 << 63;
+/// f64::MAX is (2^53 - 1) * 2^971, that is (2^53 - 1) units of 2^-1074
+/// shifted left by 2045 bits.
+const MAX_SHIFT: u32 = 2045;
+
+#[derive(Clone)]
 pub struct ExactSum {
-    /// Non-overlapping partials, smallest magnitude first.
-    partials: Vec<f64>,
-    /// Infinities and NaNs, kept apart so they cannot poison the partials.
+    /// N = sum of chunks[i] * 2^(32 i), the finite values' exact sum in
+    /// units of 2^-1074.
+    chunks: [i64; CHUNKS],
+    /// Adds left before the chunks must be carried.
+    adds_left: u32,
+    /// The sum of the infinities and NaNs added: 0, ±inf or NaN, which is
+    /// IEEE's rule for them whatever the order.
     special: f64,
+    /// A zero sum is -0.0 when every value added was -0.0 (IEEE's rule).
+    saw_negative_zero: bool,
+    saw_other_finite: bool,
+}
+
+impl Default for ExactSum {
+    fn default() -> ExactSum {
+        ExactSum {
+            chunks: [0; CHUNKS],
+            adds_left: ADDS_BETWEEN_CARRIES,
+            special: 0.0,
+            saw_negative_zero: false,
+            saw_other_finite: false,
+        }
+    }
 }
 
 impl ExactSum {
@@ -23,48 +77,55 @@ impl ExactSum {
         ExactSum::default()
     }
 
+    #[inline]
     pub fn add(&mut self, value: f64) {
-        if !value.is_finite() {
+        let bits = value.to_bits();
+        let exponent = (bits >> MANTISSA_BITS) as u32 & EXPONENT_MAX;
+        let mut mantissa = bits & MANTISSA_MASK;
+        if exponent == EXPONENT_MAX {
             self.special += value;
             return;
         }
-        let mut x = value;
-        let mut kept = 0;
-        for j in 0..self.partials.len() {
-            let mut y = self.partials[j];
-            if x.abs() < y.abs() {
-                std::mem::swap(&mut x, &mut y);
-            }
-            let hi = x + y;
-            if !hi.is_finite() {
-                // The running sum left f64's range: it is that infinity from
-                // here on (an infinite `lo` must never become a partial, or a
-                // peer reads it back as inf - inf = NaN; found by fuzzing).
-                self.special += hi;
-                self.partials.clear();
+        if exponent == 0 {
+            if mantissa == 0 {
+                self.saw_negative_zero |= bits == NEGATIVE_ZERO_BITS;
+                self.saw_other_finite |= bits != NEGATIVE_ZERO_BITS;
                 return;
             }
-            let lo = y - (hi - x);
-            if lo != 0.0 {
-                self.partials[kept] = lo;
-                kept += 1;
-            }
-            x = hi;
-        }
-        self.partials.truncate(kept);
-        if x.is_finite() {
-            self.partials.push(x);
         } else {
-            // The exact sum left f64's range: it rounds to that infinity.
-            self.special += x;
+            mantissa |= 1 << MANTISSA_BITS;
+        }
+        self.saw_other_finite = true;
+        // value = mantissa * 2^(shift - 1074), subnormals sharing shift 0
+        // with the smallest normals.
+        let shift = exponent.max(1) - 1;
+        // shift <= 2045, so the index is at most 63: the mask only tells the
+        // compiler so, which drops the bounds checks.
+        let index = (shift / CHUNK_BITS) as usize & 63;
+        let within = shift % CHUNK_BITS;
+        let low = ((mantissa << within) & 0xffff_ffff) as i64;
+        let high = (mantissa >> (CHUNK_BITS - within)) as i64;
+        // All ones for a negative value: (x ^ sign) - sign is then -x.
+        let sign = (bits as i64) >> 63;
+        self.chunks[index] += (low ^ sign) - sign;
+        self.chunks[index + 1] += (high ^ sign) - sign;
+        self.adds_left -= 1;
+        if self.adds_left == 0 {
+            self.carry();
         }
     }
 
     pub fn merge(&mut self, other: &ExactSum) {
-        for p in &other.partials {
-            self.add(*p);
+        self.carry();
+        let mut theirs = other.chunks;
+        carry(&mut theirs);
+        for (mine, theirs) in self.chunks.iter_mut().zip(theirs) {
+            *mine += theirs;
         }
+        self.carry();
         self.special += other.special;
+        self.saw_negative_zero |= other.saw_negative_zero;
+        self.saw_other_finite |= other.saw_other_finite;
     }
 
     /// The correctly rounded value of the exact sum.
@@ -72,108 +133,73 @@ impl ExactSum {
         if self.special != 0.0 || self.special.is_nan() {
             return self.special;
         }
-        let p = &self.partials;
-        let mut n = p.len();
-        if n == 0 {
-            return 0.0;
+        match rounding::round(&self.chunks) {
+            Rounded::Zero => self.zero(),
+            Rounded::Finite(v) => v,
+            Rounded::Overflow(true) => f64::NEG_INFINITY,
+            Rounded::Overflow(false) => f64::INFINITY,
         }
-        n -= 1;
-        let mut hi = p[n];
-        let mut lo = 0.0;
-        while n > 0 {
-            let x = hi;
-            n -= 1;
-            let y = p[n];
-            hi = x + y;
-            let y_rounded = hi - x;
-            lo = y - y_rounded;
-            if lo != 0.0 {
-                break;
-            }
-        }
-        // Round half to even across the partials that were not yet folded.
-        if n > 0 && ((lo < 0.0 && p[n - 1] < 0.0) || (lo > 0.0 && p[n - 1] > 0.0)) {
-            let y = lo * 2.0;
-            let x = hi + y;
-            if y == x - hi {
-                hi = x;
-            }
-        }
-        hi
     }
 
     pub fn write_to(&self, out: &mut Vec<u8>) {
         out.put_f64(self.special);
-        out.put_f64_list(&self.partials);
+        out.put_f64_list(&self.partials());
     }
 
     pub fn read_from(r: &mut WireReader<'_>) -> Result<ExactSum, WireError> {
         let special = r.f64("sum.special")?;
+        if special.is_finite() && special != 0.0 {
+            return Err(WireError::new(
+                "sum.special",
+                format!("{special} is finite; only 0, an infinity or NaN belongs here (finite values are partials)"),
+            ));
+        }
         let values = r.f64_list("sum.partials")?;
-        // Re-adding rebuilds the invariant even from a careless peer.
-        let mut sum = ExactSum { partials: Vec::with_capacity(values.len()), special };
+        // Each partial is added exactly, so any list with the right exact
+        // sum reads back to the same value, canonical or not.
+        let mut sum = ExactSum { special, ..ExactSum::default() };
         for v in values {
             sum.add(v);
         }
         Ok(sum)
     }
+
+    fn zero(&self) -> f64 {
+        if self.saw_negative_zero && !self.saw_other_finite {
+            -0.0
+        } else {
+            0.0
+        }
+    }
+
+    fn carry(&mut self) {
+        carry(&mut self.chunks);
+        self.adds_left = ADDS_BETWEEN_CARRIES;
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn cancels_exactly_where_naive_summation_fails() {
-        let mut s = ExactSum::new();
-        for v in [1e100, 1.0, -1e100, 1e-3] {
-            s.add(v);
-        }
-        assert_eq!(s.value(), 1.001);
-        let mut t = ExactSum::new();
-        for _ in 0..10 {
-            t.add(0.1);
-        }
-        assert_eq!(t.value(), 1.0);
+/// Moves each chunk's bits above 32 into the next one, leaving every chunk
+/// but the last in [0, 2^32) and N unchanged.
+fn carry(chunks: &mut [i64; CHUNKS]) {
+    for i in 0..CHUNKS - 1 {
+        let over = chunks[i] >> CHUNK_BITS;
+        chunks[i] -= over << CHUNK_BITS;
+        chunks[i + 1] += over;
     }
+}
 
-    #[test]
-    fn overflow_is_infinity_on_both_ends_of_the_wire() {
-        let mut s = ExactSum::new();
-        s.add(f64::MAX);
-        s.add(f64::MAX);
-        assert_eq!(s.value(), f64::INFINITY);
-        let mut buf = Vec::new();
-        s.write_to(&mut buf);
-        assert_eq!(ExactSum::read_from(&mut WireReader::new(&buf)).unwrap().value(), f64::INFINITY);
+/// Equal when they stand for the same sum (the chunks are compared carried).
+impl PartialEq for ExactSum {
+    fn eq(&self, other: &ExactSum) -> bool {
+        let (mut a, mut b) = (self.chunks, other.chunks);
+        carry(&mut a);
+        carry(&mut b);
+        a == b && self.special.to_bits() == other.special.to_bits() && self.zero().to_bits() == other.zero().to_bits()
     }
+}
 
-    #[test]
-    fn specials_propagate() {
-        let mut s = ExactSum::new();
-        s.add(f64::INFINITY);
-        s.add(1.0);
-        assert_eq!(s.value(), f64::INFINITY);
-        s.add(f64::NEG_INFINITY);
-        assert!(s.value().is_nan());
-    }
-
-    proptest! {
-        #[test]
-        fn any_split_gives_the_same_bits(values in proptest::collection::vec(-1e12f64..1e12, 0..200), cut in 0usize..200) {
-            let mut whole = ExactSum::new();
-            values.iter().for_each(|v| whole.add(*v));
-            let cut = cut.min(values.len());
-            let (mut a, mut b) = (ExactSum::new(), ExactSum::new());
-            values[..cut].iter().rev().for_each(|v| a.add(*v));
-            values[cut..].iter().for_each(|v| b.add(*v));
-            b.merge(&a);
-            prop_assert_eq!(whole.value().to_bits(), b.value().to_bits());
-            let mut buf = Vec::new();
-            b.write_to(&mut buf);
-            let back = ExactSum::read_from(&mut WireReader::new(&buf)).unwrap();
-            prop_assert_eq!(back.value().to_bits(), whole.value().to_bits());
-        }
+impl std::fmt::Debug for ExactSum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExactSum").field("value", &self.value()).field("partials", &self.partials()).finish()
     }
 }

@@ -50,7 +50,8 @@ OPTIONS:
 JOBS:
     loopsum [--t-range A..B] [--u-len L] [--c C]
                           Sum of t*u*c for t in A..B, u in 0..L
-                          [defaults: 0..4001, 4001, 1.0]
+                          [defaults: 0..4001, 4001, 1.0]; rows are summed
+                          in order, then added exactly and rounded once
     pi --samples N [--seed S]
                           Monte Carlo estimate of pi from N darts [seed: 1]
     primes --from A --to B [--output FILE]
@@ -60,7 +61,10 @@ JOBS:
                           X^P for every number and exponent, one row per P
     reduce --op sum|min|max|count --input FILE [--dtype f64|i64|text]
                           Fold a file of big-endian 8-byte values, or of text
-                          with one number per line [dtype: text]
+                          with one number per line [dtype: text]. An f64 or
+                          text sum is the exact sum rounded once (ties to
+                          even), whatever the order or the split; any NaN,
+                          or +inf with -inf, gives NaN, else an inf gives it
     echo --bytes N        Send N bytes through the workers and check them
     ping                  Version, hostname, arch, threads and round trip
                           of each worker
