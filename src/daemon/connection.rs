@@ -51,6 +51,9 @@ pub struct Env<'a> {
     pub status: &'a dyn Fn() -> Vec<u8>,
     /// Job programs, their limits, and the loop's waker.
     pub exec: &'a Arc<ExecEnv>,
+    /// Set (to `--max-connections`) while finished connections are at
+    /// their cap: a handshake that would finish is refused with `Busy`.
+    pub connections_full: Option<usize>,
 }
 
 /// Where a connection is in its handshake.
@@ -165,6 +168,20 @@ impl Connection {
             peer_gone: false,
             thread_cap: None,
         }
+    }
+
+    /// Whether the handshake (Hello, and the key when one is set) is done.
+    pub fn handshake_done(&self) -> bool {
+        matches!(self.stage, Stage::Ready)
+    }
+
+    /// Finished connections are at `--max-connections`: this one may not
+    /// join them now (the server logs it, rate-limited).
+    fn refuse_busy(&mut self, max: usize) {
+        self.send_error(0, ErrorCode::Busy, at_limit_message(max));
+        self.cancel_all("connection limit");
+        self.closing = Some(Instant::now() + LINGER);
+        self.framed.discard_input();
     }
 
     pub fn running_jobs(&self) -> usize {
@@ -374,6 +391,9 @@ impl Connection {
                 if !auth::check_client_proof(key, &client_nonce, &worker_nonce, frame.payload) {
                     return self.fail_connection(ErrorCode::AuthFailed, "wrong cluster key".into());
                 }
+                if let Some(max) = env.connections_full {
+                    return self.refuse_busy(max);
+                }
                 debug!("{}: cluster key proven", self.peer);
                 self.stage = Stage::Ready;
                 return;
@@ -429,6 +449,8 @@ impl Connection {
             let proof = auth::worker_proof(key, &client_nonce, &worker_nonce);
             welcome.challenge = Challenge::Key { nonce: worker_nonce, proof };
             self.stage = Stage::AwaitAuth { client_nonce, worker_nonce };
+        } else if let Some(max) = env.connections_full {
+            return self.refuse_busy(max);
         } else {
             self.stage = Stage::Ready;
         }
@@ -740,6 +762,11 @@ impl PartialSink for FrameSink<'_> {
     fn partial(&mut self, payload: &[u8]) {
         self.framed.queue(FrameType::Partial, self.job_id, payload);
     }
+}
+
+/// What a client is told when finished connections are at their cap.
+pub fn at_limit_message(max: usize) -> String {
+    format!("worker is at its limit of {max} connections; try again later")
 }
 
 fn kind_name(kind: u8) -> &'static str {
