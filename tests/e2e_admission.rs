@@ -164,3 +164,27 @@ fn pisubmit_gives_up_after_connect_timeout_naming_the_limit() {
     // must not give up on the first refusal).
     assert!(waited >= Duration::from_millis(1900), "gave up after {waited:?}: {}", run.stderr);
 }
+
+#[test]
+fn before_the_handshake_only_small_frames_are_taken() {
+    let w = Worker::start(&[]);
+    // A "Hello" that says it is 1 MiB: refused from its header, unread.
+    let mut big = Hello::ours([0; 16]).encode();
+    big.payload = vec![0; 1 << 20];
+    let bytes = big.to_bytes();
+    let mut c = RawClient::connect(&w);
+    let _ = c.stream.write_all(&bytes[..4096]);
+    let f = c.frame().expect("an Error frame");
+    let msg = ErrorMessage::decode(&f.payload).unwrap();
+    assert_eq!(msg.code, ErrorCode::BadFrame, "{msg:?}");
+    assert!(msg.message.contains("exceeds the limit of 4 KiB"), "{}", msg.message);
+    // After the Hello, in the same write, a frame as large as the Welcome
+    // allows is taken.
+    let mut c = RawClient::connect(&w);
+    let mut bytes = Hello::ours([0; 16]).encode().to_bytes();
+    bytes.extend(Frame::new(FrameType::Ping, 3, vec![7; 256 * 1024]).to_bytes());
+    c.send(&bytes);
+    assert_eq!(c.frame().expect("a Welcome").header.frame_type, FrameType::Welcome);
+    let pong = c.frame().expect("a Pong");
+    assert_eq!((pong.header.frame_type, pong.payload.len()), (FrameType::Pong, 256 * 1024));
+}

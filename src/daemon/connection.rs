@@ -35,6 +35,10 @@ const LINGER: Duration = Duration::from_secs(2);
 /// Ids of failed jobs remembered so that their in-flight input is dropped
 /// quietly rather than answered with one error per frame.
 const MAX_DEAD_JOBS: usize = 4096;
+/// The largest frame accepted before the handshake is done: Hello and
+/// Auth are far smaller, and a connection anybody can open must not make
+/// the worker buffer a large frame.
+pub const HANDSHAKE_MAX_FRAME: u32 = 4096;
 /// A connection quiet this long gives its buffers back.
 const IDLE_RELEASE: Duration = Duration::from_secs(1);
 
@@ -283,6 +287,11 @@ impl Connection {
                 Ok(Some(frame)) => {
                     progressed = true;
                     self.handle_frame(frame, env);
+                    // Frames after the handshake may be as large as the
+                    // Welcome says; before, only small ones (`HANDSHAKE_MAX_FRAME`).
+                    if self.handshake_done() {
+                        input.set_max_payload(env.welcome.max_frame);
+                    }
                 }
                 Ok(None) => break,
                 Err(FrameError::VersionMismatch(theirs)) => {

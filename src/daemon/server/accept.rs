@@ -6,7 +6,7 @@
 use super::{also, RateLimitedLog, Server, FIRST_CONN};
 use crate::daemon::admission::{Admit, Rule};
 use crate::daemon::allow::allowed;
-use crate::daemon::connection::{at_limit_message, Connection};
+use crate::daemon::connection::{at_limit_message, Connection, HANDSHAKE_MAX_FRAME};
 use crate::net::FramedConn;
 use crate::protocol::{ErrorCode, ErrorMessage};
 use log::{debug, info, warn};
@@ -94,7 +94,8 @@ impl Server {
         }
         self.next_serial += 1;
         let serial = self.next_serial;
-        entry.insert(Connection::new(FramedConn::new(stream, self.max_frame), peer, serial, Rc::clone(&self.counters)));
+        let framed = FramedConn::new(stream, HANDSHAKE_MAX_FRAME.min(self.max_frame));
+        entry.insert(Connection::new(framed, peer, serial, Rc::clone(&self.counters)));
         self.registered.insert(key, Interest::READABLE);
         self.admission.opened(serial, key, peer.ip());
         debug!("{peer}: connected");
