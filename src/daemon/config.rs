@@ -63,7 +63,7 @@ LIMITS (each logged when hit):
     --max-unfinished N    Connections still in their handshake (Hello, and
                           the key), at once; when full, the oldest of them
                           is dropped to make room, so a flood cannot lock
-                          heads out. Each costs about 5 KiB [default: 256]
+                          heads out. Each costs about 9 KiB [default: 256]
     --max-unfinished-per-address N  Of those, from one address (an IPv6
                           /64); past it that address's own oldest is
                           dropped [default: 16]
@@ -355,6 +355,10 @@ mod tests {
         let c = run(&["--listen", "127.0.0.1:9000", "--threads", "2", "--max-frame", "64K"]).unwrap();
         assert_eq!((c.listen.port(), c.threads, c.max_frame), (9000, Some(2), 65536));
         assert_eq!(run(&["--listen", ":7"]).unwrap().listen.to_string(), "0.0.0.0:7");
+        let l = run(&[]).unwrap().limits;
+        assert_eq!((l.max_connections, l.max_unfinished, l.max_unfinished_per_address), (1024, 256, 16));
+        let l = run(&["--max-unfinished", "9", "--max-unfinished-per-address", "3"]).unwrap().limits;
+        assert_eq!((l.max_unfinished, l.max_unfinished_per_address), (9, 3));
     }
 
     #[test]
@@ -363,5 +367,7 @@ mod tests {
         assert!(run(&["--max-frame", "12Q"]).unwrap_err().contains("not a size"));
         assert!(run(&["--listen", "nonsense"]).unwrap_err().contains("--listen"));
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
+        let e = run(&["--max-unfinished-per-address", "0"]).unwrap_err();
+        assert_eq!(e, "--max-unfinished-per-address: \"0\" is not a whole number of at least 1");
     }
 }
