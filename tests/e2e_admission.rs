@@ -188,3 +188,69 @@ fn before_the_handshake_only_small_frames_are_taken() {
     let pong = c.frame().expect("a Pong");
     assert_eq!((pong.header.frame_type, pong.payload.len()), (FrameType::Pong, 256 * 1024));
 }
+
+/// A worker whose open-file limit (soft and hard) is `fds`.
+fn worker_with_fd_limit(fds: u64, extra: &[&str]) -> Worker {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new(common::PIWORKER);
+    cmd.args(["--listen", "127.0.0.1:0", "--threads", "1"]).args(extra).env("RUST_LOG", "debug");
+    // SAFETY: only setrlimit, async-signal-safe, runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            use nix::sys::resource::{setrlimit, Resource};
+            setrlimit(Resource::RLIMIT_NOFILE, fds, fds).map_err(std::io::Error::from)
+        });
+    }
+    Worker::spawn(cmd)
+}
+
+#[test]
+fn out_of_file_descriptors_the_worker_neither_spins_nor_locks_heads_out() {
+    let big = ["--max-connections", "1000", "--max-unfinished", "1000", "--max-unfinished-per-address", "1000"];
+    let w = worker_with_fd_limit(48, &big);
+    assert!(w.wait_log("open file limit 48 is below the 2064 the connection caps need", Duration::from_secs(5)));
+    // More unfinished connections than descriptors: the oldest make room.
+    let crowd: Vec<TcpStream> = (0..80).filter_map(|_| connect_from(NEIGHBOUR, target(&w)).ok()).collect();
+    assert!(
+        w.wait_log("dropped the oldest unfinished connection", Duration::from_secs(10)),
+        "no descriptor was freed: {}",
+        w.log()
+    );
+    let run = pisubmit(&hosts(&[&w]), &["--json", "--connect-timeout", "30", "loopsum"]);
+    assert_eq!(run.json()["result"], 64032004000000i64);
+    // Not spinning on a backlog it cannot take (a generous bound: the
+    // worker has nothing to do but wait).
+    let before = w.cpu_seconds();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(w.cpu_seconds() - before < 0.5, "the worker spins with no descriptors left");
+    drop(crowd);
+
+    // Every descriptor held by a finished connection: a newcomer is told
+    // (through the reserve descriptor) and closed, and nobody is dropped.
+    let mut held = Vec::new();
+    let mut told = None;
+    for _ in 0..80 {
+        let mut c = RawClient::connect(&w);
+        c.send(&Hello::ours([0; 16]).encode().to_bytes());
+        match c.frame() {
+            Some(f) if f.header.frame_type == FrameType::Welcome => held.push(c),
+            Some(f) => {
+                told = Some(ErrorMessage::decode(&f.payload).unwrap());
+                break;
+            }
+            None => panic!("closed without a word: {}", w.log()),
+        }
+    }
+    let told = told.expect("the worker ran out of descriptors");
+    assert_eq!(told.code, ErrorCode::Busy, "{told:?}");
+    assert!(told.message.contains("out of file descriptors"), "{}", told.message);
+    for c in &mut held {
+        c.send(&Frame::new(FrameType::Ping, 1, vec![]).to_bytes());
+        assert_eq!(c.frame().expect("still served").header.frame_type, FrameType::Pong);
+    }
+    drop(held.pop());
+    drop(held.pop());
+    assert!(w.wait_log("connection closed", Duration::from_secs(5)));
+    let run = pisubmit(&hosts(&[&w]), &["--json", "--connect-timeout", "30", "loopsum"]);
+    assert_eq!(run.json()["result"], 64032004000000i64);
+}
