@@ -254,3 +254,47 @@ fn out_of_file_descriptors_the_worker_neither_spins_nor_locks_heads_out() {
     let run = pisubmit(&hosts(&[&w]), &["--json", "--connect-timeout", "30", "loopsum"]);
     assert_eq!(run.json()["result"], 64032004000000i64);
 }
+
+#[test]
+fn mid_job_pisubmit_waits_out_a_worker_at_its_limit() {
+    use nix::sys::signal::Signal;
+    let w = Worker::start(&["--max-connections", "2", "--threads", "1"]);
+    let held = RawClient::handshake(&w);
+    let args = ["--quiet", "--heartbeat-timeout", "1", "--connect-timeout", "30", "farm", "spin"];
+    let (child, mut stdin) = common::spawn_pisubmit_fed(&w.addr(), &args);
+    writeln!(stdin, "1500 the-piece-came-back").unwrap();
+    drop(stdin);
+    w.wait_busy();
+    // Frozen, the worker looks lost to pisubmit; meanwhile another client
+    // queues up for the slot pisubmit held, so that when the worker thaws
+    // it is full again and pisubmit's reconnect is refused with Busy.
+    w.signal(Signal::SIGSTOP);
+    wait_stopped(&w);
+    let mut rival = RawClient::connect(&w);
+    rival.send(&Hello::ours([0; 16]).encode().to_bytes());
+    std::thread::sleep(Duration::from_millis(2500));
+    w.signal(Signal::SIGCONT);
+    assert!(w.wait_log("--max-connections 2 reached; refused", Duration::from_secs(20)), "{}", w.log());
+    let answer = rival.frame().expect("an answer");
+    assert_eq!(answer.header.frame_type, FrameType::Welcome, "{answer:?}\n{}", w.log());
+    std::thread::sleep(Duration::from_secs(1));
+    drop(held);
+    let run = finish(child, Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("1500 the-piece-came-back"), "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("at its limit of 2 connections"), "pisubmit was never refused: {}", run.stderr);
+}
+
+/// Waits (bounded) until the worker is stopped (state T in /proc), so
+/// that nothing that arrives from now on is seen before it continues.
+fn wait_stopped(w: &Worker) {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", w.pid())).unwrap_or_default();
+        if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('T')) {
+            return;
+        }
+        assert!(Instant::now() < end, "the worker did not stop: {stat}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

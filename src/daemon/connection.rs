@@ -182,6 +182,8 @@ impl Connection {
     /// Finished connections are at `--max-connections`: this one may not
     /// join them now (the server logs it, rate-limited).
     fn refuse_busy(&mut self, max: usize) {
+        // Debug, not warn: the accept path already logs the cap, rate-limited.
+        debug!("{}: --max-connections {max} reached at its handshake; refused", self.peer);
         self.send_error(0, ErrorCode::Busy, at_limit_message(max));
         self.cancel_all("connection limit");
         self.closing = Some(Instant::now() + LINGER);
