@@ -137,9 +137,10 @@ pub struct Link {
     /// Why this worker can never be used in this run (another protocol
     /// version, no or another cluster key, not a piworker): not retried.
     pub refused: Option<String>,
-    /// The last handshake refusal was `Busy` (the worker's connection
-    /// limits): `refuse` then backs off and tries again instead.
-    refused_busy: bool,
+    /// The code of the Error that refused the last handshake, if one did:
+    /// after `Busy` (the worker's connection limits) `refuse` backs off and
+    /// tries again instead; `survey` tells the kinds apart for the doctor.
+    pub refusal_code: Option<ErrorCode>,
     /// The kind of the last failed connect (refused, timed out, no route),
     /// for the doctor's diagnosis.
     pub connect_error: Option<io::ErrorKind>,
@@ -174,7 +175,7 @@ impl Link {
             ever_ready: false,
             draining: false,
             refused: None,
-            refused_busy: false,
+            refusal_code: None,
             connect_error: None,
         }
     }
@@ -416,7 +417,7 @@ impl Link {
             FrameType::Error => {
                 let msg = ErrorMessage::decode(frame.payload)
                     .unwrap_or_else(|e| ErrorMessage::new(ErrorCode::Unknown(0), e.to_string()));
-                self.refused_busy = msg.code == ErrorCode::Busy;
+                self.refusal_code = Some(msg.code);
                 match msg.code {
                     ErrorCode::NotAllowed => Err(format!("refused this machine: {}", msg.message)),
                     ErrorCode::AuthFailed => Err(format!("refused the handshake: {}; {KEY_FIX}", msg.message)),
@@ -518,7 +519,7 @@ impl Link {
     /// again after a backoff, like a refused connect, until the caller's
     /// `--connect-timeout` runs out.
     pub fn refuse(&mut self, registry: &Registry, why: String, now: Instant) -> Vec<usize> {
-        if std::mem::take(&mut self.refused_busy) {
+        if self.refusal_code.take() == Some(ErrorCode::Busy) {
             return self.fail(registry, why, now);
         }
         self.refused = Some(why.clone());
