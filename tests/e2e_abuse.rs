@@ -7,6 +7,7 @@ mod common;
 
 use common::{hosts, pisubmit, RawClient, Worker};
 use piworker::jobs::{loopsum, JobKind};
+use piworker::protocol::frame::decode_frame;
 use piworker::protocol::message::{Challenge, SUBMIT_HAS_INPUT};
 use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType, Hello, Submit, Welcome};
 use std::io::{Read, Write};
@@ -27,15 +28,20 @@ fn error_of(c: &mut RawClient) -> ErrorMessage {
 }
 
 #[test]
-fn peers_outside_the_allow_list_are_closed_before_reading() {
+fn peers_outside_the_allow_list_are_told_why_and_closed_before_reading() {
     // Loopback is not in this list, so the test's own connection is refused.
     let w = Worker::start(&["--allow", "10.0.0.0/8"]);
     let mut s = TcpStream::connect(w.addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = s.write_all(&Hello::ours([0; 16]).encode().to_bytes());
-    let mut buf = [0u8; 64];
-    let n = s.read(&mut buf).unwrap_or(0);
-    assert_eq!(n, 0, "no Welcome, no error frame: closed unread");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    let (frame, used) = decode_frame(&got, 1 << 20).expect("a valid frame").expect("one whole frame");
+    assert_eq!((frame.header.frame_type, frame.header.job_id, used), (FrameType::Error, 0, got.len()), "then EOF");
+    let msg = ErrorMessage::decode(&frame.payload).unwrap();
+    assert_eq!(msg.code, ErrorCode::NotAllowed);
+    assert!(msg.message.contains("your address 127.0.0.1 is not allowed"), "{}", msg.message);
+    assert!(msg.message.contains("--allow in /etc/default/piworker"), "{}", msg.message);
+    assert!(!msg.message.contains("10.0.0.0"), "the list is not revealed: {}", msg.message);
     assert!(w.wait_log("not in --allow (10.0.0.0/8); closed", Duration::from_secs(5)), "{}", w.log());
     // One log line for a burst, not one per connection.
     for _ in 0..20 {
@@ -43,8 +49,26 @@ fn peers_outside_the_allow_list_are_closed_before_reading() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(w.log().matches("not in --allow").count(), 1, "{}", w.log());
+    // pisubmit says so at once (no waiting out --connect-timeout) and
+    // names the fix.
+    let started = Instant::now();
+    let run = pisubmit(&hosts(&[&w]), &["--connect-timeout", "60", "loopsum"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("your address 127.0.0.1 is not allowed"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow in /etc/default/piworker"), "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(60), "pisubmit waited out --connect-timeout");
     let open = Worker::start(&[]);
     assert!(open.log().contains("allow 127.0.0.0/8,::1/128,10.0.0.0/8"), "the default list is printed: {}", open.log());
+}
+
+#[test]
+fn a_head_outside_a_narrow_allow_list_is_told_at_once() {
+    // Allowed: 127.0.0.2 only; the head connects from 127.0.0.1.
+    let w = Worker::start(&["--allow", "127.0.0.2/32"]);
+    let run = pisubmit(&hosts(&[&w]), &["--connect-timeout", "60", "--json", "loopsum"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("refused this machine: your address 127.0.0.1 is not allowed"), "{}", run.stderr);
+    assert!(!run.stderr.contains("127.0.0.2"), "the list is not revealed: {}", run.stderr);
 }
 
 #[test]
@@ -249,9 +273,19 @@ fn the_cluster_key() {
     let run = pisubmit(&w.addr(), &["--connect-timeout", "2", "loopsum"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("requires the cluster key"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--key FILE (or set PISUBMIT_KEY=FILE) with the same key file every Pi has"),
+        "{}",
+        run.stderr
+    );
     let run = pisubmit(&w.addr(), &["--connect-timeout", "2", "--key", other.to_str().unwrap(), "loopsum"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("does not know our cluster key"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--key FILE (or set PISUBMIT_KEY=FILE) with the same key file every Pi has"),
+        "{}",
+        run.stderr
+    );
     // A client with a key does not trust a worker without one.
     let open = Worker::start(&[]);
     let run = pisubmit(&open.addr(), &["--connect-timeout", "2", "--key", k, "loopsum"]);

@@ -456,3 +456,20 @@ fn a_threads_limit_in_the_host_list_is_kept_by_the_worker() {
     let run = finish(job, Duration::from_secs(60));
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn doctor_tells_a_refused_address_and_a_full_worker_apart() {
+    let outsider = Worker::start(&["--threads", "1", "--allow", "127.0.0.2/32"]);
+    let full = Worker::start(&["--threads", "1", "--max-connections", "1"]);
+    let _held = common::RawClient::handshake(&full);
+    let (code, d, err) = doctor(&format!("{},{}", outsider.addr(), full.addr()), &[]);
+    assert_eq!(code, 1, "{err}");
+    let refused = findings(&d, "not_allowed", &outsider.addr());
+    assert_eq!(refused.len(), 1, "{d}");
+    assert_eq!(refused[0]["level"], "fail", "{d}");
+    assert!(refused[0]["message"].as_str().unwrap().contains("your address 127.0.0.1 is not allowed"), "{d}");
+    assert!(refused[0]["fix"].as_str().unwrap().contains("--allow in /etc/default/piworker"), "{d}");
+    let busy = findings(&d, "busy", &full.addr());
+    assert_eq!(busy.len(), 1, "{d}");
+    assert!(busy[0]["message"].as_str().unwrap().contains("at its limit of 1 connections"), "{d}");
+}

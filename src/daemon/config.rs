@@ -56,13 +56,23 @@ STATUS (`pisubmit status`, `pisubmit doctor`):
                           tests) [default: /]
 
 LIMITS (each logged when hit):
-    --max-connections N   Connections at once; more get an error and are
-                          closed [default: 1024]
+    --max-connections N   Connections that finished the handshake, at once;
+                          past it a newcomer gets a Busy error and is closed
+                          (pisubmit waits and tries again); never dropped
+                          to make room for anything [default: 1024]
+    --max-unfinished N    Connections still in their handshake (Hello, and
+                          the key), at once; when full, the oldest of them
+                          is dropped to make room, so a flood cannot lock
+                          heads out. Each costs about 9 KiB [default: 256]
+    --max-unfinished-per-address N  Of those, from one address (an IPv6
+                          /64); past it that address's own oldest is
+                          dropped [default: 16]
     --max-jobs-per-connection N  Jobs running per connection; past it the
                           worker stops reading that connection [default: 64]
     --max-jobs N          Jobs running in all [default: 4096]
     --max-job-input BYTES Input one job may stream [default: 64G]
-    --handshake-timeout SECS  Time to complete Hello (and the key) [default: 5]
+    --handshake-timeout SECS  Time to complete Hello (and the key); an
+                          unfinished connection is closed after it [default: 5]
     --frame-timeout SECS  Time a frame may take to arrive, plus one second
                           per MiB of it: slow senders are dropped [default: 10]
     --idle-timeout SECS   Close connections with no job and no frame for
@@ -118,7 +128,11 @@ pub struct Config {
 /// What one client, or all of them, may take from a worker.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Finished connections (handshake done); see `admission`.
     pub max_connections: usize,
+    /// Unfinished connections, in all and from one source.
+    pub max_unfinished: usize,
+    pub max_unfinished_per_address: usize,
     pub max_jobs_per_connection: usize,
     pub max_jobs: usize,
     pub max_job_input: u64,
@@ -131,6 +145,8 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_connections: 1024,
+            max_unfinished: 256,
+            max_unfinished_per_address: 16,
             max_jobs_per_connection: 64,
             max_jobs: 4096,
             max_job_input: 64 << 30,
@@ -214,6 +230,10 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             Long("host-root") => config.host_root = PathBuf::from(string_value(&mut parser, "--host-root")?),
             Long("key") => config.key_file = Some(PathBuf::from(string_value(&mut parser, "--key")?)),
             Long("max-connections") => config.limits.max_connections = count(&mut parser, "--max-connections")?,
+            Long("max-unfinished") => config.limits.max_unfinished = count(&mut parser, "--max-unfinished")?,
+            Long("max-unfinished-per-address") => {
+                config.limits.max_unfinished_per_address = count(&mut parser, "--max-unfinished-per-address")?
+            }
             Long("max-jobs-per-connection") => {
                 config.limits.max_jobs_per_connection = count(&mut parser, "--max-jobs-per-connection")?
             }
@@ -335,6 +355,10 @@ mod tests {
         let c = run(&["--listen", "127.0.0.1:9000", "--threads", "2", "--max-frame", "64K"]).unwrap();
         assert_eq!((c.listen.port(), c.threads, c.max_frame), (9000, Some(2), 65536));
         assert_eq!(run(&["--listen", ":7"]).unwrap().listen.to_string(), "0.0.0.0:7");
+        let l = run(&[]).unwrap().limits;
+        assert_eq!((l.max_connections, l.max_unfinished, l.max_unfinished_per_address), (1024, 256, 16));
+        let l = run(&["--max-unfinished", "9", "--max-unfinished-per-address", "3"]).unwrap().limits;
+        assert_eq!((l.max_unfinished, l.max_unfinished_per_address), (9, 3));
     }
 
     #[test]
@@ -343,5 +367,7 @@ mod tests {
         assert!(run(&["--max-frame", "12Q"]).unwrap_err().contains("not a size"));
         assert!(run(&["--listen", "nonsense"]).unwrap_err().contains("--listen"));
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
+        let e = run(&["--max-unfinished-per-address", "0"]).unwrap_err();
+        assert_eq!(e, "--max-unfinished-per-address: \"0\" is not a whole number of at least 1");
     }
 }

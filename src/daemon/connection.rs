@@ -35,6 +35,10 @@ const LINGER: Duration = Duration::from_secs(2);
 /// Ids of failed jobs remembered so that their in-flight input is dropped
 /// quietly rather than answered with one error per frame.
 const MAX_DEAD_JOBS: usize = 4096;
+/// The largest frame accepted before the handshake is done: Hello and
+/// Auth are far smaller, and a connection anybody can open must not make
+/// the worker buffer a large frame.
+pub const HANDSHAKE_MAX_FRAME: u32 = 4096;
 /// A connection quiet this long gives its buffers back.
 const IDLE_RELEASE: Duration = Duration::from_secs(1);
 
@@ -51,6 +55,9 @@ pub struct Env<'a> {
     pub status: &'a dyn Fn() -> Vec<u8>,
     /// Job programs, their limits, and the loop's waker.
     pub exec: &'a Arc<ExecEnv>,
+    /// Set (to `--max-connections`) while finished connections are at
+    /// their cap: a handshake that would finish is refused with `Busy`.
+    pub connections_full: Option<usize>,
 }
 
 /// Where a connection is in its handshake.
@@ -167,6 +174,22 @@ impl Connection {
         }
     }
 
+    /// Whether the handshake (Hello, and the key when one is set) is done.
+    pub fn handshake_done(&self) -> bool {
+        matches!(self.stage, Stage::Ready)
+    }
+
+    /// Finished connections are at `--max-connections`: this one may not
+    /// join them now (the server logs it, rate-limited).
+    fn refuse_busy(&mut self, max: usize) {
+        // Debug, not warn: the accept path already logs the cap, rate-limited.
+        debug!("{}: --max-connections {max} reached at its handshake; refused", self.peer);
+        self.send_error(0, ErrorCode::Busy, at_limit_message(max));
+        self.cancel_all("connection limit");
+        self.closing = Some(Instant::now() + LINGER);
+        self.framed.discard_input();
+    }
+
     pub fn running_jobs(&self) -> usize {
         self.jobs.len()
     }
@@ -266,6 +289,11 @@ impl Connection {
                 Ok(Some(frame)) => {
                     progressed = true;
                     self.handle_frame(frame, env);
+                    // Frames after the handshake may be as large as the
+                    // Welcome says; before, only small ones (`HANDSHAKE_MAX_FRAME`).
+                    if self.handshake_done() {
+                        input.set_max_payload(env.welcome.max_frame);
+                    }
                 }
                 Ok(None) => break,
                 Err(FrameError::VersionMismatch(theirs)) => {
@@ -374,6 +402,9 @@ impl Connection {
                 if !auth::check_client_proof(key, &client_nonce, &worker_nonce, frame.payload) {
                     return self.fail_connection(ErrorCode::AuthFailed, "wrong cluster key".into());
                 }
+                if let Some(max) = env.connections_full {
+                    return self.refuse_busy(max);
+                }
                 debug!("{}: cluster key proven", self.peer);
                 self.stage = Stage::Ready;
                 return;
@@ -429,6 +460,8 @@ impl Connection {
             let proof = auth::worker_proof(key, &client_nonce, &worker_nonce);
             welcome.challenge = Challenge::Key { nonce: worker_nonce, proof };
             self.stage = Stage::AwaitAuth { client_nonce, worker_nonce };
+        } else if let Some(max) = env.connections_full {
+            return self.refuse_busy(max);
         } else {
             self.stage = Stage::Ready;
         }
@@ -746,6 +779,11 @@ impl PartialSink for FrameSink<'_> {
     fn partial(&mut self, payload: &[u8]) {
         self.framed.queue(FrameType::Partial, self.job_id, payload);
     }
+}
+
+/// What a client is told when finished connections are at their cap.
+pub fn at_limit_message(max: usize) -> String {
+    format!("worker is at its limit of {max} connections; try again later")
 }
 
 fn kind_name(kind: u8) -> &'static str {

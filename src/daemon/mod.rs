@@ -1,6 +1,7 @@
 //! The worker daemon: configuration, the event loop, connections, and the
 //! pinned compute pool.
 
+pub mod admission;
 pub mod allow;
 pub mod config;
 pub mod connection;

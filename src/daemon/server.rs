@@ -6,7 +6,10 @@
 //! Interest is derived from state (WRITABLE only while output is pending)
 //! and re-registered only when it changes.
 
-use super::allow::{allowed, describe as describe_allow, Cidr};
+mod accept;
+
+use super::admission::{Admission, AdmissionLimits};
+use super::allow::Cidr;
 use super::config::{describe, Config, Limits};
 use super::connection::{Connection, Env, JobCounters};
 use super::cpus::allowed_cpus;
@@ -18,14 +21,14 @@ use super::status::StatusSource;
 use crate::jobs::child::Limits as ChildLimits;
 use crate::jobs::exec::ExecEnv;
 use crate::jobs::jobdir::JobDirs;
-use crate::net::FramedConn;
 use crate::protocol::auth::load_key;
 use crate::protocol::discovery::Announce;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::Challenge;
 use crate::protocol::message::SOFTWARE_VERSION;
-use crate::protocol::{ErrorCode, ErrorMessage, Welcome};
-use log::{debug, error, info, warn};
+use crate::protocol::Welcome;
+use accept::{raise_descriptor_limit, reserve_descriptor, AcceptLogs, AcceptPause};
+use log::{debug, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -33,8 +36,8 @@ use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 use std::collections::HashMap;
 use std::fmt;
+use std::fs::File;
 use std::io;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::mpsc::{channel, Receiver};
@@ -98,8 +101,13 @@ struct Server {
     counters: Rc<JobCounters>,
     status: StatusSource,
     discovery: Option<Responder>,
-    refused_log: RateLimitedLog,
-    full_log: RateLimitedLog,
+    /// Who may hold a connection (finished and unfinished classes).
+    admission: Admission,
+    accept_logs: AcceptLogs,
+    /// Why the last `accept_all` stopped before the backlog was empty.
+    accept_pause: AcceptPause,
+    /// A descriptor kept for accepting (to refuse) when all are in use.
+    spare_fd: Option<File>,
     next_serial: u64,
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
@@ -129,6 +137,8 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         Some(path) => Some(load_key(path).map_err(DaemonError::Config)?),
         None => None,
     };
+    let limits = &config.limits;
+    raise_descriptor_limit((limits.max_connections + limits.max_unfinished + 64) as u64);
     let poll = Poll::new().map_err(setup("create the event loop"))?;
     // mio sets SO_REUSEADDR (a restart rebinds at once over TIME_WAIT) and
     // not SO_REUSEPORT (a second daemon on the same port still fails).
@@ -186,8 +196,14 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         counters: Rc::new(JobCounters::default()),
         status,
         discovery,
-        refused_log: RateLimitedLog::default(),
-        full_log: RateLimitedLog::default(),
+        admission: Admission::new(AdmissionLimits {
+            max_finished: config.limits.max_connections,
+            max_unfinished: config.limits.max_unfinished,
+            max_unfinished_per_address: config.limits.max_unfinished_per_address,
+        }),
+        accept_logs: AcceptLogs::default(),
+        accept_pause: AcceptPause::None,
+        spare_fd: reserve_descriptor(),
         next_serial: 0,
         stop_deadline: None,
         exec,
@@ -206,16 +222,23 @@ impl Server {
     fn event_loop(&mut self, signals: &mut Signals, grace: Duration) -> Result<(), DaemonError> {
         let mut events = Events::with_capacity(1024);
         loop {
-            let until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
+            let mut until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
+            if matches!(self.accept_pause, AcceptPause::Batch) {
+                until_sweep = Duration::ZERO; // more connections wait in the backlog
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(until_sweep)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(DaemonError::Setup { what: "wait for events", source: e });
             }
+            // New connections are accepted after the others' events: an
+            // unfinished connection whose Hello has arrived finishes its
+            // handshake before newcomers can push it out of its budget.
+            let mut accept_due = matches!(self.accept_pause, AcceptPause::Batch);
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept_all(),
+                    LISTENER => accept_due = true,
                     WAKER => self.drain_pool_results(),
                     SIGNALS => self.on_signals(signals, grace),
                     DISCOVERY | DISCOVERY_BROADCAST => {
@@ -226,69 +249,19 @@ impl Server {
                     Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
             }
+            if accept_due {
+                self.accept_all();
+            }
             let now = Instant::now();
             if now >= self.next_sweep {
+                if matches!(self.accept_pause, AcceptPause::Descriptors) {
+                    self.accept_all();
+                }
                 self.sweep(now);
                 self.next_sweep = now + TICK;
             }
             if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0) {
                 return Ok(());
-            }
-        }
-    }
-
-    fn accept_all(&mut self) {
-        let Some(listener) = self.listener.as_ref() else {
-            return;
-        };
-        loop {
-            match listener.accept() {
-                Ok((mut stream, peer)) => {
-                    // Outsiders are dropped before a byte is read from them.
-                    if !allowed(&self.allow, peer.ip()) {
-                        self.refused_log.note(|n| {
-                            warn!("{peer}: not in --allow ({}); closed{}", describe_allow(&self.allow), also(n))
-                        });
-                        continue;
-                    }
-                    if self.conns.len() >= self.limits.max_connections {
-                        let max = self.limits.max_connections;
-                        self.full_log.note(|n| warn!("{peer}: --max-connections {max} reached; refused{}", also(n)));
-                        let msg = format!("worker is at its limit of {max} connections; try again later");
-                        // Best effort, one small write: the socket buffer takes it.
-                        let _ = stream.write(&ErrorMessage::new(ErrorCode::BadFrame, msg).encode(0).to_bytes());
-                        continue;
-                    }
-                    // Jobs and results are small frames: do not let Nagle hold them.
-                    if let Err(e) = stream.set_nodelay(true) {
-                        debug!("{peer}: TCP_NODELAY failed: {e}");
-                    }
-                    let entry = self.conns.vacant_entry();
-                    let key = entry.key();
-                    if let Err(e) =
-                        self.poll.registry().register(&mut stream, Token(key + FIRST_CONN), Interest::READABLE)
-                    {
-                        warn!("{peer}: cannot watch the new connection: {e}");
-                        continue;
-                    }
-                    self.next_serial += 1;
-                    entry.insert(Connection::new(
-                        FramedConn::new(stream, self.max_frame),
-                        peer,
-                        self.next_serial,
-                        Rc::clone(&self.counters),
-                    ));
-                    self.registered.insert(key, Interest::READABLE);
-                    debug!("{peer}: connected");
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next event
-                    // rather than spin; the pending connection waits in the backlog.
-                    error!("accept failed: {e}");
-                    return;
-                }
             }
         }
     }
@@ -317,8 +290,13 @@ impl Server {
             cluster_key: self.cluster_key.as_deref(),
             status: &build_status,
             exec: &self.exec,
+            connections_full: self.admission.finished_full().then_some(self.limits.max_connections),
         };
-        self.conns[key].pump(&env);
+        let conn = &mut self.conns[key];
+        conn.pump(&env);
+        if conn.handshake_done() && self.admission.is_unfinished(conn.serial) {
+            self.admission.finished(conn.serial);
+        }
     }
 
     /// Writes what is queued, resumes paused reading, and fixes interest or
@@ -360,6 +338,7 @@ impl Server {
         conn.cancel_all("connection closed");
         let _ = self.poll.registry().deregister(&mut conn.framed.stream);
         self.registered.remove(&key);
+        self.admission.closed(conn.serial);
         debug!("{}: connection closed", conn.peer);
     }
 

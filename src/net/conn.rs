@@ -77,6 +77,12 @@ impl InputBuf {
         InputBuf { buf: Vec::new(), start: 0, end: 0, max_payload, small_frames: 0 }
     }
 
+    /// Changes the largest frame payload accepted from now on (the worker
+    /// accepts only small frames until a connection's handshake is done).
+    pub fn set_max_payload(&mut self, max_payload: u32) {
+        self.max_payload = max_payload;
+    }
+
     /// Reads one chunk from `source` into the buffer.
     pub fn read_from(&mut self, source: &mut impl Read) -> io::Result<Io> {
         self.make_room();

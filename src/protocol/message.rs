@@ -163,6 +163,11 @@ pub enum ErrorCode {
     ShuttingDown,
     /// Missing or wrong cluster key.
     AuthFailed,
+    /// The worker has no room for this connection now (its connection
+    /// limits); the same request later may succeed.
+    Busy,
+    /// The peer's address is not in the worker's `--allow` list.
+    NotAllowed,
     Unknown(u16),
 }
 
@@ -181,6 +186,8 @@ impl ErrorCode {
             ErrorCode::Cancelled => 10,
             ErrorCode::ShuttingDown => 11,
             ErrorCode::AuthFailed => 12,
+            ErrorCode::Busy => 13,
+            ErrorCode::NotAllowed => 14,
             ErrorCode::Unknown(v) => v,
         }
     }
@@ -199,6 +206,8 @@ impl ErrorCode {
             10 => ErrorCode::Cancelled,
             11 => ErrorCode::ShuttingDown,
             12 => ErrorCode::AuthFailed,
+            13 => ErrorCode::Busy,
+            14 => ErrorCode::NotAllowed,
             other => ErrorCode::Unknown(other),
         }
     }

@@ -31,7 +31,11 @@ OPTIONS:
                           [default: $PISUBMIT_HOSTS]
     --json                Print exactly one JSON object on stdout
     --timeout SECS        Give up if the job has not finished by then
-    --connect-timeout SECS  Time to reach the first worker [default: 5];
+    --connect-timeout SECS  How long to keep trying while no worker is
+                          usable: at the start, and mid-job once all are
+                          lost. A worker that refuses or resets the
+                          connection, or is at its connection limit, is
+                          tried again with backoff until then [default: 5];
                           the others join when they answer, also mid-job
     --heartbeat-timeout SECS  A worker silent this long (hung, unplugged) is
                           lost and its pieces go to the others [default: 3]

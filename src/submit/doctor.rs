@@ -165,6 +165,27 @@ fn unreachable(spec: &HostSpec, name: &str, failure: &Failure) -> Finding {
             why.clone(),
             format!("look at `journalctl -u piworker` on {}; restart it with `systemctl restart piworker`", spec.host),
         ),
+        Failure::NotAllowed(why) => finding(
+            Level::Fail,
+            "not_allowed",
+            name,
+            format!("refuses this head's address: {why}"),
+            format!(
+                "on {}: add this head's address to --allow in /etc/default/piworker, then `systemctl restart piworker`",
+                spec.host
+            ),
+        ),
+        Failure::Busy(why) => finding(
+            Level::Warn,
+            "busy",
+            name,
+            format!("has no room for another connection now: {why}"),
+            format!(
+                "try again; if it stays full, see who holds connections on {} (`ss -tn 'sport = :{port}'`) or raise \
+                 --max-connections in /etc/default/piworker",
+                spec.host
+            ),
+        ),
         Failure::Refused(why) => finding(
             Level::Fail,
             "refused",
@@ -462,6 +483,8 @@ mod tests {
             failed("10.9.9.7", Failure::NoAnswer { connected: true, why: why("TCP connect") }),
             failed("10.9.9.6", Failure::ConnectFailed(io::ErrorKind::ConnectionRefused, why("refused"))),
             failed("10.9.9.5", Failure::Refused(why("another key"))),
+            failed("10.9.9.4", Failure::NotAllowed(why("your address"))),
+            failed("10.9.9.3", Failure::Busy(why("at its limit"))),
         ];
         let f = diagnose(&hosts, &|_| None);
         assert_eq!(checks(&f, "gone.example"), vec![("name_unknown", Level::Fail)]);
@@ -470,6 +493,8 @@ mod tests {
         assert_eq!(checks(&f, "10.9.9.7"), vec![("hung", Level::Fail)]);
         assert_eq!(checks(&f, "10.9.9.6"), vec![("closed", Level::Fail)]);
         assert_eq!(checks(&f, "10.9.9.5"), vec![("refused", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.4"), vec![("not_allowed", Level::Fail)]);
+        assert_eq!(checks(&f, "10.9.9.3"), vec![("busy", Level::Warn)]);
         assert!(f.iter().filter(|f| f.level == Level::Fail).all(|f| !f.fix.is_empty()));
     }
 

@@ -11,7 +11,7 @@ use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::{version_refusal, Challenge};
 use crate::protocol::versions;
-use crate::protocol::{ErrorMessage, Frame, FrameError, FrameRef, FrameType, Hello, Welcome};
+use crate::protocol::{ErrorCode, ErrorMessage, Frame, FrameError, FrameRef, FrameType, Hello, Welcome};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 pub fn closed() -> Event {
     Event::Lost("closed the connection (did the worker die or restart?)".into())
 }
+
+/// How to fix a cluster key that does not match, for the messages.
+const KEY_FIX: &str = "give pisubmit --key FILE (or set PISUBMIT_KEY=FILE) with the same key file every Pi has (--key in /etc/default/piworker)";
 
 /// Largest payload the head accepts from a worker.
 const MAX_INCOMING: u32 = 64 * 1024 * 1024;
@@ -135,6 +138,10 @@ pub struct Link {
     /// Why this worker can never be used in this run (another protocol
     /// version, no or another cluster key, not a piworker): not retried.
     pub refused: Option<String>,
+    /// The code of the Error that refused the last handshake, if one did:
+    /// after `Busy` (the worker's connection limits) `refuse` backs off and
+    /// tries again instead; `survey` tells the kinds apart for the doctor.
+    pub refusal_code: Option<ErrorCode>,
     /// The kind of the last failed connect (refused, timed out, no route),
     /// for the doctor's diagnosis.
     pub connect_error: Option<io::ErrorKind>,
@@ -169,6 +176,7 @@ impl Link {
             ever_ready: false,
             draining: false,
             refused: None,
+            refusal_code: None,
             connect_error: None,
         }
     }
@@ -397,13 +405,13 @@ impl Link {
                         return Err("has no cluster key, but --key was given: not trusting it".into());
                     }
                     (Challenge::Key { .. }, None) => {
-                        return Err("requires the cluster key: give --key FILE or set PISUBMIT_KEY".into());
+                        return Err(format!("requires the cluster key: {KEY_FIX}"));
                     }
                     (Challenge::Key { nonce, proof }, Some(key)) => {
                         if !auth::check_worker_proof(key, &self.client_nonce, nonce, proof) {
-                            return Err(
-                                "does not know our cluster key (a different key, or not a worker of ours)".into()
-                            );
+                            return Err(format!(
+                                "does not know our cluster key (a different key, or not a worker of ours): {KEY_FIX}"
+                            ));
                         }
                         let ours = auth::client_proof(key, &self.client_nonce, nonce);
                         if let Some(conn) = self.conn.as_mut() {
@@ -423,8 +431,14 @@ impl Link {
                 Ok(())
             }
             FrameType::Error => {
-                let msg = ErrorMessage::decode(frame.payload).map_or_else(|e| e.to_string(), |m| m.message);
-                Err(format!("refused the handshake: {msg}"))
+                let msg = ErrorMessage::decode(frame.payload)
+                    .unwrap_or_else(|e| ErrorMessage::new(ErrorCode::Unknown(0), e.to_string()));
+                self.refusal_code = Some(msg.code);
+                match msg.code {
+                    ErrorCode::NotAllowed => Err(format!("refused this machine: {}", msg.message)),
+                    ErrorCode::AuthFailed => Err(format!("refused the handshake: {}; {KEY_FIX}", msg.message)),
+                    _ => Err(format!("refused the handshake: {}", msg.message)),
+                }
             }
             other => Err(format!("expected Welcome, got {other:?}")),
         }
@@ -516,8 +530,14 @@ impl Link {
         }
     }
 
-    /// Marks the worker unusable for this run, and drops the connection.
+    /// Marks the worker unusable for this run, and drops the connection;
+    /// unless it only had no room for us now (`Busy`): then it is tried
+    /// again after a backoff, like a refused connect, until the caller's
+    /// `--connect-timeout` runs out.
     pub fn refuse(&mut self, registry: &Registry, why: String, now: Instant) -> Vec<usize> {
+        if self.refusal_code.take() == Some(ErrorCode::Busy) {
+            return self.fail(registry, why, now);
+        }
         self.refused = Some(why.clone());
         self.fail(registry, why, now)
     }

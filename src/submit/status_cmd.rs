@@ -131,7 +131,11 @@ fn host_json(h: &HostSurvey) -> Json {
             fields.extend(status_fields(s));
         }
         Err(failure) => {
-            let state = if matches!(failure, Failure::Refused(_)) { "refused" } else { "unreachable" };
+            let state = if matches!(failure, Failure::Refused(_) | Failure::NotAllowed(_) | Failure::Busy(_)) {
+                "refused"
+            } else {
+                "unreachable"
+            };
             fields.push(("state", Json::Str(state.into())));
             fields.push(("error", Json::Str(failure.why().into())));
         }

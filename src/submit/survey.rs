@@ -8,7 +8,7 @@
 use super::error::SubmitError;
 use super::hosts::HostSpec;
 use super::link::{Event, Link, State};
-use crate::protocol::{ErrorMessage, FrameType, Status, Welcome};
+use crate::protocol::{ErrorCode, ErrorMessage, FrameType, Status, Welcome};
 use mio::{Events, Poll, Token};
 use std::io;
 use std::sync::Arc;
@@ -26,12 +26,20 @@ pub enum Failure {
     /// It answered, but not as a worker we can use (not piworker, another
     /// protocol major, another key), or without a status (older worker).
     Refused(String),
+    /// It refused this head's address (not in its `--allow`).
+    NotAllowed(String),
+    /// It had no room for another connection (its connection limits).
+    Busy(String),
 }
 
 impl Failure {
     pub fn why(&self) -> &str {
         match self {
-            Failure::ConnectFailed(_, why) | Failure::NoAnswer { why, .. } | Failure::Refused(why) => why,
+            Failure::ConnectFailed(_, why)
+            | Failure::NoAnswer { why, .. }
+            | Failure::Refused(why)
+            | Failure::NotAllowed(why)
+            | Failure::Busy(why) => why,
         }
     }
 }
@@ -187,7 +195,11 @@ fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate
                 *step = Step::Asked { at: Instant::now(), wall_ms: wall_ms() };
             }
             Err(why) => {
-                out.outcome = Err(Failure::Refused(why));
+                out.outcome = Err(match link.refusal_code {
+                    Some(ErrorCode::NotAllowed) => Failure::NotAllowed(why),
+                    Some(ErrorCode::Busy) => Failure::Busy(why),
+                    _ => Failure::Refused(why),
+                });
                 *step = Step::Done;
             }
         },

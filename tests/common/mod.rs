@@ -266,6 +266,11 @@ impl RawClient {
         RawClient { stream, buf: Vec::new() }
     }
 
+    /// A raw client over a connection opened elsewhere.
+    pub fn over(stream: TcpStream) -> RawClient {
+        RawClient { stream, buf: Vec::new() }
+    }
+
     pub fn handshake(worker: &Worker) -> RawClient {
         let mut c = RawClient::connect(worker);
         c.send(&Hello::ours([0; 16]).encode().to_bytes());
