@@ -191,12 +191,17 @@ pub(super) fn reserve_descriptor() -> Option<File> {
 pub(super) fn raise_descriptor_limit(needed: u64) {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
-    let mut now = soft;
+    // rlim_t is 32 bits on armhf and 64 elsewhere.
+    #[allow(clippy::useless_conversion)]
+    let mut now = u64::from(soft);
     if soft < hard {
         match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
             Ok(()) => {
                 info!("open file limit raised from {soft} to {hard}");
-                now = hard;
+                #[allow(clippy::useless_conversion)]
+                {
+                    now = u64::from(hard);
+                }
             }
             Err(e) => warn!("cannot raise the open file limit from {soft} to {hard}: {e}"),
         }
