@@ -223,7 +223,18 @@ fn out_of_file_descriptors_the_worker_neither_spins_nor_locks_heads_out() {
     let before = w.cpu_seconds();
     std::thread::sleep(Duration::from_secs(1));
     assert!(w.cpu_seconds() - before < 0.5, "the worker spins with no descriptors left");
+    // Closed here, the crowd's connections still wait in the worker's
+    // backlog; accepting those would push out (with Busy) a newcomer that
+    // has not said Hello yet. Wait until the worker has seen each go.
+    let crowd_size = crowd.len();
     drop(crowd);
+    let neighbour = format!("{NEIGHBOUR}:");
+    let gone = |log: &str| log.lines().filter(|l| l.contains(&neighbour) && l.ends_with(": connection closed")).count();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while gone(&w.log()) < crowd_size && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(gone(&w.log()), crowd_size, "the crowd's connections did not all close: {}", w.log());
 
     // Every descriptor held by a finished connection: a newcomer is told
     // (through the reserve descriptor) and closed, and nobody is dropped.

@@ -135,9 +135,15 @@ impl Server {
             }
         };
         log.note(|n| warn!("{peer}: {why}; dropped this oldest unfinished connection for {newcomer}{}", also(n)));
+        self.tell_busy_and_drop(key, "worker has too many connections waiting for a handshake; try again");
+    }
+
+    /// Drops an unfinished connection, first telling it Busy if it can
+    /// take a frame, so that a client never sees a close without a word.
+    fn tell_busy_and_drop(&mut self, key: usize, message: &str) {
+        let conn = &mut self.conns[key];
         if conn.framed.pending_output() == 0 {
-            let msg = "worker has too many connections waiting for a handshake; try again";
-            let _ = conn.framed.stream.write(&ErrorMessage::new(ErrorCode::Busy, msg).encode(0).to_bytes());
+            let _ = conn.framed.stream.write(&ErrorMessage::new(ErrorCode::Busy, message).encode(0).to_bytes());
         }
         self.drop_connection(key);
     }
@@ -152,7 +158,7 @@ impl Server {
             self.accept_logs.descriptors.note(|n| {
                 warn!("accept: {e}; dropped the oldest unfinished connection ({peer}) to free one{}", also(n))
             });
-            self.drop_connection(key);
+            self.tell_busy_and_drop(key, "worker is out of file descriptors; try again later");
             return true;
         }
         let Some(spare) = self.spare_fd.take() else { return false };
