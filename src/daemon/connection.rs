@@ -9,6 +9,7 @@
 use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
 use crate::jobs::exec::ExecEnv;
+use crate::jobs::memory::MemoryBudget;
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
@@ -51,6 +52,8 @@ pub struct Env<'a> {
     pub status: &'a dyn Fn() -> Vec<u8>,
     /// Job programs, their limits, and the loop's waker.
     pub exec: &'a Arc<ExecEnv>,
+    /// What jobs may allocate; each job holds its share until it is dropped.
+    pub memory: &'a Arc<MemoryBudget>,
 }
 
 /// Where a connection is in its handshake.
@@ -450,7 +453,7 @@ impl Connection {
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
-        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)) };
+        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)), memory: Arc::clone(env.memory) };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),

@@ -17,6 +17,7 @@ use super::pool::{Pool, TaskDone};
 use super::status::StatusSource;
 use crate::jobs::child::Limits as ChildLimits;
 use crate::jobs::exec::ExecEnv;
+use crate::jobs::memory::MemoryBudget;
 use crate::jobs::jobdir::JobDirs;
 use crate::net::FramedConn;
 use crate::protocol::auth::load_key;
@@ -104,6 +105,7 @@ struct Server {
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
     exec: Arc<ExecEnv>,
+    memory: Arc<MemoryBudget>,
     /// When `sweep` is next due.
     next_sweep: Instant,
     /// Lists of connection keys, kept between uses so that the loop's
@@ -191,6 +193,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         next_serial: 0,
         stop_deadline: None,
         exec,
+        memory: super::memory::budget(config.memory, &config.host_root),
         next_sweep: Instant::now() + TICK,
         sweep_keys: Vec::new(),
         touched: Vec::new(),
@@ -317,6 +320,7 @@ impl Server {
             cluster_key: self.cluster_key.as_deref(),
             status: &build_status,
             exec: &self.exec,
+            memory: &self.memory,
         };
         self.conns[key].pump(&env);
     }

@@ -22,6 +22,7 @@
 //!   generation u64, first_row u32, rows.
 //! - result: generation u64, population u64.
 
+use super::memory::{times, Need, Reservation, JOB_BASE_BYTES};
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::life::board::{last_word_mask, words_per_row};
 use crate::life::kernel::{advance, FixedSides, Geometry, Scratch};
@@ -173,12 +174,35 @@ struct Running {
     generation: u64,
     round: Option<Round>,
     pending: Vec<Task>,
+    /// What the strip holds of the worker's memory budget; a step with
+    /// deeper ghost rows resizes it first.
+    memory: Reservation,
+}
+
+/// What a strip of `p.rows` rows costs with `margin` ghost rows per side,
+/// cut into bands for `threads` threads. A row is whole 64-bit words
+/// however narrow the board, and each band keeps its own margins; a
+/// thread's kernel keeps a second buffer the size of its band (and six
+/// rows of sums); a step brings the head's ghost rows and copies every
+/// band's margins; a snapshot sends chunks of about 4 MiB.
+pub fn memory_need(p: &Params, margin: u32, threads: usize) -> Need {
+    let row = words_per_row(p.width) as u64 * 8;
+    let parts = (threads.max(1) as u64).min(u64::from(p.rows));
+    let margins = times(2 * u64::from(margin), parts);
+    let bands = times(u64::from(p.rows).saturating_add(margins), row);
+    let kernel = bands.saturating_add(times(7 * parts, row));
+    let step = times(margins.saturating_add(2 * u64::from(margin)), row);
+    let snapshot = STRIP_CHUNK_BYTES as u64 + row;
+    let bytes = [bands, kernel, step, snapshot].into_iter().fold(JOB_BASE_BYTES, u64::saturating_add);
+    let why = "64-bit words per row, plus margins and per-thread bands";
+    Need::new(format!("life strip of {} x {} with {margin} ghost rows", p.width, p.rows), bytes, why)
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let p = Params::decode(payload)?;
     let geom = Geometry { width: p.width, words: words_per_row(p.width), wrap_x: p.wrap_x };
     let parts = ctx.threads.max(1).min(p.rows as usize);
+    let memory = ctx.memory.reserve(memory_need(&p, p.margin, parts))?;
     let margin = p.margin as usize;
     let bands = super::split_range(0, u64::from(p.rows), parts)
         .into_iter()
@@ -193,6 +217,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
         generation: p.generation,
         round: None,
         pending: Vec::new(),
+        memory,
     }))
 }
 
@@ -287,9 +312,16 @@ impl Running {
             )));
         }
         let (words, d) = (self.geom.words, depth as usize);
+        if d != self.margin {
+            self.memory.resize(memory_need(&self.p, depth, self.bands.len()))?;
+        }
+        // The bytes are taken before the rows are allocated, so a depth
+        // the frame does not carry allocates nothing.
         let ghost = |r: &mut WireReader, dead: bool, what| -> Result<Vec<u64>, JobError> {
-            let mut rows = vec![0; if dead { 0 } else { d * words }];
-            get_rows(r.take(rows.len() * 8, what)?, self.p.width, &mut rows)?;
+            let len = if dead { 0 } else { d * words };
+            let bytes = r.take(len * 8, what)?;
+            let mut rows = vec![0; len];
+            get_rows(bytes, self.p.width, &mut rows)?;
             Ok(rows)
         };
         let above = ghost(r, self.p.dead_top, "life.step.above")?;

@@ -6,6 +6,7 @@
 //! however the rows were split over hosts and threads.
 
 use super::exact_sum::ExactSum;
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{
     expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
@@ -103,11 +104,25 @@ struct Running {
     params: Params,
     threads: usize,
     total: ExactSum,
+    _memory: Reservation,
+}
+
+/// How many tasks a job is cut into.
+fn tasks(p: &Params, threads: usize) -> usize {
+    let work = (p.t1 - p.t0) as u64 * p.u_len.max(1) as u64;
+    task_count(work, threads)
+}
+
+/// What a loopsum job allocates: its tasks (rows are summed, not stored).
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let subject = format!("loopsum of t in {}..{}, L = {}", p.t0, p.t1, p.u_len);
+    Need::new(subject, tasks_cost(tasks(p, threads) as u64), "its tasks")
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running { params, threads: ctx.threads, total: ExactSum::new() }))
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    Ok(Box::new(Running { params, threads: ctx.threads, total: ExactSum::new(), _memory }))
 }
 
 impl RunningJob for Running {
@@ -115,8 +130,7 @@ impl RunningJob for Running {
         let Params { t0, t1, u_len, c } = self.params;
         // Offsetting by MAX_INDEX maps the signed rows onto u64 for splitting.
         let shift = |t: i64| (t + MAX_INDEX) as u64;
-        let work = (t1 - t0) as u64 * self.params.u_len.max(1) as u64;
-        split_range(shift(t0), shift(t1), task_count(work, self.threads))
+        split_range(shift(t0), shift(t1), tasks(&self.params, self.threads))
             .into_iter()
             .map(|(a, b)| {
                 let (a, b) = (a as i64 - MAX_INDEX, b as i64 - MAX_INDEX);

@@ -10,6 +10,7 @@
 use super::{
     expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
+use super::memory::{tasks_cost, Need, Reservation};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -114,11 +115,19 @@ struct Running {
     params: Params,
     threads: usize,
     counts: Counts,
+    _memory: Reservation,
+}
+
+/// What a pi job allocates: its tasks (darts are counted, not stored).
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let tasks = task_count(p.i1 - p.i0, threads) as u64;
+    Need::new(format!("pi of darts {}..{}", p.i0, p.i1), tasks_cost(tasks), "its tasks")
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running { params, threads: ctx.threads, counts: Counts::default() }))
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    Ok(Box::new(Running { params, threads: ctx.threads, counts: Counts::default(), _memory }))
 }
 
 impl RunningJob for Running {

@@ -6,6 +6,7 @@
 //! many spins at once as it has threads.
 
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::memory::{tasks_cost, Need, Reservation};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -58,10 +59,19 @@ pub fn spin(duration: Duration, cancel: &AtomicBool) -> bool {
 struct Running {
     params: Option<Params>,
     result: Vec<u8>,
+    _memory: Reservation,
 }
 
-pub(super) fn start(payload: &[u8], _ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
-    Ok(Box::new(Running { params: Some(Params::decode(payload)?), result: Vec::new() }))
+/// What a spin job allocates: its one task and the payload it returns.
+pub fn memory_need(p: &Params) -> Need {
+    let bytes = tasks_cost(1).saturating_add(p.payload.len() as u64);
+    Need::new(format!("spin returning {} bytes", p.payload.len()), bytes, "")
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+    let params = Params::decode(payload)?;
+    let _memory = ctx.memory.reserve(memory_need(&params))?;
+    Ok(Box::new(Running { params: Some(params), result: Vec::new(), _memory }))
 }
 
 impl RunningJob for Running {
