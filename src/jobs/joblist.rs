@@ -8,8 +8,8 @@
 //! u64 and `sha256` (32 bytes); otherwise `why` string.
 
 use super::jobdir::{JobDirs, Listed};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use super::memory::{tasks_cost, Need, Reservation};
+use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -7,10 +7,10 @@
 //! the count is identical. The test is in integers (x, y are 32-bit, inside
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{
     expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
-use super::memory::{tasks_cost, Need, Reservation};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -6,8 +6,8 @@
 //! arithmetic, so every machine (x86-64, arm64, armhf) gives the same bits;
 //! other exponents use the platform's `powf`.
 
-use super::{expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use super::memory::{tasks_cost, times, Need, Reservation};
+use super::{expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

@@ -7,8 +7,8 @@
 //! stream out as `Partial` frames (u64 each, ascending), so a reader can
 //! write them straight to a file.
 
-use super::{expect_output, sieve, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use super::memory::{tasks_cost, times, Need, Reservation};
+use super::{expect_output, sieve, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;

@@ -5,8 +5,8 @@
 //! kinds it uses one compute thread, not all of them, so a worker runs as
 //! many spins at once as it has threads.
 
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use super::memory::{tasks_cost, Need, Reservation};
+use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
