@@ -522,6 +522,65 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::{assert_needs_exactly, MemoryBudget};
+    use std::sync::Arc;
+    use crate::jobs::JobKind;
+
+    fn strip(width: u32, rows: u32, margin: u32) -> Params {
+        Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
+    }
+
+    #[test]
+    fn memory_counts_words_per_row_margins_and_bands_not_cells() {
+        // 64 cells a row is one word; two bands of 50 rows, each with 2
+        // ghost rows a side; the kernel's copy of each band and 7 rows of
+        // sums per thread; the head's 2 + 2 ghost rows and the 8 margin rows
+        // copied at a step; a 4 MiB snapshot chunk plus a row.
+        let (bands, kernel, step) = ((100 + 8) * 8, (100 + 8) * 8 + 7 * 2 * 8, (8 + 4) * 8);
+        let need = (64 << 10) + bands + kernel + step + (4 << 20) + 8;
+        assert_eq!(need, 4_261_784);
+        assert_needs_exactly(JobKind::Life, &strip(64, 100, 2).encode(), true, 2, need);
+        // Two cells a row still cost a whole word: the same as 64.
+        assert_needs_exactly(JobKind::Life, &strip(2, 100, 2).encode(), true, 2, need);
+    }
+
+    #[test]
+    fn the_23_byte_submit_that_aborted_a_32_bit_pi_is_refused_before_allocating() {
+        let p = strip(2, 270_598_144, 67_641_344);
+        let ctx = WorkerContext::with_budget(4, MemoryBudget::new(256 << 20, 1 << 30));
+        let err = start(&p.encode(), ctx).err().expect("refused");
+        assert_eq!(
+            err.message,
+            "life strip of 2 x 270598144 with 67641344 ghost rows needs 17.1 GiB \
+             (64-bit words per row, plus margins and per-thread bands); --max-job-memory is 256 MiB"
+        );
+    }
+
+    #[test]
+    fn a_step_with_deeper_ghost_rows_reserves_them_first() {
+        let p = strip(64, 4, 1);
+        let budget = MemoryBudget::new(memory_need(&p, 1, 1).bytes, u64::MAX);
+        let mut job = start(&p.encode(), WorkerContext::with_budget(1, Arc::clone(&budget))).expect("fits");
+        let mut sink = Sink(Vec::new());
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        put_rows(&mut load, &[1, 2, 3, 4]);
+        job.input(&load, &mut sink).expect("load");
+        let step = |depth: u32| {
+            let mut s = vec![OP_STEP];
+            s.put_u32(1);
+            s.put_u32(depth);
+            s.put_u32(1);
+            put_rows(&mut s, &vec![0; 2 * depth as usize]);
+            s
+        };
+        let err = job.input(&step(2), &mut sink).expect_err("a deeper margin is over the budget");
+        assert!(err.message.contains("with 2 ghost rows needs") && err.message.contains("--max-job-memory"), "{err}");
+        assert_eq!(budget.held(), memory_need(&p, 1, 1).bytes, "the old reservation stands");
+        job.input(&step(1), &mut sink).expect("the reserved depth still runs");
+        drop(job);
+        assert_eq!(budget.held(), 0);
+    }
     use crate::life::kernel::run_board;
     use crate::life::{Board, Edges};
 

@@ -156,6 +156,19 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::{JobKind, MAX_TASKS};
+
+    #[test]
+    fn memory_is_its_tasks_and_the_largest_range_fits_in_2_to_the_16() {
+        let seed = Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 };
+        // 4001^2 iterations are one task's work: one task per thread.
+        assert_eq!(memory_need(&seed, 2).bytes, (64 << 10) + 2 * 160);
+        assert_needs_exactly(JobKind::Loopsum, &seed.encode(), false, 2, (64 << 10) + 2 * 160);
+        let widest = Params { t0: -MAX_INDEX, t1: MAX_INDEX, u_len: MAX_INDEX, c: 1.0 };
+        assert_eq!(memory_need(&widest, 2).bytes, (64 << 10) + MAX_TASKS * 160);
+        assert_needs_exactly(JobKind::Loopsum, &widest.encode(), false, 2, (64 << 10) + MAX_TASKS * 160);
+    }
 
     fn total(t0: i64, t1: i64, l: i64, c: f64) -> f64 {
         let mut acc = ExactSum::new();

@@ -155,6 +155,16 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::{JobKind, MAX_TASKS};
+
+    #[test]
+    fn memory_is_its_tasks_even_for_every_dart_there_is() {
+        let small = Params { seed: 1, i0: 0, i1: 1000 };
+        assert_needs_exactly(JobKind::Pi, &small.encode(), false, 4, (64 << 10) + 4 * 160);
+        let all = Params { seed: 1, i0: 0, i1: u64::MAX };
+        assert_needs_exactly(JobKind::Pi, &all.encode(), false, 4, (64 << 10) + MAX_TASKS * 160);
+    }
 
     #[test]
     fn estimate_is_close_and_split_invariant() {

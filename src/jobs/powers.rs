@@ -164,6 +164,17 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_counts_the_table_twice_and_a_vec_per_row() {
+        // The largest table: 2^20 values of 8 bytes, made and then encoded.
+        let p = Params { nums: vec![2.0; 1024], exps: vec![1.0; 1024] };
+        let rows = 1024 * 2 * std::mem::size_of::<Vec<f64>>() as u64;
+        let need = 8 * 2048 + 2 * (8 << 20) + rows + (64 << 10) + 2 * 160;
+        assert_needs_exactly(JobKind::Powers, &p.encode(), false, 2, need);
+    }
 
     #[test]
     fn seed_003_table() {

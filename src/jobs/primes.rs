@@ -266,6 +266,23 @@ fn stream_primes(primes: &[u64], sink: &mut dyn PartialSink) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_of_the_largest_listed_range() {
+        let p = Params { a: 0, b: MAX_B, list: true };
+        let base_primes = (1 << 19) + 1; // odd numbers to √2^40, a bound on the primes
+        let base = (1 << 20) + 1 + 4 * base_primes;
+        let per_thread = (128 << 10) + 8 * base_primes;
+        let tasks = (64 << 10) + ((1 << 19) + 1) * 160;
+        let lists = 2 * 4 * (4 << 20) + 32 * 1024 * 8;
+        let need = base + 2 * per_thread + tasks + lists;
+        assert_eq!(need, 129_564_853);
+        assert_needs_exactly(JobKind::Primes, &p.encode(), false, 2, need);
+        let counted = Params { list: false, ..p };
+        assert_needs_exactly(JobKind::Primes, &counted.encode(), false, 2, base + 2 * per_thread + tasks);
+    }
 
     fn count(lo: u64, hi: u64) -> Summary {
         primes_in(lo, hi, &base_primes(isqrt(hi)), &AtomicBool::new(false), None)

@@ -96,6 +96,14 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_is_one_task_and_the_payload() {
+        let p = Params { millis: 1, payload: vec![7; 100] };
+        assert_needs_exactly(JobKind::Spin, &p.encode(), false, 2, (64 << 10) + 160 + 100);
+    }
 
     #[test]
     fn spins_for_about_the_time_and_stops_on_cancel() {
