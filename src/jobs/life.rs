@@ -523,8 +523,8 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
 mod tests {
     use super::*;
     use crate::jobs::memory::{assert_needs_exactly, MemoryBudget};
-    use std::sync::Arc;
     use crate::jobs::JobKind;
+    use std::sync::Arc;
 
     fn strip(width: u32, rows: u32, margin: u32) -> Params {
         Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
