@@ -182,8 +182,8 @@ struct Running {
 /// What a strip of `p.rows` rows costs with `margin` ghost rows per side,
 /// cut into bands for `threads` threads. A row is whole 64-bit words
 /// however narrow the board, and each band keeps its own margins; a
-/// thread's kernel keeps a second buffer the size of its band (and six
-/// rows of sums); a step brings the head's ghost rows and copies every
+/// thread's kernel keeps a second buffer the size of its band (and seven
+/// rows of sums and zeros); a step brings the head's ghost rows and copies every
 /// band's margins; a snapshot sends chunks of about 4 MiB.
 pub fn memory_need(p: &Params, margin: u32, threads: usize) -> Need {
     let row = words_per_row(p.width) as u64 * 8;
