@@ -12,7 +12,7 @@ use piworker::jobs::{self, echo, loopsum, pi, powers, primes, reduce, spin, Work
 use piworker::protocol::auth::{self, NONCE_LEN};
 use piworker::protocol::frame::{decode_frame, decode_header, Decoded, DEFAULT_MAX_FRAME, HEADER_LEN, PROTOCOL_MAJOR};
 use piworker::protocol::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// The frame decoder, as a connection uses it: the bytes read as a stream
 /// of frames, under several limits (a tiny one, the default, none).
@@ -114,7 +114,7 @@ pub fn job_params(data: &[u8]) {
     let Ok(submit) = Submit::decode(data) else { return };
     let params = &submit.params;
     let budget = MemoryBudget::new(FUZZ_JOB_MEMORY, FUZZ_WORKER_MEMORY);
-    let ctx = WorkerContext::with_budget(1, Arc::clone(&budget));
+    let ctx = WorkerContext::with_budget(1, Rc::clone(&budget));
     let started = jobs::start(submit.kind, params, submit.has_input(), ctx);
     match started {
         Ok(mut job) => {

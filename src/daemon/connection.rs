@@ -53,7 +53,7 @@ pub struct Env<'a> {
     /// Job programs, their limits, and the loop's waker.
     pub exec: &'a Arc<ExecEnv>,
     /// What jobs may allocate; each job holds its share until it is dropped.
-    pub memory: &'a Arc<MemoryBudget>,
+    pub memory: &'a Rc<MemoryBudget>,
 }
 
 /// Where a connection is in its handshake.
@@ -453,7 +453,7 @@ impl Connection {
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
-        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)), memory: Arc::clone(env.memory) };
+        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)), memory: Rc::clone(env.memory) };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),

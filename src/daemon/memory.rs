@@ -9,7 +9,7 @@ use crate::jobs::memory::MemoryBudget;
 use crate::protocol::frame::human_bytes;
 use log::{info, warn};
 use std::path::Path;
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// The two memory flags as given; None takes the machine's default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct MemoryFlags {
 }
 
 /// The budget the worker runs with, logged once at start.
-pub fn budget(flags: MemoryFlags, host_root: &Path) -> Arc<MemoryBudget> {
+pub fn budget(flags: MemoryFlags, host_root: &Path) -> Rc<MemoryBudget> {
     let meminfo = host_root.join("proc/meminfo");
     let mem_total = std::fs::read_to_string(&meminfo).ok().and_then(|text| parse_meminfo(&text).0);
     if mem_total.is_none() && flags.max_memory.is_none() {

@@ -105,7 +105,7 @@ struct Server {
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
     exec: Arc<ExecEnv>,
-    memory: Arc<MemoryBudget>,
+    memory: Rc<MemoryBudget>,
     /// When `sweep` is next due.
     next_sweep: Instant,
     /// Lists of connection keys, kept between uses so that the loop's

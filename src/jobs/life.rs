@@ -524,7 +524,7 @@ mod tests {
     use super::*;
     use crate::jobs::memory::{assert_needs_exactly, MemoryBudget};
     use crate::jobs::JobKind;
-    use std::sync::Arc;
+    use std::rc::Rc;
 
     fn strip(width: u32, rows: u32, margin: u32) -> Params {
         Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
@@ -560,7 +560,7 @@ mod tests {
     fn a_step_with_deeper_ghost_rows_reserves_them_first() {
         let p = strip(64, 4, 1);
         let budget = MemoryBudget::new(memory_need(&p, 1, 1).bytes, u64::MAX);
-        let mut job = start(&p.encode(), WorkerContext::with_budget(1, Arc::clone(&budget))).expect("fits");
+        let mut job = start(&p.encode(), WorkerContext::with_budget(1, Rc::clone(&budget))).expect("fits");
         let mut sink = Sink(Vec::new());
         let mut load = vec![OP_LOAD];
         load.put_u32(0);

@@ -14,8 +14,8 @@
 use super::JobError;
 use crate::protocol::frame::human_bytes;
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// What a job's heap costs the worker, beside its tasks and buffers: one
 /// task (its boxed closure, its place in the job's list and in the pool's
@@ -68,12 +68,14 @@ impl Need {
 pub struct MemoryBudget {
     per_job: u64,
     per_worker: u64,
-    held: AtomicU64,
+    /// Only the event loop's thread starts and drops jobs, so a plain
+    /// cell is enough (and costs an empty job nothing measurable).
+    held: Cell<u64>,
 }
 
 impl MemoryBudget {
-    pub fn new(per_job: u64, per_worker: u64) -> Arc<MemoryBudget> {
-        Arc::new(MemoryBudget { per_job, per_worker, held: AtomicU64::new(0) })
+    pub fn new(per_job: u64, per_worker: u64) -> Rc<MemoryBudget> {
+        Rc::new(MemoryBudget { per_job, per_worker, held: Cell::new(0) })
     }
 
     /// The budget a worker gets without flags on a machine of
@@ -97,12 +99,12 @@ impl MemoryBudget {
 
     /// Bytes the running jobs hold now.
     pub fn held(&self) -> u64 {
-        self.held.load(Ordering::Acquire)
+        self.held.get()
     }
 
     /// Takes `need` out of the budget, or says which limit it is over.
-    pub fn reserve(self: &Arc<Self>, need: Need) -> Result<Reservation, JobError> {
-        let mut reservation = Reservation { budget: Arc::clone(self), bytes: 0 };
+    pub fn reserve(self: &Rc<Self>, need: Need) -> Result<Reservation, JobError> {
+        let mut reservation = Reservation { budget: Rc::clone(self), bytes: 0 };
         reservation.resize(need)?;
         Ok(reservation)
     }
@@ -116,29 +118,24 @@ impl MemoryBudget {
                 human_bytes(self.per_job)
             )));
         }
-        let mut held = self.held.load(Ordering::Acquire);
-        loop {
-            let others = held.saturating_sub(old);
-            if others.saturating_add(need.bytes) > self.per_worker {
-                return Err(JobError::failed(format!(
-                    "{}; running jobs hold {} of --max-memory {}: try again when they finish",
-                    need.describe(),
-                    human_bytes(others),
-                    human_bytes(self.per_worker)
-                )));
-            }
-            match self.held.compare_exchange_weak(held, others + need.bytes, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(()),
-                Err(now) => held = now,
-            }
+        let others = self.held.get().saturating_sub(old);
+        if others.saturating_add(need.bytes) > self.per_worker {
+            return Err(JobError::failed(format!(
+                "{}; running jobs hold {} of --max-memory {}: try again when they finish",
+                need.describe(),
+                human_bytes(others),
+                human_bytes(self.per_worker)
+            )));
         }
+        self.held.set(others + need.bytes);
+        Ok(())
     }
 }
 
 /// Bytes one job holds of the worker budget, given back on drop.
 #[derive(Debug)]
 pub struct Reservation {
-    budget: Arc<MemoryBudget>,
+    budget: Rc<MemoryBudget>,
     bytes: u64,
 }
 
@@ -158,9 +155,8 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        let bytes = self.bytes;
         // Never below zero, even if the count were ever wrong.
-        let _ = self.budget.held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| Some(h.saturating_sub(bytes)));
+        self.budget.held.set(self.budget.held.get().saturating_sub(self.bytes));
     }
 }
 

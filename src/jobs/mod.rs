@@ -27,6 +27,7 @@ pub mod spin;
 use crate::protocol::{ErrorCode, WireError};
 use std::any::Any;
 use std::fmt;
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -198,7 +199,7 @@ pub struct WorkerContext {
     /// Job programs and their limits; None where none may run.
     pub exec: Option<Arc<exec::ExecEnv>>,
     /// What a job may allocate, and what the running jobs hold.
-    pub memory: Arc<memory::MemoryBudget>,
+    pub memory: Rc<memory::MemoryBudget>,
 }
 
 impl WorkerContext {
@@ -210,7 +211,7 @@ impl WorkerContext {
     }
 
     /// A context with no job programs and the given budget.
-    pub fn with_budget(threads: usize, memory: Arc<memory::MemoryBudget>) -> WorkerContext {
+    pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
         WorkerContext { threads, exec: None, memory }
     }
 }
