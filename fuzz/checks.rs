@@ -7,10 +7,12 @@
 //! panic inside piworker, or a decoded value that does not survive
 //! re-encoding, or an accepted value outside its documented bounds.
 
+use piworker::jobs::memory::MemoryBudget;
 use piworker::jobs::{self, echo, loopsum, pi, powers, primes, reduce, spin, WorkerContext};
 use piworker::protocol::auth::{self, NONCE_LEN};
 use piworker::protocol::frame::{decode_frame, decode_header, Decoded, DEFAULT_MAX_FRAME, HEADER_LEN, PROTOCOL_MAJOR};
 use piworker::protocol::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
+use std::rc::Rc;
 
 /// The frame decoder, as a connection uses it: the bytes read as a stream
 /// of frames, under several limits (a tiny one, the default, none).
@@ -98,22 +100,34 @@ pub fn handshake(data: &[u8]) {
     assert_eq!(auth::check_worker_proof(key, &client_nonce, &worker_nonce, data), data == right);
 }
 
+/// The budget `job_params` starts jobs with. libFuzzer runs with
+/// `-malloc_limit_mb` at the per-job budget and `-rss_limit_mb` at the
+/// per-worker one (the Makefile's FUZZ_JOB_MB and FUZZ_WORKER_MB), and
+/// `tests/fuzz_regressions.rs` caps single allocations at the same figure.
+pub const FUZZ_JOB_MEMORY: u64 = 128 << 20;
+pub const FUZZ_WORKER_MEMORY: u64 = 512 << 20;
+
 /// A `Submit` payload (kind, flags, params) started as the worker starts
-/// it, without running any task; and the params through every kind's
+/// it, its tasks made but not run; and the params through every kind's
 /// decoder, whatever the kind byte says.
 pub fn job_params(data: &[u8]) {
     let Ok(submit) = Submit::decode(data) else { return };
     let params = &submit.params;
-    let started = jobs::start(submit.kind, params, submit.has_input(), WorkerContext::new(1));
-    match &started {
-        Ok(_) => {}
+    let budget = MemoryBudget::new(FUZZ_JOB_MEMORY, FUZZ_WORKER_MEMORY);
+    let ctx = WorkerContext::with_budget(1, Rc::clone(&budget));
+    let started = jobs::start(submit.kind, params, submit.has_input(), ctx);
+    match started {
+        Ok(mut job) => {
+            assert!(budget.held() <= FUZZ_JOB_MEMORY, "a started job holds {} bytes", budget.held());
+            // Made (a client chooses how many) and dropped unrun.
+            drop(job.take_tasks());
+        }
         Err(e) => {
             assert!(matches!(e.code, ErrorCode::UnknownJobKind | ErrorCode::BadParams), "start failed with {e:?}");
             let _ = e.to_string();
         }
     }
-    // Started jobs are dropped here, their tasks never taken or run.
-    drop(started);
+    assert_eq!(budget.held(), 0, "a dropped job gave its memory back");
 
     if let Ok(p) = loopsum::Params::decode(params) {
         let max = loopsum::MAX_INDEX as u64;

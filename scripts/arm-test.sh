@@ -14,7 +14,9 @@
 #     127.0.0.1, runs every job kind through the host's pisubmit against
 #     each, and against all three at once, and requires the answers to be
 #     identical to the native worker's; the arm pisubmits (under qemu) run a
-#     few jobs against all three workers too.
+#     few jobs against all three workers too;
+#  5. runs tests/e2e_memory.rs against the arm64 and the armhf worker under
+#     qemu: oversized jobs are refused naming the memory budget.
 #
 # Needs what `make build-deps` installs. Exits non-zero on any mismatch.
 # Run with `bash scripts/arm-test.sh`; tests/arm_qemu.rs runs it.
@@ -346,5 +348,24 @@ if mismatches:
         print("arm-test: MISMATCH: " + m, file=sys.stderr)
     raise SystemExit("arm-test: FAIL: %d answer(s) differ between architectures" % len(mismatches))
 EOF
+
+# --- 7. memory budget --------------------------------------------------------
+# tests/e2e_memory.rs (built for the host) against each arm worker under
+# qemu: the 23-byte life Submit that aborted the 32-bit build, every kind at
+# and past its limits, and the per-worker budget, each refused with an Error
+# frame naming the budget while the worker answers the next job.
+for t in "$ARM64" "$ARMHF"; do
+    case $t in
+        "$ARM64") cmd="${QEMU_ARM64[*]} $ARM64_BIN/piworker" ;;
+        *) cmd="${QEMU_ARMHF[*]} $ARMHF_BIN/piworker" ;;
+    esac
+    step "memory budget on $t (tests/e2e_memory.rs against a worker under qemu)"
+    if ! PIWORKER_WORKER_CMD="$cmd" timeout "$BUILD_TIMEOUT" "$CARGO" test --release --test e2e_memory \
+        >"$WORK/memory-$t.log" 2>&1; then
+        cat "$WORK/memory-$t.log" >&2
+        die "tests/e2e_memory.rs fails against the $t worker"
+    fi
+    grep -E "^test |test result" "$WORK/memory-$t.log" | sed 's/^/  /'
+done
 
 step "arm-test: OK: arm64 and armhf (under qemu) answer every job exactly as amd64 does ($(elapsed))"

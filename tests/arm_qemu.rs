@@ -1,7 +1,9 @@
 //! The arm64 and armhf binaries are proven to run: scripts/arm-test.sh
 //! cross-builds them, runs the protocol's golden vectors on both under
 //! qemu-user, starts an arm64 and an armhf piworker under qemu next to a
-//! native one and requires every job to give the same answer on all three.
+//! native one and requires every job to give the same answer on all three,
+//! and runs tests/e2e_memory.rs against each arm worker (oversized jobs are
+//! refused naming the memory budget, and the worker serves on).
 //!
 //! Without the cross toolchains, qemu-user or the rustup targets this test
 //! says loudly that it was skipped, unless CI is set: CI must run it.

@@ -27,9 +27,10 @@ const TARGETS: [(&str, Check); 5] = [
 
 /// Names the input a child process replays: `<target>:<path>`.
 const REPLAY_ENV: &str = "PIWORKER_FUZZ_REPLAY";
-/// Largest single allocation while an input replays: libFuzzer's default
-/// `-malloc_limit_mb` (2048) would report anything bigger as out-of-memory.
-const ALLOC_CAP: usize = 2048 << 20;
+/// Largest single allocation while an input replays: the `-malloc_limit_mb`
+/// `make fuzz` gives libFuzzer (the per-job memory budget the checks start
+/// jobs with), which would report anything bigger as out-of-memory.
+const ALLOC_CAP: usize = checks::FUZZ_JOB_MEMORY as usize;
 /// Per input; the slowest check takes milliseconds.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 

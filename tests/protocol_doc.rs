@@ -175,7 +175,7 @@ fn exec_setup() -> (Vec<u8>, WorkerContext) {
         wake: std::sync::Arc::new(|| {}),
     };
     let params = exec::Params { name: "x".into(), piece: 0, start: 0, end: 1, timeout_ms: 0, memory_mb: 0 };
-    (params.encode(), WorkerContext { threads: 2, exec: Some(std::sync::Arc::new(env)) })
+    (params.encode(), WorkerContext { exec: Some(std::sync::Arc::new(env)), ..WorkerContext::new(2) })
 }
 
 fn be_i64s(values: &[i64]) -> Vec<u8> {

@@ -2,6 +2,7 @@
 //! code that uses it.
 
 use super::allow::{parse_allow, Cidr, DEFAULT_ALLOW};
+use super::memory::MemoryFlags;
 use crate::jobs::jobdir::DEFAULT_DIRS;
 use crate::protocol::frame::{human_bytes, DEFAULT_MAX_FRAME};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -87,6 +88,16 @@ LIMITS (each logged when hit):
     -V, --version         Print the version and exit
     -h, --help            Print this help and exit
 
+MEMORY (checked before a job allocates; a refusal names the flag):
+    --max-job-memory BYTES  Most one job may allocate, counted as it is
+                          laid out (a life row is whole 64-bit words, plus
+                          ghost rows and a kernel buffer per thread's band)
+                          [default: a quarter of --max-memory]
+    --max-memory BYTES    Most all running jobs together may hold; a job
+                          that does not fit now is refused, try again
+                          later [default: half of MemTotal, at most 1G on
+                          a 32-bit build]
+
 JOB PROGRAMS:
     A client names a program by its file name only (letters, digits, _ . -).
     It runs with a clean environment (PATH and PIW_JOB, PIW_PIECE,
@@ -123,6 +134,7 @@ pub struct Config {
     pub job_dirs: Vec<PathBuf>,
     pub exec_timeout: Duration,
     pub exec_memory: u64,
+    pub memory: MemoryFlags,
 }
 
 /// What one client, or all of them, may take from a worker.
@@ -172,6 +184,7 @@ impl Default for Config {
             job_dirs: DEFAULT_DIRS.iter().map(PathBuf::from).collect(),
             exec_timeout: Duration::from_secs(3600),
             exec_memory: 1 << 30,
+            memory: MemoryFlags::default(),
         }
     }
 }
@@ -261,6 +274,8 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
                     .filter(|&b| b >= 1 << 20)
                     .ok_or_else(|| format!("--exec-memory: {text:?} is not a size of at least 1M, like 512M"))?;
             }
+            Long("max-job-memory") => config.memory.max_job_memory = Some(budget(&mut parser, "--max-job-memory")?),
+            Long("max-memory") => config.memory.max_memory = Some(budget(&mut parser, "--max-memory")?),
             Short('V') | Long("version") => return Ok(Command::Version),
             Short('h') | Long("help") => return Ok(Command::Help),
             other => return Err(other.unexpected().to_string()),
@@ -276,6 +291,14 @@ fn count(parser: &mut lexopt::Parser, flag: &str) -> Result<usize, String> {
         .ok()
         .filter(|&n| n >= 1)
         .ok_or_else(|| format!("{flag}: {text:?} is not a whole number of at least 1"))
+}
+
+/// A memory budget: a size of at least 1M.
+fn budget(parser: &mut lexopt::Parser, flag: &str) -> Result<u64, String> {
+    let text = string_value(parser, flag)?;
+    parse_size(&text)
+        .filter(|&b| b >= crate::jobs::memory::MIN_BUDGET)
+        .ok_or_else(|| format!("{flag}: {text:?} is not a size of at least 1M, like 256M"))
 }
 
 /// Seconds, more than 0 and at most a day.
@@ -369,5 +392,8 @@ mod tests {
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
         let e = run(&["--max-unfinished-per-address", "0"]).unwrap_err();
         assert_eq!(e, "--max-unfinished-per-address: \"0\" is not a whole number of at least 1");
+        assert!(run(&["--max-job-memory", "100K"]).unwrap_err().contains("--max-job-memory: \"100K\" is not a size"));
+        let c = run(&["--max-job-memory", "64M", "--max-memory", "1G"]).unwrap();
+        assert_eq!(c.memory, MemoryFlags { max_job_memory: Some(64 << 20), max_memory: Some(1 << 30) });
     }
 }

@@ -9,6 +9,7 @@
 use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
 use crate::jobs::exec::ExecEnv;
+use crate::jobs::memory::MemoryBudget;
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
@@ -58,6 +59,8 @@ pub struct Env<'a> {
     /// Set (to `--max-connections`) while finished connections are at
     /// their cap: a handshake that would finish is refused with `Busy`.
     pub connections_full: Option<usize>,
+    /// What jobs may allocate; each job holds its share until it is dropped.
+    pub memory: &'a Rc<MemoryBudget>,
 }
 
 /// Where a connection is in its handshake.
@@ -489,7 +492,7 @@ impl Connection {
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
-        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)) };
+        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)), memory: Rc::clone(env.memory) };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),

@@ -371,7 +371,7 @@ fn parse_loadavg(text: &str) -> Option<[f32; 3]> {
 /// MemTotal and MemAvailable from /proc/meminfo, in KiB (the kernel writes
 /// "kB" and means KiB). A total of zero is no answer; a kernel older than 3.14
 /// has no MemAvailable.
-fn parse_meminfo(text: &str) -> (Option<u64>, Option<u64>) {
+pub(crate) fn parse_meminfo(text: &str) -> (Option<u64>, Option<u64>) {
     let (mut total, mut available) = (None, None);
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else { continue };

@@ -9,6 +9,7 @@ pub mod cpus;
 pub mod discovery;
 pub mod health;
 pub mod host;
+pub mod memory;
 pub mod notify;
 pub mod pool;
 pub mod server;

@@ -21,6 +21,7 @@ use super::status::StatusSource;
 use crate::jobs::child::Limits as ChildLimits;
 use crate::jobs::exec::ExecEnv;
 use crate::jobs::jobdir::JobDirs;
+use crate::jobs::memory::MemoryBudget;
 use crate::protocol::auth::load_key;
 use crate::protocol::discovery::Announce;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
@@ -112,6 +113,7 @@ struct Server {
     /// Set by the first SIGTERM/SIGINT: when running jobs are cancelled.
     stop_deadline: Option<Instant>,
     exec: Arc<ExecEnv>,
+    memory: Rc<MemoryBudget>,
     /// When `sweep` is next due.
     next_sweep: Instant,
     /// Lists of connection keys, kept between uses so that the loop's
@@ -207,6 +209,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         next_serial: 0,
         stop_deadline: None,
         exec,
+        memory: super::memory::budget(config.memory, &config.host_root),
         next_sweep: Instant::now() + TICK,
         sweep_keys: Vec::new(),
         touched: Vec::new(),
@@ -291,6 +294,7 @@ impl Server {
             status: &build_status,
             exec: &self.exec,
             connections_full: self.admission.finished_full().then_some(self.limits.max_connections),
+            memory: &self.memory,
         };
         let conn = &mut self.conns[key];
         conn.pump(&env);

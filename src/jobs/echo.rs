@@ -3,16 +3,24 @@
 //! without any compute; with no input it is the empty job whose round trip
 //! is the protocol's latency floor.
 
-use super::{JobError, PartialSink, RunningJob};
+use super::memory::{Need, Reservation, JOB_BASE_BYTES};
+use super::{JobError, PartialSink, RunningJob, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 
 struct Running {
     bytes: u64,
+    _memory: Reservation,
 }
 
-pub(super) fn start(payload: &[u8], _has_input: bool) -> Result<Box<dyn RunningJob>, JobError> {
+/// Echo holds nothing: each input frame goes straight to the connection's
+/// output, which stops reading from a client that does not read.
+pub fn memory_need() -> Need {
+    Need::new("echo", JOB_BASE_BYTES, "")
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     WireReader::new(payload).finish("echo params (echo takes none)")?;
-    Ok(Box::new(Running { bytes: 0 }))
+    Ok(Box::new(Running { bytes: 0, _memory: ctx.memory.reserve(memory_need())? }))
 }
 
 impl RunningJob for Running {

@@ -17,6 +17,7 @@
 
 use super::child::{self, Ending, Limits, NextInput, ProgramIo};
 use super::jobdir::JobDirs;
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -121,6 +122,15 @@ struct Running {
     stdout_bytes: u64,
     outcome: Option<Result<child::Outcome, String>>,
     limits: Limits,
+    _memory: Reservation,
+}
+
+/// What an exec job holds in the worker (the program's own memory is its
+/// RLIMIT_AS, not ours): stdout read ahead of the client and input queued
+/// for the program, each up to its cap plus one chunk past it.
+pub fn memory_need(name: &str) -> Need {
+    let bytes = tasks_cost(1) + (STDOUT_IN_FLIGHT + INPUT_QUEUED) as u64 + 2 * (64 << 10);
+    Need::new(format!("job program {name}"), bytes, "its stdout and stdin buffers")
 }
 
 pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
@@ -130,6 +140,7 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
     };
     // Refused at once, with a reason the client sees as BadParams.
     env.dirs.resolve(&p.name).map_err(JobError::bad_params)?;
+    let _memory = ctx.memory.reserve(memory_need(&p.name))?;
     let limits = Limits {
         time: match p.timeout_ms {
             0 => env.max.time,
@@ -185,6 +196,7 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
         stdout_bytes: 0,
         outcome: None,
         limits,
+        _memory,
     }))
 }
 

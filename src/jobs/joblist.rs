@@ -8,6 +8,7 @@
 //! u64 and `sha256` (32 bytes); otherwise `why` string.
 
 use super::jobdir::{JobDirs, Listed};
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::path::PathBuf;
@@ -16,13 +17,16 @@ use std::sync::atomic::AtomicBool;
 struct Running {
     task: Option<Task>,
     result: Option<Vec<u8>>,
+    _memory: Reservation,
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     WireReader::new(payload).finish("jobs params (jobs takes none)")?;
+    // The listing's size is the worker's own directories', not the client's.
+    let _memory = ctx.memory.reserve(Need::new("jobs listing", tasks_cost(1), ""))?;
     let dirs = ctx.exec.as_ref().map_or_else(|| JobDirs::new(Vec::new()), |e| e.dirs.clone());
     let task: Task = Box::new(move |_: &AtomicBool| Box::new(encode(dirs.dirs(), &dirs.list())) as TaskOutput);
-    Ok(Box::new(Running { task: Some(task), result: None }))
+    Ok(Box::new(Running { task: Some(task), result: None, _memory }))
 }
 
 impl RunningJob for Running {

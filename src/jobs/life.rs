@@ -22,6 +22,7 @@
 //!   generation u64, first_row u32, rows.
 //! - result: generation u64, population u64.
 
+use super::memory::{times, Need, Reservation, JOB_BASE_BYTES};
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::life::board::{last_word_mask, words_per_row};
 use crate::life::kernel::{advance, FixedSides, Geometry, Scratch};
@@ -173,12 +174,35 @@ struct Running {
     generation: u64,
     round: Option<Round>,
     pending: Vec<Task>,
+    /// What the strip holds of the worker's memory budget; a step with
+    /// deeper ghost rows resizes it first.
+    memory: Reservation,
+}
+
+/// What a strip of `p.rows` rows costs with `margin` ghost rows per side,
+/// cut into bands for `threads` threads. A row is whole 64-bit words
+/// however narrow the board, and each band keeps its own margins; a
+/// thread's kernel keeps a second buffer the size of its band (and seven
+/// rows of sums and zeros); a step brings the head's ghost rows and copies every
+/// band's margins; a snapshot sends chunks of about 4 MiB.
+pub fn memory_need(p: &Params, margin: u32, threads: usize) -> Need {
+    let row = words_per_row(p.width) as u64 * 8;
+    let parts = (threads.max(1) as u64).min(u64::from(p.rows));
+    let margins = times(2 * u64::from(margin), parts);
+    let bands = times(u64::from(p.rows).saturating_add(margins), row);
+    let kernel = bands.saturating_add(times(7 * parts, row));
+    let step = times(margins.saturating_add(2 * u64::from(margin)), row);
+    let snapshot = STRIP_CHUNK_BYTES as u64 + row;
+    let bytes = [bands, kernel, step, snapshot].into_iter().fold(JOB_BASE_BYTES, u64::saturating_add);
+    let why = "64-bit words per row, plus margins and per-thread bands";
+    Need::new(format!("life strip of {} x {} with {margin} ghost rows", p.width, p.rows), bytes, why)
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let p = Params::decode(payload)?;
     let geom = Geometry { width: p.width, words: words_per_row(p.width), wrap_x: p.wrap_x };
     let parts = ctx.threads.max(1).min(p.rows as usize);
+    let memory = ctx.memory.reserve(memory_need(&p, p.margin, parts))?;
     let margin = p.margin as usize;
     let bands = super::split_range(0, u64::from(p.rows), parts)
         .into_iter()
@@ -193,6 +217,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
         generation: p.generation,
         round: None,
         pending: Vec::new(),
+        memory,
     }))
 }
 
@@ -287,9 +312,16 @@ impl Running {
             )));
         }
         let (words, d) = (self.geom.words, depth as usize);
+        if d != self.margin {
+            self.memory.resize(memory_need(&self.p, depth, self.bands.len()))?;
+        }
+        // The bytes are taken before the rows are allocated, so a depth
+        // the frame does not carry allocates nothing.
         let ghost = |r: &mut WireReader, dead: bool, what| -> Result<Vec<u64>, JobError> {
-            let mut rows = vec![0; if dead { 0 } else { d * words }];
-            get_rows(r.take(rows.len() * 8, what)?, self.p.width, &mut rows)?;
+            let len = if dead { 0 } else { d * words };
+            let bytes = r.take(len * 8, what)?;
+            let mut rows = vec![0; len];
+            get_rows(bytes, self.p.width, &mut rows)?;
             Ok(rows)
         };
         let above = ghost(r, self.p.dead_top, "life.step.above")?;
@@ -490,6 +522,65 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::{assert_needs_exactly, MemoryBudget};
+    use crate::jobs::JobKind;
+    use std::rc::Rc;
+
+    fn strip(width: u32, rows: u32, margin: u32) -> Params {
+        Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
+    }
+
+    #[test]
+    fn memory_counts_words_per_row_margins_and_bands_not_cells() {
+        // 64 cells a row is one word; two bands of 50 rows, each with 2
+        // ghost rows a side; the kernel's copy of each band and 7 rows of
+        // sums per thread; the head's 2 + 2 ghost rows and the 8 margin rows
+        // copied at a step; a 4 MiB snapshot chunk plus a row.
+        let (bands, kernel, step) = ((100 + 8) * 8, (100 + 8) * 8 + 7 * 2 * 8, (8 + 4) * 8);
+        let need = (64 << 10) + bands + kernel + step + (4 << 20) + 8;
+        assert_eq!(need, 4_261_784);
+        assert_needs_exactly(JobKind::Life, &strip(64, 100, 2).encode(), true, 2, need);
+        // Two cells a row still cost a whole word: the same as 64.
+        assert_needs_exactly(JobKind::Life, &strip(2, 100, 2).encode(), true, 2, need);
+    }
+
+    #[test]
+    fn the_23_byte_submit_that_aborted_a_32_bit_pi_is_refused_before_allocating() {
+        let p = strip(2, 270_598_144, 67_641_344);
+        let ctx = WorkerContext::with_budget(4, MemoryBudget::new(256 << 20, 1 << 30));
+        let err = start(&p.encode(), ctx).err().expect("refused");
+        assert_eq!(
+            err.message,
+            "life strip of 2 x 270598144 with 67641344 ghost rows needs 17.1 GiB \
+             (64-bit words per row, plus margins and per-thread bands); --max-job-memory is 256 MiB"
+        );
+    }
+
+    #[test]
+    fn a_step_with_deeper_ghost_rows_reserves_them_first() {
+        let p = strip(64, 4, 1);
+        let budget = MemoryBudget::new(memory_need(&p, 1, 1).bytes, u64::MAX);
+        let mut job = start(&p.encode(), WorkerContext::with_budget(1, Rc::clone(&budget))).expect("fits");
+        let mut sink = Sink(Vec::new());
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        put_rows(&mut load, &[1, 2, 3, 4]);
+        job.input(&load, &mut sink).expect("load");
+        let step = |depth: u32| {
+            let mut s = vec![OP_STEP];
+            s.put_u32(1);
+            s.put_u32(depth);
+            s.put_u32(1);
+            put_rows(&mut s, &vec![0; 2 * depth as usize]);
+            s
+        };
+        let err = job.input(&step(2), &mut sink).expect_err("a deeper margin is over the budget");
+        assert!(err.message.contains("with 2 ghost rows needs") && err.message.contains("--max-job-memory"), "{err}");
+        assert_eq!(budget.held(), memory_need(&p, 1, 1).bytes, "the old reservation stands");
+        job.input(&step(1), &mut sink).expect("the reserved depth still runs");
+        drop(job);
+        assert_eq!(budget.held(), 0);
+    }
     use crate::life::kernel::run_board;
     use crate::life::{Board, Edges};
 

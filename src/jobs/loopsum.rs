@@ -6,6 +6,7 @@
 //! however the rows were split over hosts and threads.
 
 use super::exact_sum::ExactSum;
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{
     expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
@@ -103,11 +104,25 @@ struct Running {
     params: Params,
     threads: usize,
     total: ExactSum,
+    _memory: Reservation,
+}
+
+/// How many tasks a job is cut into.
+fn tasks(p: &Params, threads: usize) -> usize {
+    let work = (p.t1 - p.t0) as u64 * p.u_len.max(1) as u64;
+    task_count(work, threads)
+}
+
+/// What a loopsum job allocates: its tasks (rows are summed, not stored).
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let subject = format!("loopsum of t in {}..{}, L = {}", p.t0, p.t1, p.u_len);
+    Need::new(subject, tasks_cost(tasks(p, threads) as u64), "its tasks")
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running { params, threads: ctx.threads, total: ExactSum::new() }))
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    Ok(Box::new(Running { params, threads: ctx.threads, total: ExactSum::new(), _memory }))
 }
 
 impl RunningJob for Running {
@@ -115,8 +130,7 @@ impl RunningJob for Running {
         let Params { t0, t1, u_len, c } = self.params;
         // Offsetting by MAX_INDEX maps the signed rows onto u64 for splitting.
         let shift = |t: i64| (t + MAX_INDEX) as u64;
-        let work = (t1 - t0) as u64 * self.params.u_len.max(1) as u64;
-        split_range(shift(t0), shift(t1), task_count(work, self.threads))
+        split_range(shift(t0), shift(t1), tasks(&self.params, self.threads))
             .into_iter()
             .map(|(a, b)| {
                 let (a, b) = (a as i64 - MAX_INDEX, b as i64 - MAX_INDEX);
@@ -142,6 +156,19 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::{JobKind, MAX_TASKS};
+
+    #[test]
+    fn memory_is_its_tasks_and_the_largest_range_fits_in_2_to_the_16() {
+        let seed = Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 };
+        // 4001^2 iterations are one task's work: one task per thread.
+        assert_eq!(memory_need(&seed, 2).bytes, (64 << 10) + 2 * 160);
+        assert_needs_exactly(JobKind::Loopsum, &seed.encode(), false, 2, (64 << 10) + 2 * 160);
+        let widest = Params { t0: -MAX_INDEX, t1: MAX_INDEX, u_len: MAX_INDEX, c: 1.0 };
+        assert_eq!(memory_need(&widest, 2).bytes, (64 << 10) + MAX_TASKS * 160);
+        assert_needs_exactly(JobKind::Loopsum, &widest.encode(), false, 2, (64 << 10) + MAX_TASKS * 160);
+    }
 
     fn total(t0: i64, t1: i64, l: i64, c: f64) -> f64 {
         let mut acc = ExactSum::new();

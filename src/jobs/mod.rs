@@ -16,6 +16,7 @@ pub mod jobdir;
 pub mod joblist;
 pub mod life;
 pub mod loopsum;
+pub mod memory;
 pub mod pi;
 pub mod powers;
 pub mod primes;
@@ -26,6 +27,7 @@ pub mod spin;
 use crate::protocol::{ErrorCode, WireError};
 use std::any::Any;
 use std::fmt;
+use std::rc::Rc;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -196,12 +198,21 @@ pub struct WorkerContext {
     pub threads: usize,
     /// Job programs and their limits; None where none may run.
     pub exec: Option<Arc<exec::ExecEnv>>,
+    /// What a job may allocate, and what the running jobs hold.
+    pub memory: Rc<memory::MemoryBudget>,
 }
 
 impl WorkerContext {
-    /// A context with no job programs (tests, fuzzing).
+    /// A context with no job programs and the budget a worker would get on
+    /// a machine of unknown memory (tests, fuzzing).
     pub fn new(threads: usize) -> WorkerContext {
-        WorkerContext { threads, exec: None }
+        let (per_job, per_worker) = memory::MemoryBudget::defaults(None, usize::BITS);
+        WorkerContext::with_budget(threads, memory::MemoryBudget::new(per_job, per_worker))
+    }
+
+    /// A context with no job programs and the given budget.
+    pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
+        WorkerContext { threads, exec: None, memory }
     }
 }
 
@@ -225,8 +236,8 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
         JobKind::Pi => pi::start(params, ctx)?,
         JobKind::Primes => primes::start(params, ctx)?,
         JobKind::Powers => powers::start(params, ctx)?,
-        JobKind::Reduce => reduce::start(params)?,
-        JobKind::Echo => echo::start(params, has_input)?,
+        JobKind::Reduce => reduce::start(params, ctx)?,
+        JobKind::Echo => echo::start(params, ctx)?,
         JobKind::Spin => spin::start(params, ctx)?,
         JobKind::Life => life::start(params, ctx)?,
         JobKind::Exec => exec::start(params, has_input, ctx)?,
@@ -260,10 +271,15 @@ pub fn split_range(lo: u64, hi: u64, parts: usize) -> Vec<(u64, u64)> {
 /// so tasks of different jobs interleave and a cancel takes effect quickly.
 pub const TASK_WORK: u64 = 1 << 24;
 
+/// Most tasks one job is cut into: their closures and queue places are
+/// memory the client chose (2^40 darts would be 2^16 times more tasks);
+/// past this the tasks get larger, and still poll their cancel flag often.
+pub const MAX_TASKS: u64 = 1 << 16;
+
 /// How many tasks to cut `work` units into: at least one per thread, and
-/// enough that none is much larger than `TASK_WORK`.
+/// enough that none is much larger than `TASK_WORK` until `MAX_TASKS`.
 pub fn task_count(work: u64, threads: usize) -> usize {
-    (work.div_ceil(TASK_WORK) as usize).max(threads).max(1)
+    (work.div_ceil(TASK_WORK).min(MAX_TASKS) as usize).max(threads).max(1)
 }
 
 /// Downcasts a task's output to the type its own kind put in.

@@ -7,6 +7,7 @@
 //! the count is identical. The test is in integers (x, y are 32-bit, inside
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{
     expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
 };
@@ -114,11 +115,19 @@ struct Running {
     params: Params,
     threads: usize,
     counts: Counts,
+    _memory: Reservation,
+}
+
+/// What a pi job allocates: its tasks (darts are counted, not stored).
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let tasks = task_count(p.i1 - p.i0, threads) as u64;
+    Need::new(format!("pi of darts {}..{}", p.i0, p.i1), tasks_cost(tasks), "its tasks")
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running { params, threads: ctx.threads, counts: Counts::default() }))
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    Ok(Box::new(Running { params, threads: ctx.threads, counts: Counts::default(), _memory }))
 }
 
 impl RunningJob for Running {
@@ -146,6 +155,16 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::{JobKind, MAX_TASKS};
+
+    #[test]
+    fn memory_is_its_tasks_even_for_every_dart_there_is() {
+        let small = Params { seed: 1, i0: 0, i1: 1000 };
+        assert_needs_exactly(JobKind::Pi, &small.encode(), false, 4, (64 << 10) + 4 * 160);
+        let all = Params { seed: 1, i0: 0, i1: u64::MAX };
+        assert_needs_exactly(JobKind::Pi, &all.encode(), false, 4, (64 << 10) + MAX_TASKS * 160);
+    }
 
     #[test]
     fn estimate_is_close_and_split_invariant() {

@@ -6,6 +6,7 @@
 //! arithmetic, so every machine (x86-64, arm64, armhf) gives the same bits;
 //! other exponents use the platform's `powf`.
 
+use super::memory::{tasks_cost, times, Need, Reservation};
 use super::{expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::AtomicBool;
@@ -113,11 +114,28 @@ struct Running {
     threads: usize,
     /// Row blocks by their first exponent's index, put in order at the end.
     blocks: Vec<(usize, Vec<Vec<f64>>)>,
+    _memory: Reservation,
+}
+
+/// What a powers job allocates: its parameters, the table its tasks make
+/// (a Vec per row), the rows gathered in order and the encoded result (a
+/// second copy of the table), and its tasks.
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let (nums, exps) = (p.nums.len() as u64, p.exps.len() as u64);
+    let table = times(times(nums, exps), 8);
+    let rows = times(exps, 2 * std::mem::size_of::<Vec<f64>>() as u64);
+    let bytes = times(nums.saturating_add(exps), 8)
+        .saturating_add(times(table, 2))
+        .saturating_add(rows)
+        .saturating_add(tasks_cost(threads as u64));
+    let why = "8-byte results, the table and its encoded copy";
+    Need::new(format!("powers table of {nums} numbers x {exps} exponents"), bytes, why)
 }
 
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
-    let params = Arc::new(Params::decode(payload)?);
-    Ok(Box::new(Running { params, threads: ctx.threads, blocks: Vec::new() }))
+    let params = Params::decode(payload)?;
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    Ok(Box::new(Running { params: Arc::new(params), threads: ctx.threads, blocks: Vec::new(), _memory }))
 }
 
 impl RunningJob for Running {
@@ -149,6 +167,17 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_counts_the_table_twice_and_a_vec_per_row() {
+        // The largest table: 2^20 values of 8 bytes, made and then encoded.
+        let p = Params { nums: vec![2.0; 1024], exps: vec![1.0; 1024] };
+        let rows = 1024 * 2 * std::mem::size_of::<Vec<f64>>() as u64;
+        let need = 8 * 2048 + 2 * (8 << 20) + rows + (64 << 10) + 2 * 160;
+        assert_needs_exactly(JobKind::Powers, &p.encode(), false, 2, need);
+    }
 
     #[test]
     fn seed_003_table() {

@@ -7,6 +7,7 @@
 //! stream out as `Partial` frames (u64 each, ascending), so a reader can
 //! write them straight to a file.
 
+use super::memory::{tasks_cost, times, Need, Reservation};
 use super::{expect_output, sieve, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::collections::BTreeMap;
@@ -173,11 +174,44 @@ struct Running {
     /// Segments finished ahead of the next one to stream, by index.
     waiting: BTreeMap<u64, Vec<u64>>,
     next_to_stream: u64,
+    _memory: Reservation,
 }
 
-pub(super) fn start(payload: &[u8], _ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+/// Most primes in any `SEGMENT` consecutive numbers: 2y/ln y for y =
+/// 2^21 (Montgomery and Vaughan's Brun-Titchmarsh bound), rounded up.
+const SEGMENT_PRIMES_BOUND: u64 = 288_200;
+/// Segments whose lists one thread may hold at once: the one it sieves,
+/// those the pool keeps undelivered (two per thread) and one waiting to
+/// stream in order.
+const SEGMENTS_HELD_PER_THREAD: u64 = 4;
+/// A thread's sieve block (`sieve::WORDS` words).
+const BLOCK_BYTES: u64 = 128 << 10;
+
+/// What a primes job allocates: the base primes up to √b (a byte per
+/// number to sieve them, 4 bytes per prime), each thread's block and its
+/// 8-byte place per base prime, a task per segment and, when listing, the
+/// segments' lists (8 bytes per prime, in a Vec that grows by doubling).
+pub fn memory_need(p: &Params, threads: usize) -> Need {
+    let root = isqrt(p.b);
+    let base_primes = root / 2 + 1;
+    let base = (root + 1).saturating_add(times(base_primes, 4));
+    let per_thread = BLOCK_BYTES.saturating_add(times(base_primes, 8));
+    let segments = p.b / SEGMENT - p.a / SEGMENT + 1;
+    let mut bytes = base.saturating_add(times(per_thread, threads as u64)).saturating_add(tasks_cost(segments));
+    if p.list {
+        let list = SEGMENT_PRIMES_BOUND.next_power_of_two() * 8;
+        let held = times(threads as u64, SEGMENTS_HELD_PER_THREAD).min(segments);
+        bytes = bytes.saturating_add(times(list, held)).saturating_add(PRIMES_PER_PARTIAL as u64 * 8);
+    }
+    let why = "base primes to its square root, a task per 2^21 numbers, lists of the segments in flight";
+    Need::new(format!("primes in {}..={}", p.a, p.b), bytes, why)
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
-    Ok(Box::new(Running { params, summary: Summary::default(), waiting: BTreeMap::new(), next_to_stream: 0 }))
+    let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
+    let waiting = BTreeMap::new();
+    Ok(Box::new(Running { params, summary: Summary::default(), waiting, next_to_stream: 0, _memory }))
 }
 
 impl RunningJob for Running {
@@ -232,6 +266,23 @@ fn stream_primes(primes: &[u64], sink: &mut dyn PartialSink) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_of_the_largest_listed_range() {
+        let p = Params { a: 0, b: MAX_B, list: true };
+        let base_primes = (1 << 19) + 1; // odd numbers to √2^40, a bound on the primes
+        let base = (1 << 20) + 1 + 4 * base_primes;
+        let per_thread = (128 << 10) + 8 * base_primes;
+        let tasks = (64 << 10) + ((1 << 19) + 1) * 160;
+        let lists = 2 * 4 * (4 << 20) + 32 * 1024 * 8;
+        let need = base + 2 * per_thread + tasks + lists;
+        assert_eq!(need, 129_564_853);
+        assert_needs_exactly(JobKind::Primes, &p.encode(), false, 2, need);
+        let counted = Params { list: false, ..p };
+        assert_needs_exactly(JobKind::Primes, &counted.encode(), false, 2, base + 2 * per_thread + tasks);
+    }
 
     fn count(lo: u64, hi: u64) -> Summary {
         primes_in(lo, hi, &base_primes(isqrt(hi)), &AtomicBool::new(false), None)

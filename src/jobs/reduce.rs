@@ -8,7 +8,8 @@
 //! array was split never changes the answer.
 
 use super::exact_sum::ExactSum;
-use super::{JobError, PartialSink, RunningJob};
+use super::memory::{Need, Reservation, JOB_BASE_BYTES};
+use super::{JobError, PartialSink, RunningJob, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -405,10 +406,18 @@ fn bad_number(offset: u64, line: &[u8]) -> JobError {
 
 struct Running {
     folder: Folder,
+    _memory: Reservation,
 }
 
-pub(super) fn start(payload: &[u8]) -> Result<Box<dyn RunningJob>, JobError> {
-    Ok(Box::new(Running { folder: Folder::new(Params::decode(payload)?) }))
+/// A reduce job keeps one exact sum and at most one cut line (the input
+/// passes through, a frame at a time): a fixed cost, whatever the input.
+pub fn memory_need() -> Need {
+    Need::new("reduce", JOB_BASE_BYTES, "")
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+    let folder = Folder::new(Params::decode(payload)?);
+    Ok(Box::new(Running { folder, _memory: ctx.memory.reserve(memory_need())? }))
 }
 
 impl RunningJob for Running {

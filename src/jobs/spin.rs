@@ -5,6 +5,7 @@
 //! kinds it uses one compute thread, not all of them, so a worker runs as
 //! many spins at once as it has threads.
 
+use super::memory::{tasks_cost, Need, Reservation};
 use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,10 +59,19 @@ pub fn spin(duration: Duration, cancel: &AtomicBool) -> bool {
 struct Running {
     params: Option<Params>,
     result: Vec<u8>,
+    _memory: Reservation,
 }
 
-pub(super) fn start(payload: &[u8], _ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
-    Ok(Box::new(Running { params: Some(Params::decode(payload)?), result: Vec::new() }))
+/// What a spin job allocates: its one task and the payload it returns.
+pub fn memory_need(p: &Params) -> Need {
+    let bytes = tasks_cost(1).saturating_add(p.payload.len() as u64);
+    Need::new(format!("spin returning {} bytes", p.payload.len()), bytes, "")
+}
+
+pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
+    let params = Params::decode(payload)?;
+    let _memory = ctx.memory.reserve(memory_need(&params))?;
+    Ok(Box::new(Running { params: Some(params), result: Vec::new(), _memory }))
 }
 
 impl RunningJob for Running {
@@ -86,6 +96,14 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::memory::assert_needs_exactly;
+    use crate::jobs::JobKind;
+
+    #[test]
+    fn memory_is_one_task_and_the_payload() {
+        let p = Params { millis: 1, payload: vec![7; 100] };
+        assert_needs_exactly(JobKind::Spin, &p.encode(), false, 2, (64 << 10) + 160 + 100);
+    }
 
     #[test]
     fn spins_for_about_the_time_and_stops_on_cancel() {
