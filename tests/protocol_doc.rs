@@ -61,6 +61,20 @@ const CLIENT_NONCE: [u8; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
 const WORKER_NONCE: [u8; 16] =
     [0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff];
 
+/// The Welcome of the doc's examples: a 4-thread arm64 Pi called pi-01.
+fn doc_welcome(challenge: Challenge) -> Welcome {
+    Welcome {
+        protocol_major: PROTOCOL_MAJOR,
+        protocol_minor: PROTOCOL_MINOR,
+        software: "0.1.0".into(),
+        hostname: "pi-01".into(),
+        arch: "arm64".into(),
+        threads: 4,
+        max_frame: DEFAULT_MAX_FRAME,
+        challenge,
+    }
+}
+
 /// The key bytes, read from a key file by the code both programs use.
 fn doc_key() -> Vec<u8> {
     use std::os::unix::fs::PermissionsExt;
@@ -220,16 +234,7 @@ fn check(ex: &Example, frame: &Frame) {
         }
         "welcome" => {
             assert_header(ex, frame, FrameType::Welcome, 0);
-            let want = Welcome {
-                protocol_major: PROTOCOL_MAJOR,
-                protocol_minor: PROTOCOL_MINOR,
-                software: "0.1.0".into(),
-                hostname: "pi-01".into(),
-                arch: "arm64".into(),
-                threads: 4,
-                max_frame: DEFAULT_MAX_FRAME,
-                challenge: piworker::protocol::message::Challenge::Open,
-            };
+            let want = doc_welcome(Challenge::Open);
             assert_eq!(Welcome::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);
         }
@@ -237,16 +242,7 @@ fn check(ex: &Example, frame: &Frame) {
             assert_header(ex, frame, FrameType::Welcome, 0);
             let key = doc_key();
             let proof = auth::worker_proof(&key, &CLIENT_NONCE, &WORKER_NONCE);
-            let want = Welcome {
-                protocol_major: PROTOCOL_MAJOR,
-                protocol_minor: PROTOCOL_MINOR,
-                software: "0.1.0".into(),
-                hostname: "pi-01".into(),
-                arch: "arm64".into(),
-                threads: 4,
-                max_frame: DEFAULT_MAX_FRAME,
-                challenge: Challenge::Key { nonce: WORKER_NONCE, proof },
-            };
+            let want = doc_welcome(Challenge::Key { nonce: WORKER_NONCE, proof });
             assert_eq!(Welcome::decode(p).unwrap(), want);
             assert_eq!(want.encode().to_bytes(), ex.bytes);
             assert!(auth::check_worker_proof(&key, &CLIENT_NONCE, &WORKER_NONCE, &proof));
