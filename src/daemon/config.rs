@@ -85,8 +85,6 @@ LIMITS (each logged when hit):
                           a client may ask for less [default: 3600]
     --exec-memory BYTES   Address space a job program may use (RLIMIT_AS);
                           a client may ask for less [default: 1G]
-    -V, --version         Print the version and exit
-    -h, --help            Print this help and exit
 
 MEMORY (checked before a job allocates; a refusal names the flag):
     --max-job-memory BYTES  Most one job may allocate, counted as it is
@@ -97,6 +95,10 @@ MEMORY (checked before a job allocates; a refusal names the flag):
                           that does not fit now is refused, try again
                           later [default: half of MemTotal, at most 1G on
                           a 32-bit build]
+
+OTHER:
+    -V, --version         Print the version and exit
+    -h, --help            Print this help and exit
 
 JOB PROGRAMS:
     A client names a program by its file name only (letters, digits, _ . -).
