@@ -5,15 +5,13 @@
 
 mod common;
 
-use common::{hosts, pisubmit, RawClient, Worker};
+use common::{hosts, key_file, pisubmit, temp_dir, RawClient, Worker};
 use piworker::jobs::{loopsum, JobKind};
 use piworker::protocol::frame::decode_frame;
 use piworker::protocol::message::{Challenge, SUBMIT_HAS_INPUT};
 use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType, Hello, Submit, Welcome};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn still_serves(w: &Worker) {
@@ -233,18 +231,9 @@ fn a_length_of_0xffffffff_and_each_header_field_wrong_in_turn() {
     assert_eq!((pong.header.frame_type, pong.header.job_id), (FrameType::Pong, u32::MAX));
     still_serves(&w);
 }
-
-fn key_file(dir: &Path, name: &str, key: &str, mode: u32) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, key).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    path
-}
-
 #[test]
 fn the_cluster_key() {
-    let dir = std::env::temp_dir().join(format!("piworker-key-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("key-e2e");
     let key = key_file(&dir, "key", "sUp3r-s3cret-cluster-key-0123456789", 0o600);
     let other = key_file(&dir, "other", "another-key-another-key-another", 0o600);
     let loose = key_file(&dir, "loose", "sUp3r-s3cret-cluster-key-0123456789", 0o644);

@@ -7,20 +7,14 @@
 
 mod common;
 
-use common::{hosts, pisubmit, Worker};
-use std::path::{Path, PathBuf};
+use common::{hosts, pisubmit, temp_dir, Worker};
+use std::path::Path;
 use std::process::Command;
 
 /// A comment line: reduce skips it, so it pads a block into its own piece.
 const PAD_LINE: &str = "# padding so that the next values start another 4 MiB piece ...................\n";
 /// Comfortably more than pisubmit's 4 MiB reduce piece.
 const PAD_LINES: usize = 60_000;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piworker-e2e-exactsum-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Text with each block of lines followed by enough padding to end a piece.
 fn padded_text(blocks: &[Vec<String>]) -> String {
@@ -108,7 +102,7 @@ fn lines(values: &[&str]) -> Vec<String> {
 fn the_issues_lines_give_1_7e308_in_both_orders_and_any_cut() {
     let w: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
     let (one, three) = (hosts(&[&w[0]]), hosts(&[&w[0], &w[1], &w[2]]));
-    let dir = temp_dir("issue");
+    let dir = temp_dir("e2e-exactsum-issue");
     for order in [["1.7e308", "1.7e308", "-1.7e308"], ["1.7e308", "-1.7e308", "1.7e308"]] {
         // All in one piece, then each value in a piece of its own.
         let together = dir.join("together.txt");
@@ -132,7 +126,7 @@ fn the_issues_lines_give_1_7e308_in_both_orders_and_any_cut() {
 fn huge_values_cancelling_across_pieces_give_the_exact_total() {
     let w: Vec<Worker> = (0..2).map(|_| Worker::start(&[])).collect();
     let two = hosts(&[&w[0], &w[1]]);
-    let dir = temp_dir("cancel");
+    let dir = temp_dir("e2e-exactsum-cancel");
     let up: Vec<String> = ["1.7e308"; 3000].iter().map(|s| s.to_string()).collect();
     let mut down: Vec<String> = ["-1.7e308"; 3000].iter().map(|s| s.to_string()).collect();
     down.extend(lines(&["1e-300", "5e-324", "-0.1", "0.30000000000000004"]));
@@ -162,7 +156,7 @@ fn huge_values_cancelling_across_pieces_give_the_exact_total() {
 fn infinities_and_nan_follow_ieee_in_every_piece() {
     let w: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
     let three = hosts(&[&w[0], &w[1], &w[2]]);
-    let dir = temp_dir("special");
+    let dir = temp_dir("e2e-exactsum-special");
     let cases: [(&[&str], f64); 5] = [
         (&["inf", "1.7e308", "-1.7e308"], f64::INFINITY),
         (&["1.7e308", "-inf", "1.7e308"], f64::NEG_INFINITY),
@@ -212,7 +206,7 @@ fn adversarial_doubles(n: usize) -> Vec<f64> {
 fn binary_f64_input_sums_exactly_across_workers() {
     let w: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
     let (one, three) = (hosts(&[&w[0]]), hosts(&[&w[0], &w[1], &w[2]]));
-    let dir = temp_dir("binary");
+    let dir = temp_dir("e2e-exactsum-binary");
     let file = dir.join("values.f64");
     // 1.5 million values: 12 MB, three pieces; big-endian as reduce reads it.
     let bytes: Vec<u8> = adversarial_doubles(1_500_000).iter().flat_map(|v| v.to_be_bytes()).collect();
@@ -230,7 +224,7 @@ fn binary_f64_input_sums_exactly_across_workers() {
 fn a_piece_far_beyond_f64s_range_travels_exactly() {
     let w: Vec<Worker> = (0..2).map(|_| Worker::start(&[])).collect();
     let two = hosts(&[&w[0], &w[1]]);
-    let dir = temp_dir("far");
+    let dir = temp_dir("e2e-exactsum-far");
     let file = dir.join("max.f64");
     // A whole 4 MiB piece of f64::MAX (its sum, 2^19 * f64::MAX, goes back
     // to the head as 2^19 finite partials), then one of -f64::MAX, then 0.5.

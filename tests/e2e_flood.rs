@@ -8,7 +8,7 @@ mod common;
 #[path = "common/flood.rs"]
 mod flood;
 
-use common::{hosts, pisubmit, Worker, PIWORKER};
+use common::{hosts, key_file, pisubmit, temp_dir, Worker, PIWORKER};
 use flood::{raise_fd_limit, Flood};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::Command;
@@ -27,12 +27,8 @@ fn a_head_gets_right_answers_through_a_flood_from_its_own_and_another_address() 
 /// round trip (Welcome, then Auth) while the flood goes on.
 #[test]
 fn a_head_with_the_cluster_key_gets_through_a_flood_too() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("piworker-flood-key-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("key");
-    std::fs::write(&key, "flood-test-cluster-key-0123456789abcdef").unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = temp_dir("flood-key");
+    let key = key_file(&dir, "key", "flood-test-cluster-key-0123456789abcdef", 0o600);
     let key = key.to_str().unwrap();
     flood_while_a_head_works(&["--key", key], &["--key", key]);
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,15 +3,9 @@
 
 mod common;
 
-use common::{hosts, pisubmit, Worker};
+use common::{hosts, pisubmit, temp_dir, Worker};
 use serde_json::Value;
 use std::path::PathBuf;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piworker-e2e-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Runs `args` on one worker and on three, checks both succeed with the
 /// same result, and returns the three-worker JSON.
@@ -57,7 +51,7 @@ fn every_job_gives_the_same_answer_on_one_and_three_workers() {
     assert_eq!(v["result"][1], serde_json::json!([1, 4, 9, 16, 25, 36]));
     assert_eq!(v["result"][4][5], 7776);
 
-    let dir = temp_dir("jobs");
+    let dir = temp_dir("e2e-jobs");
     let text = dir.join("longs.txt");
     // Seed 002's payload: a long list of long integers, as text.
     let body: String = (0..200_000u64).map(|i| format!("{}\n", 1_234_567_890_123_456u64 + i)).collect();
@@ -88,7 +82,7 @@ fn every_job_gives_the_same_answer_on_one_and_three_workers() {
 #[test]
 fn primes_output_file_is_identical_and_sorted() {
     let w: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
-    let dir = temp_dir("primes");
+    let dir = temp_dir("e2e-primes");
     let (a, b) = (dir.join("one.txt"), dir.join("three.txt"));
     let args = |p: &PathBuf| {
         vec![
@@ -142,7 +136,7 @@ fn thread_override_in_the_host_spec_is_used() {
 #[test]
 fn hosts_come_from_a_file_or_the_environment() {
     let w = Worker::start(&[]);
-    let dir = temp_dir("hostsfile");
+    let dir = temp_dir("e2e-hostsfile");
     let file = dir.join("pi_list.txt");
     std::fs::write(&file, format!("# my cluster\n{}  # the only Pi\n\n", w.addr())).unwrap();
     let v = pisubmit(&format!("@{}", file.display()), &["--json", "pi", "--samples", "1000"]).json();

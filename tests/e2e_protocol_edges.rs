@@ -12,7 +12,6 @@ use piworker::protocol::auth;
 use piworker::protocol::frame::PROTOCOL_MINOR;
 use piworker::protocol::message::{Challenge, SUBMIT_HAS_INPUT};
 use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType, Welcome, WireWrite};
-use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 fn hello_payload(minor: u8, nonce: &[u8], rest: &[u8]) -> Vec<u8> {
@@ -52,11 +51,8 @@ fn submit(kind: u8, flags: u8, params: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn a_keyed_handshake_succeeds_in_silence() {
-    let dir = std::env::temp_dir().join(format!("piw-edge-key-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("key");
-    std::fs::write(&file, "  c2VjcmV0LWtleS1mb3ItdGhlLWxhYg==\n").unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = temp_dir("edge-key");
+    let file = key_file(&dir, "key", "  c2VjcmV0LWtleS1mb3ItdGhlLWxhYg==\n", 0o600);
     let key = b"c2VjcmV0LWtleS1mb3ItdGhlLWxhYg==";
     let w = Worker::start(&["--key", file.to_str().unwrap()]);
     let nonce: [u8; 16] = std::array::from_fn(|i| i as u8 * 3);

@@ -6,18 +6,12 @@
 
 mod common;
 
-use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, Worker};
+use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, temp_dir, Worker};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piworker-sched-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[test]
 fn the_same_bits_on_1_2_and_7_workers_with_any_threads() {
@@ -27,7 +21,7 @@ fn the_same_bits_on_1_2_and_7_workers_with_any_threads() {
     let one = hosts(&refs[..1]);
     let two = format!("{},{}/1", refs[1].addr(), refs[2].addr());
     let seven = hosts(&refs);
-    let dir = temp_dir("bits");
+    let dir = temp_dir("sched-bits");
     let f64s = dir.join("values.f64");
     // Values over forty orders of magnitude: only an exact sum is split-proof.
     let bytes: Vec<u8> = (0..5_000_000u64)
@@ -160,7 +154,7 @@ fn the_task_farm_runs_tasks_as_they_arrive() {
 fn a_worker_added_to_the_hosts_file_mid_job_takes_pieces() {
     let first = Worker::start(&["--threads", "1"]);
     let second = Worker::start(&["--threads", "1"]);
-    let dir = temp_dir("hostsfile");
+    let dir = temp_dir("sched-hostsfile");
     let file = dir.join("pi_list.txt");
     std::fs::write(&file, format!("# the rack\n{}\n", first.addr())).unwrap();
     let child = spawn_pisubmit(
@@ -180,7 +174,7 @@ fn a_worker_added_to_the_hosts_file_mid_job_takes_pieces() {
 #[test]
 fn head_memory_stays_bounded_on_a_long_streamed_output() {
     let workers: Vec<Worker> = (0..2).map(|_| Worker::start(&[])).collect();
-    let dir = temp_dir("bigout");
+    let dir = temp_dir("sched-bigout");
     let out = dir.join("primes.txt");
     let child = spawn_pisubmit(
         &hosts(&[&workers[0], &workers[1]]),

@@ -305,3 +305,21 @@ impl RawClient {
         }
     }
 }
+
+/// A fresh directory for one test: `piworker-<name>-<pid>` under the
+/// system's temporary directory.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("piworker-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes a key file `name` in `dir` with `text` and file mode `mode`
+/// (0o600 for one piworker accepts).
+pub fn key_file(dir: &std::path::Path, name: &str, text: &str, mode: u32) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
