@@ -103,34 +103,14 @@ fn main() {
     let millions: usize = args.first().map_or(Some(16), |m| m.parse().ok()).unwrap_or_else(|| fail("MILLIONS"));
     let rounds: usize = args.get(1).map_or(Some(5), |r| r.parse().ok()).unwrap_or_else(|| fail("ROUNDS"));
     for (name, values) in datasets(millions * 1_000_000) {
-        let (mut old, mut new) = (Vec::new(), Vec::new());
-        let (mut old_sum, mut new_sum) = (0.0, 0.0);
-        for _ in 0..rounds {
-            let (r, s) = rate(&values, before);
-            old.push(r);
-            old_sum = s;
-            let (r, s) = rate(&values, after);
-            new.push(r);
-            new_sum = s;
-        }
-        let (old, new) = (median(old), median(new));
+        let ((old, old_sum), (new, new_sum)) = alternate(rounds, || rate(&values, before), || rate(&values, after));
         println!(
             "add {name:<26} before {old:8.1} M/s  after {new:8.1} M/s  after/before {:.3}  same bits: {}",
             new / old,
             old_sum.to_bits() == new_sum.to_bits()
         );
     }
-    let (mut old, mut new) = (Vec::new(), Vec::new());
-    let (mut old_sum, mut new_sum) = (0.0, 0.0);
-    for _ in 0..rounds {
-        let (ms, v) = loopsum_ms(false);
-        old.push(ms);
-        old_sum = v;
-        let (ms, v) = loopsum_ms(true);
-        new.push(ms);
-        new_sum = v;
-    }
-    let (old, new) = (median(old), median(new));
+    let ((old, old_sum), (new, new_sum)) = alternate(rounds, || loopsum_ms(false), || loopsum_ms(true));
     println!(
         "loopsum 4001x4001, one thread  before {old:8.1} ms   after {new:8.1} ms   after/before {:.3}  total {new_sum} (same bits: {})",
         new / old,
@@ -141,4 +121,24 @@ fn main() {
 fn fail(msg: &str) -> ! {
     eprintln!("bench_exact_sum: {msg}");
     std::process::exit(2);
+}
+
+/// Runs `before` and `after` in turn `rounds` times (so both see the same
+/// machine) and gives each one's median measure and its last sum.
+fn alternate(
+    rounds: usize,
+    mut before: impl FnMut() -> (f64, f64),
+    mut after: impl FnMut() -> (f64, f64),
+) -> ((f64, f64), (f64, f64)) {
+    let (mut old, mut new) = (Vec::new(), Vec::new());
+    let (mut old_sum, mut new_sum) = (0.0, 0.0);
+    for _ in 0..rounds {
+        let (m, v) = before();
+        old.push(m);
+        old_sum = v;
+        let (m, v) = after();
+        new.push(m);
+        new_sum = v;
+    }
+    ((median(old), old_sum), (median(new), new_sum))
 }
