@@ -121,10 +121,6 @@ impl Admission {
         self.by_source.entry(source).or_default().push_back(serial);
     }
 
-    pub fn is_unfinished(&self, serial: u64) -> bool {
-        self.unfinished.contains_key(&serial)
-    }
-
     /// Connection `serial` finished its handshake.
     pub fn finished(&mut self, serial: u64) {
         if self.forget_unfinished(serial) {

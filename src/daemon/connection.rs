@@ -151,6 +151,8 @@ pub struct Connection {
     peer_gone: bool,
     /// The client's limit on threads for its jobs (Hello's max_threads).
     thread_cap: Option<Arc<ThreadCap>>,
+    /// The handshake finished and the server has not been told yet.
+    newly_finished: bool,
 }
 
 impl Connection {
@@ -174,12 +176,19 @@ impl Connection {
             write_shut: false,
             peer_gone: false,
             thread_cap: None,
+            newly_finished: false,
         }
     }
 
     /// Whether the handshake (Hello, and the key when one is set) is done.
     pub fn handshake_done(&self) -> bool {
         matches!(self.stage, Stage::Ready)
+    }
+
+    /// Whether the handshake finished since the last call: the moment the
+    /// server moves this connection to the finished class, once.
+    pub fn take_newly_finished(&mut self) -> bool {
+        std::mem::take(&mut self.newly_finished)
     }
 
     /// Finished connections are at `--max-connections`: this one may not
@@ -291,11 +300,13 @@ impl Connection {
             match input.next_frame() {
                 Ok(Some(frame)) => {
                     progressed = true;
+                    let was_done = self.handshake_done();
                     self.handle_frame(frame, env);
-                    // Frames after the handshake may be as large as the
-                    // Welcome says; before, only small ones (`HANDSHAKE_MAX_FRAME`).
-                    if self.handshake_done() {
+                    if !was_done && self.handshake_done() {
+                        // Frames after the handshake may be as large as the
+                        // Welcome says; before, only small ones (`HANDSHAKE_MAX_FRAME`).
                         input.set_max_payload(env.welcome.max_frame);
+                        self.newly_finished = true;
                     }
                 }
                 Ok(None) => break,

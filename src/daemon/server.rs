@@ -298,7 +298,7 @@ impl Server {
         };
         let conn = &mut self.conns[key];
         conn.pump(&env);
-        if conn.handshake_done() && self.admission.is_unfinished(conn.serial) {
+        if conn.take_newly_finished() {
             self.admission.finished(conn.serial);
         }
     }
