@@ -16,16 +16,16 @@
 //! checkpoint is cut again over the workers that remain, and the run goes
 //! on from there. Life is deterministic, so the final board is the same.
 
-use super::cli::Checkpoint;
+use super::Checkpoint;
 use crate::jobs::life::{self as wire, Params};
 use crate::jobs::JobKind;
 use crate::life::board::words_per_row;
 use crate::life::{Board, Edges};
 use crate::protocol::message::SUBMIT_HAS_INPUT;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameType, Submit, WireReader, WireWrite};
-use crate::submit::engine::Engine;
+use crate::submit::cluster::engine::Engine;
+use crate::submit::cluster::rounds::SessionEvent;
 use crate::submit::error::SubmitError;
-use crate::submit::session::SessionEvent;
 use mio::Events;
 use std::time::{Duration, Instant};
 

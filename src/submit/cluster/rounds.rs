@@ -3,10 +3,10 @@
 //! and moves in lockstep rounds. The engine connects and keeps heartbeats;
 //! the caller sends frames to chosen links and reacts to what comes back.
 
-use super::engine::Engine;
-use super::error::SubmitError;
-use super::link::{Event, State};
 use crate::protocol::{Frame, FrameType};
+use crate::submit::cluster::engine::Engine;
+use crate::submit::cluster::link::{Event, State};
+use crate::submit::error::SubmitError;
 use mio::{Events, Token};
 use std::io;
 use std::time::{Duration, Instant};
@@ -72,7 +72,7 @@ impl Engine {
         }
         for event in events.iter() {
             let Token(i) = event.token();
-            if event.token() == super::engine::SIGNALS && self.signals.pending().next().is_some() {
+            if event.token() == crate::submit::cluster::engine::SIGNALS && self.signals.pending().next().is_some() {
                 return Err(SubmitError::Interrupted);
             }
             if i >= self.links.len() {

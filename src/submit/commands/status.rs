@@ -1,15 +1,15 @@
 //! `pisubmit status`: every host's health as a coloured grid (or JSON),
 //! once or redrawn in place with `--watch`.
 
-use super::cli::Invocation;
-use super::error::SubmitError;
-use super::grid::{render, TermSize, Tile, TileState};
-use super::json::Json;
-use super::run::cluster_key;
-use super::survey::{survey, Failure, HostSurvey};
-use super::tools_cli::StatusOpts;
 use crate::daemon::health::{CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_NOW};
 use crate::protocol::Status;
+use crate::submit::cli::tools::StatusOpts;
+use crate::submit::cli::Invocation;
+use crate::submit::cluster::survey::{survey, Failure, HostSurvey};
+use crate::submit::commands::cluster_key;
+use crate::submit::error::SubmitError;
+use crate::submit::report::grid::{render, TermSize, Tile, TileState};
+use crate::submit::report::json::Json;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

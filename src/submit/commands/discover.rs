@@ -5,12 +5,12 @@
 //! IPv4 interface), three times a few hundred milliseconds apart because
 //! UDP may drop one; answers are collected until `--wait` ends.
 
-use super::error::SubmitError;
-use super::json::Json;
-use super::tools_cli::DiscoverOpts;
 use crate::net::ifaces::{ipv4_networks, Ipv4Net};
 use crate::protocol::discovery::{encode_probe, parse_announce, Announce};
 use crate::protocol::message::SOFTWARE_VERSION;
+use crate::submit::cli::tools::DiscoverOpts;
+use crate::submit::error::SubmitError;
+use crate::submit::report::json::Json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io;

@@ -5,13 +5,13 @@
 //! It owns one socket and what is known about the worker at its end. It
 //! does not choose pieces or combine results: `engine` does.
 
-use super::hosts::HostSpec;
 use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::{version_refusal, Challenge};
 use crate::protocol::versions;
 use crate::protocol::{ErrorCode, ErrorMessage, Frame, FrameError, FrameRef, FrameType, Hello, Welcome};
+use crate::submit::cluster::hosts::HostSpec;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
@@ -558,7 +558,7 @@ mod tests {
 
     #[test]
     fn partials_come_back_as_they_went_in_and_stores_are_reused() {
-        let spec = crate::submit::hosts::parse_host("127.0.0.1:1").unwrap();
+        let spec = crate::submit::cluster::hosts::parse_host("127.0.0.1:1").unwrap();
         let mut link = Link::new(spec, Token(0), None);
         let now = Instant::now();
         link.start_flight(1, 0, now);
@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn a_parameter_goes_only_to_a_worker_whose_minor_has_it() {
-        let spec = crate::submit::hosts::parse_host("127.0.0.1:1").unwrap();
+        let spec = crate::submit::cluster::hosts::parse_host("127.0.0.1:1").unwrap();
         let mut link = Link::new(spec, Token(0), None);
         assert_eq!(link.peer_minor(), None);
         assert!(!link.may_send(0), "nothing is known before the Welcome");

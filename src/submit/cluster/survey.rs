@@ -5,10 +5,10 @@
 //! gets an outcome, and an unreachable one says why (refused, no answer,
 //! not a worker, another key), since that is what people look at it for.
 
-use super::error::SubmitError;
-use super::hosts::HostSpec;
-use super::link::{Event, Link, State};
 use crate::protocol::{ErrorCode, ErrorMessage, FrameType, Status, Welcome};
+use crate::submit::cluster::hosts::HostSpec;
+use crate::submit::cluster::link::{Event, Link, State};
+use crate::submit::error::SubmitError;
 use mio::{Events, Poll, Token};
 use std::io;
 use std::sync::Arc;

@@ -7,12 +7,15 @@
 //! after any number of re-run pieces. This module must not touch sockets:
 //! `engine` does that.
 
-use super::engine::{Cores, Gatherer, InputOpener, InputStream, Piece};
-use super::error::SubmitError;
-use super::json::Json;
-use super::output::{OrderedWriter, PrimeText};
+pub mod farm;
+pub mod life;
+
 use crate::jobs::exact_sum::ExactSum;
 use crate::jobs::{echo, loopsum, pi, powers, primes, reduce, JobKind};
+use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Piece};
+use crate::submit::error::SubmitError;
+use crate::submit::report::json::Json;
+use crate::submit::report::output::{OrderedWriter, PrimeText};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;

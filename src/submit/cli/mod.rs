@@ -1,11 +1,14 @@
 //! pisubmit's command line, parsed into an `Invocation`. Checks values as
 //! it goes, so every mistake is named with the flag it came from.
 
-use super::engine::PieceTimeout;
-use super::error::SubmitError;
-use super::hosts::{parse_hosts, HostSpec};
-use super::plan::JobSpec;
-use super::tools_cli as tools;
+pub mod life;
+pub mod tools;
+
+use crate::submit::cluster::engine::PieceTimeout;
+use crate::submit::cluster::hosts::{parse_hosts, HostSpec};
+use crate::submit::error::SubmitError;
+use crate::submit::plans::JobSpec;
+
 use crate::jobs::{loopsum, reduce};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -190,8 +193,8 @@ pub enum Command {
     Discover(tools::DiscoverOpts),
     Doctor(tools::DoctorOpts),
     Bench(tools::BenchOpts),
-    Life(super::life::cli::LifeOpts),
-    Exec(super::exec::ExecOpts),
+    Life(crate::submit::cli::life::LifeOpts),
+    Exec(crate::submit::commands::exec::ExecOpts),
     Jobs { json: bool },
 }
 
@@ -258,8 +261,8 @@ pub fn parse_args(
         "discover" => tools::parse_discover(&mut parser).map(|o| (o.json, Command::Discover(o)))?,
         "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
         "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
-        "life" => super::life::cli::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
-        "exec" => super::exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
+        "life" => crate::submit::cli::life::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
+        "exec" => crate::submit::commands::exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
         "jobs" => tools::parse_jobs(&mut parser).map(|json| (json, Command::Jobs { json }))?,
         name => (false, Command::Job(parse_job(name, &mut parser)?)),
     };

@@ -1,13 +1,21 @@
 //! Runs one invocation: plan, connect, dispatch, gather, report.
 
-use super::cli::{Command, Invocation};
-use super::engine::{Engine, HostReport, Options, PieceList};
-use super::error::SubmitError;
-use super::farm::{FarmOutput, StdinTasks};
-use super::hosts::HostsFile;
-use super::json::Json;
-use super::plan::{self, Answer, JobSpec};
+pub mod bench;
+pub mod discover;
+pub mod doctor;
+pub mod exec;
+pub mod jobs;
+pub mod life;
+pub mod status;
+
 use crate::protocol::auth::load_key;
+use crate::submit::cli::{Command, Invocation};
+use crate::submit::cluster::engine::{Engine, HostReport, Options, PieceList};
+use crate::submit::cluster::hosts::HostsFile;
+use crate::submit::error::SubmitError;
+use crate::submit::plans::farm::{FarmOutput, StdinTasks};
+use crate::submit::plans::{self, Answer, JobSpec};
+use crate::submit::report::json::Json;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +24,13 @@ use std::time::{Duration, Instant};
 pub fn run(inv: Invocation) -> Result<String, SubmitError> {
     match &inv.command {
         Command::Job(job) => run_job(&inv, job),
-        Command::Status(opts) => super::status_cmd::run(&inv, opts),
-        Command::Discover(opts) => super::discover::run(opts, inv.json),
-        Command::Doctor(opts) => super::doctor::run(&inv, opts),
-        Command::Bench(opts) => super::bench::run(&inv, opts),
-        Command::Life(opts) => super::life::run(&inv, opts),
-        Command::Exec(opts) => super::exec::run(&inv, opts),
-        Command::Jobs { json } => super::jobs_cmd::run(&inv, *json || inv.json),
+        Command::Status(opts) => crate::submit::commands::status::run(&inv, opts),
+        Command::Discover(opts) => crate::submit::commands::discover::run(opts, inv.json),
+        Command::Doctor(opts) => crate::submit::commands::doctor::run(&inv, opts),
+        Command::Bench(opts) => crate::submit::commands::bench::run(&inv, opts),
+        Command::Life(opts) => crate::submit::commands::life::run(&inv, opts),
+        Command::Exec(opts) => crate::submit::commands::exec::run(&inv, opts),
+        Command::Jobs { json } => crate::submit::commands::jobs::run(&inv, *json || inv.json),
     }
 }
 
@@ -52,7 +60,7 @@ fn run_job(inv: &Invocation, job: &JobSpec) -> Result<String, SubmitError> {
     // Plan first: a bad --input is reported before any worker is bothered.
     let planned = match job {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
-        job => Some(plan::build(job, inv.hosts.len())?),
+        job => Some(plans::build(job, inv.hosts.len())?),
     };
     let hosts_file = match &inv.hosts_file {
         Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),

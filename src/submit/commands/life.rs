@@ -2,19 +2,16 @@
 //! (seed 004's planned first demo). `cli` reads the options, `driver` runs
 //! the rounds; this file builds the board, writes frames and the report.
 
-pub mod cli;
-pub mod driver;
-
 use crate::life::pattern::{self, to_rle};
 use crate::life::{picture, show, Board, Edges};
+use crate::submit::cli::life::{LifeOpts, Start, DEFAULT_SIDE, MAX_CELLS};
 use crate::submit::cli::Invocation;
-use crate::submit::engine::Engine;
+use crate::submit::cluster::engine::Engine;
+use crate::submit::cluster::hosts::HostsFile;
+use crate::submit::commands::{engine_options, host_json, ms};
 use crate::submit::error::SubmitError;
-use crate::submit::hosts::HostsFile;
-use crate::submit::json::Json;
-use crate::submit::run::{engine_options, host_json, ms};
-use cli::{LifeOpts, Start, DEFAULT_SIDE, MAX_CELLS};
-use driver::{DriverOpts, Outcome, Snapshots};
+use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
+use crate::submit::report::json::Json;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -49,7 +46,7 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
         deadline: inv.timeout.map(|t| started + t),
     };
     let run_started = Instant::now();
-    let (board, outcome) = driver::run(&mut engine, board, &driver_opts, &mut frames)?;
+    let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, board, &driver_opts, &mut frames)?;
     let wall = run_started.elapsed();
     frames.bar.finish_and_clear();
     frames.frame(opts.generations, &board)?;

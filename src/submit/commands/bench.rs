@@ -7,16 +7,16 @@
 //! the curve shows scaling within a Pi first and then across the network.
 //! Every run must give the same answer, or the study stops.
 
-use super::chart::{speedup_svg, ScalingPoint};
-use super::cli::Invocation;
-use super::engine::{Engine, PieceList};
-use super::error::SubmitError;
-use super::hosts::HostSpec;
-use super::json::Json;
-use super::plan::{self, JobSpec};
-use super::run::engine_options;
-use super::survey::survey;
-use super::tools_cli::BenchOpts;
+use crate::submit::cli::tools::BenchOpts;
+use crate::submit::cli::Invocation;
+use crate::submit::cluster::engine::{Engine, PieceList};
+use crate::submit::cluster::hosts::HostSpec;
+use crate::submit::cluster::survey::survey;
+use crate::submit::commands::engine_options;
+use crate::submit::error::SubmitError;
+use crate::submit::plans::{self, JobSpec};
+use crate::submit::report::chart::{speedup_svg, ScalingPoint};
+use crate::submit::report::json::Json;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ impl Row {
 
 pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
     let mut offered = Vec::new();
-    let key = super::run::cluster_key(inv)?;
+    let key = crate::submit::commands::cluster_key(inv)?;
     for h in survey(&inv.hosts, key, inv.connect_timeout)? {
         let Some(s) = h.status() else {
             let why = h.outcome.as_ref().err().map_or("", |f| f.why());
@@ -120,7 +120,7 @@ fn take_cores(offered: &[(HostSpec, usize)], n: usize) -> Vec<HostSpec> {
 /// Runs the job once; its wall time (connected workers to answer) and the
 /// answer as text, to compare between runs.
 fn time_once(inv: &Invocation, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Duration, String), SubmitError> {
-    let (pieces, mut plan) = plan::build(job, hosts.len())?;
+    let (pieces, mut plan) = plans::build(job, hosts.len())?;
     let mut opts = engine_options(inv, Instant::now())?;
     opts.quiet = true;
     let mut engine = Engine::connect(hosts, None, opts)?;

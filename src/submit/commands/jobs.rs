@@ -3,14 +3,14 @@
 //! that differs between Pis gives answers that depend on where a piece
 //! ran: this is the check to run after copying programs around.
 
-use super::engine::Engine;
-use super::error::SubmitError;
-use super::json::Json;
-use super::run::engine_options;
-use super::session::SessionEvent;
 use crate::jobs::joblist::{decode_result, Entry};
 use crate::jobs::JobKind;
 use crate::protocol::{ErrorMessage, FrameType, Submit};
+use crate::submit::cluster::engine::Engine;
+use crate::submit::cluster::rounds::SessionEvent;
+use crate::submit::commands::engine_options;
+use crate::submit::error::SubmitError;
+use crate::submit::report::json::Json;
 use mio::Events;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +22,7 @@ enum Answer {
     Failed(String),
 }
 
-pub fn run(inv: &super::cli::Invocation, json: bool) -> Result<String, SubmitError> {
+pub fn run(inv: &crate::submit::cli::Invocation, json: bool) -> Result<String, SubmitError> {
     let started = Instant::now();
     let mut engine = Engine::connect(inv.hosts.clone(), None, engine_options(inv, started)?)?;
     let links = engine.ready_links();

@@ -1,10 +1,10 @@
 //! The command lines of pisubmit's cluster tools (`status`, `discover`,
 //! `doctor`, `bench`): everything after the tool's name.
 
-use super::cli::{next_flag as flags, number, parse_job, seconds, text, unknown, usage};
-use super::error::SubmitError;
-use super::plan::JobSpec;
 use crate::daemon::config::DEFAULT_PORT;
+use crate::submit::cli::{next_flag as flags, number, parse_job, seconds, text, unknown, usage};
+use crate::submit::error::SubmitError;
+use crate::submit::plans::JobSpec;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;

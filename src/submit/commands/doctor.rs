@@ -6,26 +6,26 @@
 //! names resolve to here, the package's sysctl snippet), so each can be
 //! triggered on purpose in tests.
 
-use super::cli::Invocation;
-use super::error::SubmitError;
-use super::hosts::HostSpec;
-use super::json::Json;
-use super::run::cluster_key;
-use super::survey::{survey, Failure, HostSurvey};
-use super::tools_cli::DoctorOpts;
 use crate::daemon::health::{
     describe_throttled, CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_BEFORE,
     UNDER_VOLTAGE_NOW,
 };
 use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::Status;
+use crate::submit::cli::tools::DoctorOpts;
+use crate::submit::cli::Invocation;
+use crate::submit::cluster::hosts::HostSpec;
+use crate::submit::cluster::survey::{survey, Failure, HostSurvey};
+use crate::submit::commands::cluster_key;
+use crate::submit::error::SubmitError;
+use crate::submit::report::json::Json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io;
 use std::net::{IpAddr, ToSocketAddrs};
 
 /// The sysctl snippet the package installs: what the workers should have.
-const SYSCTL_SNIPPET: &str = include_str!("../../packaging/60-piworker.conf");
+const SYSCTL_SNIPPET: &str = include_str!("../../../packaging/60-piworker.conf");
 /// A clock further off than this (beyond half the round trip) is skew:
 /// logs from different Pis stop lining up, and `make` and TLS misbehave.
 const CLOCK_SKEW_MS: i64 = 1000;

@@ -5,13 +5,13 @@
 //! finish with --unordered) to stdout or --output. A piece whose program
 //! fails runs again on another worker, up to --retries.
 
-use super::cli::{count, next_flag, number, seconds, text, unknown, usage};
-use super::engine::{Cores, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource};
-use super::error::SubmitError;
-use super::output::{OrderedWriter, Raw};
 use crate::jobs::exec::Params;
 use crate::jobs::jobdir::check_name;
 use crate::jobs::JobKind;
+use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource};
+use crate::submit::error::SubmitError;
+use crate::submit::report::output::{OrderedWriter, Raw};
 use mio::Waker;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -217,7 +217,7 @@ impl PieceSource for StdinLines {
     }
 
     fn set_waker(&mut self, waker: Arc<Waker>) {
-        self.rx = Some(super::farm::read_lines(io::BufReader::new(io::stdin()), waker));
+        self.rx = Some(crate::submit::plans::farm::read_lines(io::BufReader::new(io::stdin()), waker));
     }
 }
 
@@ -300,12 +300,12 @@ impl Gatherer for ExecOutput {
 
 /// Runs `pisubmit exec`. The programs' output is the command's stdout
 /// (unless --output), so the report goes to stderr then.
-pub fn run(inv: &super::cli::Invocation, opts: &ExecOpts) -> Result<String, SubmitError> {
-    use super::engine::{Engine, PieceList};
-    use super::hosts::HostsFile;
-    use super::json::Json;
-    use super::plan::Answer;
-    use super::run::{engine_options, report_json, report_text};
+pub fn run(inv: &crate::submit::cli::Invocation, opts: &ExecOpts) -> Result<String, SubmitError> {
+    use crate::submit::cluster::engine::{Engine, PieceList};
+    use crate::submit::cluster::hosts::HostsFile;
+    use crate::submit::commands::{engine_options, report_json, report_text};
+    use crate::submit::plans::Answer;
+    use crate::submit::report::json::Json;
     let started = std::time::Instant::now();
     let json = inv.json || opts.json;
     if json && opts.output.is_none() {

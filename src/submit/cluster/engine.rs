@@ -9,13 +9,13 @@
 //! workers fails the job. Partial results are held until their piece
 //! completes, so a re-run piece never leaves half an answer behind.
 
-use super::error::SubmitError;
-use super::hosts::{HostSpec, HostsFile};
-use super::link::{closed, Event, Link, State};
 use crate::jobs::JobKind;
 use crate::net::Io;
 use crate::protocol::message::SUBMIT_HAS_INPUT;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType, SubmitRef};
+use crate::submit::cluster::hosts::{HostSpec, HostsFile};
+use crate::submit::cluster::link::{closed, Event, Link, State};
+use crate::submit::error::SubmitError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};

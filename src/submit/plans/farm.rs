@@ -7,9 +7,9 @@
 //! keeps one core busy that long and returns the line. A line that is not a
 //! task is reported with its number and skipped; the others still run.
 
-use super::engine::{Cores, Gatherer, Next, Piece, PieceSource};
-use super::json::Json;
 use crate::jobs::{spin, JobKind};
+use crate::submit::cluster::engine::{Cores, Gatherer, Next, Piece, PieceSource};
+use crate::submit::report::json::Json;
 use mio::Waker;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

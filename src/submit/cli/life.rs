@@ -4,6 +4,7 @@
 use crate::life::Edges;
 use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
+pub use crate::submit::plans::life::Checkpoint;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,15 +22,6 @@ pub enum Start {
     File(PathBuf),
     /// Each cell alive with this probability, from this seed.
     Random { density: f64, seed: u64 },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Checkpoint {
-    /// Whenever this much time has passed since the last one.
-    Every(Duration),
-    /// Every this many generations.
-    Generations(u64),
-    Off,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,8 @@
+//! What pisubmit prints: JSON, the text report of a run, the status grid,
+//! the speed-up chart, the progress bar, and the writers that put results
+//! in order.
+
+pub mod chart;
+pub mod grid;
+pub mod json;
+pub mod output;
