@@ -430,7 +430,6 @@ fn pisubmit_engine_allocates_nothing_per_frame() {
         retries: 1,
         piece_timeout: None,
         deadline: None,
-        quiet: true,
         key: None,
     };
     let host = parse_host(&addr.to_string()).expect("a host");

@@ -33,7 +33,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>, env_hosts: Option<String>)
     let outcome = cli::parse_args(args, env_hosts).and_then(|parsed| match parsed {
         cli::Parsed::Help => Ok(cli::HELP.to_string()),
         cli::Parsed::Version => Ok(format!("pisubmit {}\n", env!("CARGO_PKG_VERSION"))),
-        cli::Parsed::Run(inv) => commands::run(inv),
+        cli::Parsed::Run(global, command) => commands::run(&global, &command),
     });
     match outcome {
         Ok(text) => {

@@ -4,56 +4,9 @@
 use crate::life::Edges;
 use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
-pub use crate::submit::plans::life::Checkpoint;
+use crate::submit::plans::life::{Checkpoint, LifeOpts, Start, MAX_CELLS, MAX_SIDE};
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The most cells a board may have (the head holds the whole board, twice
-/// during a checkpoint): 2^36 cells, 8 GiB packed.
-pub const MAX_CELLS: u64 = 1 << 36;
-/// Longest side, in cells.
-pub const MAX_SIDE: u32 = 1 << 24;
-/// A board with neither size given, nor a pattern that needs more.
-pub const DEFAULT_SIDE: u32 = 512;
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Start {
-    /// An RLE or .cells file, centred.
-    File(PathBuf),
-    /// Each cell alive with this probability, from this seed.
-    Random { density: f64, seed: u64 },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct LifeOpts {
-    pub json: bool,
-    /// None: from the pattern (at least DEFAULT_SIDE, twice the pattern).
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub generations: u64,
-    pub start: Start,
-    /// None: from the pattern's bounded grid, else a torus.
-    pub edges: Option<Edges>,
-    /// Generations between border exchanges; None: chosen from measured
-    /// round trip and compute time.
-    pub exchange_every: Option<u32>,
-    pub checkpoint: Checkpoint,
-    pub output: Option<PathBuf>,
-    pub frames: Option<PathBuf>,
-    /// Generations between frames (PNG and --show).
-    pub every: Option<u64>,
-    /// Pixels per cell in frames.
-    pub scale: u32,
-    pub show: bool,
-    /// Pause after each --show drawing, so a small board can be watched.
-    pub delay: Duration,
-}
-
-impl LifeOpts {
-    pub fn edges(&self) -> Edges {
-        self.edges.unwrap_or(Edges::Wrap)
-    }
-}
 
 pub const DEFAULT_CHECKPOINT: Duration = Duration::from_secs(10);
 

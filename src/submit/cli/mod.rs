@@ -1,9 +1,11 @@
-//! pisubmit's command line, parsed into an `Invocation`. Checks values as
+//! pisubmit's command line, parsed into `Global` options and a `Command`. Checks values as
 //! it goes, so every mistake is named with the flag it came from.
 
+pub mod exec;
 pub mod life;
 pub mod tools;
 
+use crate::submit::cluster::connect::Reach;
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::cluster::hosts::{parse_hosts, HostSpec};
 use crate::submit::error::SubmitError;
@@ -11,7 +13,7 @@ use crate::submit::plans::JobSpec;
 
 use crate::jobs::{loopsum, reduce};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const HELP: &str = "\
 pisubmit: run a job on every core of every piworker
@@ -171,7 +173,8 @@ EXAMPLES:
     pisubmit --hosts @pi_list.txt exec primes --range 1..10000000 --pieces 64
 ";
 
-pub struct Invocation {
+/// The options every command shares (before or after its name).
+pub struct Global {
     pub hosts: Vec<HostSpec>,
     /// Set when the hosts came from `@FILE`: it is re-read while jobs run.
     pub hosts_file: Option<PathBuf>,
@@ -183,7 +186,6 @@ pub struct Invocation {
     pub piece_timeout: Option<PieceTimeout>,
     pub quiet: bool,
     pub key_file: Option<PathBuf>,
-    pub command: Command,
 }
 
 /// What pisubmit was asked to do.
@@ -193,15 +195,32 @@ pub enum Command {
     Discover(tools::DiscoverOpts),
     Doctor(tools::DoctorOpts),
     Bench(tools::BenchOpts),
-    Life(crate::submit::cli::life::LifeOpts),
-    Exec(crate::submit::commands::exec::ExecOpts),
+    Life(crate::submit::plans::life::LifeOpts),
+    Exec(crate::submit::plans::exec::ExecOpts),
     Jobs { json: bool },
+}
+
+impl Global {
+    /// How to reach the workers, for a command that started at `started`
+    /// (the --timeout counts from there).
+    pub fn reach(&self, started: Instant) -> Reach {
+        Reach {
+            hosts: self.hosts.clone(),
+            hosts_file: self.hosts_file.clone(),
+            key_file: self.key_file.clone(),
+            connect_timeout: self.connect_timeout,
+            heartbeat_timeout: self.heartbeat_timeout,
+            retries: self.retries,
+            piece_timeout: self.piece_timeout,
+            deadline: self.timeout.map(|t| started + t),
+        }
+    }
 }
 
 // Parsed once per process: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Parsed {
-    Run(Invocation),
+    Run(Global, Command),
     Help,
     Version,
 }
@@ -262,7 +281,7 @@ pub fn parse_args(
         "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
         "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
         "life" => crate::submit::cli::life::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
-        "exec" => crate::submit::commands::exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
+        "exec" => exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
         "jobs" => tools::parse_jobs(&mut parser).map(|json| (json, Command::Jobs { json }))?,
         name => (false, Command::Job(parse_job(name, &mut parser)?)),
     };
@@ -277,7 +296,7 @@ pub fn parse_args(
         let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
         (hosts, hosts_text.strip_prefix('@').map(PathBuf::from))
     };
-    Ok(Parsed::Run(Invocation {
+    let global = Global {
         hosts,
         hosts_file,
         json,
@@ -288,8 +307,8 @@ pub fn parse_args(
         piece_timeout,
         quiet,
         key_file: key_file.or_else(|| std::env::var_os("PISUBMIT_KEY").filter(|v| !v.is_empty()).map(PathBuf::from)),
-        command,
-    }))
+    };
+    Ok(Parsed::Run(global, command))
 }
 
 /// Parses one job and its options (also `bench`'s job).
@@ -510,9 +529,15 @@ fn parse_echo(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
 mod tests {
     use super::*;
 
+    struct Invocation {
+        hosts: Vec<HostSpec>,
+        json: bool,
+        command: Command,
+    }
+
     fn parse(args: &[&str]) -> Result<Invocation, SubmitError> {
         match parse_args(args.iter().map(|s| s.into()), None)? {
-            Parsed::Run(i) => Ok(i),
+            Parsed::Run(g, command) => Ok(Invocation { hosts: g.hosts, json: g.json, command }),
             _ => Err(usage("not run")),
         }
     }

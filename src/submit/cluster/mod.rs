@@ -4,8 +4,8 @@
 //! No flags and no terminal here: callers pass options in and draw what
 //! they like from the `Progress` they hand over.
 
+pub mod connect;
 pub mod engine;
 pub mod hosts;
 pub mod link;
-pub mod rounds;
 pub mod survey;

@@ -8,15 +8,16 @@
 //! Every run must give the same answer, or the study stops.
 
 use crate::submit::cli::tools::BenchOpts;
-use crate::submit::cli::Invocation;
-use crate::submit::cluster::engine::{Engine, PieceList};
+use crate::submit::cli::Global;
+use crate::submit::cluster::connect::{connect, Reach};
+use crate::submit::cluster::engine::PieceList;
 use crate::submit::cluster::hosts::HostSpec;
 use crate::submit::cluster::survey::survey;
-use crate::submit::commands::engine_options;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::{self, JobSpec};
 use crate::submit::report::chart::{speedup_svg, ScalingPoint};
 use crate::submit::report::json::Json;
+use crate::submit::report::progress::Bars;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -34,10 +35,10 @@ impl Row {
     }
 }
 
-pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
+pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
     let mut offered = Vec::new();
-    let key = crate::submit::commands::cluster_key(inv)?;
-    for h in survey(&inv.hosts, key, inv.connect_timeout)? {
+    let key = global.reach(Instant::now()).key()?;
+    for h in survey(&global.hosts, key, global.connect_timeout)? {
         let Some(s) = h.status() else {
             let why = h.outcome.as_ref().err().map_or("", |f| f.why());
             eprintln!("pisubmit: bench: leaving out {} ({why})", h.spec);
@@ -63,7 +64,7 @@ pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
         let hosts = take_cores(&offered, n);
         let mut times = Vec::with_capacity(opts.repeat);
         for _ in 0..opts.repeat {
-            let (wall, answer) = time_once(inv, &opts.job, hosts.clone())?;
+            let (wall, answer) = time_once(global, &opts.job, hosts.clone())?;
             match &first_answer {
                 None => first_answer = Some(answer),
                 Some(a) if *a != answer => {
@@ -89,7 +90,7 @@ pub fn run(inv: &Invocation, opts: &BenchOpts) -> Result<String, SubmitError> {
             .map_err(|e| SubmitError::Usage(format!("--svg {}: cannot write: {e}", path.display())))?;
     }
     let answer = first_answer.unwrap_or_default();
-    Ok(if inv.json { to_json(&opts.job, &rows, &answer).render() + "\n" } else { to_text(&title, &rows, &answer) })
+    Ok(if global.json { to_json(&opts.job, &rows, &answer).render() + "\n" } else { to_text(&title, &rows, &answer) })
 }
 
 /// 1, 2, 4, ... and the total.
@@ -119,11 +120,10 @@ fn take_cores(offered: &[(HostSpec, usize)], n: usize) -> Vec<HostSpec> {
 
 /// Runs the job once; its wall time (connected workers to answer) and the
 /// answer as text, to compare between runs.
-fn time_once(inv: &Invocation, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Duration, String), SubmitError> {
+fn time_once(global: &Global, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Duration, String), SubmitError> {
     let (pieces, mut plan) = plans::build(job, hosts.len())?;
-    let mut opts = engine_options(inv, Instant::now())?;
-    opts.quiet = true;
-    let mut engine = Engine::connect(hosts, None, opts)?;
+    let reach = Reach { hosts, hosts_file: None, ..global.reach(Instant::now()) };
+    let mut engine = connect(&reach, Box::new(Bars::new(true)))?;
     let started = Instant::now();
     engine.run(&mut PieceList::new(pieces), plan.as_mut())?;
     let wall = started.elapsed();

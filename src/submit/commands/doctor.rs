@@ -13,16 +13,16 @@ use crate::daemon::health::{
 use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::Status;
 use crate::submit::cli::tools::DoctorOpts;
-use crate::submit::cli::Invocation;
+use crate::submit::cli::Global;
 use crate::submit::cluster::hosts::HostSpec;
 use crate::submit::cluster::survey::{survey, Failure, HostSurvey};
-use crate::submit::commands::cluster_key;
 use crate::submit::error::SubmitError;
 use crate::submit::report::json::Json;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io;
 use std::net::{IpAddr, ToSocketAddrs};
+use std::time::Instant;
 
 /// The sysctl snippet the package installs: what the workers should have.
 const SYSCTL_SNIPPET: &str = include_str!("../../../packaging/60-piworker.conf");
@@ -67,12 +67,12 @@ fn finding(level: Level, check: &'static str, host: &str, message: String, fix: 
     Finding { level, check, host: host.to_string(), message, fix: fix.into() }
 }
 
-pub fn run(inv: &Invocation, opts: &DoctorOpts) -> Result<String, SubmitError> {
-    let key = cluster_key(inv)?;
-    let hosts = survey(&inv.hosts, key, opts.wait)?;
+pub fn run(global: &Global, opts: &DoctorOpts) -> Result<String, SubmitError> {
+    let key = global.reach(Instant::now()).key()?;
+    let hosts = survey(&global.hosts, key, opts.wait)?;
     let findings = diagnose(&hosts, &resolve_on_head);
     let problems = findings.iter().filter(|f| f.level >= Level::Warn).count();
-    let report = if inv.json { to_json(&findings).render() + "\n" } else { to_text(&hosts, &findings) };
+    let report = if global.json { to_json(&findings).render() + "\n" } else { to_text(&hosts, &findings) };
     if problems == 0 {
         return Ok(report);
     }

@@ -6,11 +6,11 @@
 use crate::jobs::joblist::{decode_result, Entry};
 use crate::jobs::JobKind;
 use crate::protocol::{ErrorMessage, FrameType, Submit};
-use crate::submit::cluster::engine::Engine;
-use crate::submit::cluster::rounds::SessionEvent;
-use crate::submit::commands::engine_options;
+use crate::submit::cluster::connect::{connect, Reach};
+use crate::submit::cluster::engine::rounds::SessionEvent;
 use crate::submit::error::SubmitError;
 use crate::submit::report::json::Json;
+use crate::submit::report::progress::Bars;
 use mio::Events;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,9 +22,10 @@ enum Answer {
     Failed(String),
 }
 
-pub fn run(inv: &crate::submit::cli::Invocation, json: bool) -> Result<String, SubmitError> {
+pub fn run(global: &crate::submit::cli::Global, json: bool) -> Result<String, SubmitError> {
     let started = Instant::now();
-    let mut engine = Engine::connect(inv.hosts.clone(), None, engine_options(inv, started)?)?;
+    let reach = Reach { hosts_file: None, ..global.reach(started) };
+    let mut engine = connect(&reach, Box::new(Bars::new(global.quiet)))?;
     let links = engine.ready_links();
     let mut answers: BTreeMap<usize, Answer> = BTreeMap::new();
     let mut jobs = BTreeMap::new();

@@ -2,22 +2,22 @@
 //! (seed 004's planned first demo). `cli` reads the options, `driver` runs
 //! the rounds; this file builds the board, writes frames and the report.
 
-use crate::life::pattern::{self, to_rle};
+use crate::life::pattern::to_rle;
 use crate::life::{picture, show, Board, Edges};
-use crate::submit::cli::life::{LifeOpts, Start, DEFAULT_SIDE, MAX_CELLS};
-use crate::submit::cli::Invocation;
-use crate::submit::cluster::engine::Engine;
-use crate::submit::cluster::hosts::HostsFile;
-use crate::submit::commands::{engine_options, host_json, ms};
+use crate::submit::cli::Global;
+use crate::submit::cluster::connect::connect;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
+use crate::submit::plans::life::{initial_board, LifeOpts};
 use crate::submit::report::json::Json;
+use crate::submit::report::progress::Bars;
+use crate::submit::report::run::{host_json, ms};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
+pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
     let started = Instant::now();
     // Everything that can be wrong with the command line is found before
     // any worker is bothered.
@@ -27,23 +27,19 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SubmitError::Usage(format!("--frames: cannot create {}: {e}", dir.display())))?;
     }
-    let mut frames = Frames::new(opts, inv.quiet);
+    let mut frames = Frames::new(opts, global.quiet);
     frames.frame(0, &board)?;
     if opts.generations == 0 {
-        return finish(inv, opts, board, Outcome::default(), started.elapsed(), &[]);
+        return finish(global, opts, board, Outcome::default(), started.elapsed(), &[]);
     }
-    let hosts_file = match &inv.hosts_file {
-        Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
-        None => None,
-    };
-    let mut engine = Engine::connect(inv.hosts.clone(), hosts_file, engine_options(inv, started)?)?;
+    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
     let driver_opts = DriverOpts {
         edges: opts.edges(),
         generations: opts.generations,
         exchange_every: opts.exchange_every,
         checkpoint: opts.checkpoint,
         every: (opts.frames.is_some() || opts.show).then_some(opts.every.unwrap_or(1)),
-        deadline: inv.timeout.map(|t| started + t),
+        deadline: global.timeout.map(|t| started + t),
     };
     let run_started = Instant::now();
     let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, board, &driver_opts, &mut frames)?;
@@ -52,66 +48,11 @@ pub fn run(inv: &Invocation, opts: &LifeOpts) -> Result<String, SubmitError> {
     frames.frame(opts.generations, &board)?;
     let reports = engine.reports();
     let hosts: Vec<Json> = reports.iter().map(|r| Json::obj(host_json(r))).collect();
-    finish(inv, opts, board, outcome, wall, &hosts)
+    finish(global, opts, board, outcome, wall, &hosts)
 }
 
 /// The board at generation 0, from the file or the random fill, and its
 /// edges (the flag's, else the file's bounded grid, else a torus).
-fn initial_board(opts: &LifeOpts) -> Result<(Board, Edges), SubmitError> {
-    let bad = |m: String| SubmitError::Usage(m);
-    let pattern = match &opts.start {
-        Start::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("--input {}: {e}", path.display())))?;
-            Some(pattern::parse(&text, &path.display().to_string()).map_err(|e| bad(format!("--input {e}")))?)
-        }
-        Start::Random { .. } => None,
-    };
-    let grid = pattern.as_ref().and_then(|p| p.grid);
-    // With no size given: the file's grid, or twice the pattern (room to
-    // grow), and at least DEFAULT_SIDE.
-    let fit = |given: Option<u32>, grid: Option<u32>, needed: u32| {
-        given.or(grid).unwrap_or_else(|| needed.saturating_mul(2).max(DEFAULT_SIDE))
-    };
-    let (pw, ph) = pattern.as_ref().map_or((0, 0), |p| (p.width, p.height));
-    let width = fit(opts.width, grid.map(|g| g.width), pw);
-    let height = fit(opts.height, grid.map(|g| g.height), ph);
-    if u64::from(width) * u64::from(height) > MAX_CELLS {
-        return Err(bad(format!("life: a {width}x{height} board is more than {MAX_CELLS} cells")));
-    }
-    let edges = opts.edges.or(grid.map(|g| g.edges)).unwrap_or(Edges::Wrap);
-    let mut board = Board::new(width, height);
-    match (&opts.start, pattern) {
-        (Start::File(path), Some(p)) => {
-            p.place_centered(&mut board).map_err(|e| bad(format!("--input {}: {e}", path.display())))?
-        }
-        (Start::Random { density, seed }, _) => fill_random(&mut board, *density, *seed),
-        _ => {}
-    }
-    Ok((board, edges))
-}
-
-/// Each cell alive with probability `density`: xorshift64* seeded from
-/// `seed`, cells in row-major order, alive when the top 53 bits of the
-/// next number, as a fraction of 2^53, are below `density`.
-pub fn fill_random(board: &mut Board, density: f64, seed: u64) {
-    let mut s = seed ^ 0x9E37_79B9_7F4A_7C15;
-    if s == 0 {
-        s = 1;
-    }
-    let threshold = (density * (1u64 << 53) as f64) as u64;
-    for y in 0..board.height() {
-        for x in 0..board.width() {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-            if r < threshold {
-                board.set(x, y, true);
-            }
-        }
-    }
-}
-
 /// Where snapshots go: PNG files and the terminal.
 struct Frames {
     dir: Option<PathBuf>,
@@ -174,7 +115,7 @@ impl Snapshots for Frames {
 }
 
 fn finish(
-    inv: &Invocation,
+    global: &Global,
     opts: &LifeOpts,
     board: Board,
     out: Outcome,
@@ -195,7 +136,7 @@ fn finish(
         Edges::Wrap => "torus",
         Edges::Dead => "dead edges",
     };
-    if inv.json || opts.json {
+    if global.json || opts.json {
         let recoveries = out
             .recoveries
             .iter()

@@ -4,9 +4,8 @@
 use crate::daemon::health::{CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_NOW};
 use crate::protocol::Status;
 use crate::submit::cli::tools::StatusOpts;
-use crate::submit::cli::Invocation;
+use crate::submit::cli::Global;
 use crate::submit::cluster::survey::{survey, Failure, HostSurvey};
-use crate::submit::commands::cluster_key;
 use crate::submit::error::SubmitError;
 use crate::submit::report::grid::{render, TermSize, Tile, TileState};
 use crate::submit::report::json::Json;
@@ -15,18 +14,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub fn run(inv: &Invocation, opts: &StatusOpts) -> Result<String, SubmitError> {
-    let key = cluster_key(inv)?;
+pub fn run(global: &Global, opts: &StatusOpts) -> Result<String, SubmitError> {
+    let key = global.reach(Instant::now()).key()?;
     let Some(every) = opts.watch else {
-        let hosts = survey(&inv.hosts, key, opts.wait)?;
-        return Ok(if inv.json { to_json(&hosts).render() + "\n" } else { draw(&hosts) });
+        let hosts = survey(&global.hosts, key, opts.wait)?;
+        return Ok(if global.json { to_json(&hosts).render() + "\n" } else { draw(&hosts) });
     };
-    watch(inv, key, opts.wait, every)
+    watch(global, key, opts.wait, every)
 }
 
 /// Redraws in place until SIGINT or SIGTERM, then leaves the last picture
 /// on the screen.
-fn watch(inv: &Invocation, key: Option<Arc<Vec<u8>>>, wait: Duration, every: Duration) -> Result<String, SubmitError> {
+fn watch(global: &Global, key: Option<Arc<Vec<u8>>>, wait: Duration, every: Duration) -> Result<String, SubmitError> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
@@ -40,8 +39,8 @@ fn watch(inv: &Invocation, key: Option<Arc<Vec<u8>>>, wait: Duration, every: Dur
     }
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
-        let hosts = survey(&inv.hosts, key.clone(), wait)?;
-        let frame = if inv.json { to_json(&hosts).render() + "\n" } else { draw(&hosts) };
+        let hosts = survey(&global.hosts, key.clone(), wait)?;
+        let frame = if global.json { to_json(&hosts).render() + "\n" } else { draw(&hosts) };
         let _ = if tty { write!(out, "\x1b[H\x1b[2J{frame}") } else { write!(out, "{frame}") };
         let _ = out.flush();
         while !stop.load(Ordering::Relaxed) && started.elapsed() < every {

@@ -7,6 +7,7 @@
 //! after any number of re-run pieces. This module must not touch sockets:
 //! `engine` does that.
 
+pub mod exec;
 pub mod farm;
 pub mod life;
 
@@ -16,6 +17,7 @@ use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, 
 use crate::submit::error::SubmitError;
 use crate::submit::report::json::Json;
 use crate::submit::report::output::{OrderedWriter, PrimeText};
+use crate::submit::report::run::Answer;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -66,14 +68,6 @@ impl JobSpec {
             JobSpec::Farm { .. } => "farm",
         }
     }
-}
-
-/// The gathered answer: the value, extra fields for `--json`, and a line
-/// for people.
-pub struct Answer {
-    pub result: Json,
-    pub extra: Vec<(&'static str, Json)>,
-    pub text: String,
 }
 
 /// A gatherer that can also say what the whole job's answer is.

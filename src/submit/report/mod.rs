@@ -6,3 +6,5 @@ pub mod chart;
 pub mod grid;
 pub mod json;
 pub mod output;
+pub mod progress;
+pub mod run;

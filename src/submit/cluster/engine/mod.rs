@@ -16,12 +16,11 @@ use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType, SubmitRef};
 use crate::submit::cluster::hosts::{HostSpec, HostsFile};
 use crate::submit::cluster::link::{closed, Event, Link, State};
 use crate::submit::error::SubmitError;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use std::collections::VecDeque;
-use std::io::{self, IsTerminal};
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,13 @@ use std::time::{Duration, Instant};
 const DATA_CHUNK: usize = 256 * 1024;
 /// Keep at most this much input queued per connection; read more later.
 const INPUT_QUEUE: usize = 1024 * 1024;
+pub mod rounds;
+mod run;
+mod watch;
+
+use run::Run;
+pub use watch::{Progress, Unwatched, Watch};
+
 const WAKER: Token = Token(usize::MAX - 1);
 pub(super) const SIGNALS: Token = Token(usize::MAX - 2);
 /// How long the others may take to answer once the first worker is ready.
@@ -128,7 +134,6 @@ pub struct Options {
     pub retries: usize,
     pub piece_timeout: Option<PieceTimeout>,
     pub deadline: Option<Instant>,
-    pub quiet: bool,
     /// The cluster key, when the workers require one.
     pub key: Option<Arc<Vec<u8>>>,
 }
@@ -149,17 +154,6 @@ pub struct HostReport {
     pub handshake_rtt: Duration,
 }
 
-struct PieceSlot {
-    piece: Piece,
-    done: bool,
-    /// Links running it now.
-    running_on: Vec<usize>,
-    /// (host, why) for each worker it failed on.
-    failed_on: Vec<(String, String)>,
-    /// The links it failed on, to send it elsewhere next time.
-    failed_links: Vec<usize>,
-}
-
 pub struct Engine {
     pub(super) poll: Poll,
     pub(super) links: Vec<Link>,
@@ -175,6 +169,8 @@ pub struct Engine {
     /// Which links are ready, kept from one dispatch to the next so that
     /// the loop's steady path allocates nothing.
     ready: Vec<bool>,
+    /// Hears how each run goes (a progress bar, notices).
+    watch: Box<dyn Watch>,
 }
 
 impl Engine {
@@ -198,12 +194,18 @@ impl Engine {
             opts,
             last_usable: now,
             ready: Vec::new(),
+            watch: Box::new(Unwatched),
         };
         for spec in hosts {
             engine.add_link(spec);
         }
         engine.wait_for_first_worker()?;
         Ok(engine)
+    }
+
+    /// Who hears how the runs go from now on.
+    pub fn set_watch(&mut self, watch: Box<dyn Watch>) {
+        self.watch = watch;
     }
 
     fn add_link(&mut self, spec: HostSpec) {
@@ -332,7 +334,7 @@ impl Engine {
     /// Runs every piece of `source` somewhere, feeding `gather`.
     pub fn run(&mut self, source: &mut dyn PieceSource, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         source.set_waker(Arc::clone(&self.waker));
-        let mut run = Run::new(progress_bar(source.total(), self.opts.quiet));
+        let mut run = Run::new(self.watch.run_started(source.total()));
         let mut events = Events::with_capacity(256);
         loop {
             let now = Instant::now();
@@ -342,14 +344,14 @@ impl Engine {
             }
             run.pull(source, self.capacity_hint());
             if run.source_done && run.finished == run.pieces.len() {
-                run.progress.finish_and_clear();
+                run.progress.ended(true);
                 return Ok(());
             }
             self.dispatch(&mut run, gather)?;
             self.check_timeouts(&mut run, now)?;
             if let Some(d) = self.opts.deadline {
                 if now >= d {
-                    run.progress.abandon();
+                    run.progress.ended(false);
                     return Err(self.deadline_error(&run));
                 }
             }
@@ -357,7 +359,7 @@ impl Engine {
                 self.last_usable = now;
             } else if now.duration_since(self.last_usable) > self.opts.connect_timeout.max(self.opts.heartbeat_timeout)
             {
-                run.progress.abandon();
+                run.progress.ended(false);
                 return Err(SubmitError::Job(self.nobody_left("no worker left")));
             }
             self.poll_and_handle(&mut events, TICK, Some(&mut run), gather)?;
@@ -526,10 +528,8 @@ impl Engine {
         self.streaming[i] = None;
         let lost = self.links[i].fail(self.poll.registry(), reason.clone(), now);
         if was_ready || !lost.is_empty() {
-            notice(
-                &run.progress,
-                format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()),
-            );
+            run.progress
+                .notice(format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()));
         }
         for index in lost {
             run.piece_failed(index, i, &host, &reason, self.opts.retries)?;
@@ -571,10 +571,10 @@ impl Engine {
                 self.links[i].end_flight(job_id, now);
                 self.links[i].failures += 1;
                 let why = format!("took longer than the piece timeout ({limit:.1?})");
-                notice(
-                    &run.progress,
-                    format!("pisubmit: {} on {host} {why}; running it elsewhere", run.pieces[index].piece.label),
-                );
+                run.progress.notice(format!(
+                    "pisubmit: {} on {host} {why}; running it elsewhere",
+                    run.pieces[index].piece.label
+                ));
                 run.piece_failed(index, i, &host, &why, self.opts.retries)?;
             }
         }
@@ -780,7 +780,7 @@ impl Engine {
             // --retries workers.
             ErrorCode::JobFailed if run.pieces[index].piece.kind.may_fail_by_host() => {
                 let why = msg.message;
-                notice(&run.progress, format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label));
+                run.progress.notice(format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label));
                 self.links[i].failures += 1;
                 run.piece_failed(index, i, &host, &why, self.opts.retries)?;
             }
@@ -803,205 +803,5 @@ impl Gatherer for NoPieces {
     }
     fn result(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
         Ok(())
-    }
-}
-
-/// The state of one run of pieces.
-struct Run {
-    pieces: Vec<PieceSlot>,
-    /// Pieces waiting for a worker, re-runs first.
-    pending: VecDeque<usize>,
-    lowest_unfinished: usize,
-    finished: usize,
-    source_done: bool,
-    durations: Vec<Duration>,
-    progress: ProgressBar,
-}
-
-impl Run {
-    fn new(progress: ProgressBar) -> Run {
-        Run {
-            pieces: Vec::new(),
-            pending: VecDeque::new(),
-            lowest_unfinished: 0,
-            finished: 0,
-            source_done: false,
-            durations: Vec::new(),
-            progress,
-        }
-    }
-
-    /// Takes pieces from the source while fewer than `want` are waiting.
-    fn pull(&mut self, source: &mut dyn PieceSource, want: usize) {
-        while !self.source_done && self.pending.len() < want {
-            match source.next() {
-                Next::Piece(piece) => {
-                    self.pending.push_back(self.pieces.len());
-                    self.pieces.push(PieceSlot {
-                        piece,
-                        done: false,
-                        running_on: Vec::new(),
-                        failed_on: Vec::new(),
-                        failed_links: Vec::new(),
-                    });
-                    if source.total().is_none() {
-                        self.progress.set_length(self.pieces.len() as u64);
-                    }
-                }
-                Next::Wait => break,
-                Next::Done => self.source_done = true,
-            }
-        }
-    }
-
-    /// The position in `pending` of the next piece that may go to `link`:
-    /// within the lookahead, and not one that already failed there while
-    /// another ready worker (`ready`, by link) where it has not failed
-    /// could take it. A piece that failed everywhere may go anywhere.
-    fn dispatchable(&self, lookahead: Option<usize>, link: usize, ready: &[bool]) -> Option<usize> {
-        let limit = lookahead.map_or(usize::MAX, |k| self.lowest_unfinished.saturating_add(k));
-        self.pending.iter().position(|&index| {
-            let failed = &self.pieces[index].failed_links;
-            let better_elsewhere = || ready.iter().enumerate().any(|(j, &r)| r && j != link && !failed.contains(&j));
-            index < limit && !(failed.contains(&link) && better_elsewhere())
-        })
-    }
-
-    fn finish(&mut self, index: usize, took: Duration) {
-        self.pieces[index].done = true;
-        self.finished += 1;
-        self.durations.push(took);
-        while self.lowest_unfinished < self.pieces.len() && self.pieces[self.lowest_unfinished].done {
-            self.lowest_unfinished += 1;
-        }
-        self.progress.inc(1);
-    }
-
-    /// Puts a piece back in the queue without counting a failure.
-    fn requeue(&mut self, index: usize, link: usize) {
-        let slot = &mut self.pieces[index];
-        slot.running_on.retain(|&l| l != link);
-        if !slot.done && slot.running_on.is_empty() && !self.pending.contains(&index) {
-            self.pending.push_front(index);
-        }
-    }
-
-    fn piece_failed(
-        &mut self,
-        index: usize,
-        link: usize,
-        host: &str,
-        why: &str,
-        retries: usize,
-    ) -> Result<(), SubmitError> {
-        let slot = &mut self.pieces[index];
-        slot.running_on.retain(|&l| l != link);
-        if slot.done {
-            return Ok(());
-        }
-        // Every failure counts, so a piece cannot bounce for ever on the one
-        // worker left; while there are others it goes to them instead.
-        slot.failed_on.push((host.to_string(), why.to_string()));
-        slot.failed_links.push(link);
-        if slot.failed_on.len() >= retries {
-            let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
-            return Err(SubmitError::Job(format!(
-                "{} failed on {} workers: {}",
-                slot.piece.label,
-                slot.failed_on.len(),
-                hosts.join("; ")
-            )));
-        }
-        if slot.running_on.is_empty() && !self.pending.contains(&index) {
-            self.pending.push_front(index);
-        }
-        Ok(())
-    }
-
-    fn piece_limit(&self, timeout: Option<PieceTimeout>) -> Option<Duration> {
-        match timeout? {
-            PieceTimeout::Absolute(d) => Some(d),
-            PieceTimeout::OfMedian(m) => {
-                if self.durations.len() < 3 {
-                    return None;
-                }
-                let mut d = self.durations.clone();
-                d.sort();
-                Some(d[d.len() / 2].mul_f64(m).max(Duration::from_millis(100)))
-            }
-        }
-    }
-}
-
-/// A line for people on stderr, above the progress bar when there is one.
-fn notice(bar: &ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
-}
-
-fn progress_bar(total: Option<usize>, quiet: bool) -> ProgressBar {
-    let target =
-        if quiet || !io::stderr().is_terminal() { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
-    let bar = ProgressBar::with_draw_target(total.map(|t| t as u64), target);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} pieces  {per_sec}  ETA {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run_with(pieces: usize) -> Run {
-        let mut run = Run::new(progress_bar(None, true));
-        let list = (0..pieces)
-            .map(|i| Piece {
-                kind: JobKind::Echo,
-                params: vec![],
-                input: None,
-                cores: Cores::All,
-                label: format!("p{i}"),
-            })
-            .collect();
-        run.pull(&mut PieceList::new(list), usize::MAX);
-        run
-    }
-
-    #[test]
-    fn piece_timeout_as_a_multiple_of_the_median() {
-        let mut run = run_with(4);
-        let t = Some(PieceTimeout::OfMedian(3.0));
-        assert_eq!(run.piece_limit(t), None, "no median before three pieces");
-        for ms in [100, 300, 200] {
-            let index = run.pending.pop_front().unwrap();
-            run.finish(index, Duration::from_millis(ms));
-        }
-        assert_eq!(run.piece_limit(t), Some(Duration::from_millis(600)));
-        assert_eq!(run.piece_limit(Some(PieceTimeout::Absolute(Duration::from_secs(2)))), Some(Duration::from_secs(2)));
-        assert_eq!(run.lowest_unfinished, 3);
-    }
-
-    #[test]
-    fn a_failed_piece_goes_elsewhere_and_fails_the_job_at_the_retry_cap() {
-        let mut run = run_with(2);
-        let first = run.pending.pop_front().unwrap();
-        run.piece_failed(first, 0, "pi1", "lost", 3).unwrap();
-        assert_eq!(run.pending.front(), Some(&first), "re-runs go first");
-        let both = [true, true];
-        assert_eq!(run.dispatchable(None, 0, &both), Some(1), "not back to the worker it failed on");
-        assert_eq!(run.dispatchable(None, 0, &[true, false]), Some(0), "unless no other worker is ready");
-        assert_eq!(run.dispatchable(None, 1, &both), Some(0));
-        assert_eq!(run.dispatchable(Some(0), 1, &both), None, "the lookahead holds pieces back");
-        run.piece_failed(first, 1, "pi2", "hung", 3).unwrap();
-        // Failed on every ready worker (a job program broken everywhere):
-        // it may go back to either, rather than wait for ever.
-        assert_eq!(run.dispatchable(None, 0, &both), Some(0));
-        assert_eq!(run.dispatchable(None, 1, &both), Some(0));
-        let err = run.piece_failed(first, 0, "pi1", "lost again", 3).unwrap_err().to_string();
-        assert_eq!(err, "p0 failed on 3 workers: pi1 (lost); pi2 (hung); pi1 (lost again)");
     }
 }
