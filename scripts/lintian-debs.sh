@@ -23,6 +23,7 @@ for deb in "$@"; do
 done
 
 as_checker=()
+names=("$@")
 debs=("$@")
 if [ "$(id -u)" = 0 ]; then
     copies=$(mktemp -d "${TMPDIR:-/tmp}/lintian-debs.XXXXXX")
@@ -36,12 +37,11 @@ if [ "$(id -u)" = 0 ]; then
     as_checker=(runuser -u nobody --)
 fi
 
+# --fail-on is in Debian 12's lintian (2.116); it sets the exit status only.
 status=0
 for i in "${!debs[@]}"; do
-    echo "lintian: $1"
-    # --fail-on needs lintian 2.77 or later (Debian 12 has 2.116).
+    echo "lintian: ${names[$i]}"
     "${as_checker[@]}" lintian --fail-on error,warning --display-info "${debs[$i]}" || status=1
-    shift
 done
 if [ "$status" != 0 ]; then
     echo "lintian found errors or warnings in the packages above (lintian --info TAG explains a tag)" >&2
