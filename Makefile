@@ -24,11 +24,15 @@ test: test-packages
 
 # The packaging tests install the amd64 .deb; build it when cargo-deb is
 # there (`make build-deps` installs it; CI always has it).
+# Then lintian checks every package built (no error, no warning).
 test-packages:
 	@if cargo deb --version >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory deb; \
+		$(MAKE) --no-print-directory deb || exit 1; \
+		debs=$(DEB_AMD64); \
 		if command -v aarch64-linux-gnu-gcc >/dev/null && command -v arm-linux-gnueabihf-gcc >/dev/null; then \
-			$(MAKE) --no-print-directory deb-arm64 deb-armhf; fi; \
+			$(MAKE) --no-print-directory deb-arm64 deb-armhf || exit 1; \
+			debs="$$debs $(DEB_ARM64) $(DEB_ARMHF)"; fi; \
+		bash scripts/lintian-debs.sh $$debs; \
 	else echo "cargo-deb not installed: the package tests will say they were skipped (make build-deps)"; fi
 
 # Speed and memory against the tools people would use instead (Open MPI,
@@ -77,14 +81,28 @@ target/man/%.gz: packaging/man/%
 	mkdir -p target/man
 	gzip -9n < $< > $@
 
+# cargo-deb writes every package to target/debian/ (and the cross ones also
+# to their old place, target/<triple>/debian/, which the recipes make a hard
+# link to the finished package). --strip has cargo-deb run the target's strip
+# (.cargo/config.toml) with --remove-section=.comment, a section the
+# linker's strip of the release profile keeps. cargo-deb writes no md5sums
+# control file: scripts/deb-finish.sh adds it, and checks that the changelog
+# has an entry for the package's version (which names the files below).
+DEB_VERSION := $(shell sed -n '1s/^piworker (\(.*\)).*/\1/p' packaging/debian/changelog)
+DEB_AMD64 := target/debian/piworker_$(DEB_VERSION)_amd64.deb
+DEB_ARM64 := target/debian/piworker_$(DEB_VERSION)_arm64.deb
+DEB_ARMHF := target/debian/piworker_$(DEB_VERSION)_armhf.deb
+
 deb: man
-	cargo deb
+	deb=$$(cargo deb --strip) && bash scripts/deb-finish.sh "$$deb"
 
 deb-arm64: man
-	cargo deb --target $(ARM64)
+	deb=$$(cargo deb --strip --target $(ARM64)) && bash scripts/deb-finish.sh "$$deb" \
+		&& ln -f "$$deb" target/$(ARM64)/debian/
 
 deb-armhf: man
-	cargo deb --target $(ARMHF)
+	deb=$$(cargo deb --strip --target $(ARMHF)) && bash scripts/deb-finish.sh "$$deb" \
+		&& ln -f "$$deb" target/$(ARMHF)/debian/
 
 debs: deb deb-arm64 deb-armhf
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what packaging and the packaging tests need on Debian, as root:
 # cross linkers for arm64 and armhf, qemu-user to run arm binaries, the
-# tools to boot a Debian rootfs under systemd-nspawn, the rustup targets
-# and cargo-deb. Idempotent: it skips what is already there.
+# tools to boot a Debian rootfs under systemd-nspawn, lintian (`make test`
+# checks the .debs with it), the rustup targets and cargo-deb. Idempotent:
+# it skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
-          faketime nftables)
+          faketime nftables lintian)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

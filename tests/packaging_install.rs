@@ -92,6 +92,18 @@ fn each_package_holds_the_right_architecture_and_files() {
         let dir = std::env::temp_dir().join(format!("piworker-deb-{arch}-{}", std::process::id()));
         run(&format!("rm -rf {0} && mkdir -p {0} && dpkg-deb -R {deb} {0}", dir.display()));
         assert_eq!(std::fs::read_to_string(dir.join("DEBIAN/conffiles")).unwrap().trim(), "/etc/default/piworker");
+        // What lintian asks of every package (`make test` also runs lintian
+        // where it is installed): a Debian changelog, and md5sums that list
+        // every file but the conffile, with the right sums.
+        let changelog = dir.join("usr/share/doc/piworker/changelog.Debian.gz");
+        assert!(changelog.is_file(), "{deb} lacks usr/share/doc/piworker/changelog.Debian.gz");
+        let sums = std::fs::read_to_string(dir.join("DEBIAN/md5sums")).unwrap_or_default();
+        let summed: Vec<&str> = sums.lines().filter_map(|l| l.split_once("  ").map(|(_, path)| path)).collect();
+        let shipped = run(&format!("cd {} && find . -path ./DEBIAN -prune -o -type f -printf '%P\\n'", dir.display()));
+        for path in shipped.lines().filter(|p| *p != "etc/default/piworker") {
+            assert!(summed.contains(&path), "{deb}: {path} is missing from DEBIAN/md5sums");
+        }
+        run(&format!("cd {} && md5sum --check --quiet DEBIAN/md5sums", dir.display()));
         for script in ["postinst", "postrm"] {
             let text = std::fs::read_to_string(dir.join("DEBIAN").join(script)).unwrap();
             assert!(text.contains("deb-systemd") || text.contains("systemctl"), "{script} lacks the systemd snippet");
@@ -106,6 +118,7 @@ fn each_package_holds_the_right_architecture_and_files() {
             );
             let sections = run(&format!("readelf -S {}", dir.join("usr/bin").join(bin).display()));
             assert!(!sections.contains(".symtab"), "{bin} ({arch}) is not stripped");
+            assert!(!sections.contains(".comment"), "{bin} ({arch}) keeps the unneeded .comment section");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
