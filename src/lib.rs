@@ -4,6 +4,7 @@
 //! - `jobs`: the closed set of job kinds, their kernels and result merging.
 //! - `life`: the Game of Life's packed board, kernel and file formats.
 //! - `net`: a framed, non-blocking connection over mio, used by both sides.
+//! - `ranges`: cutting an index range into pieces, for both sides.
 //! - `daemon`: the worker's event loop and pinned compute pool.
 //! - `submit`: the head's client that splits, sends, gathers and reduces.
 
@@ -12,4 +13,5 @@ pub mod jobs;
 pub mod life;
 pub mod net;
 pub mod protocol;
+pub mod ranges;
 pub mod submit;

@@ -204,7 +204,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
     let parts = ctx.threads.max(1).min(p.rows as usize);
     let memory = ctx.memory.reserve(memory_need(&p, p.margin, parts))?;
     let margin = p.margin as usize;
-    let bands = super::split_range(0, u64::from(p.rows), parts)
+    let bands = crate::ranges::split(0, u64::from(p.rows), parts as u64)
         .into_iter()
         .map(|(a, b)| Some(Band::new(&p, a as usize, (b - a) as usize, margin, geom.words)))
         .collect();

@@ -7,10 +7,9 @@
 
 use super::exact_sum::ExactSum;
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{
-    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
-};
+use super::{expect_output, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
+use crate::ranges::split;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// |t| and L stay below this so that t*u fits in an i64 without overflow.
@@ -130,7 +129,7 @@ impl RunningJob for Running {
         let Params { t0, t1, u_len, c } = self.params;
         // Offsetting by MAX_INDEX maps the signed rows onto u64 for splitting.
         let shift = |t: i64| (t + MAX_INDEX) as u64;
-        split_range(shift(t0), shift(t1), tasks(&self.params, self.threads))
+        split(shift(t0), shift(t1), tasks(&self.params, self.threads) as u64)
             .into_iter()
             .map(|(a, b)| {
                 let (a, b) = (a as i64 - MAX_INDEX, b as i64 - MAX_INDEX);

@@ -249,24 +249,6 @@ fn known_kinds() -> String {
     JobKind::ALL.iter().map(|k| format!("{} ({})", k.name(), k.to_u8())).collect::<Vec<_>>().join(", ")
 }
 
-/// Splits `[lo, hi)` into at most `parts` contiguous, nearly equal ranges
-/// (none empty). Used by kinds whose work is uniform over an index range.
-pub fn split_range(lo: u64, hi: u64, parts: usize) -> Vec<(u64, u64)> {
-    let len = hi.saturating_sub(lo);
-    let parts = (parts.max(1) as u64).min(len.max(1));
-    let (base, extra) = (len / parts, len % parts);
-    let mut out = Vec::with_capacity(parts as usize);
-    let mut start = lo;
-    for i in 0..parts {
-        let size = base + u64::from(i < extra);
-        if size > 0 {
-            out.push((start, start + size));
-        }
-        start += size;
-    }
-    out
-}
-
 /// Work per compute task, in inner-loop iterations: about 10 ms on a Pi 4,
 /// so tasks of different jobs interleave and a cancel takes effect quickly.
 pub const TASK_WORK: u64 = 1 << 24;
@@ -293,13 +275,6 @@ pub(crate) fn expect_output<T: 'static>(output: TaskOutput, kind: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_range_covers_exactly() {
-        assert_eq!(split_range(0, 10, 3), vec![(0, 4), (4, 7), (7, 10)]);
-        assert_eq!(split_range(5, 7, 8), vec![(5, 6), (6, 7)]);
-        assert_eq!(split_range(5, 5, 4), Vec::<(u64, u64)>::new());
-    }
 
     #[test]
     fn unknown_kind_is_named() {

@@ -8,10 +8,9 @@
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{
-    expect_output, split_range, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext,
-};
+use super::{expect_output, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
+use crate::ranges::split;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +133,7 @@ impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
         let seed = self.params.seed;
         let work = self.params.i1 - self.params.i0;
-        split_range(self.params.i0, self.params.i1, task_count(work, self.threads))
+        split(self.params.i0, self.params.i1, task_count(work, self.threads) as u64)
             .into_iter()
             .map(|(a, b)| {
                 Box::new(move |cancel: &AtomicBool| Box::new(count_inside(seed, a, b, cancel)) as TaskOutput) as Task
@@ -174,7 +173,7 @@ mod tests {
         // Standard error of the estimate at 1e6 darts is about 0.0016.
         assert!((whole.estimate() - std::f64::consts::PI).abs() < 0.01, "{}", whole.estimate());
         let mut parts = Counts::default();
-        for (a, b) in split_range(0, 1_000_000, 7) {
+        for (a, b) in split(0, 1_000_000, 7) {
             parts.merge(count_inside(42, a, b, &no));
         }
         assert_eq!(parts, whole);

@@ -7,8 +7,9 @@
 //! other exponents use the platform's `powf`.
 
 use super::memory::{tasks_cost, times, Need, Reservation};
-use super::{expect_output, split_range, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
 use crate::protocol::{WireReader, WireWrite};
+use crate::ranges::split;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -140,7 +141,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
 
 impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
-        split_range(0, self.params.exps.len() as u64, self.threads)
+        split(0, self.params.exps.len() as u64, self.threads as u64)
             .into_iter()
             .map(|(a, b)| {
                 let params = Arc::clone(&self.params);

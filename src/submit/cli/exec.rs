@@ -2,7 +2,7 @@
 //! and where the output goes.
 
 use crate::jobs::jobdir::check_name;
-use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::exec::{ExecOpts, Mode};
 use std::path::PathBuf;

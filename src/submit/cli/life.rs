@@ -2,7 +2,7 @@
 //! and what is written.
 
 use crate::life::Edges;
-use crate::submit::cli::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::{Checkpoint, LifeOpts, Start, MAX_CELLS, MAX_SIDE};
 use std::path::PathBuf;

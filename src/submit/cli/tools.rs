@@ -2,7 +2,8 @@
 //! `doctor`, `bench`): everything after the tool's name.
 
 use crate::daemon::config::DEFAULT_PORT;
-use crate::submit::cli::{next_flag as flags, number, parse_job, seconds, text, unknown, usage};
+use crate::submit::cli::jobs::parse_job;
+use crate::submit::cli::values::{next_flag as flags, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
 use std::net::Ipv4Addr;

@@ -7,6 +7,7 @@
 
 use crate::jobs::exec::Params;
 use crate::jobs::JobKind;
+use crate::ranges::split_signed;
 use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource};
 use crate::submit::error::SubmitError;
 use crate::submit::report::output::{OrderedWriter, Raw};
@@ -57,18 +58,11 @@ impl ExecOpts {
     pub fn pieces(&self, threads: usize) -> Result<Vec<Piece>, SubmitError> {
         match &self.mode {
             Mode::Range { start, end, pieces } => {
-                let len = (*end as i128 - *start as i128) as u128;
-                let n = pieces.unwrap_or(threads as u64 * 4).max(1) as u128;
-                let n = n.min(len);
-                let (base, extra) = (len / n, len % n);
-                let mut at = *start as i128;
-                Ok((0..n)
-                    .map(|i| {
-                        let size = base + u128::from(i < extra);
-                        let (a, b) = (at as i64, (at + size as i128) as i64);
-                        at += size as i128;
-                        self.piece(i as u64, a, b, None, format!("piece {i} ({a}..{b})"))
-                    })
+                let parts = pieces.unwrap_or(threads as u64 * 4);
+                Ok(split_signed(*start, *end, parts)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (a, b))| self.piece(i as u64, a, b, None, format!("piece {i} ({a}..{b})")))
                     .collect())
             }
             Mode::Lines { file, block } => {

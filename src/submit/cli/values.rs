@@ -1,0 +1,75 @@
+//! Reading flag values: each mistake is named with the flag it came from.
+
+use crate::submit::cluster::engine::PieceTimeout;
+use crate::submit::error::SubmitError;
+use std::time::Duration;
+
+pub fn usage(msg: impl Into<String>) -> SubmitError {
+    SubmitError::Usage(msg.into())
+}
+
+pub fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
+    let v = parser.value().map_err(|e| usage(e.to_string()))?;
+    v.into_string().map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
+}
+
+pub fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
+    s.trim().replace('_', "").parse().map_err(|_| usage(format!("{flag}: {s:?} is not {what}")))
+}
+
+/// Accepts plain integers and forms like 1e9 or 10^8 for big counts.
+pub fn count(s: &str, flag: &str) -> Result<u64, SubmitError> {
+    let t = s.trim().replace('_', "");
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    let pow = |base: &str, exp: &str| -> Option<u64> {
+        let (b, e): (u64, u32) = (base.parse().ok()?, exp.parse().ok()?);
+        b.checked_pow(e)
+    };
+    let parsed = if let Some((m, e)) = t.split_once(['e', 'E']) {
+        pow("10", e).and_then(|p| m.parse::<u64>().ok()?.checked_mul(p))
+    } else if let Some((b, e)) = t.split_once('^') {
+        pow(b, e)
+    } else {
+        None
+    };
+    parsed.ok_or_else(|| usage(format!("{flag}: {s:?} is not a whole number (e.g. 1000000, 1e6, 10^6)")))
+}
+
+pub fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
+    let v: f64 = number(s, flag, "a number of seconds")?;
+    if !(v > 0.0 && v < 1e7) {
+        return Err(usage(format!("{flag}: {s} must be a positive number of seconds")));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+pub fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| number::<f64>(x, flag, "a number")).collect()
+}
+
+pub fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
+    use lexopt::prelude::*;
+    match parser.next().map_err(|e| usage(e.to_string()))? {
+        None => Ok(None),
+        Some(Long(name)) => Ok(Some(name.to_string())),
+        Some(other) => Err(usage(format!("{job}: {}", other.unexpected()))),
+    }
+}
+
+pub fn unknown(job: &str, flag: &str) -> SubmitError {
+    usage(format!("{job}: unknown option --{flag} (see pisubmit --help)"))
+}
+
+/// `SECS` or `N%` (of the median piece time).
+pub fn parse_piece_timeout(v: &str) -> Result<PieceTimeout, SubmitError> {
+    if let Some(pct) = v.trim().strip_suffix('%') {
+        let pct: f64 = number(pct, "--piece-timeout", "a percentage")?;
+        if !(pct >= 100.0 && pct.is_finite()) {
+            return Err(usage(format!("--piece-timeout: {v} must be at least 100% of the median piece time")));
+        }
+        return Ok(PieceTimeout::OfMedian(pct / 100.0));
+    }
+    Ok(PieceTimeout::Absolute(seconds(v, "--piece-timeout")?))
+}
