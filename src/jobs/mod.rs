@@ -3,7 +3,8 @@
 //! Each kind lives in its own file: its typed parameters (encode, decode,
 //! validate), its pure kernel, how a worker runs it (`RunningJob`), and its
 //! result encoding with the merge the head uses to combine pieces. Adding a
-//! kind is one new file plus one arm in `JobKind` and `start`.
+//! kind is its own file, a variant of `JobKind`, a row in `KINDS` and an
+//! arm in `start`.
 //!
 //! The wire carries typed binary fields only: there is no kind that takes a
 //! string to evaluate or a command to run (the lesson of CVE-2004-2687).
@@ -45,37 +46,69 @@ pub enum JobKind {
     JobList,
 }
 
+/// Whether a kind takes an input stream after its Submit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    None,
+    Optional,
+    Required,
+}
+
+/// One row of the registry: everything about a kind but its code.
+struct KindInfo {
+    kind: JobKind,
+    /// Its number on the wire (docs/PROTOCOL.md); never reused.
+    code: u8,
+    name: &'static str,
+    input: Input,
+}
+
+/// The one list of job kinds. A new kind is a row here, a variant above,
+/// an arm in `start`, and its own file.
+const KINDS: [KindInfo; 10] = [
+    KindInfo { kind: JobKind::Loopsum, code: 1, name: "loopsum", input: Input::None },
+    KindInfo { kind: JobKind::Pi, code: 2, name: "pi", input: Input::None },
+    KindInfo { kind: JobKind::Primes, code: 3, name: "primes", input: Input::None },
+    KindInfo { kind: JobKind::Powers, code: 4, name: "powers", input: Input::None },
+    KindInfo { kind: JobKind::Reduce, code: 5, name: "reduce", input: Input::Required },
+    KindInfo { kind: JobKind::Echo, code: 6, name: "echo", input: Input::Optional },
+    KindInfo { kind: JobKind::Spin, code: 7, name: "spin", input: Input::None },
+    KindInfo { kind: JobKind::Life, code: 8, name: "life", input: Input::Required },
+    KindInfo { kind: JobKind::Exec, code: 9, name: "exec", input: Input::Optional },
+    KindInfo { kind: JobKind::JobList, code: 10, name: "jobs", input: Input::None },
+];
+
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
-        JobKind::Loopsum,
-        JobKind::Pi,
-        JobKind::Primes,
-        JobKind::Powers,
-        JobKind::Reduce,
-        JobKind::Echo,
-        JobKind::Spin,
-        JobKind::Life,
-        JobKind::Exec,
-        JobKind::JobList,
-    ];
+    fn info(self) -> &'static KindInfo {
+        // Every variant has a row: `every_kind_has_one_row` checks it.
+        KINDS.iter().find(|k| k.kind == self).unwrap_or(&KINDS[0])
+    }
+
+    /// Every kind, in the order of their codes.
+    pub const ALL: [JobKind; KINDS.len()] = {
+        let mut all = [JobKind::Loopsum; KINDS.len()];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].kind;
+            i += 1;
+        }
+        all
+    };
 
     pub fn to_u8(self) -> u8 {
-        match self {
-            JobKind::Loopsum => 1,
-            JobKind::Pi => 2,
-            JobKind::Primes => 3,
-            JobKind::Powers => 4,
-            JobKind::Reduce => 5,
-            JobKind::Echo => 6,
-            JobKind::Spin => 7,
-            JobKind::Life => 8,
-            JobKind::Exec => 9,
-            JobKind::JobList => 10,
-        }
+        self.info().code
     }
 
     pub fn from_u8(v: u8) -> Option<JobKind> {
-        JobKind::ALL.into_iter().find(|k| k.to_u8() == v)
+        KINDS.iter().find(|k| k.code == v).map(|k| k.kind)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn input(self) -> Input {
+        self.info().input
     }
 
     /// Whether a failure may be the host's rather than the job's (a job
@@ -84,21 +117,6 @@ impl JobKind {
     /// everywhere, so their failures end the job at once.
     pub fn may_fail_by_host(self) -> bool {
         matches!(self, JobKind::Exec)
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            JobKind::Loopsum => "loopsum",
-            JobKind::Pi => "pi",
-            JobKind::Primes => "primes",
-            JobKind::Powers => "powers",
-            JobKind::Reduce => "reduce",
-            JobKind::Echo => "echo",
-            JobKind::Spin => "spin",
-            JobKind::Life => "life",
-            JobKind::Exec => "exec",
-            JobKind::JobList => "jobs",
-        }
     }
 }
 
@@ -224,12 +242,12 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
             message: format!("unknown job kind {kind}; this worker runs {}", known_kinds()),
         });
     };
-    let streams_input = matches!(kind, JobKind::Reduce | JobKind::Echo | JobKind::Life | JobKind::Exec);
-    if has_input && !streams_input {
-        return Err(JobError::bad_params(format!("{} takes no input stream", kind.name())));
-    }
-    if !has_input && matches!(kind, JobKind::Reduce | JobKind::Life) {
-        return Err(JobError::bad_params(format!("{} needs an input stream", kind.name())));
+    match (kind.input(), has_input) {
+        (Input::None, true) => return Err(JobError::bad_params(format!("{} takes no input stream", kind.name()))),
+        (Input::Required, false) => {
+            return Err(JobError::bad_params(format!("{} needs an input stream", kind.name())))
+        }
+        _ => {}
     }
     Ok(match kind {
         JobKind::Loopsum => loopsum::start(params, ctx)?,
@@ -275,6 +293,30 @@ pub(crate) fn expect_output<T: 'static>(output: TaskOutput, kind: &str) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_has_one_row() {
+        let variants = [
+            JobKind::Loopsum,
+            JobKind::Pi,
+            JobKind::Primes,
+            JobKind::Powers,
+            JobKind::Reduce,
+            JobKind::Echo,
+            JobKind::Spin,
+            JobKind::Life,
+            JobKind::Exec,
+            JobKind::JobList,
+        ];
+        for kind in variants {
+            assert_eq!(KINDS.iter().filter(|k| k.kind == kind).count(), 1, "{kind:?}");
+            assert_eq!(JobKind::from_u8(kind.to_u8()), Some(kind));
+        }
+        assert_eq!(KINDS.len(), variants.len());
+        let mut codes: Vec<u8> = KINDS.iter().map(|k| k.code).collect();
+        codes.dedup();
+        assert_eq!(codes.len(), KINDS.len(), "codes are unique and in order");
+    }
 
     #[test]
     fn unknown_kind_is_named() {
