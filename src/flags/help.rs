@@ -35,9 +35,14 @@ pub fn program_help(program: &Program) -> String {
     }
     for section in program.sections.iter().filter(|s| !s.man_only) {
         out.push_str(&format!("\n{}:\n", section.title));
-        for block in section.blocks {
+        for (i, block) in section.blocks.iter().enumerate() {
             match block {
-                Block::Text(text) => paragraph(&mut out, text, INDENT),
+                Block::Text(text) => {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    paragraph(&mut out, text, INDENT)
+                }
                 Block::Item(term, text) => row(&mut out, term, text),
                 Block::Verbatim(lines) => lines.iter().for_each(|l| out.push_str(&format!("{:INDENT$}{l}\n", ""))),
             }
@@ -68,6 +73,7 @@ fn groups(out: &mut String, groups: &[Group]) {
         out.push_str(&format!("\n{}:\n", group.title));
         if !group.about.is_empty() {
             paragraph(out, group.about, INDENT);
+            out.push('\n');
         }
         for flag in group.flags {
             row(out, &flag.spelling(), &flag.help_with_default());
@@ -121,7 +127,7 @@ mod tests {
         let help = program_help(&DEMO);
         let at = |s: &str| help.find(s).unwrap_or_else(|| panic!("{s:?} missing from\n{help}"));
         assert!(at("USAGE:\n    demo [OPTIONS]") < at("\nOPTIONS:\n"));
-        assert!(at("\nOPTIONS:\n") < at("\nLIMITS:\n    Each is logged."));
+        assert!(at("\nOPTIONS:\n") < at("\nLIMITS:\n    Each is logged.\n\n    --dir DIR"));
         assert!(at("\nCOMMANDS:\n    fetch [--to DIR] HOST") < at("\nEXIT STATUS:\n    0"));
         assert!(!help.contains("SEE ALSO"), "man-only sections stay out of --help");
         assert!(!help.contains("Man only"), "the man-only description paragraph stays out");
