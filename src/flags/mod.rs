@@ -63,7 +63,9 @@ pub struct Command {
     pub groups: &'static [Group],
 }
 
-/// Flags shown together under one heading.
+/// Flags shown together under one heading. A long name is unique within
+/// a scope (the global flags plus one subcommand's): `Scope::lookup` finds
+/// the global one first.
 #[derive(Debug)]
 pub struct Group {
     /// The heading: "OPTIONS", "LIMITS".
@@ -178,8 +180,9 @@ impl Command {
 }
 
 impl Flag {
-    /// A flag with the usual defaults; the table fills in the rest with
-    /// struct update syntax: `Flag { value: Some("N"), ..Flag::switch("threads", "...") }`.
+    /// A switch: no value, no short form, no default, completes nothing.
+    /// A table adds the rest with struct update syntax:
+    /// `Flag { short: Some('q'), ..Flag::switch("quiet", "...") }`.
     pub const fn switch(long: &'static str, help: &'static str) -> Flag {
         Flag { long, short: None, value: None, default: None, help, repeats: false, complete: Complete::Nothing }
     }
