@@ -70,12 +70,31 @@ bench: build
 # toolchains, qemu-user and cargo-deb on Debian (as root).
 ARM64 := aarch64-unknown-linux-gnu
 ARMHF := armv7-unknown-linux-gnueabihf
-MANPAGES := target/man/piworker.8.gz target/man/pisubmit.1.gz
+# Binaries whose man page and completions come from their flag table
+# (`BIN --generate man|bash|zsh|fish`), run from the host build even when
+# the .deb is for arm: the text is the same. pisubmit's page is still kept
+# by hand in packaging/man/; to move it over, add `pisubmit.1` here and
+# delete packaging/man/pisubmit.1.
+GENERATED := piworker.8
+HANDKEPT := pisubmit.1
+GENERATED_PAGES := $(GENERATED:%=target/man/%.gz)
+COMPLETIONS := $(foreach page,$(GENERATED),$(foreach shell,bash zsh fish,target/completions/$(basename $(page)).$(shell)))
+MANPAGES := $(GENERATED_PAGES) $(HANDKEPT:%=target/man/%.gz)
 
 build-deps:
 	bash scripts/install-build-deps.sh
 
-man: $(MANPAGES)
+man: $(MANPAGES) $(COMPLETIONS)
+
+$(GENERATED_PAGES): target/man/%.gz: build
+	mkdir -p target/man
+	$(RELEASE)/$(basename $*) --generate man > $@.roff
+	gzip -9n < $@.roff > $@ && rm $@.roff
+
+# target/completions/BIN.SHELL
+$(COMPLETIONS): target/completions/%: build
+	mkdir -p target/completions
+	$(RELEASE)/$(basename $*) --generate $(subst .,,$(suffix $*)) > $@
 
 target/man/%.gz: packaging/man/%
 	mkdir -p target/man

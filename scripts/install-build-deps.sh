@@ -2,21 +2,32 @@
 # Installs what packaging and the packaging tests need on Debian, as root:
 # cross linkers for arm64 and armhf, qemu-user to run arm binaries, the
 # tools to boot a Debian rootfs under systemd-nspawn, lintian (`make test`
-# checks the .debs with it), the rustup targets and cargo-deb. Idempotent:
-# it skips what is already there.
+# checks the .debs with it), the checkers of the generated man page and
+# completions, the rustup targets and cargo-deb. Idempotent: it skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
           faketime nftables lintian)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+# Checkers for the generated man page and completions (tests/flags_drift.rs):
+# man-db and groff-base lint the page, zsh -n and fish --no-execute parse
+# the scripts. Installed without their Recommends (fish would pull lynx).
+checkers=(man-db groff-base zsh fish)
+# install_missing [APT OPTIONS] -- PACKAGE...: installs those not yet there.
+install_missing() {
+    local options=() missing=() p
+    while [ "$1" != "--" ]; do options+=("$1"); shift; done
+    shift
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${options[@]}" "${missing[@]}"
+    fi
+}
+install_missing -- "${packages[@]}"
+install_missing --no-install-recommends -- "${checkers[@]}"
 
 rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf >/dev/null
 

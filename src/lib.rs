@@ -7,8 +7,11 @@
 //! - `ranges`: cutting an index range into pieces, for both sides.
 //! - `daemon`: the worker's event loop and pinned compute pool.
 //! - `submit`: the head's client that splits, sends, gathers and reduces.
+//! - `flags`: the flag tables both binaries parse, and their help, man page
+//!   and completions.
 
 pub mod daemon;
+pub mod flags;
 pub mod jobs;
 pub mod life;
 pub mod net;

@@ -85,6 +85,9 @@ fn each_package_holds_the_right_architecture_and_files() {
             "./etc/default/piworker",
             "./usr/share/man/man8/piworker.8.gz",
             "./usr/share/man/man1/pisubmit.1.gz",
+            "./usr/share/bash-completion/completions/piworker",
+            "./usr/share/zsh/vendor-completions/_piworker",
+            "./usr/share/fish/vendor_completions.d/piworker.fish",
             "./usr/share/doc/piworker/copyright",
         ] {
             assert!(files.lines().any(|l| l.ends_with(path)), "{deb} lacks {path}");

@@ -1,20 +1,25 @@
 //! `piworker`: the compute daemon. Parses the command line, sets up logging
 //! and hands over to the event loop; every error is printed once, here.
 
-use piworker::daemon::{self, Command};
+use piworker::daemon::{self, Command, PIWORKER};
+use piworker::flags;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let command = match daemon::parse_args(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(msg) => {
-            eprintln!("piworker: {msg}\n\n{}", daemon::HELP);
+            eprintln!("piworker: {msg}\n\n{}", flags::program_help(&PIWORKER));
             return ExitCode::from(2);
         }
     };
     let config = match command {
         Command::Help => {
-            print!("{}", daemon::HELP);
+            print!("{}", flags::program_help(&PIWORKER));
+            return ExitCode::SUCCESS;
+        }
+        Command::Generate(kind) => {
+            print!("{}", kind.render(&PIWORKER));
             return ExitCode::SUCCESS;
         }
         Command::Version => {

@@ -1,8 +1,11 @@
 //! piworker's command line: parsed into a `Config`, kept apart from the
-//! code that uses it.
+//! code that uses it. The flags themselves (names, values, defaults, help)
+//! are defined once, in flags.rs; this file only gives them meaning.
 
 use super::allow::{parse_allow, Cidr, DEFAULT_ALLOW};
+use super::flags::PIWORKER;
 use super::memory::MemoryFlags;
+use crate::flags::{self, Generate, Scope};
 use crate::jobs::jobdir::DEFAULT_DIRS;
 use crate::protocol::frame::{human_bytes, DEFAULT_MAX_FRAME};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -13,111 +16,6 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 31415;
 /// Smallest `--max-frame` that still leaves room for real jobs.
 const MIN_MAX_FRAME: u64 = 4096;
-
-pub const HELP: &str = "\
-piworker: the compute daemon of a Raspberry Pi cluster
-
-Serves length-framed binary jobs over TCP (see docs/PROTOCOL.md) on one
-event-loop thread and runs them on one pinned compute thread per CPU.
-Jobs come from `pisubmit` on the head node.
-
-USAGE:
-    piworker [OPTIONS]
-
-OPTIONS:
-    --listen ADDR:PORT    Address to listen on [default: 0.0.0.0:31415]
-                          (all IPv4 interfaces; use [::]:31415 for IPv6 too)
-    --threads N           Compute threads [default: one per CPU in the
-                          process's affinity mask, so taskset and systemd's
-                          CPUAffinity= are honoured]; N may only be fewer
-    --max-frame BYTES     Largest frame payload accepted [default: 16M];
-                          suffixes K, M, G (powers of 1024). Larger job
-                          input travels as several frames, so this limits
-                          memory per frame, not job size
-    --shutdown-grace SECS On SIGTERM/SIGINT, let running jobs finish for this
-                          long before cancelling them; a second signal
-                          cancels them at once [default: 10]
-
-ACCESS:
-    --allow CIDR,...      Peers that may connect; others are closed before a
-                          byte is read [default: loopback, 10.0.0.0/8,
-                          172.16.0.0/12, 192.168.0.0/16, link-local, fc00::/7;
-                          `any` for all]
-    --key FILE            Require the cluster key in FILE (HMAC-SHA256
-                          challenge-response; the key never crosses the wire;
-                          no encryption). FILE must not be world-readable
-    --no-discovery        Do not answer `pisubmit discover` (UDP probes on
-                          the --listen address and port; answers go only to
-                          --allow peers, are never larger than the probe,
-                          and are capped at 200 a second)
-
-STATUS (`pisubmit status`, `pisubmit doctor`):
-    --host-root DIR       Read /proc and /sys under DIR instead of / (for
-                          a container that mounts the host there, and for
-                          tests) [default: /]
-
-LIMITS (each logged when hit):
-    --max-connections N   Connections that finished the handshake, at once;
-                          past it a newcomer gets a Busy error and is closed
-                          (pisubmit waits and tries again); never dropped
-                          to make room for anything [default: 1024]
-    --max-unfinished N    Connections still in their handshake (Hello, and
-                          the key), at once; when full, the oldest of them
-                          is dropped to make room, so a flood cannot lock
-                          heads out. Each costs about 9 KiB [default: 256]
-    --max-unfinished-per-address N  Of those, from one address (an IPv6
-                          /64); past it that address's own oldest is
-                          dropped [default: 16]
-    --max-jobs-per-connection N  Jobs running per connection; past it the
-                          worker stops reading that connection [default: 64]
-    --max-jobs N          Jobs running in all [default: 4096]
-    --max-job-input BYTES Input one job may stream [default: 64G]
-    --handshake-timeout SECS  Time to complete Hello (and the key); an
-                          unfinished connection is closed after it [default: 5]
-    --frame-timeout SECS  Time a frame may take to arrive, plus one second
-                          per MiB of it: slow senders are dropped [default: 10]
-    --idle-timeout SECS   Close connections with no job and no frame for
-                          this long [default: 300]
-    --job-dir DIR         Where job programs are (repeatable; the first
-                          directory with a name wins) [default:
-                          /etc/piworker/jobs.d, then /usr/lib/piworker/jobs]
-    --exec-timeout SECS   Longest a job program may run for one piece;
-                          a client may ask for less [default: 3600]
-    --exec-memory BYTES   Address space a job program may use (RLIMIT_AS);
-                          a client may ask for less [default: 1G]
-
-MEMORY (checked before a job allocates; a refusal names the flag):
-    --max-job-memory BYTES  Most one job may allocate, counted as it is
-                          laid out (a life row is whole 64-bit words, plus
-                          ghost rows and a kernel buffer per thread's band)
-                          [default: a quarter of --max-memory]
-    --max-memory BYTES    Most all running jobs together may hold; a job
-                          that does not fit now is refused, try again
-                          later [default: half of MemTotal, at most 1G on
-                          a 32-bit build]
-
-OTHER:
-    -V, --version         Print the version and exit
-    -h, --help            Print this help and exit
-
-JOB PROGRAMS:
-    A client names a program by its file name only (letters, digits, _ . -).
-    It runs with a clean environment (PATH and PIW_JOB, PIW_PIECE,
-    PIW_START, PIW_END, PIW_THREADS), the piece's input on stdin, its
-    stdout streamed back; it holds one compute thread, and is killed with
-    its children on cancel, timeout or client loss. Files writable by group
-    or others, in a directory writable by others, or symlinks leading out
-    of their directory are refused.
-
-ENVIRONMENT:
-    RUST_LOG              Log filter: error, warn, info (default), debug
-                          (each connection and job), trace
-
-EXIT STATUS:
-    0  stopped by SIGTERM or SIGINT
-    1  could not start (port in use, no permission, ...)
-    2  bad command line
-";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -198,38 +96,41 @@ pub enum Command {
     Run(Config),
     Help,
     Version,
+    /// `--generate KIND`: print the man page or a completion script.
+    Generate(Generate),
 }
 
 pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, String> {
-    use lexopt::prelude::*;
     let mut config = Config::default();
     // The first --job-dir replaces the default directories.
     let mut job_dirs_given = false;
     let mut parser = lexopt::Parser::from_iter(std::iter::once("piworker".into()).chain(args));
+    let scope = Scope::new(&PIWORKER);
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
-        match arg {
-            Long("listen") => {
-                let text = string_value(&mut parser, "--listen")?;
-                config.listen = parse_listen(&text)?;
-            }
-            Long("threads") => {
-                let text = string_value(&mut parser, "--threads")?;
+        // Only what the table lists gets this far, so --help and the man
+        // page cannot miss a flag this loop accepts.
+        let flag = scope.lookup(&arg).map_err(|e| e.to_string())?;
+        let p = &mut parser;
+        match flag.long {
+            "listen" => config.listen = parse_listen(&string_value(p, "--listen")?)?,
+            "threads" => {
+                let text = string_value(p, "--threads")?;
                 let n: usize = text.parse().map_err(|_| format!("--threads: {text:?} is not a whole number"))?;
                 if n == 0 {
                     return Err("--threads: must be at least 1".into());
                 }
                 config.threads = Some(n);
             }
-            Long("max-frame") => {
-                let text = string_value(&mut parser, "--max-frame")?;
+            "max-frame" => {
+                let text = string_value(p, "--max-frame")?;
                 let bytes = parse_size(&text).ok_or_else(|| format!("--max-frame: {text:?} is not a size like 16M"))?;
                 if !(MIN_MAX_FRAME..=u32::MAX as u64).contains(&bytes) {
                     return Err(format!("--max-frame: {text} is outside 4K..4G"));
                 }
                 config.max_frame = bytes as u32;
             }
-            Long("shutdown-grace") => {
-                let text = string_value(&mut parser, "--shutdown-grace")?;
+            "shutdown-grace" => {
+                let text = string_value(p, "--shutdown-grace")?;
                 let secs: f64 =
                     text.parse().map_err(|_| format!("--shutdown-grace: {text:?} is not a number of seconds"))?;
                 if !(0.0..=3600.0).contains(&secs) {
@@ -237,50 +138,54 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
                 }
                 config.shutdown_grace = Duration::from_secs_f64(secs);
             }
-            Long("allow") => {
-                config.allow =
-                    parse_allow(&string_value(&mut parser, "--allow")?).map_err(|e| format!("--allow: {e}"))?
+            "allow" => config.allow = parse_allow(&string_value(p, "--allow")?).map_err(|e| format!("--allow: {e}"))?,
+            "no-discovery" => config.discovery = false,
+            "host-root" => config.host_root = PathBuf::from(string_value(p, "--host-root")?),
+            "key" => config.key_file = Some(PathBuf::from(string_value(p, "--key")?)),
+            "max-connections" => config.limits.max_connections = count(p, "--max-connections")?,
+            "max-unfinished" => config.limits.max_unfinished = count(p, "--max-unfinished")?,
+            "max-unfinished-per-address" => {
+                config.limits.max_unfinished_per_address = count(p, "--max-unfinished-per-address")?
             }
-            Long("no-discovery") => config.discovery = false,
-            Long("host-root") => config.host_root = PathBuf::from(string_value(&mut parser, "--host-root")?),
-            Long("key") => config.key_file = Some(PathBuf::from(string_value(&mut parser, "--key")?)),
-            Long("max-connections") => config.limits.max_connections = count(&mut parser, "--max-connections")?,
-            Long("max-unfinished") => config.limits.max_unfinished = count(&mut parser, "--max-unfinished")?,
-            Long("max-unfinished-per-address") => {
-                config.limits.max_unfinished_per_address = count(&mut parser, "--max-unfinished-per-address")?
-            }
-            Long("max-jobs-per-connection") => {
-                config.limits.max_jobs_per_connection = count(&mut parser, "--max-jobs-per-connection")?
-            }
-            Long("max-jobs") => config.limits.max_jobs = count(&mut parser, "--max-jobs")?,
-            Long("max-job-input") => {
-                let text = string_value(&mut parser, "--max-job-input")?;
+            "max-jobs-per-connection" => config.limits.max_jobs_per_connection = count(p, "--max-jobs-per-connection")?,
+            "max-jobs" => config.limits.max_jobs = count(p, "--max-jobs")?,
+            "max-job-input" => {
+                let text = string_value(p, "--max-job-input")?;
                 config.limits.max_job_input =
                     parse_size(&text).ok_or_else(|| format!("--max-job-input: {text:?} is not a size like 64G"))?;
             }
-            Long("handshake-timeout") => config.limits.handshake_timeout = secs(&mut parser, "--handshake-timeout")?,
-            Long("frame-timeout") => config.limits.frame_timeout = secs(&mut parser, "--frame-timeout")?,
-            Long("idle-timeout") => config.limits.idle_timeout = secs(&mut parser, "--idle-timeout")?,
-            Long("job-dir") => {
-                let dir = PathBuf::from(string_value(&mut parser, "--job-dir")?);
+            "handshake-timeout" => config.limits.handshake_timeout = secs(p, "--handshake-timeout")?,
+            "frame-timeout" => config.limits.frame_timeout = secs(p, "--frame-timeout")?,
+            "idle-timeout" => config.limits.idle_timeout = secs(p, "--idle-timeout")?,
+            "job-dir" => {
+                let dir = PathBuf::from(string_value(p, "--job-dir")?);
                 if !job_dirs_given {
                     config.job_dirs.clear();
                     job_dirs_given = true;
                 }
                 config.job_dirs.push(dir);
             }
-            Long("exec-timeout") => config.exec_timeout = secs(&mut parser, "--exec-timeout")?,
-            Long("exec-memory") => {
-                let text = string_value(&mut parser, "--exec-memory")?;
+            "exec-timeout" => config.exec_timeout = secs(p, "--exec-timeout")?,
+            "exec-memory" => {
+                let text = string_value(p, "--exec-memory")?;
                 config.exec_memory = parse_size(&text)
                     .filter(|&b| b >= 1 << 20)
                     .ok_or_else(|| format!("--exec-memory: {text:?} is not a size of at least 1M, like 512M"))?;
             }
-            Long("max-job-memory") => config.memory.max_job_memory = Some(budget(&mut parser, "--max-job-memory")?),
-            Long("max-memory") => config.memory.max_memory = Some(budget(&mut parser, "--max-memory")?),
-            Short('V') | Long("version") => return Ok(Command::Version),
-            Short('h') | Long("help") => return Ok(Command::Help),
-            other => return Err(other.unexpected().to_string()),
+            "max-job-memory" => config.memory.max_job_memory = Some(budget(p, "--max-job-memory")?),
+            "max-memory" => config.memory.max_memory = Some(budget(p, "--max-memory")?),
+            "version" => return Ok(Command::Version),
+            "help" => return Ok(Command::Help),
+            "generate" => {
+                let text = string_value(p, "--generate")?;
+                let kind = Generate::parse(&text).ok_or_else(|| {
+                    format!("--generate: {text:?} is not one of {}", flags::GENERATE_KINDS.join(", "))
+                })?;
+                return Ok(Command::Generate(kind));
+            }
+            // A table entry this loop forgot: the drift test catches it
+            // before a user can.
+            other => return Err(format!("--{other} is in the flag table but piworker does not handle it")),
         }
     }
     Ok(Command::Run(config))
@@ -392,6 +297,10 @@ mod tests {
         assert!(run(&["--max-frame", "12Q"]).unwrap_err().contains("not a size"));
         assert!(run(&["--listen", "nonsense"]).unwrap_err().contains("--listen"));
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
+        assert_eq!(run(&["--max-frme", "1M"]).unwrap_err(), "unknown option --max-frme (did you mean --max-frame?)");
+        assert_eq!(run(&["-x"]).unwrap_err(), "unknown option -x");
+        assert_eq!(run(&["stray"]).unwrap_err(), "unexpected argument \"stray\"");
+        assert!(run(&["--generate", "troff"]).unwrap_err().contains("--generate: \"troff\" is not one of man, bash"));
         let e = run(&["--max-unfinished-per-address", "0"]).unwrap_err();
         assert_eq!(e, "--max-unfinished-per-address: \"0\" is not a whole number of at least 1");
         assert!(run(&["--max-job-memory", "100K"]).unwrap_err().contains("--max-job-memory: \"100K\" is not a size"));

@@ -7,6 +7,7 @@ pub mod config;
 pub mod connection;
 pub mod cpus;
 pub mod discovery;
+pub mod flags;
 pub mod health;
 pub mod host;
 pub mod memory;
@@ -15,5 +16,6 @@ pub mod pool;
 pub mod server;
 pub mod status;
 
-pub use config::{parse_args, Command, Config, HELP};
+pub use config::{parse_args, Command, Config};
+pub use flags::PIWORKER;
 pub use server::{run, DaemonError};
