@@ -72,14 +72,11 @@ ARM64 := aarch64-unknown-linux-gnu
 ARMHF := armv7-unknown-linux-gnueabihf
 # Binaries whose man page and completions come from their flag table
 # (`BIN --generate man|bash|zsh|fish`), run from the host build even when
-# the .deb is for arm: the text is the same. pisubmit's page is still kept
-# by hand in packaging/man/; to move it over, add `pisubmit.1` here and
-# delete packaging/man/pisubmit.1.
-GENERATED := piworker.8
-HANDKEPT := pisubmit.1
+# the .deb is for arm: the text is the same. No page is kept by hand.
+GENERATED := piworker.8 pisubmit.1
 GENERATED_PAGES := $(GENERATED:%=target/man/%.gz)
 COMPLETIONS := $(foreach page,$(GENERATED),$(foreach shell,bash zsh fish,target/completions/$(basename $(page)).$(shell)))
-MANPAGES := $(GENERATED_PAGES) $(HANDKEPT:%=target/man/%.gz)
+MANPAGES := $(GENERATED_PAGES)
 
 build-deps:
 	bash scripts/install-build-deps.sh
@@ -95,10 +92,6 @@ $(GENERATED_PAGES): target/man/%.gz: build
 $(COMPLETIONS): target/completions/%: build
 	mkdir -p target/completions
 	$(RELEASE)/$(basename $*) --generate $(subst .,,$(suffix $*)) > $@
-
-target/man/%.gz: packaging/man/%
-	mkdir -p target/man
-	gzip -9n < $< > $@
 
 # cargo-deb writes every package to target/debian/ (and the cross ones also
 # to their old place, target/<triple>/debian/, which the recipes make a hard

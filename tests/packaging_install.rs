@@ -88,6 +88,9 @@ fn each_package_holds_the_right_architecture_and_files() {
             "./usr/share/bash-completion/completions/piworker",
             "./usr/share/zsh/vendor-completions/_piworker",
             "./usr/share/fish/vendor_completions.d/piworker.fish",
+            "./usr/share/bash-completion/completions/pisubmit",
+            "./usr/share/zsh/vendor-completions/_pisubmit",
+            "./usr/share/fish/vendor_completions.d/pisubmit.fish",
             "./usr/share/doc/piworker/copyright",
         ] {
             assert!(files.lines().any(|l| l.ends_with(path)), "{deb} lacks {path}");

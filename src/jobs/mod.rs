@@ -244,9 +244,7 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
     };
     match (kind.input(), has_input) {
         (Input::None, true) => return Err(JobError::bad_params(format!("{} takes no input stream", kind.name()))),
-        (Input::Required, false) => {
-            return Err(JobError::bad_params(format!("{} needs an input stream", kind.name())))
-        }
+        (Input::Required, false) => return Err(JobError::bad_params(format!("{} needs an input stream", kind.name()))),
         _ => {}
     }
     Ok(match kind {

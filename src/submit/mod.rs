@@ -31,8 +31,7 @@ use std::process::ExitCode;
 /// connection, 130 interrupted.
 pub fn main(args: impl IntoIterator<Item = OsString>, env_hosts: Option<String>) -> ExitCode {
     let outcome = cli::parse_args(args, env_hosts).and_then(|parsed| match parsed {
-        cli::Parsed::Help => Ok(cli::HELP.to_string()),
-        cli::Parsed::Version => Ok(format!("pisubmit {}\n", env!("CARGO_PKG_VERSION"))),
+        cli::Parsed::Print(text) => Ok(text),
         cli::Parsed::Run(global, command) => commands::run(&global, &command),
     });
     match outcome {
@@ -45,7 +44,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>, env_hosts: Option<String>)
                 print_stdout(report);
             }
             eprintln!("pisubmit: {e}");
-            if matches!(e, SubmitError::Usage(_)) {
+            if matches!(&e, SubmitError::Usage(m) if !m.contains("--help")) {
                 eprintln!("(see pisubmit --help)");
             }
             ExitCode::from(e.exit_code())

@@ -2,31 +2,22 @@
 //! and where the output goes.
 
 use crate::jobs::jobdir::check_name;
+use crate::submit::cli::args::{Args, Next};
 use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::exec::{ExecOpts, Mode};
 use std::path::PathBuf;
 
-pub fn parse_exec(p: &mut lexopt::Parser) -> Result<ExecOpts, SubmitError> {
-    use lexopt::prelude::*;
-    let name = match p.next().map_err(|e| usage(e.to_string()))? {
-        Some(Value(v)) => v.into_string().map_err(|v| usage(format!("exec: job name {v:?} is not valid UTF-8")))?,
+pub fn parse_exec(p: &mut Args) -> Result<ExecOpts, SubmitError> {
+    let name = match p.next_arg()? {
+        Next::Word(name) => name,
         _ => return Err(usage("exec: give the job program's name first: pisubmit exec NAME --range A..B")),
     };
     check_name(&name).map_err(|e| usage(format!("exec: {e}")))?;
-    let mut o = ExecOpts {
-        json: false,
-        name,
-        mode: Mode::Farm,
-        ordered: true,
-        output: None,
-        time_limit: None,
-        memory_limit: None,
-    };
+    let mut o = ExecOpts { name, mode: Mode::Farm, ordered: true, output: None, time_limit: None, memory_limit: None };
     let (mut range, mut pieces, mut lines, mut block) = (None, None, None, 1usize);
     while let Some(flag) = next_flag(p, "exec")? {
-        match flag.as_str() {
-            "json" => o.json = true,
+        match flag {
             "range" => {
                 let v = text(p, "--range")?;
                 let (a, b) = v.split_once("..").ok_or_else(|| usage(format!("--range: {v:?} is not A..B")))?;
@@ -85,7 +76,7 @@ mod tests {
     use crate::jobs::exec::Params;
 
     fn parse(args: &[&str]) -> Result<ExecOpts, SubmitError> {
-        let mut p = lexopt::Parser::from_iter(std::iter::once("exec").chain(args.iter().copied()));
+        let mut p = Args::after("exec", args);
         parse_exec(&mut p)
     }
 

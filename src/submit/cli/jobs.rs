@@ -1,12 +1,13 @@
 //! The built-in jobs' options: `pisubmit JOB [OPTIONS]`.
 
 use crate::jobs::{loopsum, reduce};
+use crate::submit::cli::args::{unknown_command, Args, Next};
 use crate::submit::cli::values::{count, list, next_flag, number, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
 use std::path::PathBuf;
 
-pub fn parse_job(name: &str, parser: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+pub fn parse_job(name: &str, parser: &mut Args) -> Result<JobSpec, SubmitError> {
     Ok(match name {
         "loopsum" => parse_loopsum(parser)?,
         "pi" => parse_pi(parser)?,
@@ -16,24 +17,18 @@ pub fn parse_job(name: &str, parser: &mut lexopt::Parser) -> Result<JobSpec, Sub
         "echo" => parse_echo(parser)?,
         "farm" => parse_farm(parser)?,
         "ping" => {
-            if let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? {
-                return Err(usage(format!("ping: {}", arg.unexpected())));
-            }
+            // Only global options may follow.
+            next_flag(parser, "ping")?;
             JobSpec::Ping
         }
-        other => {
-            return Err(usage(format!(
-                "unknown job {other:?}: expected loopsum, pi, primes, powers, reduce, echo, ping or farm \
-                 (or status, discover, doctor, bench)"
-            )))
-        }
+        other => return Err(unknown_command(other, None)),
     })
 }
 
-fn parse_loopsum(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_loopsum(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let mut params = loopsum::Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 };
     while let Some(flag) = next_flag(p, "loopsum")? {
-        match flag.as_str() {
+        match flag {
             "t-range" => {
                 let v = text(p, "--t-range")?;
                 let (a, b) = v.split_once("..").ok_or_else(|| usage(format!("--t-range: {v:?} is not A..B")))?;
@@ -49,10 +44,10 @@ fn parse_loopsum(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     Ok(JobSpec::Loopsum(params))
 }
 
-fn parse_pi(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_pi(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let (mut samples, mut seed) = (None, 1);
     while let Some(flag) = next_flag(p, "pi")? {
-        match flag.as_str() {
+        match flag {
             "samples" => samples = Some(count(&text(p, "--samples")?, "--samples")?),
             "seed" => seed = count(&text(p, "--seed")?, "--seed")?,
             other => return Err(unknown("pi", other)),
@@ -65,10 +60,10 @@ fn parse_pi(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     Ok(JobSpec::Pi { samples, seed })
 }
 
-fn parse_primes(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_primes(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let (mut a, mut b, mut output) = (None, None, None);
     while let Some(flag) = next_flag(p, "primes")? {
-        match flag.as_str() {
+        match flag {
             "from" => a = Some(count(&text(p, "--from")?, "--from")?),
             "to" => b = Some(count(&text(p, "--to")?, "--to")?),
             "output" => output = Some(PathBuf::from(text(p, "--output")?)),
@@ -81,10 +76,10 @@ fn parse_primes(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     Ok(JobSpec::Primes { a, b, output })
 }
 
-fn parse_powers(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_powers(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let (mut nums, mut exps) = (None, None);
     while let Some(flag) = next_flag(p, "powers")? {
-        match flag.as_str() {
+        match flag {
             "nums" => nums = Some(list(&text(p, "--nums")?, "--nums")?),
             "exps" => exps = Some(list(&text(p, "--exps")?, "--exps")?),
             other => return Err(unknown("powers", other)),
@@ -98,10 +93,10 @@ fn parse_powers(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     Ok(JobSpec::Powers { nums, exps })
 }
 
-fn parse_reduce(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_reduce(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let (mut op, mut input, mut dtype) = (None, None, reduce::DType::Text);
     while let Some(flag) = next_flag(p, "reduce")? {
-        match flag.as_str() {
+        match flag {
             "op" => {
                 let v = text(p, "--op")?;
                 op = Some(
@@ -122,16 +117,17 @@ fn parse_reduce(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     Ok(JobSpec::Reduce { op, dtype, input })
 }
 
-fn parse_farm(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
-    use lexopt::prelude::*;
+fn parse_farm(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let mut ordered = true;
     let mut kind = None;
-    while let Some(arg) = p.next().map_err(|e| usage(e.to_string()))? {
-        match arg {
-            Long("ordered") => ordered = true,
-            Long("unordered") => ordered = false,
-            Value(v) if kind.is_none() => kind = Some(v.to_string_lossy().into_owned()),
-            other => return Err(usage(format!("farm: {}", other.unexpected()))),
+    loop {
+        match p.next_arg()? {
+            Next::Flag("ordered") => ordered = true,
+            Next::Flag("unordered") => ordered = false,
+            Next::Flag(other) => return Err(unknown("farm", other)),
+            Next::Word(word) if kind.is_none() => kind = Some(word),
+            Next::Word(word) => return Err(usage(format!("farm: unexpected argument {word:?}"))),
+            Next::End => break,
         }
     }
     match kind.as_deref() {
@@ -141,10 +137,10 @@ fn parse_farm(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
     }
 }
 
-fn parse_echo(p: &mut lexopt::Parser) -> Result<JobSpec, SubmitError> {
+fn parse_echo(p: &mut Args) -> Result<JobSpec, SubmitError> {
     let mut bytes = None;
     while let Some(flag) = next_flag(p, "echo")? {
-        match flag.as_str() {
+        match flag {
             "bytes" => bytes = Some(count(&text(p, "--bytes")?, "--bytes")?),
             other => return Err(unknown("echo", other)),
         }

@@ -2,6 +2,7 @@
 //! and what is written.
 
 use crate::life::Edges;
+use crate::submit::cli::args::Args;
 use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::{Checkpoint, LifeOpts, Start, MAX_CELLS, MAX_SIDE};
@@ -10,9 +11,8 @@ use std::time::Duration;
 
 pub const DEFAULT_CHECKPOINT: Duration = Duration::from_secs(10);
 
-pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
+pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
     let mut o = LifeOpts {
-        json: false,
         width: None,
         height: None,
         generations: 0,
@@ -29,8 +29,7 @@ pub fn parse_life(p: &mut lexopt::Parser) -> Result<LifeOpts, SubmitError> {
     };
     let (mut generations, mut input, mut density, mut seed) = (None, None, None, 1u64);
     while let Some(flag) = next_flag(p, "life")? {
-        match flag.as_str() {
-            "json" => o.json = true,
+        match flag {
             "width" => o.width = Some(side(&text(p, "--width")?, "--width")?),
             "height" => o.height = Some(side(&text(p, "--height")?, "--height")?),
             "generations" => generations = Some(count(&text(p, "--generations")?, "--generations")?),
@@ -129,7 +128,7 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<LifeOpts, SubmitError> {
-        let mut p = lexopt::Parser::from_iter(std::iter::once("life").chain(args.iter().copied()));
+        let mut p = Args::after("life", args);
         parse_life(&mut p)
     }
 

@@ -1,25 +1,29 @@
-//! pisubmit's command line, parsed into `Global` options and a `Command`. Checks values as
-//! it goes, so every mistake is named with the flag it came from.
+//! pisubmit's command line, parsed into `Global` options and a `Command`.
+//! The flags are defined once, in table.rs; `args` walks the command line
+//! against it, and each command's file here gives its flags a meaning,
+//! checking values as it goes so that every mistake names its flag.
 
+pub mod args;
 pub mod exec;
-pub mod help;
 pub mod jobs;
 pub mod life;
+pub mod table;
 pub mod tools;
 pub mod values;
 
+use crate::flags::{self, Generate};
+use crate::submit::cli::args::{early, Args, Early, Next};
+use crate::submit::cli::jobs::parse_job;
+use crate::submit::cli::table::PISUBMIT;
+use crate::submit::cli::values::usage;
 use crate::submit::cluster::connect::Reach;
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::cluster::hosts::{parse_hosts, HostSpec};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
-
-use crate::submit::cli::jobs::parse_job;
-use crate::submit::cli::values::{number, parse_piece_timeout, seconds, text, usage};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-pub use help::HELP;
 
 /// The options every command shares (before or after its name).
 pub struct Global {
@@ -45,7 +49,7 @@ pub enum Command {
     Bench(tools::BenchOpts),
     Life(crate::submit::plans::life::LifeOpts),
     Exec(crate::submit::plans::exec::ExecOpts),
-    Jobs { json: bool },
+    Jobs,
 }
 
 impl Global {
@@ -69,93 +73,79 @@ impl Global {
 #[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     Run(Global, Command),
-    Help,
-    Version,
+    /// Text for stdout: --help (the program's or a command's), --version,
+    /// or what --generate made.
+    Print(String),
 }
 
-pub fn parse_args(
-    args: impl IntoIterator<Item = std::ffi::OsString>,
-    env_hosts: Option<String>,
-) -> Result<Parsed, SubmitError> {
-    use lexopt::prelude::*;
-    let mut parser = lexopt::Parser::from_iter(std::iter::once("pisubmit".into()).chain(args));
-    let mut hosts_text: Option<String> = None;
-    let mut json = false;
-    let mut timeout = None;
-    let mut connect_timeout = Duration::from_secs(5);
-    let mut heartbeat_timeout = Duration::from_secs(3);
-    let mut retries = 3;
-    let mut piece_timeout = None;
-    let mut quiet = false;
-    let mut key_file = None;
-    let job_name = loop {
-        let Some(arg) = parser.next().map_err(|e| usage(e.to_string()))? else {
-            return Err(usage("no JOB given (loopsum, pi, primes, powers, reduce, echo, ping, farm, life or exec; or status, discover, doctor, bench, jobs)"));
-        };
-        match arg {
-            Long("hosts") => hosts_text = Some(text(&mut parser, "--hosts")?),
-            Long("json") => json = true,
-            Long("timeout") => timeout = Some(seconds(&text(&mut parser, "--timeout")?, "--timeout")?),
-            Long("heartbeat-timeout") => {
-                heartbeat_timeout = seconds(&text(&mut parser, "--heartbeat-timeout")?, "--heartbeat-timeout")?
-            }
-            Long("retries") => {
-                let v = text(&mut parser, "--retries")?;
-                retries = number::<usize>(&v, "--retries", "a whole number")?;
-                if retries == 0 {
-                    return Err(usage("--retries must be at least 1"));
-                }
-            }
-            Long("piece-timeout") => piece_timeout = Some(parse_piece_timeout(&text(&mut parser, "--piece-timeout")?)?),
-            Long("quiet") => quiet = true,
-            Long("key") => key_file = Some(PathBuf::from(text(&mut parser, "--key")?)),
-            Long("connect-timeout") => {
-                connect_timeout = seconds(&text(&mut parser, "--connect-timeout")?, "--connect-timeout")?
-            }
-            Short('h') | Long("help") => return Ok(Parsed::Help),
-            Short('V') | Long("version") => return Ok(Parsed::Version),
-            Value(v) => break v.into_string().map_err(|v| usage(format!("job {v:?} is not valid UTF-8")))?,
-            other => return Err(usage(other.unexpected().to_string())),
+pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<String>) -> Result<Parsed, SubmitError> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(early) = early(&args) {
+        return print(early).map(Parsed::Print);
+    }
+    let mut args = Args::new(args);
+    let name = match args.next_arg()? {
+        Next::Word(name) => name,
+        Next::End | Next::Flag(_) => {
+            let names: Vec<&str> = PISUBMIT.commands.iter().map(|c| c.name).collect();
+            return Err(usage(format!("no JOB given ({})", names.join(", "))));
         }
     };
-    // The tools also take --json after their name.
-    let command = match job_name.as_str() {
-        "status" => tools::parse_status(&mut parser).map(|o| (o.json, Command::Status(o)))?,
-        "discover" => tools::parse_discover(&mut parser).map(|o| (o.json, Command::Discover(o)))?,
-        "doctor" => tools::parse_doctor(&mut parser).map(|o| (o.json, Command::Doctor(o)))?,
-        "bench" => tools::parse_bench(&mut parser).map(|o| (o.json, Command::Bench(o)))?,
-        "life" => crate::submit::cli::life::parse_life(&mut parser).map(|o| (o.json, Command::Life(o)))?,
-        "exec" => exec::parse_exec(&mut parser).map(|o| (o.json, Command::Exec(o)))?,
-        "jobs" => tools::parse_jobs(&mut parser).map(|json| (json, Command::Jobs { json }))?,
-        name => (false, Command::Job(parse_job(name, &mut parser)?)),
+    args.enter(&name)?;
+    let command = match name.as_str() {
+        "status" => Command::Status(tools::parse_status(&mut args)?),
+        "discover" => Command::Discover(tools::parse_discover(&mut args)?),
+        "doctor" => Command::Doctor(tools::parse_doctor(&mut args)?),
+        "bench" => Command::Bench(tools::parse_bench(&mut args)?),
+        "life" => Command::Life(life::parse_life(&mut args)?),
+        "exec" => Command::Exec(exec::parse_exec(&mut args)?),
+        "jobs" => tools::parse_jobs(&mut args).map(|()| Command::Jobs)?,
+        name => Command::Job(parse_job(name, &mut args)?),
     };
-    let (tool_json, command) = command;
-    let json = json || tool_json;
+    let given = args.globals;
     let (hosts, hosts_file) = if let Command::Discover(_) = command {
         // Discovery is how a host list is found: it needs none.
         (Vec::new(), None)
     } else {
         let hosts_text =
-            hosts_text.or(env_hosts).ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
+            given.hosts.or(env_hosts).ok_or_else(|| usage("no workers: give --hosts SPEC or set PISUBMIT_HOSTS"))?;
         let hosts = parse_hosts(&hosts_text).map_err(|e| usage(format!("--hosts: {e}")))?;
         (hosts, hosts_text.strip_prefix('@').map(PathBuf::from))
     };
+    let env_key = || std::env::var_os("PISUBMIT_KEY").filter(|v| !v.is_empty()).map(PathBuf::from);
     let global = Global {
         hosts,
         hosts_file,
-        json,
-        timeout,
-        connect_timeout,
-        heartbeat_timeout,
-        retries,
-        piece_timeout,
-        quiet,
-        key_file: key_file.or_else(|| std::env::var_os("PISUBMIT_KEY").filter(|v| !v.is_empty()).map(PathBuf::from)),
+        json: given.json,
+        timeout: given.timeout,
+        connect_timeout: given.connect_timeout.unwrap_or(Duration::from_secs(5)),
+        heartbeat_timeout: given.heartbeat_timeout.unwrap_or(Duration::from_secs(3)),
+        retries: given.retries.unwrap_or(3),
+        piece_timeout: given.piece_timeout,
+        quiet: given.quiet,
+        key_file: given.key_file.or_else(env_key),
     };
     Ok(Parsed::Run(global, command))
 }
 
-/// Parses one job and its options (also `bench`'s job).
+/// The text --help, --version or --generate asked for.
+fn print(early: Early) -> Result<String, SubmitError> {
+    Ok(match early {
+        Early::Help(None) => flags::program_help(&PISUBMIT),
+        Early::Help(Some(name)) => match PISUBMIT.command(name) {
+            Some(command) => flags::command_help(&PISUBMIT, command),
+            None => flags::program_help(&PISUBMIT),
+        },
+        Early::Version => format!("pisubmit {}\n", env!("CARGO_PKG_VERSION")),
+        Early::Generate(kind) => match Generate::parse(&kind) {
+            Some(kind) => kind.render(&PISUBMIT),
+            None => {
+                return Err(usage(format!("--generate: {kind:?} is not one of {}", flags::GENERATE_KINDS.join(", "))))
+            }
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -249,10 +249,7 @@ const LIFE: Command = Command {
                     default: Some("the file's Golly grid, or twice the pattern and at least 512"),
                     ..Flag::valued("width", "W", "Board width in cells.")
                 },
-                Flag {
-                    default: Some("as --width"),
-                    ..Flag::valued("height", "H", "Board height in cells.")
-                },
+                Flag { default: Some("as --width"), ..Flag::valued("height", "H", "Board height in cells.") },
                 Flag::switch("wrap", "Edges wrap around: a torus (the default, unless the file's grid says)."),
                 Flag::switch("dead", "Cells beyond the edges are dead."),
             ],
@@ -284,10 +281,7 @@ const LIFE: Command = Command {
             title: "OUTPUT",
             about: "",
             flags: &[
-                Flag {
-                    complete: Complete::File,
-                    ..Flag::valued("output", "FILE", "Write the final board as RLE.")
-                },
+                Flag { complete: Complete::File, ..Flag::valued("output", "FILE", "Write the final board as RLE.") },
                 Flag { complete: Complete::Dir, ..Flag::valued("frames", "DIR", "Write PNG frames here.") },
                 Flag {
                     default: Some("1"),

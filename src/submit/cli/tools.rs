@@ -2,7 +2,9 @@
 //! `doctor`, `bench`): everything after the tool's name.
 
 use crate::daemon::config::DEFAULT_PORT;
+use crate::submit::cli::args::{Args, Next};
 use crate::submit::cli::jobs::parse_job;
+use crate::submit::cli::table::BENCH_JOBS;
 use crate::submit::cli::values::{next_flag as flags, number, seconds, text, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
@@ -11,7 +13,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub struct StatusOpts {
-    pub json: bool,
     /// Redraw every this often until Ctrl-C.
     pub watch: Option<Duration>,
     /// How long a host has to answer.
@@ -19,7 +20,6 @@ pub struct StatusOpts {
 }
 
 pub struct DiscoverOpts {
-    pub json: bool,
     /// Networks to probe (their broadcast address); empty: every IPv4
     /// interface's broadcast address.
     pub subnets: Vec<(Ipv4Addr, u8)>,
@@ -28,12 +28,10 @@ pub struct DiscoverOpts {
 }
 
 pub struct DoctorOpts {
-    pub json: bool,
     pub wait: Duration,
 }
 
 pub struct BenchOpts {
-    pub json: bool,
     /// Core counts to run on; empty: 1, 2, 4, ... up to every core.
     pub cores: Vec<usize>,
     pub repeat: usize,
@@ -43,12 +41,11 @@ pub struct BenchOpts {
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
-pub fn parse_status(p: &mut lexopt::Parser) -> Result<StatusOpts, SubmitError> {
-    let mut opts = StatusOpts { json: false, watch: None, wait: DEFAULT_WAIT };
+pub fn parse_status(p: &mut Args) -> Result<StatusOpts, SubmitError> {
+    let mut opts = StatusOpts { watch: None, wait: DEFAULT_WAIT };
     let mut every = Duration::from_secs(3);
     while let Some(flag) = flags(p, "status")? {
-        match flag.as_str() {
-            "json" => opts.json = true,
+        match flag {
             "watch" => opts.watch = Some(every),
             "every" => every = seconds(&text(p, "--every")?, "--every")?,
             "wait" => opts.wait = seconds(&text(p, "--wait")?, "--wait")?,
@@ -59,11 +56,10 @@ pub fn parse_status(p: &mut lexopt::Parser) -> Result<StatusOpts, SubmitError> {
     Ok(opts)
 }
 
-pub fn parse_doctor(p: &mut lexopt::Parser) -> Result<DoctorOpts, SubmitError> {
-    let mut opts = DoctorOpts { json: false, wait: DEFAULT_WAIT };
+pub fn parse_doctor(p: &mut Args) -> Result<DoctorOpts, SubmitError> {
+    let mut opts = DoctorOpts { wait: DEFAULT_WAIT };
     while let Some(flag) = flags(p, "doctor")? {
-        match flag.as_str() {
-            "json" => opts.json = true,
+        match flag {
             "wait" => opts.wait = seconds(&text(p, "--wait")?, "--wait")?,
             other => return Err(unknown("doctor", other)),
         }
@@ -71,12 +67,10 @@ pub fn parse_doctor(p: &mut lexopt::Parser) -> Result<DoctorOpts, SubmitError> {
     Ok(opts)
 }
 
-pub fn parse_discover(p: &mut lexopt::Parser) -> Result<DiscoverOpts, SubmitError> {
-    let mut opts =
-        DiscoverOpts { json: false, subnets: Vec::new(), ports: Vec::new(), wait: Duration::from_millis(1500) };
+pub fn parse_discover(p: &mut Args) -> Result<DiscoverOpts, SubmitError> {
+    let mut opts = DiscoverOpts { subnets: Vec::new(), ports: Vec::new(), wait: Duration::from_millis(1500) };
     while let Some(flag) = flags(p, "discover")? {
-        match flag.as_str() {
-            "json" => opts.json = true,
+        match flag {
             "subnet" => {
                 let v = text(p, "--subnet")?;
                 for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -125,12 +119,11 @@ fn parse_ports(text: &str) -> Result<Vec<u16>, SubmitError> {
     Ok(ports)
 }
 
-pub fn parse_bench(p: &mut lexopt::Parser) -> Result<BenchOpts, SubmitError> {
-    use lexopt::prelude::*;
-    let (mut cores, mut repeat, mut svg, mut json) = (Vec::new(), 3usize, None, false);
+pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
+    let (mut cores, mut repeat, mut svg) = (Vec::new(), 3usize, None);
     let job_name = loop {
-        match p.next().map_err(|e| usage(e.to_string()))? {
-            Some(Long("cores")) => {
+        match p.next_arg()? {
+            Next::Flag("cores") => {
                 let v = text(p, "--cores")?;
                 cores = v
                     .split(',')
@@ -142,47 +135,47 @@ pub fn parse_bench(p: &mut lexopt::Parser) -> Result<BenchOpts, SubmitError> {
                     return Err(usage(format!("--cores: {v:?} must list core counts of at least 1, e.g. 1,2,4,8")));
                 }
             }
-            Some(Long("repeat")) => {
+            Next::Flag("repeat") => {
                 repeat = number(&text(p, "--repeat")?, "--repeat", "a whole number")?;
                 if repeat == 0 {
                     return Err(usage("--repeat must be at least 1"));
                 }
             }
-            Some(Long("svg")) => svg = Some(PathBuf::from(text(p, "--svg")?)),
-            Some(Long("json")) => json = true,
-            Some(Value(v)) => break v.to_string_lossy().into_owned(),
-            Some(other) => return Err(usage(format!("bench: {}", other.unexpected()))),
-            None => return Err(usage("bench: name the job to measure, e.g. `bench --cores 1,2,4 pi --samples 1e8`")),
+            Next::Flag("svg") => svg = Some(PathBuf::from(text(p, "--svg")?)),
+            Next::Flag(other) => return Err(unknown("bench", other)),
+            Next::Word(word) => break word,
+            Next::End => {
+                return Err(usage("bench: name the job to measure, e.g. `bench --cores 1,2,4 pi --samples 1e8`"))
+            }
         }
     };
-    let job = parse_job(&job_name, p)?;
-    if matches!(job, JobSpec::Ping | JobSpec::Farm { .. }) {
+    if !BENCH_JOBS.contains(&job_name.as_str()) && p.enter(&job_name).is_ok() {
         return Err(usage(format!(
-            "bench: {job_name} has no fixed amount of work to time; use loopsum, pi, primes, ..."
+            "bench: {job_name} has no fixed amount of work to time; use {}",
+            BENCH_JOBS.join(", ")
         )));
     }
+    p.enter(&job_name)?;
+    let job = parse_job(&job_name, p)?;
     cores.sort_unstable();
     cores.dedup();
-    Ok(BenchOpts { json, cores, repeat, svg, job })
+    Ok(BenchOpts { cores, repeat, svg, job })
 }
 
-pub fn parse_jobs(p: &mut lexopt::Parser) -> Result<bool, SubmitError> {
-    let mut json = false;
-    while let Some(flag) = flags(p, "jobs")? {
-        match flag.as_str() {
-            "json" => json = true,
-            other => return Err(unknown("jobs", other)),
-        }
+pub fn parse_jobs(p: &mut Args) -> Result<(), SubmitError> {
+    // Only global options may follow.
+    match flags(p, "jobs")? {
+        Some(other) => Err(unknown("jobs", other)),
+        None => Ok(()),
     }
-    Ok(json)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parser(args: &[&str]) -> lexopt::Parser {
-        lexopt::Parser::from_iter(std::iter::once("x").chain(args.iter().copied()))
+    fn parser(args: &[&str]) -> Args {
+        Args::after("bench", args)
     }
 
     #[test]
@@ -209,8 +202,8 @@ mod tests {
 
     #[test]
     fn status_watch_uses_every() {
-        let s = parse_status(&mut parser(&["--watch", "--every", "1.5"])).unwrap();
+        let s = parse_status(&mut Args::after("status", &["--watch", "--every", "1.5"])).unwrap();
         assert_eq!(s.watch, Some(Duration::from_millis(1500)));
-        assert_eq!(parse_status(&mut parser(&[])).unwrap().watch, None);
+        assert_eq!(parse_status(&mut Args::after("status", &[])).unwrap().watch, None);
     }
 }

@@ -1,5 +1,6 @@
 //! Reading flag values: each mistake is named with the flag it came from.
 
+use crate::submit::cli::args::{Args, Next};
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::error::SubmitError;
 use std::time::Duration;
@@ -8,9 +9,9 @@ pub fn usage(msg: impl Into<String>) -> SubmitError {
     SubmitError::Usage(msg.into())
 }
 
-pub fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, SubmitError> {
-    let v = parser.value().map_err(|e| usage(e.to_string()))?;
-    v.into_string().map_err(|v| usage(format!("{flag}: {v:?} is not valid UTF-8")))
+/// The value of `flag`, just read, as text.
+pub fn text(args: &mut Args, flag: &str) -> Result<String, SubmitError> {
+    args.value(flag)
 }
 
 pub fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
@@ -49,12 +50,13 @@ pub fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| number::<f64>(x, flag, "a number")).collect()
 }
 
-pub fn next_flag(parser: &mut lexopt::Parser, job: &str) -> Result<Option<String>, SubmitError> {
-    use lexopt::prelude::*;
-    match parser.next().map_err(|e| usage(e.to_string()))? {
-        None => Ok(None),
-        Some(Long(name)) => Ok(Some(name.to_string())),
-        Some(other) => Err(usage(format!("{job}: {}", other.unexpected()))),
+/// The command's next flag by its long name (global options are taken
+/// on the way); a stray word is an error naming the command.
+pub fn next_flag(args: &mut Args, job: &str) -> Result<Option<&'static str>, SubmitError> {
+    match args.next_arg()? {
+        Next::End => Ok(None),
+        Next::Flag(name) => Ok(Some(name)),
+        Next::Word(word) => Err(usage(format!("{job}: unexpected argument {word:?}"))),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::submit::report::run::{report_json, report_text, Answer};
 /// (unless --output), so the report goes to stderr then.
 pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
     let started = std::time::Instant::now();
-    let json = global.json || opts.json;
+    let json = global.json;
     if json && opts.output.is_none() {
         return Err(SubmitError::Usage(
             "exec: --json needs --output FILE (stdout carries the programs' output)".into(),

@@ -136,7 +136,7 @@ fn finish(
         Edges::Wrap => "torus",
         Edges::Dead => "dead edges",
     };
-    if global.json || opts.json {
+    if global.json {
         let recoveries = out
             .recoveries
             .iter()

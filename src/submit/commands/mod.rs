@@ -23,6 +23,6 @@ pub fn run(global: &Global, command: &Command) -> Result<String, SubmitError> {
         Command::Bench(opts) => bench::run(global, opts),
         Command::Life(opts) => life::run(global, opts),
         Command::Exec(opts) => exec::run(global, opts),
-        Command::Jobs { json } => jobs::run(global, *json || global.json),
+        Command::Jobs => jobs::run(global, global.json),
     }
 }

@@ -31,7 +31,6 @@ pub enum Mode {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExecOpts {
-    pub json: bool,
     pub name: String,
     pub mode: Mode,
     pub ordered: bool,

@@ -36,7 +36,6 @@ pub enum Start {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LifeOpts {
-    pub json: bool,
     /// None: from the pattern (at least DEFAULT_SIDE, twice the pattern).
     pub width: Option<u32>,
     pub height: Option<u32>,
