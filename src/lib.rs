@@ -6,6 +6,7 @@
 //! - `net`: a framed, non-blocking connection over mio, used by both sides.
 //! - `ranges`: cutting an index range into pieces, for both sides.
 //! - `daemon`: the worker's event loop and pinned compute pool.
+//! - `units`: sizes as people write and read them (16M, 16 MiB).
 //! - `submit`: the head's client that splits, sends, gathers and reduces.
 //! - `flags`: the flag tables both binaries parse, and their help, man page
 //!   and completions.
@@ -18,3 +19,4 @@ pub mod net;
 pub mod protocol;
 pub mod ranges;
 pub mod submit;
+pub mod units;

@@ -12,8 +12,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The port piworker listens on unless told otherwise (31415: π).
-pub const DEFAULT_PORT: u16 = 31415;
+pub use crate::protocol::DEFAULT_PORT;
+pub use crate::units::parse_size;
 /// Smallest `--max-frame` that still leaves room for real jobs.
 const MIN_MAX_FRAME: u64 = 4096;
 
@@ -232,22 +232,6 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     let mut addrs =
         text.to_socket_addrs().map_err(|e| format!("--listen: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
     addrs.next().ok_or_else(|| format!("--listen: {text:?} resolves to no address"))
-}
-
-/// "4096", "64K", "16M", "1G", "16MiB" (powers of 1024).
-pub fn parse_size(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(digits_end);
-    let n: u64 = num.parse().ok()?;
-    let shift = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        _ => return None,
-    };
-    n.checked_mul(1 << shift)
 }
 
 /// One line for the log that says how the daemon was configured.

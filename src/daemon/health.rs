@@ -40,34 +40,10 @@ pub const REPORTED_SYSCTLS: &[&str] = &[
     "net.core.somaxconn",
 ];
 
-/// get_throttled bit 0: the supply is below 4.63 V now.
-pub const UNDER_VOLTAGE_NOW: u32 = 0x1;
-/// get_throttled bit 1: the ARM clock is capped now.
-pub const CAPPED_NOW: u32 = 0x2;
-/// get_throttled bit 2: the firmware is throttling now.
-pub const THROTTLED_NOW: u32 = 0x4;
-/// get_throttled bit 3: the soft temperature limit is active now.
-pub const SOFT_TEMP_NOW: u32 = 0x8;
-/// get_throttled bit 16: under-voltage has occurred since boot.
-pub const UNDER_VOLTAGE_BEFORE: u32 = 0x1_0000;
-/// get_throttled bit 17: ARM frequency capping has occurred since boot.
-pub const CAPPED_BEFORE: u32 = 0x2_0000;
-/// get_throttled bit 18: throttling has occurred since boot.
-pub const THROTTLED_BEFORE: u32 = 0x4_0000;
-/// get_throttled bit 19: the soft temperature limit has occurred since boot.
-pub const SOFT_TEMP_BEFORE: u32 = 0x8_0000;
-
-/// What each known get_throttled bit means, in the order people read them.
-const THROTTLE_WORDS: [(u32, &str); 8] = [
-    (UNDER_VOLTAGE_NOW, "under-voltage now"),
-    (CAPPED_NOW, "arm frequency capped now"),
-    (THROTTLED_NOW, "throttled now"),
-    (SOFT_TEMP_NOW, "soft temperature limit now"),
-    (UNDER_VOLTAGE_BEFORE, "under-voltage has occurred"),
-    (CAPPED_BEFORE, "arm frequency capping has occurred"),
-    (THROTTLED_BEFORE, "throttling has occurred"),
-    (SOFT_TEMP_BEFORE, "soft temperature limit has occurred"),
-];
+pub use crate::protocol::throttle::{
+    describe_throttled, CAPPED_BEFORE, CAPPED_NOW, SOFT_TEMP_BEFORE, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW,
+    UNDER_VOLTAGE_BEFORE, UNDER_VOLTAGE_NOW,
+};
 
 /// The largest file the probe reads. The biggest one it wants, /proc/meminfo,
 /// is under 2 KiB; anything far larger is not what we expect, so it is
@@ -427,14 +403,6 @@ fn collapse_whitespace(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let clean = !words.is_empty() && !words.iter().any(|word| word.chars().any(char::is_control));
     clean.then(|| words.join(" "))
-}
-
-/// Decodes the Raspberry Pi firmware's get_throttled bits into words for people:
-/// bit0 under-voltage now, bit1 arm frequency capped now, bit2 throttled now, bit3 soft temperature limit now,
-/// bit16 under-voltage has occurred, bit17 frequency capping has occurred, bit18 throttling has occurred, bit19 soft temp limit has occurred.
-/// Other bits are not described.
-pub fn describe_throttled(bits: u32) -> Vec<&'static str> {
-    THROTTLE_WORDS.iter().filter(|(bit, _)| bits & bit != 0).map(|&(_, words)| words).collect()
 }
 
 /// Parses `vcgencmd get_throttled` output ("throttled=0x50005").

@@ -5,6 +5,7 @@
 //! receiver's limit before a single payload byte is buffered. It knows nothing
 //! about what a payload means (see `message`).
 
+pub use crate::units::human_bytes;
 use byteorder::{BigEndian, ByteOrder};
 use std::fmt;
 
@@ -277,25 +278,6 @@ pub fn decode_frame_ref(buf: &[u8], max_payload: u32) -> Result<Option<(FrameRef
 /// Returns the frame and the bytes consumed, or `None` if more are needed.
 pub fn decode_frame(buf: &[u8], max_payload: u32) -> Result<Option<(Frame, usize)>, FrameError> {
     Ok(decode_frame_ref(buf, max_payload)?.map(|(frame, total)| (frame.to_frame(), total)))
-}
-
-/// "16 MiB", "1.5 KiB", "12 bytes": sizes in messages people read.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} bytes");
-    }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if value.fract() == 0.0 {
-        format!("{} {}", value as u64, UNITS[unit])
-    } else {
-        format!("{:.1} {}", value, UNITS[unit])
-    }
 }
 
 #[cfg(test)]

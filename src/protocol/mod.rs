@@ -10,8 +10,12 @@ pub mod discovery;
 pub mod frame;
 pub mod message;
 pub mod status;
+pub mod throttle;
 pub mod versions;
 pub mod wire;
+
+/// The port piworker listens on unless told otherwise (31415: π).
+pub const DEFAULT_PORT: u16 = 31415;
 
 pub use frame::{Frame, FrameError, FrameRef, FrameType, Header};
 pub use message::{ErrorCode, ErrorMessage, Hello, Submit, SubmitRef, Welcome};

@@ -47,7 +47,7 @@ pub fn parse_exec(p: &mut Args) -> Result<ExecOpts, SubmitError> {
             "time-limit" => o.time_limit = Some(seconds(&text(p, "--time-limit")?, "--time-limit")?),
             "memory-limit" => {
                 let v = text(p, "--memory-limit")?;
-                let bytes = crate::daemon::config::parse_size(&v)
+                let bytes = crate::units::parse_size(&v)
                     .filter(|&b| b >= 1 << 20)
                     .ok_or_else(|| usage(format!("--memory-limit: {v:?} is not a size of at least 1M, like 256M")))?;
                 o.memory_limit = Some(bytes);

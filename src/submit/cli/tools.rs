@@ -1,7 +1,7 @@
 //! The command lines of pisubmit's cluster tools (`status`, `discover`,
 //! `doctor`, `bench`): everything after the tool's name.
 
-use crate::daemon::config::DEFAULT_PORT;
+use crate::protocol::DEFAULT_PORT;
 use crate::submit::cli::args::{Args, Next};
 use crate::submit::cli::jobs::parse_job;
 use crate::submit::cli::table::BENCH_JOBS;

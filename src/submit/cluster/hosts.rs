@@ -23,7 +23,7 @@
 //! of its first appearance, and a later `/threads` overrides an earlier one,
 //! so a file can say `pi[01-12]/4` and then `pi07/2` for one slower Pi.
 
-use crate::daemon::config::DEFAULT_PORT;
+use crate::protocol::DEFAULT_PORT;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::fmt;

@@ -6,11 +6,11 @@
 //! names resolve to here, the package's sysctl snippet), so each can be
 //! triggered on purpose in tests.
 
-use crate::daemon::health::{
+use crate::protocol::message::SOFTWARE_VERSION;
+use crate::protocol::throttle::{
     describe_throttled, CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_BEFORE,
     UNDER_VOLTAGE_NOW,
 };
-use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::Status;
 use crate::submit::cli::tools::DoctorOpts;
 use crate::submit::cli::Global;

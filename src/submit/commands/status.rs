@@ -1,7 +1,7 @@
 //! `pisubmit status`: every host's health as a coloured grid (or JSON),
 //! once or redrawn in place with `--watch`.
 
-use crate::daemon::health::{CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_NOW};
+use crate::protocol::throttle::{CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_NOW};
 use crate::protocol::Status;
 use crate::submit::cli::tools::StatusOpts;
 use crate::submit::cli::Global;
@@ -166,7 +166,7 @@ fn status_fields(s: &Status) -> Vec<(&'static str, Json)> {
             "throttled_flags",
             opt(s.throttled, |b| {
                 Json::Array(
-                    crate::daemon::health::describe_throttled(b).into_iter().map(|d| Json::Str(d.into())).collect(),
+                    crate::protocol::throttle::describe_throttled(b).into_iter().map(|d| Json::Str(d.into())).collect(),
                 )
             }),
         ),
