@@ -7,6 +7,9 @@
 //! and re-registered only when it changes.
 
 mod accept;
+mod accept_state;
+mod descriptors;
+mod rate_log;
 
 use super::admission::{Admission, AdmissionLimits};
 use super::allow::Cidr;
@@ -28,7 +31,8 @@ use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::Challenge;
 use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::Welcome;
-use accept::{raise_descriptor_limit, reserve_descriptor, AcceptLogs, AcceptPause};
+use accept_state::{AcceptLogs, AcceptPause};
+use descriptors::{raise_descriptor_limit, reserve_descriptor};
 use log::{debug, info, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -470,34 +474,5 @@ fn start_discovery(poll: &Poll, local: SocketAddr, welcome: &Welcome, key_requir
             warn!("discovery off: cannot listen for probes on UDP {local}: {e}");
             None
         }
-    }
-}
-
-/// A log line that repeats at most every ten seconds, with the count of
-/// what it left out: a flood must not become a flood of log lines.
-#[derive(Default)]
-struct RateLimitedLog {
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl RateLimitedLog {
-    fn note(&mut self, log: impl FnOnce(u64)) {
-        let now = Instant::now();
-        if self.last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(10)) {
-            self.suppressed += 1;
-            return;
-        }
-        log(self.suppressed);
-        self.suppressed = 0;
-        self.last = Some(now);
-    }
-}
-
-fn also(suppressed: u64) -> String {
-    if suppressed == 0 {
-        String::new()
-    } else {
-        format!(" ({suppressed} more like it not logged)")
     }
 }

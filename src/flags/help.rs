@@ -2,8 +2,8 @@
 //! the table: headings in capitals, flags in a column, prose wrapped to
 //! 80 columns, defaults as `[default: ...]`.
 
+use super::table::{Block, Command, Flag, Group, Program};
 use super::wrap::wrap;
-use super::{Block, Command, Flag, Group, Program};
 
 /// Terminal width the help is laid out for.
 const WIDTH: usize = 80;

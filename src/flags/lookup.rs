@@ -3,7 +3,7 @@
 //! only accept what the table lists (and therefore what the help, the man
 //! page and the completions show).
 
-use super::{Command, Flag, Program};
+use super::table::{Command, Flag, Program};
 use std::fmt;
 
 /// The flags valid at one point of a command line: the program's global

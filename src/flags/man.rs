@@ -3,7 +3,7 @@
 //! Every piece of table text goes through `escape`, so a '-' stays a
 //! hyphen-minus (copy-pastable flags) and no line turns into a request.
 
-use super::{Block, Flag, Group, Program};
+use super::table::{Block, Flag, Group, Program};
 
 pub fn man_page(program: &Program) -> String {
     let mut out = String::new();

@@ -2,7 +2,7 @@
 //! short form, valued flags with and without defaults, a repeatable one,
 //! two subcommands and extra sections.
 
-use super::{Block, Command, Complete, Flag, Group, Program, Section};
+use super::table::{Block, Command, Complete, Flag, Group, Program, Section};
 
 pub static DEMO: Program = Program {
     name: "demo",

@@ -3,8 +3,10 @@
 //! without any compute; with no input it is the empty job whose round trip
 //! is the protocol's latency floor.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{Need, Reservation, JOB_BASE_BYTES};
-use super::{JobError, PartialSink, RunningJob, WorkerContext};
+use super::running::{PartialSink, RunningJob};
 use crate::protocol::{WireReader, WireWrite};
 
 struct Running {

@@ -19,6 +19,7 @@
 //! On the wire an ExactSum is still `special` and a list of f64 partials
 //! that a reader adds exactly (docs/PROTOCOL.md), so older peers read it.
 
+mod chunks;
 mod partials;
 mod rounding;
 #[cfg(test)]
@@ -27,13 +28,9 @@ pub(crate) mod shewchuk;
 mod tests;
 
 use crate::protocol::{WireError, WireReader, WireWrite};
+use chunks::{carry, CHUNKS, CHUNK_BITS};
 use rounding::Rounded;
 
-/// Chunk i holds N's bits from 32 i up. An f64's 53-bit mantissa sits at
-/// most at bits 2045..2097 (chunks up to 65); chunk 66 takes the carries of
-/// up to 2^64 values of f64::MAX with room to spare.
-const CHUNKS: usize = 67;
-const CHUNK_BITS: u32 = 32;
 /// Each add puts less than 2^53 into a chunk, and a carried chunk holds
 /// less than 2^32, so 1023 adds between carries cannot overflow an i64.
 const ADDS_BETWEEN_CARRIES: u32 = 1023;
@@ -175,16 +172,6 @@ impl ExactSum {
     fn carry(&mut self) {
         carry(&mut self.chunks);
         self.adds_left = ADDS_BETWEEN_CARRIES;
-    }
-}
-
-/// Moves each chunk's bits above 32 into the next one, leaving every chunk
-/// but the last in [0, 2^32) and N unchanged.
-fn carry(chunks: &mut [i64; CHUNKS]) {
-    for i in 0..CHUNKS - 1 {
-        let over = chunks[i] >> CHUNK_BITS;
-        chunks[i] -= over << CHUNK_BITS;
-        chunks[i + 1] += over;
     }
 }
 

@@ -16,9 +16,11 @@
 //! limit is lowered to it). Result: `stdout_bytes` u64, `millis` u32.
 
 use super::child::{self, Ending, Limits, NextInput, ProgramIo};
-use super::jobdir::JobDirs;
+use super::context::WorkerContext;
+use super::error::JobError;
+pub use super::exec_env::ExecEnv;
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
@@ -32,15 +34,6 @@ const STDOUT_IN_FLIGHT: usize = 4 << 20;
 /// fails, rather than the worker holding a fast client's data forever.
 const INPUT_QUEUED: usize = 16 << 20;
 pub const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
-
-/// What the worker lends exec jobs: where programs are, the most time and
-/// memory a piece may have, and how to wake the event loop when a
-/// program's output is ready.
-pub struct ExecEnv {
-    pub dirs: JobDirs,
-    pub max: Limits,
-    pub wake: Arc<dyn Fn() + Send + Sync>,
-}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Params {

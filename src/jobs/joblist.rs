@@ -7,9 +7,11 @@
 //! u32 then per file: `name` string, `dir` string, `ok` u8; if ok, `size`
 //! u64 and `sha256` (32 bytes); otherwise `why` string.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::jobdir::{JobDirs, Listed};
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::protocol::{WireReader, WireWrite};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -22,8 +22,10 @@
 //!   generation u64, first_row u32, rows.
 //! - result: generation u64, population u64.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{times, Need, Reservation, JOB_BASE_BYTES};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::life::board::{last_word_mask, words_per_row};
 use crate::life::kernel::{advance, FixedSides, Geometry, Scratch};
 use crate::protocol::{WireReader, WireWrite};
@@ -522,8 +524,9 @@ pub fn decode_result(payload: &[u8]) -> Result<(u64, u64), JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::{assert_needs_exactly, MemoryBudget};
-    use crate::jobs::JobKind;
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::memory::MemoryBudget;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
     use std::rc::Rc;
 
     fn strip(width: u32, rows: u32, margin: u32) -> Params {
@@ -539,9 +542,9 @@ mod tests {
         let (bands, kernel, step) = ((100 + 8) * 8, (100 + 8) * 8 + 7 * 2 * 8, (8 + 4) * 8);
         let need = (64 << 10) + bands + kernel + step + (4 << 20) + 8;
         assert_eq!(need, 4_261_784);
-        assert_needs_exactly(JobKind::Life, &strip(64, 100, 2).encode(), true, 2, need);
+        assert_needs_exactly(JobKind::Life, start, &strip(64, 100, 2).encode(), 2, need);
         // Two cells a row still cost a whole word: the same as 64.
-        assert_needs_exactly(JobKind::Life, &strip(2, 100, 2).encode(), true, 2, need);
+        assert_needs_exactly(JobKind::Life, start, &strip(2, 100, 2).encode(), 2, need);
     }
 
     #[test]

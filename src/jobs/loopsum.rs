@@ -5,9 +5,12 @@
 //! rows are then added exactly (`ExactSum`), so the total is the same bits
 //! however the rows were split over hosts and threads.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::exact_sum::ExactSum;
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{expect_output, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
+use super::tasks::task_count;
 use crate::protocol::{WireReader, WireWrite};
 use crate::ranges::split;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -155,18 +158,19 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::assert_needs_exactly;
-    use crate::jobs::{JobKind, MAX_TASKS};
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
+    use crate::jobs::tasks::MAX_TASKS;
 
     #[test]
     fn memory_is_its_tasks_and_the_largest_range_fits_in_2_to_the_16() {
         let seed = Params { t0: 0, t1: 4001, u_len: 4001, c: 1.0 };
         // 4001^2 iterations are one task's work: one task per thread.
         assert_eq!(memory_need(&seed, 2).bytes, (64 << 10) + 2 * 160);
-        assert_needs_exactly(JobKind::Loopsum, &seed.encode(), false, 2, (64 << 10) + 2 * 160);
+        assert_needs_exactly(JobKind::Loopsum, start, &seed.encode(), 2, (64 << 10) + 2 * 160);
         let widest = Params { t0: -MAX_INDEX, t1: MAX_INDEX, u_len: MAX_INDEX, c: 1.0 };
         assert_eq!(memory_need(&widest, 2).bytes, (64 << 10) + MAX_TASKS * 160);
-        assert_needs_exactly(JobKind::Loopsum, &widest.encode(), false, 2, (64 << 10) + MAX_TASKS * 160);
+        assert_needs_exactly(JobKind::Loopsum, start, &widest.encode(), 2, (64 << 10) + MAX_TASKS * 160);
     }
 
     fn total(t0: i64, t1: i64, l: i64, c: f64) -> f64 {

@@ -11,7 +11,7 @@
 //!
 //! This module knows nothing of sockets or of the kinds: it only counts.
 
-use super::JobError;
+use super::error::JobError;
 use crate::protocol::frame::human_bytes;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -168,22 +168,6 @@ pub fn times(a: u64, b: u64) -> u64 {
 /// The cost of `tasks` tasks plus the job's fixed cost.
 pub fn tasks_cost(tasks: u64) -> u64 {
     JOB_BASE_BYTES.saturating_add(times(tasks, TASK_BYTES))
-}
-
-/// For each kind's tests: the job starts with a per-job budget of exactly
-/// `need` bytes and is refused, naming the flag, with one byte less.
-#[cfg(test)]
-pub(crate) fn assert_needs_exactly(kind: super::JobKind, params: &[u8], input: bool, threads: usize, need: u64) {
-    let start = |per_job| {
-        let ctx = super::WorkerContext::with_budget(threads, MemoryBudget::new(per_job, u64::MAX));
-        super::start(kind.to_u8(), params, input, ctx).map(drop)
-    };
-    if let Err(e) = start(need) {
-        panic!("{} refused at a budget of exactly its need ({need}): {}", kind.name(), e.message);
-    }
-    let err = start(need - 1).expect_err("accepted one byte under its need");
-    assert_eq!(err.code, crate::protocol::ErrorCode::BadParams, "{}", err.message);
-    assert!(err.message.ends_with(&format!("; --max-job-memory is {}", human_bytes(need - 1))), "{}", err.message);
 }
 
 #[cfg(test)]

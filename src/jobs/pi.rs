@@ -7,8 +7,11 @@
 //! the count is identical. The test is in integers (x, y are 32-bit, inside
 //! when x² + y² < 2⁶⁴), so no rounding can differ between machines.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{expect_output, task_count, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
+use super::tasks::task_count;
 use crate::protocol::{WireReader, WireWrite};
 use crate::ranges::split;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,15 +157,16 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::assert_needs_exactly;
-    use crate::jobs::{JobKind, MAX_TASKS};
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
+    use crate::jobs::tasks::MAX_TASKS;
 
     #[test]
     fn memory_is_its_tasks_even_for_every_dart_there_is() {
         let small = Params { seed: 1, i0: 0, i1: 1000 };
-        assert_needs_exactly(JobKind::Pi, &small.encode(), false, 4, (64 << 10) + 4 * 160);
+        assert_needs_exactly(JobKind::Pi, start, &small.encode(), 4, (64 << 10) + 4 * 160);
         let all = Params { seed: 1, i0: 0, i1: u64::MAX };
-        assert_needs_exactly(JobKind::Pi, &all.encode(), false, 4, (64 << 10) + MAX_TASKS * 160);
+        assert_needs_exactly(JobKind::Pi, start, &all.encode(), 4, (64 << 10) + MAX_TASKS * 160);
     }
 
     #[test]

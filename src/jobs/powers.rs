@@ -6,8 +6,10 @@
 //! arithmetic, so every machine (x86-64, arm64, armhf) gives the same bits;
 //! other exponents use the platform's `powf`.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{tasks_cost, times, Need, Reservation};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::protocol::{WireReader, WireWrite};
 use crate::ranges::split;
 use std::sync::atomic::AtomicBool;
@@ -168,8 +170,8 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::assert_needs_exactly;
-    use crate::jobs::JobKind;
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
 
     #[test]
     fn memory_counts_the_table_twice_and_a_vec_per_row() {
@@ -177,7 +179,7 @@ mod tests {
         let p = Params { nums: vec![2.0; 1024], exps: vec![1.0; 1024] };
         let rows = 1024 * 2 * std::mem::size_of::<Vec<f64>>() as u64;
         let need = 8 * 2048 + 2 * (8 << 20) + rows + (64 << 10) + 2 * 160;
-        assert_needs_exactly(JobKind::Powers, &p.encode(), false, 2, need);
+        assert_needs_exactly(JobKind::Powers, start, &p.encode(), 2, need);
     }
 
     #[test]

@@ -7,8 +7,11 @@
 //! stream out as `Partial` frames (u64 each, ascending), so a reader can
 //! write them straight to a file.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{tasks_cost, times, Need, Reservation};
-use super::{expect_output, sieve, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
+use super::sieve;
 use crate::protocol::{WireReader, WireWrite};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -266,8 +269,8 @@ fn stream_primes(primes: &[u64], sink: &mut dyn PartialSink) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::assert_needs_exactly;
-    use crate::jobs::JobKind;
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
 
     #[test]
     fn memory_of_the_largest_listed_range() {
@@ -279,9 +282,9 @@ mod tests {
         let lists = 2 * 4 * (4 << 20) + 32 * 1024 * 8;
         let need = base + 2 * per_thread + tasks + lists;
         assert_eq!(need, 129_564_853);
-        assert_needs_exactly(JobKind::Primes, &p.encode(), false, 2, need);
+        assert_needs_exactly(JobKind::Primes, start, &p.encode(), 2, need);
         let counted = Params { list: false, ..p };
-        assert_needs_exactly(JobKind::Primes, &counted.encode(), false, 2, base + 2 * per_thread + tasks);
+        assert_needs_exactly(JobKind::Primes, start, &counted.encode(), 2, base + 2 * per_thread + tasks);
     }
 
     fn count(lo: u64, hi: u64) -> Summary {

@@ -7,9 +7,11 @@
 //! f64 sums are exact (`ExactSum`) and i64 sums are kept in i128, so how the
 //! array was split never changes the answer.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::exact_sum::ExactSum;
 use super::memory::{Need, Reservation, JOB_BASE_BYTES};
-use super::{JobError, PartialSink, RunningJob, WorkerContext};
+use super::running::{PartialSink, RunningJob};
 use crate::protocol::{WireReader, WireWrite};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

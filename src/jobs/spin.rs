@@ -5,8 +5,10 @@
 //! kinds it uses one compute thread, not all of them, so a worker runs as
 //! many spins at once as it has threads.
 
+use super::context::WorkerContext;
+use super::error::JobError;
 use super::memory::{tasks_cost, Need, Reservation};
-use super::{expect_output, JobError, PartialSink, RunningJob, Task, TaskOutput, WorkerContext};
+use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::protocol::{WireReader, WireWrite};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -96,13 +98,13 @@ impl RunningJob for Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::memory::assert_needs_exactly;
-    use crate::jobs::JobKind;
+    use crate::jobs::kind::JobKind;
+    use crate::jobs::needs_exactly::assert_needs_exactly;
 
     #[test]
     fn memory_is_one_task_and_the_payload() {
         let p = Params { millis: 1, payload: vec![7; 100] };
-        assert_needs_exactly(JobKind::Spin, &p.encode(), false, 2, (64 << 10) + 160 + 100);
+        assert_needs_exactly(JobKind::Spin, start, &p.encode(), 2, (64 << 10) + 160 + 100);
     }
 
     #[test]

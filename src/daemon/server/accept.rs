@@ -3,16 +3,18 @@
 //! and the kernel's backlog is always drained, even when file descriptors
 //! run out: connections left waiting there are what would lock heads out.
 
-use super::{also, RateLimitedLog, Server, FIRST_CONN};
+use super::accept_state::AcceptPause;
+use super::descriptors::{is_out_of_descriptors, reserve_descriptor};
+use super::rate_log::also;
+use super::{Server, FIRST_CONN};
 use crate::daemon::admission::{Admit, Rule};
 use crate::daemon::allow::allowed;
 use crate::daemon::connection::{at_limit_message, Connection, HANDSHAKE_MAX_FRAME};
 use crate::net::FramedConn;
 use crate::protocol::{ErrorCode, ErrorMessage};
-use log::{debug, info, warn};
+use log::{debug, warn};
 use mio::net::TcpStream;
 use mio::{Interest, Token};
-use std::fs::File;
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -20,27 +22,6 @@ use std::rc::Rc;
 /// Connections accepted per call before the loop looks at its other
 /// sockets; the rest are accepted on its next turn.
 const ACCEPT_BATCH: usize = 64;
-
-/// Rate-limited log lines of the accept path, one per rule.
-#[derive(Default)]
-pub(super) struct AcceptLogs {
-    pub outsider: RateLimitedLog,
-    pub full: RateLimitedLog,
-    pub per_address: RateLimitedLog,
-    pub budget: RateLimitedLog,
-    pub descriptors: RateLimitedLog,
-}
-
-/// Why accept could not go on for now.
-pub(super) enum AcceptPause {
-    /// Nothing waits (or the loop is stopping).
-    None,
-    /// A batch was taken: accept again on the loop's next turn.
-    Batch,
-    /// Out of file descriptors with none to free: try again at the
-    /// next sweep, not at once (that would spin).
-    Descriptors,
-}
 
 impl Server {
     pub(super) fn accept_all(&mut self) {
@@ -180,42 +161,4 @@ impl Server {
 /// Best effort, one small write (the socket buffer takes it), then close.
 fn tell_and_close(mut stream: TcpStream, code: ErrorCode, message: String) {
     let _ = stream.write(&ErrorMessage::new(code, message).encode(0).to_bytes());
-}
-
-fn is_out_of_descriptors(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(nix::libc::EMFILE) | Some(nix::libc::ENFILE))
-}
-
-/// A descriptor kept in reserve, spent only when all others are in use.
-pub(super) fn reserve_descriptor() -> Option<File> {
-    File::open("/dev/null").ok()
-}
-
-/// Raises the soft limit on open files to the hard one (every connection
-/// is a descriptor; the default soft limit of 1024 is below the default
-/// caps), and warns when even the hard limit is below what they need.
-pub(super) fn raise_descriptor_limit(needed: u64) {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
-    // rlim_t is 32 bits on armhf and 64 elsewhere.
-    #[allow(clippy::useless_conversion)]
-    let mut now = u64::from(soft);
-    if soft < hard {
-        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => {
-                info!("open file limit raised from {soft} to {hard}");
-                #[allow(clippy::useless_conversion)]
-                {
-                    now = u64::from(hard);
-                }
-            }
-            Err(e) => warn!("cannot raise the open file limit from {soft} to {hard}: {e}"),
-        }
-    }
-    if now < needed {
-        warn!(
-            "open file limit {now} is below the {needed} the connection caps need (--max-connections + --max-unfinished + 64): \
-             past it the oldest unfinished connections are dropped to make room; raise LimitNOFILE= or lower the caps"
-        );
-    }
 }

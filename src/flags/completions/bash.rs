@@ -2,8 +2,8 @@
 //! typed so far, completes the value of the flag before the cursor, and
 //! otherwise offers the flags (and subcommands) valid there.
 
-use super::super::{Complete, Flag, Program};
-use super::{function_name, scopes};
+use super::super::table::{Complete, Flag, Program};
+use super::scopes::{function_name, scopes};
 
 pub fn bash(program: &Program) -> String {
     let function = function_name(program);

@@ -1,7 +1,7 @@
 //! The fish completion script: one `complete` line per flag, conditioned
 //! on the subcommand when the flag is a subcommand's own.
 
-use super::super::{Complete, Flag, Program};
+use super::super::table::{Complete, Flag, Program};
 
 pub fn fish(program: &Program) -> String {
     let name = program.name;
@@ -12,7 +12,7 @@ pub fn fish(program: &Program) -> String {
         out.push_str(&line(name, None, flag));
     }
     for command in program.commands {
-        let about = quote(super::super::summary(command.about));
+        let about = quote(super::super::table::summary(command.about));
         out.push_str(&format!("complete -c {name} -n '__fish_use_subcommand' -f -a {} -d {about}\n", command.name));
     }
     for command in program.commands {

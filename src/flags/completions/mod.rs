@@ -4,34 +4,17 @@
 
 mod bash;
 mod fish;
+mod scopes;
 mod zsh;
 
 pub use bash::bash;
 pub use fish::fish;
 pub use zsh::zsh;
 
-use super::{Flag, Program};
-
-/// Each scope a completion script distinguishes: "" for the top level
-/// (global flags), then each subcommand with the global flags and its own.
-fn scopes(program: &Program) -> Vec<(&'static str, Vec<&'static Flag>)> {
-    let global: Vec<&Flag> = program.global_flags().collect();
-    let mut out = vec![("", global.clone())];
-    for command in program.commands {
-        out.push((command.name, global.iter().copied().chain(command.flags()).collect()));
-    }
-    out
-}
-
-/// A shell function name for the program: letters, digits and '_'.
-fn function_name(program: &Program) -> String {
-    let name: String = program.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    format!("_{name}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::test_table::DEMO;
+    use super::scopes::scopes;
     use super::*;
 
     /// Every flag of every scope, by name, in each script.

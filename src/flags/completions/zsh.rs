@@ -1,8 +1,8 @@
 //! The zsh completion script (`#compdef`): `_arguments` specs for the
 //! global flags, a menu of subcommands, then each subcommand's flags.
 
-use super::super::{Complete, Flag, Program};
-use super::function_name;
+use super::super::table::{Complete, Flag, Program};
+use super::scopes::function_name;
 
 pub fn zsh(program: &Program) -> String {
     let function = function_name(program);
@@ -24,7 +24,7 @@ pub fn zsh(program: &Program) -> String {
         out.push_str("        '1: :->command' \\\n        '*:: :->args' && return 0\n");
         out.push_str("    case $state in\n        command)\n            local -a commands\n            commands=(\n");
         for command in program.commands {
-            let entry = format!("{}:{}", command.name, super::super::summary(command.about).replace(':', "\\:"));
+            let entry = format!("{}:{}", command.name, super::super::table::summary(command.about).replace(':', "\\:"));
             out.push_str(&format!("                {}\n", quote(&entry)));
         }
         out.push_str("            )\n            _describe -t commands 'command' commands\n            ;;\n");

@@ -9,8 +9,9 @@
 //! many at a time (one exact integer subtraction), not one by one, since a
 //! piece of 4 MiB of f64::MAX needs half a million of them.
 
+use super::chunks::{carry, CHUNKS, CHUNK_BITS};
 use super::rounding::{self, Rounded};
-use super::{carry, ExactSum, CHUNKS, CHUNK_BITS, MAX_SHIFT};
+use super::{ExactSum, MAX_SHIFT};
 
 impl ExactSum {
     pub(super) fn partials(&self) -> Vec<f64> {

@@ -4,7 +4,7 @@
 //! floating-point operation on pieces of it rounds only once. Picking the
 //! 53 bits below N's top bit and looking at the bits under them is exact.
 
-use super::CHUNKS;
+use super::chunks::CHUNKS;
 
 /// The correctly rounded value of a sum, or why it has none.
 #[derive(Clone, Copy, Debug, PartialEq)]
