@@ -133,6 +133,21 @@ impl Args {
     }
 }
 
+/// The value of `flag`, just read, as text.
+pub fn text(args: &mut Args, flag: &str) -> Result<String, SubmitError> {
+    args.value(flag)
+}
+
+/// The command's next flag by its long name (global options are taken
+/// on the way); a stray word is an error naming the command.
+pub fn next_flag(args: &mut Args, job: &str) -> Result<Option<&'static str>, SubmitError> {
+    match args.next_arg()? {
+        Next::End => Ok(None),
+        Next::Flag(name) => Ok(Some(name)),
+        Next::Word(word) => Err(usage(format!("{job}: unexpected argument {word:?}"))),
+    }
+}
+
 /// What `--help`, `--version` or `--generate` asks for, found before the
 /// command line is checked: `pisubmit pi --help` helps even without the
 /// required --samples.

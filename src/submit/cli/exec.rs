@@ -2,8 +2,8 @@
 //! and where the output goes.
 
 use crate::jobs::jobdir::check_name;
-use crate::submit::cli::args::{Args, Next};
-use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::cli::args::{next_flag, text, Args, Next};
+use crate::submit::cli::values::{count, number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::exec::{ExecOpts, Mode};
 use std::path::PathBuf;

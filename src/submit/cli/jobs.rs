@@ -1,8 +1,8 @@
 //! The built-in jobs' options: `pisubmit JOB [OPTIONS]`.
 
 use crate::jobs::{loopsum, reduce};
-use crate::submit::cli::args::{unknown_command, Args, Next};
-use crate::submit::cli::values::{count, list, next_flag, number, text, unknown, usage};
+use crate::submit::cli::args::{next_flag, text, unknown_command, Args, Next};
+use crate::submit::cli::values::{count, list, number, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! and what is written.
 
 use crate::life::Edges;
-use crate::submit::cli::args::Args;
-use crate::submit::cli::values::{count, next_flag, number, seconds, text, unknown, usage};
+use crate::submit::cli::args::{next_flag, text, Args};
+use crate::submit::cli::values::{count, number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::{Checkpoint, LifeOpts, Start, MAX_CELLS, MAX_SIDE};
 use std::path::PathBuf;

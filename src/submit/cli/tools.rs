@@ -2,10 +2,10 @@
 //! `doctor`, `bench`): everything after the tool's name.
 
 use crate::protocol::DEFAULT_PORT;
-use crate::submit::cli::args::{Args, Next};
+use crate::submit::cli::args::{next_flag as flags, text, Args, Next};
 use crate::submit::cli::jobs::parse_job;
 use crate::submit::cli::table::BENCH_JOBS;
-use crate::submit::cli::values::{next_flag as flags, number, seconds, text, unknown, usage};
+use crate::submit::cli::values::{number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
 use std::net::Ipv4Addr;

@@ -1,17 +1,11 @@
 //! Reading flag values: each mistake is named with the flag it came from.
 
-use crate::submit::cli::args::{Args, Next};
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::error::SubmitError;
 use std::time::Duration;
 
 pub fn usage(msg: impl Into<String>) -> SubmitError {
     SubmitError::Usage(msg.into())
-}
-
-/// The value of `flag`, just read, as text.
-pub fn text(args: &mut Args, flag: &str) -> Result<String, SubmitError> {
-    args.value(flag)
 }
 
 pub fn number<T: std::str::FromStr>(s: &str, flag: &str, what: &str) -> Result<T, SubmitError> {
@@ -48,16 +42,6 @@ pub fn seconds(s: &str, flag: &str) -> Result<Duration, SubmitError> {
 
 pub fn list(s: &str, flag: &str) -> Result<Vec<f64>, SubmitError> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| number::<f64>(x, flag, "a number")).collect()
-}
-
-/// The command's next flag by its long name (global options are taken
-/// on the way); a stray word is an error naming the command.
-pub fn next_flag(args: &mut Args, job: &str) -> Result<Option<&'static str>, SubmitError> {
-    match args.next_arg()? {
-        Next::End => Ok(None),
-        Next::Flag(name) => Ok(Some(name)),
-        Next::Word(word) => Err(usage(format!("{job}: unexpected argument {word:?}"))),
-    }
 }
 
 pub fn unknown(job: &str, flag: &str) -> SubmitError {
