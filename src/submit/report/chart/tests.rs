@@ -194,8 +194,7 @@ fn empty_slice_draws_axes_and_says_no_data() {
 
 #[test]
 fn invalid_times_are_skipped() {
-    let points =
-        [pt(1, 8.0), pt(2, f64::NAN), pt(3, 0.0), pt(4, -1.0), pt(5, f64::INFINITY), pt(8, 1.1), pt(0, 1.0)];
+    let points = [pt(1, 8.0), pt(2, f64::NAN), pt(3, 0.0), pt(4, -1.0), pt(5, f64::INFINITY), pt(8, 1.1), pt(0, 1.0)];
     let svg = speedup_svg("nan", &points);
     let doc = parse(&svg);
     assert!(!svg.contains("NaN") && !svg.contains("inf"));
