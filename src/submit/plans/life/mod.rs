@@ -2,6 +2,7 @@
 //! its options, the starting board, and when it checkpoints the board.
 
 pub mod driver;
+mod partition;
 
 use crate::life::pattern;
 use crate::life::{Board, Edges};
