@@ -1,5 +1,6 @@
 //! The hosts file: read with a size cap, and watched for changes while a job runs.
 
+use super::error::HostsError;
 use super::list::parse_hosts_file;
 use super::spec::HostSpec;
 use std::collections::hash_map::DefaultHasher;
@@ -34,7 +35,7 @@ enum Seen {
 
 impl HostsFile {
     /// Reads and parses the file once; fails as [`super::parse_hosts`] would.
-    pub fn open(path: impl AsRef<Path>) -> Result<(HostsFile, Vec<HostSpec>), String> {
+    pub fn open(path: impl AsRef<Path>) -> Result<(HostsFile, Vec<HostSpec>), HostsError> {
         let path = path.as_ref().to_path_buf();
         let bytes = read_hosts_file(&path)?;
         let hosts = parse_bytes(&bytes, &path)?;
@@ -51,11 +52,11 @@ impl HostsFile {
     /// (unreadable, removed, or invalid): an error is returned once, and
     /// then again only when the file changes again. After an error, the
     /// file's return (even with its old contents) gives `Some(Ok(list))`.
-    pub fn changed(&mut self) -> Option<Result<Vec<HostSpec>, String>> {
+    pub fn changed(&mut self) -> Option<Result<Vec<HostSpec>, HostsError>> {
         let read = read_hosts_file(&self.path);
         let seen = match &read {
             Ok(bytes) => contents_seen(bytes),
-            Err(e) => Seen::Unreadable(e.clone()),
+            Err(e) => Seen::Unreadable(e.to_string()),
         };
         if seen == self.last {
             return None;
@@ -71,20 +72,20 @@ fn contents_seen(bytes: &[u8]) -> Seen {
     Seen::Contents { len: bytes.len() as u64, hash: hasher.finish() }
 }
 
-pub(super) fn read_hosts_file(path: &Path) -> Result<Vec<u8>, String> {
-    let cannot = |e: std::io::Error| format!("cannot read hosts file {}: {e}", path.display());
+pub(super) fn read_hosts_file(path: &Path) -> Result<Vec<u8>, HostsError> {
+    let cannot = |error| HostsError::Unreadable { path: path.to_path_buf(), error };
     let mut bytes = Vec::new();
     std::fs::File::open(path).and_then(|f| f.take(MAX_HOSTS_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(cannot)?;
     if bytes.len() as u64 > MAX_HOSTS_FILE_BYTES {
-        return Err(format!("hosts file {} is larger than {} MiB", path.display(), MAX_HOSTS_FILE_BYTES >> 20));
+        return Err(HostsError::TooLarge { path: path.to_path_buf() });
     }
     Ok(bytes)
 }
 
-pub(super) fn hosts_text<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, String> {
-    std::str::from_utf8(bytes).map_err(|e| format!("hosts file {} is not UTF-8 text: {e}", path.display()))
+pub(super) fn hosts_text<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, HostsError> {
+    std::str::from_utf8(bytes).map_err(|error| HostsError::NotText { path: path.to_path_buf(), error })
 }
 
-fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Vec<HostSpec>, String> {
+fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Vec<HostSpec>, HostsError> {
     parse_hosts_file(hosts_text(bytes, path)?, &path.display().to_string())
 }

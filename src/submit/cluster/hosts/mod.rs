@@ -26,11 +26,13 @@
 //! Here: the whole `--hosts` SPEC; `spec` parses one host, `ranges` expands an item,
 //! `list` builds a list from items and `file` reads and watches a hosts file.
 
+mod error;
 mod file;
 mod list;
 mod ranges;
 mod spec;
 
+pub use error::HostsError;
 pub use file::{HostsFile, MAX_HOSTS_FILE_BYTES};
 pub use list::parse_hosts_file;
 pub use ranges::{expand_item, MAX_HOSTS};
@@ -41,7 +43,7 @@ use list::HostList;
 use std::path::Path;
 
 /// Parses a whole SPEC: a comma-separated list or `@FILE`.
-pub fn parse_hosts(spec: &str) -> Result<Vec<HostSpec>, String> {
+pub fn parse_hosts(spec: &str) -> Result<Vec<HostSpec>, HostsError> {
     if let Some(path) = spec.strip_prefix('@') {
         let bytes = read_hosts_file(Path::new(path))?;
         let text = hosts_text(&bytes, Path::new(path))?;
@@ -49,10 +51,10 @@ pub fn parse_hosts(spec: &str) -> Result<Vec<HostSpec>, String> {
     }
     let mut list = HostList::default();
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        list.add(item).map_err(|e| format!("host {item:?}: {e}"))?;
+        list.add(item).map_err(|e| HostsError::Item { item: item.to_string(), error: Box::new(e) })?;
     }
     if list.hosts.is_empty() {
-        return Err("the host list is empty".into());
+        return Err(HostsError::EmptyList);
     }
     Ok(list.hosts)
 }

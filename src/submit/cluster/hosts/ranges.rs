@@ -1,6 +1,8 @@
 //! Ranges in a host item (`{A..B}`, `[A-B]`, see the parent's documentation), expanded
 //! before the item is parsed.
 
+use super::error::HostsError;
+
 /// The most hosts a list may expand to, over all its items.
 pub const MAX_HOSTS: usize = 65_536;
 
@@ -11,10 +13,10 @@ pub(super) enum Expand {
 
 /// Expands the ranges of one item (see the module's documentation) into the
 /// items it stands for, in order; an item without ranges gives itself.
-pub fn expand_item(item: &str) -> Result<Vec<String>, String> {
+pub fn expand_item(item: &str) -> Result<Vec<String>, HostsError> {
     expand_item_within(item, MAX_HOSTS).map_err(|e| match e {
-        Expand::TooMany => format!("expands to more than {MAX_HOSTS} hosts"),
-        Expand::Bad(msg) => msg,
+        Expand::TooMany => HostsError::Host(format!("expands to more than {MAX_HOSTS} hosts")),
+        Expand::Bad(msg) => HostsError::Host(msg),
     })
 }
 

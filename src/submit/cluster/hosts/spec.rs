@@ -1,5 +1,6 @@
 //! One host as written: `host[:port][/threads]`, and what makes two the same worker.
 
+use super::error::HostsError;
 use crate::daemon::config::DEFAULT_PORT;
 use std::fmt;
 use std::net::IpAddr;
@@ -42,7 +43,12 @@ impl fmt::Display for HostSpec {
 
 /// `host`, `host:port`, `host/threads`, `host:port/threads`, `[v6]:port`.
 /// One host, as written: no ranges (see [`expand_item`]).
-pub fn parse_host(item: &str) -> Result<HostSpec, String> {
+pub fn parse_host(item: &str) -> Result<HostSpec, HostsError> {
+    parse(item).map_err(HostsError::Host)
+}
+
+/// [`parse_host`], saying why in words for the caller to put in context.
+pub(super) fn parse(item: &str) -> Result<HostSpec, String> {
     let (addr, threads) = match item.rsplit_once('/') {
         Some((a, t)) => {
             let n: u16 = t.parse().map_err(|_| format!("{t:?} after '/' is not a thread count"))?;
