@@ -8,8 +8,9 @@
 //! task is reported with its number and skipped; the others still run.
 
 use crate::jobs::{spin, JobKind};
-use crate::submit::cluster::engine::{Cores, Gatherer, Next, Piece, PieceSource};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Next, Piece, PieceSource};
 use crate::submit::report::json::Json;
+use crate::submit::report::output::OutputError;
 use mio::Waker;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -136,7 +137,7 @@ impl FarmOutput {
         FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0 }
     }
 
-    fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
+    fn emit(&mut self, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
         let line = String::from_utf8_lossy(payload).into_owned();
         if self.json {
@@ -144,7 +145,9 @@ impl FarmOutput {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| format!("writing a result: {e}"))
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|error| OutputError::Write { name: "a result".into(), error })
     }
 
     pub fn json_results(&self) -> Json {
@@ -153,13 +156,13 @@ impl FarmOutput {
 }
 
 impl Gatherer for FarmOutput {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("a task sent a partial result".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("a task sent a partial result".into()))
     }
 
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         if !self.ordered {
-            return self.emit(payload);
+            return Ok(self.emit(payload)?);
         }
         self.held.insert(piece, payload.to_vec());
         while let Some(p) = self.held.remove(&self.next) {

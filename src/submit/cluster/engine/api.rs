@@ -1,6 +1,7 @@
 //! What the engine's callers hand it and get back: where pieces and their input come
 //! from, who gathers the answers, the options, and the report on each worker.
 
+use super::gather_error::GatherError;
 use crate::jobs::JobKind;
 use mio::Waker;
 use std::collections::VecDeque;
@@ -76,8 +77,8 @@ impl PieceSource for PieceList {
 /// Receives finished pieces: their partial results in order, then the
 /// final result. Called once per piece, whatever the retries.
 pub trait Gatherer {
-    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError>;
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError>;
     /// Pieces past the first unfinished one that may run at the same time;
     /// bounds what an ordered writer must hold. None: no bound.
     fn lookahead(&self) -> Option<usize> {

@@ -2,7 +2,7 @@
 //! result or error, read in place from the link's receive buffer.
 
 use super::run::Run;
-use super::{Engine, Gatherer};
+use super::{Engine, GatherError, Gatherer};
 use crate::net::Io;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType};
 use crate::submit::cluster::link::{closed, Event, State};
@@ -122,7 +122,7 @@ impl Engine {
         }
         // The message is only built if the gatherer refuses the piece.
         let (host, label) = (&self.links[i].spec, &slot.piece.label);
-        let fail = |e: String| SubmitError::Job(format!("worker {host}: {label}: {e}"));
+        let fail = |e: GatherError| SubmitError::Job(format!("worker {host}: {label}: {e}"));
         for p in flight.partials.iter() {
             gather.partial(index, p).map_err(fail)?;
         }

@@ -31,6 +31,7 @@ const DATA_CHUNK: usize = 256 * 1024;
 const INPUT_QUEUE: usize = 1024 * 1024;
 mod api;
 mod frames;
+mod gather_error;
 pub mod rounds;
 mod run;
 mod watch;
@@ -38,6 +39,7 @@ mod watch;
 pub use api::{
     Cores, Gatherer, HostReport, InputOpener, InputStream, Next, Options, Piece, PieceList, PieceSource, PieceTimeout,
 };
+pub use gather_error::GatherError;
 
 use run::Run;
 pub use watch::{Progress, Unwatched, Watch};
@@ -524,10 +526,10 @@ impl Engine {
 struct NoPieces;
 
 impl Gatherer for NoPieces {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
         Ok(())
     }
-    fn result(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
         Ok(())
     }
 }
