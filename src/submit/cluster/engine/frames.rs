@@ -83,7 +83,7 @@ impl Engine {
         if let State::Connecting(_) = self.links[i].state {
             if let Err(why) = self.links[i].on_welcome(frame, now) {
                 log::warn!("worker {} {why}", self.links[i].spec);
-                self.links[i].refuse(self.poll.registry(), why, now);
+                self.links[i].refuse(self.poll.registry(), why.to_string(), now);
             }
             return Ok(());
         }

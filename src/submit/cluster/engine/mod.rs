@@ -311,7 +311,7 @@ impl Engine {
                 }
                 loop {
                     if let Err(e) = self.pump_input(i) {
-                        self.lose(i, e, run)?;
+                        self.lose(i, e.to_string(), run)?;
                         ready[i] = false;
                         break;
                     }
@@ -331,7 +331,7 @@ impl Engine {
         self.ready = ready;
         for i in 0..self.links.len() {
             if let Err(e) = self.links[i].flush() {
-                self.lose(i, e, run)?;
+                self.lose(i, e.to_string(), run)?;
             }
             self.links[i].close_if_retired_and_idle(self.poll.registry());
         }
@@ -407,7 +407,7 @@ impl Engine {
                 }
                 return Ok(());
             }
-            link.flush()?;
+            link.flush().map_err(|e| e.to_string())?;
             if link.pending_output() > 0 {
                 // The socket is full: its writable event brings us back.
                 self.streaming[i] = Some((job_id, stream));
@@ -511,7 +511,7 @@ impl Engine {
                     self.on_link_event(i, run.as_deref_mut(), gather)?;
                     if let Err(e) = self.links[i].flush() {
                         if let Some(run) = run.as_deref_mut() {
-                            self.lose(i, e, run)?;
+                            self.lose(i, e.to_string(), run)?;
                         }
                     }
                 }
