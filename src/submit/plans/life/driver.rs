@@ -16,6 +16,7 @@
 //! checkpoint is cut again over the workers that remain, and the run goes
 //! on from there. Life is deterministic, so the final board is the same.
 
+use super::bad_part::BadPart;
 use super::partition::partition;
 use super::Checkpoint;
 use crate::jobs::life::{self as wire, Params};
@@ -508,20 +509,20 @@ impl<'a> Epoch<'a> {
         }
     }
 
-    fn on_borders(&mut self, i: usize, r: &mut WireReader) -> Result<(), String> {
-        let _generation = r.u64("generation").map_err(|e| e.to_string())?;
-        let _population = r.u64("population").map_err(|e| e.to_string())?;
-        let nanos = r.u64("compute_ns").map_err(|e| e.to_string())?;
-        let updates = r.u64("row_updates").map_err(|e| e.to_string())?;
+    fn on_borders(&mut self, i: usize, r: &mut WireReader) -> Result<(), BadPart> {
+        let _generation = r.u64("generation")?;
+        let _population = r.u64("population")?;
+        let nanos = r.u64("compute_ns")?;
+        let updates = r.u64("row_updates")?;
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
         // The rows are the two borders this head asked for; what follows them
         // is a later minor's fields (docs/PROTOCOL.md, Versions).
         let want = 2 * s.ret as usize * row_bytes;
         if r.remaining() < want {
-            return Err(format!("{} bytes of rows, not two borders of {} rows", r.remaining(), s.ret));
+            return Err(BadPart::ShortBorders { bytes: r.remaining(), rows: s.ret });
         }
-        let rest = r.take(want, "rows").map_err(|e| e.to_string())?;
+        let rest = r.take(want, "rows")?;
         r.skip_later_fields();
         let half = rest.len() / 2;
         s.top = to_words(&rest[..half]);
@@ -532,15 +533,15 @@ impl<'a> Epoch<'a> {
         Ok(())
     }
 
-    fn on_strip(&mut self, i: usize, r: &mut WireReader) -> Result<(), String> {
-        let _generation = r.u64("generation").map_err(|e| e.to_string())?;
-        let first = r.u32("first_row").map_err(|e| e.to_string())?;
-        let rest = r.take(r.remaining(), "rows").map_err(|e| e.to_string())?;
+    fn on_strip(&mut self, i: usize, r: &mut WireReader) -> Result<(), BadPart> {
+        let _generation = r.u64("generation")?;
+        let first = r.u32("first_row")?;
+        let rest = r.take(r.remaining(), "rows")?;
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
         let count = (rest.len() / row_bytes) as u32;
         if rest.len() % row_bytes != 0 || first != s.snapshot_rows || first + count > s.rows {
-            return Err(format!("rows {first}..{} do not continue the {} rows sent", first + count, s.snapshot_rows));
+            return Err(BadPart::Discontinuous { first, end: first + count, sent: s.snapshot_rows });
         }
         if let Some(board) = self.gathering.as_mut() {
             board.put_rows(s.first + first, &to_words(rest));
