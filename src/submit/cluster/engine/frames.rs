@@ -1,8 +1,10 @@
 //! The frames a worker sends while the engine runs: its welcome, a piece's partials,
 //! result or error, read in place from the link's receive buffer.
 
+use super::api::Gatherer;
+use super::gather_error::GatherError;
 use super::run::Run;
-use super::{Engine, GatherError, Gatherer};
+use super::Engine;
 use crate::net::Io;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType};
 use crate::submit::cluster::link::{closed, Event, State};
