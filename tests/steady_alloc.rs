@@ -18,7 +18,7 @@ use piworker::net::{InputBuf, Io, OutputBuf};
 use piworker::protocol::frame::{decode_frame, write_frame, DEFAULT_MAX_FRAME, HEADER_LEN};
 use piworker::protocol::message::SUBMIT_HAS_INPUT;
 use piworker::protocol::{Frame, FrameType, Hello, Submit};
-use piworker::submit::cluster::engine::{Cores, Engine, Gatherer, InputStream, Options, Piece, PieceList};
+use piworker::submit::cluster::engine::{Cores, Engine, GatherError, Gatherer, InputStream, Options, Piece, PieceList};
 use piworker::submit::cluster::hosts::parse_host;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -409,14 +409,14 @@ struct Check {
 }
 
 impl Gatherer for Check {
-    fn partial(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+    fn partial(&mut self, _: usize, payload: &[u8]) -> Result<(), GatherError> {
         let ok = payload.len() == 100 && payload.iter().enumerate().all(|(i, &b)| b == echo::pattern_byte(i as u64));
         self.partials += 1;
-        ok.then_some(()).ok_or_else(|| "a partial differs from its chunk".to_string())
+        ok.then_some(()).ok_or_else(|| GatherError::BadAnswer("a partial differs from its chunk".to_string()))
     }
-    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.results += 1;
-        echo::decode_result(payload).map(|_| ()).map_err(|e| e.to_string())
+        echo::decode_result(payload).map(|_| ()).map_err(|e| GatherError::BadAnswer(e.to_string()))
     }
 }
 

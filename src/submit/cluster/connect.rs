@@ -53,7 +53,7 @@ impl Reach {
 /// none is by `connect_timeout`); `watch` hears how each run goes.
 pub fn connect(reach: &Reach, watch: Box<dyn Watch>) -> Result<Engine, SubmitError> {
     let hosts_file = match &reach.hosts_file {
-        Some(path) => Some(HostsFile::open(path).map_err(SubmitError::Usage)?.0),
+        Some(path) => Some(HostsFile::open(path)?.0),
         None => None,
     };
     let mut engine = Engine::connect(reach.hosts.clone(), hosts_file, reach.options()?)?;

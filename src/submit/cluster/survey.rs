@@ -146,7 +146,7 @@ pub fn survey(
             }
             if !matches!(steps[i], Step::Done) {
                 if let Err(why) = links[i].flush() {
-                    out[i].outcome = Err(Failure::Refused(why));
+                    out[i].outcome = Err(Failure::Refused(why.to_string()));
                     steps[i] = Step::Done;
                 }
             }
@@ -195,6 +195,7 @@ fn on_frame(link: &mut Link, step: &mut Step, out: &mut HostSurvey, frame: crate
                 *step = Step::Asked { at: Instant::now(), wall_ms: wall_ms() };
             }
             Err(why) => {
+                let why = why.to_string();
                 out.outcome = Err(match link.refusal_code {
                     Some(ErrorCode::NotAllowed) => Failure::NotAllowed(why),
                     Some(ErrorCode::Busy) => Failure::Busy(why),

@@ -43,7 +43,7 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
         Some(pieces) => engine.run(&mut PieceList::new(pieces), &mut gather)?,
     }
     let (pieces, bytes) = (gather.pieces, gather.bytes);
-    gather.finish().map_err(SubmitError::Job)?;
+    gather.finish()?;
     let wall = run_started.elapsed();
     let answer = Answer {
         result: Json::Int(pieces as i128),

@@ -4,7 +4,7 @@
 use crate::jobs::echo;
 use crate::jobs::JobKind;
 use crate::ranges::chunks;
-use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Piece};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, InputOpener, InputStream, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, Plan};
 use crate::submit::report::json::Json;
@@ -60,19 +60,25 @@ impl InputStream for Pattern {
 }
 
 impl Gatherer for EchoPlan {
-    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         let (start, seen) = &mut self.pieces[piece];
         let at = *start + *seen;
         if let Some(i) = payload.iter().enumerate().position(|(i, &b)| b != echo::pattern_byte(at + i as u64)) {
-            return Err(format!("echoed byte at offset {} differs from what was sent", at + i as u64));
+            return Err(GatherError::BadAnswer(format!(
+                "echoed byte at offset {} differs from what was sent",
+                at + i as u64
+            )));
         }
         *seen += payload.len() as u64;
         Ok(())
     }
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         let n = echo::decode_result(payload).map_err(bad_result)?;
         if n != self.pieces[piece].1 {
-            return Err(format!("worker counted {n} bytes but echoed {}", self.pieces[piece].1));
+            return Err(GatherError::BadAnswer(format!(
+                "worker counted {n} bytes but echoed {}",
+                self.pieces[piece].1
+            )));
         }
         Ok(())
     }

@@ -8,9 +8,11 @@
 use crate::jobs::exec::Params;
 use crate::jobs::JobKind;
 use crate::ranges::split_signed;
-use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource};
+use crate::submit::cluster::engine::{
+    Cores, GatherError, Gatherer, InputOpener, InputStream, Next, Piece, PieceSource,
+};
 use crate::submit::error::SubmitError;
-use crate::submit::report::output::{OrderedWriter, Raw};
+use crate::submit::report::output::{OrderedWriter, OutputError, Raw};
 use mio::Waker;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -162,14 +164,14 @@ const LOOKAHEAD: usize = 1024;
 impl ExecOutput {
     /// To `path` (written whole or not at all, when the pieces are known)
     /// or to stdout.
-    pub fn new(ordered: bool, path: Option<&PathBuf>, pieces: Option<usize>) -> Result<ExecOutput, String> {
+    pub fn new(ordered: bool, path: Option<&PathBuf>, pieces: Option<usize>) -> Result<ExecOutput, OutputError> {
         let out = match (ordered, path, pieces) {
             (true, Some(path), Some(n)) => Out::Ordered(OrderedWriter::create(path.clone(), n, Raw)?),
             (ordered, path, _) => {
                 let sink: Box<dyn Write> = match path {
-                    Some(p) => {
-                        Box::new(std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
-                    }
+                    Some(p) => Box::new(
+                        std::fs::File::create(p).map_err(|error| OutputError::Create { path: p.clone(), error })?,
+                    ),
                     None => Box::new(io::stdout()),
                 };
                 if ordered {
@@ -182,33 +184,35 @@ impl ExecOutput {
         Ok(ExecOutput { out, open: BTreeMap::new(), pieces: 0, bytes: 0 })
     }
 
-    pub fn finish(self) -> Result<(), String> {
+    pub fn finish(self) -> Result<(), OutputError> {
         match self.out {
             Out::Ordered(w) => w.finish().map(|_| ()),
-            Out::AsTheyFinish(mut w) => w.flush().map_err(|e| format!("writing the output: {e}")),
+            Out::AsTheyFinish(mut w) => w.flush().map_err(the_output),
         }
     }
 }
 
+fn the_output(error: io::Error) -> OutputError {
+    OutputError::Write { name: "the output".into(), error }
+}
+
 impl Gatherer for ExecOutput {
-    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.open.entry(piece).or_default().extend_from_slice(payload);
         Ok(())
     }
 
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
-        crate::jobs::exec::decode_result(payload).map_err(|e| e.message)?;
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
+        crate::jobs::exec::decode_result(payload).map_err(|e| GatherError::BadAnswer(e.message))?;
         self.pieces += 1;
         let output = self.open.remove(&piece).unwrap_or_default();
         self.bytes += output.len() as u64;
         match &mut self.out {
             Out::Ordered(w) => {
                 w.write(piece, &output)?;
-                w.piece_done(piece)
+                Ok(w.piece_done(piece)?)
             }
-            Out::AsTheyFinish(w) => {
-                w.write_all(&output).and_then(|_| w.flush()).map_err(|e| format!("writing the output: {e}"))
-            }
+            Out::AsTheyFinish(w) => Ok(w.write_all(&output).and_then(|_| w.flush()).map_err(the_output)?),
         }
     }
 

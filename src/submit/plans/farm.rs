@@ -8,10 +8,12 @@
 //! task is reported with its number and skipped; the others still run.
 
 use crate::jobs::{spin, JobKind};
-use crate::submit::cluster::engine::{Cores, Gatherer, Next, Piece, PieceSource};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Next, Piece, PieceSource};
 use crate::submit::report::json::Json;
+use crate::submit::report::output::OutputError;
 use mio::Waker;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{channel, Receiver, TryRecvError};
 use std::sync::Arc;
@@ -58,12 +60,32 @@ impl Default for StdinTasks {
     }
 }
 
+/// Why a task line is skipped.
+#[derive(Debug)]
+pub enum TaskError {
+    /// The first word, which is not a number of milliseconds.
+    NotMillis(String),
+    /// Milliseconds past [`spin::MAX_MILLIS`].
+    TooLong(u32),
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::NotMillis(first) => write!(f, "{first:?} is not a number of milliseconds"),
+            TaskError::TooLong(millis) => write!(f, "{millis} ms is longer than an hour"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
 /// Parses one task line: `MILLISECONDS [TEXT]`.
-pub fn parse_task(line: &str) -> Result<spin::Params, String> {
+pub fn parse_task(line: &str) -> Result<spin::Params, TaskError> {
     let first = line.split_whitespace().next().unwrap_or("");
-    let millis: u32 = first.parse().map_err(|_| format!("{first:?} is not a number of milliseconds"))?;
+    let millis: u32 = first.parse().map_err(|_| TaskError::NotMillis(first.to_string()))?;
     if millis > spin::MAX_MILLIS {
-        return Err(format!("{millis} ms is longer than an hour"));
+        return Err(TaskError::TooLong(millis));
     }
     Ok(spin::Params { millis, payload: line.as_bytes().to_vec() })
 }
@@ -136,7 +158,7 @@ impl FarmOutput {
         FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0 }
     }
 
-    fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
+    fn emit(&mut self, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
         let line = String::from_utf8_lossy(payload).into_owned();
         if self.json {
@@ -144,7 +166,9 @@ impl FarmOutput {
             return Ok(());
         }
         let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").and_then(|_| out.flush()).map_err(|e| format!("writing a result: {e}"))
+        writeln!(out, "{line}")
+            .and_then(|_| out.flush())
+            .map_err(|error| OutputError::Write { name: "a result".into(), error })
     }
 
     pub fn json_results(&self) -> Json {
@@ -153,13 +177,13 @@ impl FarmOutput {
 }
 
 impl Gatherer for FarmOutput {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("a task sent a partial result".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("a task sent a partial result".into()))
     }
 
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         if !self.ordered {
-            return self.emit(payload);
+            return Ok(self.emit(payload)?);
         }
         self.held.insert(piece, payload.to_vec());
         while let Some(p) = self.held.remove(&self.next) {
@@ -182,8 +206,8 @@ mod tests {
     fn task_lines() {
         assert_eq!(parse_task("1500 log-03.txt").unwrap().millis, 1500);
         assert_eq!(parse_task("20").unwrap().payload, b"20");
-        assert!(parse_task("soon log.txt").unwrap_err().contains("\"soon\" is not a number"));
-        assert!(parse_task("99999999 x").unwrap_err().contains("longer than an hour"));
+        assert!(parse_task("soon log.txt").unwrap_err().to_string().contains("\"soon\" is not a number"));
+        assert!(parse_task("99999999 x").unwrap_err().to_string().contains("longer than an hour"));
     }
 
     #[test]

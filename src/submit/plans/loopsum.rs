@@ -5,7 +5,7 @@ use crate::jobs::exact_sum::ExactSum;
 use crate::jobs::loopsum;
 use crate::jobs::JobKind;
 use crate::ranges::chunks;
-use crate::submit::cluster::engine::{Gatherer, Piece};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, MIN_PIECE_WORK, PIECE_WORK};
 use crate::submit::plans::plan::{bad_result, number, piece, Plan};
@@ -32,10 +32,10 @@ pub fn plan(p: loopsum::Params, hosts: usize) -> (Vec<Piece>, Box<dyn Plan>) {
 }
 
 impl Gatherer for LoopsumPlan {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("loopsum sends no partial results".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("loopsum sends no partial results".into()))
     }
-    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.total.merge(&loopsum::decode_result(payload).map_err(bad_result)?);
         Ok(())
     }

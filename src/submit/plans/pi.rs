@@ -3,7 +3,7 @@
 use crate::jobs::pi;
 use crate::jobs::JobKind;
 use crate::ranges::chunks;
-use crate::submit::cluster::engine::{Gatherer, Piece};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, MIN_PIECE_WORK, PIECE_WORK};
 use crate::submit::plans::plan::{bad_result, piece, Plan};
@@ -23,10 +23,10 @@ pub fn plan(samples: u64, seed: u64, hosts: usize) -> (Vec<Piece>, Box<dyn Plan>
 }
 
 impl Gatherer for PiPlan {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("pi sends no partial results".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("pi sends no partial results".into()))
     }
-    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.counts.merge(pi::Counts::decode(payload).map_err(bad_result)?);
         Ok(())
     }

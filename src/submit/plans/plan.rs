@@ -2,7 +2,7 @@
 //! how a piece is made, and how its results are read.
 
 use crate::jobs::JobKind;
-use crate::submit::cluster::engine::{Cores, Gatherer, Piece};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::report::json::Json;
 use crate::submit::report::run::Answer;
@@ -25,6 +25,6 @@ pub fn number(v: f64) -> Json {
     }
 }
 
-pub fn bad_result(e: impl std::fmt::Display) -> String {
-    format!("unreadable result: {e}")
+pub fn bad_result(e: impl std::fmt::Display) -> GatherError {
+    GatherError::BadAnswer(format!("unreadable result: {e}"))
 }

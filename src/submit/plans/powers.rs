@@ -4,7 +4,7 @@
 use crate::jobs::powers;
 use crate::jobs::JobKind;
 use crate::ranges::chunks;
-use crate::submit::cluster::engine::{Gatherer, Piece};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, number, piece, Plan};
 use crate::submit::report::json::Json;
@@ -31,10 +31,10 @@ pub fn plan(nums: &[f64], exps: &[f64]) -> (Vec<Piece>, Box<dyn Plan>) {
 }
 
 impl Gatherer for PowersPlan {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("powers sends no partial results".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("powers sends no partial results".into()))
     }
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.rows[piece] = Some(powers::decode_rows(payload).map_err(bad_result)?);
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use crate::jobs::primes;
 use crate::jobs::JobKind;
-use crate::submit::cluster::engine::{Gatherer, Piece};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
 use crate::submit::plans::plan::{bad_result, piece, Plan};
@@ -41,7 +41,7 @@ pub fn plan(a: u64, b: u64, output: Option<PathBuf>, hosts: usize) -> Result<(Ve
         lo = hi;
     }
     let writer = match output {
-        Some(path) => Some(OrderedWriter::create(path, ranges.len(), PrimeText).map_err(SubmitError::Job)?),
+        Some(path) => Some(OrderedWriter::create(path, ranges.len(), PrimeText)?),
         None => None,
     };
     let pieces = ranges
@@ -58,11 +58,12 @@ impl Gatherer for PrimesPlan {
     fn lookahead(&self) -> Option<usize> {
         self.writer.as_ref().map(|_| OUTPUT_LOOKAHEAD)
     }
-    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
-        let writer = self.writer.as_mut().ok_or("primes sent a list nobody asked for")?;
-        writer.write(piece, payload)
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
+        let nobody = || GatherError::BadAnswer("primes sent a list nobody asked for".into());
+        let writer = self.writer.as_mut().ok_or_else(nobody)?;
+        Ok(writer.write(piece, payload)?)
     }
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.summary.merge(primes::Summary::decode(payload).map_err(bad_result)?);
         if let Some(w) = self.writer.as_mut() {
             w.piece_done(piece)?;
@@ -77,7 +78,7 @@ impl Plan for PrimesPlan {
         let mut text =
             format!("{} primes, largest {}", s.count, if s.count == 0 { "none".into() } else { s.max.to_string() });
         let mut extra = vec![("max", if s.count == 0 { Json::Null } else { Json::Int(s.max.into()) })];
-        if let Some(path) = self.writer.map(OrderedWriter::finish).transpose().map_err(SubmitError::Job)?.flatten() {
+        if let Some(path) = self.writer.map(OrderedWriter::finish).transpose()?.flatten() {
             text.push_str(&format!(", written to {}", path.display()));
             extra.push(("output", Json::Str(path.display().to_string())));
         }

@@ -4,7 +4,7 @@
 
 use crate::jobs::reduce;
 use crate::jobs::JobKind;
-use crate::submit::cluster::engine::{Cores, Gatherer, InputOpener, InputStream, Piece};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, InputOpener, InputStream, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, number, Plan};
 use crate::submit::report::json::Json;
@@ -112,12 +112,12 @@ impl InputStream for FileRange {
 }
 
 impl Gatherer for ReducePlan {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
-        Err("reduce sends no partial results".into())
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+        Err(GatherError::BadAnswer("reduce sends no partial results".into()))
     }
-    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, payload: &[u8]) -> Result<(), GatherError> {
         let piece = reduce::Outcome::decode(payload).map_err(bad_result)?;
-        self.outcome.merge(&piece).map_err(|e| e.message)
+        self.outcome.merge(&piece).map_err(|e| GatherError::BadAnswer(e.message))
     }
 }
 

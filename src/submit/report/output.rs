@@ -6,21 +6,102 @@
 //! complete. Only pieces that finish ahead of their turn are held in
 //! memory; the head's memory does not grow with the output's size.
 
+use crate::submit::cluster::engine::GatherError;
+use crate::submit::error::SubmitError;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+
+/// Why ordered output could not be written, or a piece not rendered.
+#[derive(Debug)]
+pub enum OutputError {
+    /// A piece's payload that cannot be rendered: a bad answer from a worker.
+    BadPayload(String),
+    Open {
+        path: PathBuf,
+        error: io::Error,
+    },
+    Create {
+        path: PathBuf,
+        error: io::Error,
+    },
+    /// `name` is the file being written, or "the output" for a stream.
+    Write {
+        name: String,
+        error: io::Error,
+    },
+    /// The run ended before every piece was written.
+    Incomplete {
+        written: usize,
+        pieces: usize,
+    },
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutputError::BadPayload(why) => f.write_str(why),
+            OutputError::Open { path, error } => write!(f, "cannot open {}: {error}", path.display()),
+            OutputError::Create { path, error } => write!(f, "cannot create {}: {error}", path.display()),
+            OutputError::Write { name, error } => write!(f, "writing {name}: {error}"),
+            OutputError::Incomplete { written, pieces } => {
+                write!(f, "output incomplete: {written} of {pieces} pieces written")
+            }
+            OutputError::Rename { from, to, error } => {
+                write!(f, "cannot rename {} to {}: {error}", from.display(), to.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for OutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OutputError::BadPayload(_) | OutputError::Incomplete { .. } => None,
+            OutputError::Open { error, .. }
+            | OutputError::Create { error, .. }
+            | OutputError::Write { error, .. }
+            | OutputError::Rename { error, .. } => Some(error),
+        }
+    }
+}
+
+/// A payload that cannot be rendered is the worker's fault; anything else
+/// is ours to report as an output that cannot be kept.
+impl From<OutputError> for GatherError {
+    fn from(e: OutputError) -> GatherError {
+        match e {
+            OutputError::BadPayload(why) => GatherError::BadAnswer(why),
+            e => GatherError::CannotKeep(Box::new(e)),
+        }
+    }
+}
+
+/// Output that cannot be written fails the job (exit 1): the callers of
+/// the file writer mapped it to `SubmitError::Job`.
+impl From<OutputError> for SubmitError {
+    fn from(e: OutputError) -> SubmitError {
+        SubmitError::Job(e.to_string())
+    }
+}
 
 /// Turns a piece's raw partial payload into file bytes.
 pub trait Format {
-    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String>;
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError>;
 }
 
 /// Bytes as they came (a job program's stdout).
 pub struct Raw;
 
 impl Format for Raw {
-    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError> {
         out.extend_from_slice(payload);
         Ok(())
     }
@@ -30,9 +111,12 @@ impl Format for Raw {
 pub struct PrimeText;
 
 impl Format for PrimeText {
-    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError> {
         if payload.len() % 8 != 0 {
-            return Err(format!("a primes partial of {} bytes is not whole u64 values", payload.len()));
+            return Err(OutputError::BadPayload(format!(
+                "a primes partial of {} bytes is not whole u64 values",
+                payload.len()
+            )));
         }
         let mut digits = [0u8; 20];
         for chunk in payload.chunks_exact(8) {
@@ -81,18 +165,18 @@ impl<F: Format> OrderedWriter<F> {
     /// Writes to `path`: a regular file (or a new one) by way of
     /// `FILE.partial`; anything else (/dev/null, a FIFO) directly, since
     /// renaming over it would replace the device or pipe with a file.
-    pub fn create(path: PathBuf, pieces: usize, format: F) -> Result<OrderedWriter<F>, String> {
+    pub fn create(path: PathBuf, pieces: usize, format: F) -> Result<OrderedWriter<F>, OutputError> {
         if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
             let out = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                .map_err(|error| OutputError::Open { path: path.clone(), error })?;
             return Ok(OrderedWriter::stream(Box::new(out), format));
         }
         let mut temp = path.clone().into_os_string();
         temp.push(".partial");
         let temp = PathBuf::from(temp);
-        let file = File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        let file = File::create(&temp).map_err(|error| OutputError::Create { path: temp.clone(), error })?;
         let out: Box<dyn Write> = Box::new(file);
         Ok(OrderedWriter::new(Dest::File { path, temp, pieces }, out, format))
     }
@@ -114,7 +198,7 @@ impl<F: Format> OrderedWriter<F> {
         }
     }
 
-    pub fn write(&mut self, piece: usize, payload: &[u8]) -> Result<(), String> {
+    pub fn write(&mut self, piece: usize, payload: &[u8]) -> Result<(), OutputError> {
         if piece == self.next {
             self.emit(payload)
         } else {
@@ -123,7 +207,7 @@ impl<F: Format> OrderedWriter<F> {
         }
     }
 
-    pub fn piece_done(&mut self, piece: usize) -> Result<(), String> {
+    pub fn piece_done(&mut self, piece: usize) -> Result<(), OutputError> {
         if piece != self.next {
             self.held.entry(piece).or_insert(Held { data: Vec::new(), done: false }).done = true;
             return Ok(());
@@ -140,30 +224,31 @@ impl<F: Format> OrderedWriter<F> {
         // A reader of a stream (a pipe to the next command) sees each piece
         // as soon as it is in order.
         if let Dest::Stream = self.dest {
-            self.out.flush().map_err(|e| format!("writing {}: {e}", self.name()))?;
+            self.out.flush().map_err(|error| OutputError::Write { name: self.name(), error })?;
         }
         Ok(())
     }
 
-    fn emit(&mut self, payload: &[u8]) -> Result<(), String> {
+    fn emit(&mut self, payload: &[u8]) -> Result<(), OutputError> {
         self.scratch.clear();
         self.format.render(payload, &mut self.scratch)?;
         let name = self.name();
-        self.out.write_all(&self.scratch).map_err(|e| format!("writing {name}: {e}"))
+        self.out.write_all(&self.scratch).map_err(|error| OutputError::Write { name, error })
     }
 
     /// All pieces are in: flush, and move a file into place. Returns the
     /// file's path (None for a stream).
-    pub fn finish(mut self) -> Result<Option<PathBuf>, String> {
-        self.out.flush().map_err(|e| format!("writing {}: {e}", self.name()))?;
+    pub fn finish(mut self) -> Result<Option<PathBuf>, OutputError> {
+        self.out.flush().map_err(|error| OutputError::Write { name: self.name(), error })?;
         match self.dest {
             Dest::Stream => Ok(None),
             Dest::File { path, temp, pieces } => {
                 if self.next != pieces {
-                    return Err(format!("output incomplete: {} of {pieces} pieces written", self.next));
+                    return Err(OutputError::Incomplete { written: self.next, pieces });
                 }
-                std::fs::rename(&temp, &path)
-                    .map_err(|e| format!("cannot rename {} to {}: {e}", temp.display(), path.display()))?;
+                if let Err(error) = std::fs::rename(&temp, &path) {
+                    return Err(OutputError::Rename { from: temp, to: path, error });
+                }
                 Ok(Some(path))
             }
         }

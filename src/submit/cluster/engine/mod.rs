@@ -8,18 +8,19 @@
 //! pieces to the others, and a piece that fails on `retries` different
 //! workers fails the job. Partial results are held until their piece
 //! completes, so a re-run piece never leaves half an answer behind.
+//!
+//! Here: connecting and the scheduling loop; `api` holds what callers hand
+//! in and get back, `frames` handles what workers send, `run` the state of
+//! one run, `rounds` lockstep rounds and `watch` who hears how a run goes.
 
-use crate::jobs::JobKind;
-use crate::net::Io;
 use crate::protocol::message::SUBMIT_HAS_INPUT;
-use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType, SubmitRef};
+use crate::protocol::{FrameType, SubmitRef};
 use crate::submit::cluster::hosts::{HostSpec, HostsFile};
-use crate::submit::cluster::link::{closed, Event, Link, State};
+use crate::submit::cluster::link::{Event, Link, State};
 use crate::submit::error::SubmitError;
 use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
-use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,9 +29,17 @@ use std::time::{Duration, Instant};
 const DATA_CHUNK: usize = 256 * 1024;
 /// Keep at most this much input queued per connection; read more later.
 const INPUT_QUEUE: usize = 1024 * 1024;
+mod api;
+mod frames;
+mod gather_error;
 pub mod rounds;
 mod run;
 mod watch;
+
+pub use api::{
+    Cores, Gatherer, HostReport, InputOpener, InputStream, Next, Options, Piece, PieceList, PieceSource, PieceTimeout,
+};
+pub use gather_error::GatherError;
 
 use run::Run;
 pub use watch::{Progress, Unwatched, Watch};
@@ -41,118 +50,6 @@ pub(super) const SIGNALS: Token = Token(usize::MAX - 2);
 const SETTLE: Duration = Duration::from_millis(300);
 /// Longest sleep of the loop: timeouts are checked at least this often.
 const TICK: Duration = Duration::from_millis(100);
-
-/// Where a piece's input comes from, read a chunk at a time.
-pub trait InputStream {
-    /// Fills the front of `buf` with the next bytes, at most `buf.len()`
-    /// of them. Returns how many, and whether more follow (false once the
-    /// stream is exhausted: these were the last bytes, maybe none).
-    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)>;
-}
-
-/// Opens a piece's input; called again if the piece has to be re-run.
-pub type InputOpener = Box<dyn Fn() -> io::Result<Box<dyn InputStream>>>;
-
-/// How much of a worker one piece occupies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cores {
-    /// The worker splits the piece over all its threads.
-    All,
-    /// The piece keeps one core busy (task-farm tasks).
-    One,
-}
-
-/// One unit of work, sent to one worker at a time.
-pub struct Piece {
-    pub kind: JobKind,
-    pub params: Vec<u8>,
-    pub input: Option<InputOpener>,
-    pub cores: Cores,
-    /// For messages: what part of the job this is ("rows 0..626").
-    pub label: String,
-}
-
-/// What the scheduler asks of a source of pieces.
-pub enum Next {
-    Piece(Piece),
-    /// None now; the source will wake the loop when it has more.
-    Wait,
-    Done,
-}
-
-pub trait PieceSource {
-    fn next(&mut self) -> Next;
-    /// How many pieces in all, when known in advance (for the progress bar).
-    fn total(&self) -> Option<usize>;
-    /// Called once with a waker the source may use from another thread.
-    fn set_waker(&mut self, _waker: Arc<Waker>) {}
-}
-
-/// A fixed list of pieces.
-pub struct PieceList(pub VecDeque<Piece>, usize);
-
-impl PieceList {
-    pub fn new(pieces: Vec<Piece>) -> PieceList {
-        let n = pieces.len();
-        PieceList(pieces.into(), n)
-    }
-}
-
-impl PieceSource for PieceList {
-    fn next(&mut self) -> Next {
-        self.0.pop_front().map_or(Next::Done, Next::Piece)
-    }
-    fn total(&self) -> Option<usize> {
-        Some(self.1)
-    }
-}
-
-/// Receives finished pieces: their partial results in order, then the
-/// final result. Called once per piece, whatever the retries.
-pub trait Gatherer {
-    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
-    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), String>;
-    /// Pieces past the first unfinished one that may run at the same time;
-    /// bounds what an ordered writer must hold. None: no bound.
-    fn lookahead(&self) -> Option<usize> {
-        None
-    }
-}
-
-/// A per-piece time limit (GNU parallel's `--timeout`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum PieceTimeout {
-    Absolute(Duration),
-    /// A multiple of the median time of the pieces finished so far.
-    OfMedian(f64),
-}
-
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub connect_timeout: Duration,
-    pub heartbeat_timeout: Duration,
-    pub retries: usize,
-    pub piece_timeout: Option<PieceTimeout>,
-    pub deadline: Option<Instant>,
-    /// The cluster key, when the workers require one.
-    pub key: Option<Arc<Vec<u8>>>,
-}
-
-/// What the report says about one worker.
-#[derive(Clone, Debug)]
-pub struct HostReport {
-    pub address: String,
-    pub hostname: String,
-    pub arch: String,
-    pub software: String,
-    pub threads: usize,
-    pub pieces: usize,
-    pub failures: usize,
-    pub busy: Duration,
-    pub state: &'static str,
-    pub error: Option<String>,
-    pub handshake_rtt: Duration,
-}
 
 pub struct Engine {
     pub(super) poll: Poll,
@@ -414,7 +311,7 @@ impl Engine {
                 }
                 loop {
                     if let Err(e) = self.pump_input(i) {
-                        self.lose(i, e, run)?;
+                        self.lose(i, e.to_string(), run)?;
                         ready[i] = false;
                         break;
                     }
@@ -434,7 +331,7 @@ impl Engine {
         self.ready = ready;
         for i in 0..self.links.len() {
             if let Err(e) = self.links[i].flush() {
-                self.lose(i, e, run)?;
+                self.lose(i, e.to_string(), run)?;
             }
             self.links[i].close_if_retired_and_idle(self.poll.registry());
         }
@@ -510,7 +407,7 @@ impl Engine {
                 }
                 return Ok(());
             }
-            link.flush()?;
+            link.flush().map_err(|e| e.to_string())?;
             if link.pending_output() > 0 {
                 // The socket is full: its writable event brings us back.
                 self.streaming[i] = Some((job_id, stream));
@@ -614,180 +511,11 @@ impl Engine {
                     self.on_link_event(i, run.as_deref_mut(), gather)?;
                     if let Err(e) = self.links[i].flush() {
                         if let Some(run) = run.as_deref_mut() {
-                            self.lose(i, e, run)?;
+                            self.lose(i, e.to_string(), run)?;
                         }
                     }
                 }
                 _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// A readiness event on link `i`: what `Link::on_event` does, but each
-    /// frame is handled where it arrived, in the link's receive buffer, so
-    /// that a steady stream of frames is neither copied nor allocated (a
-    /// partial is copied once, into the store its piece keeps).
-    fn on_link_event(
-        &mut self,
-        i: usize,
-        mut run: Option<&mut Run>,
-        gather: &mut dyn Gatherer,
-    ) -> Result<(), SubmitError> {
-        let now = Instant::now();
-        if let Err(event) = self.links[i].start_event(now) {
-            return self.on_link_lost(i, event, run);
-        }
-        loop {
-            let io = match self.links[i].receive() {
-                Ok(io) => io,
-                Err(event) => return self.on_link_lost(i, event, run),
-            };
-            let Some(mut taken) = self.links[i].take_input() else { return Ok(()) };
-            loop {
-                // An error return drops the taken input with the run.
-                match taken.input.next_frame() {
-                    Ok(Some(frame)) => {
-                        self.links[i].heard(now);
-                        self.on_frame(i, frame, run.as_deref_mut(), gather)?;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        let event = self.links[i].bad_frame(&e);
-                        self.links[i].restore_input(taken);
-                        return self.on_link_lost(i, event, run);
-                    }
-                }
-            }
-            self.links[i].restore_input(taken);
-            match io {
-                Io::Progress(_) => continue,
-                Io::WouldBlock => return Ok(()),
-                Io::Closed => return self.on_link_lost(i, closed(), run),
-            }
-        }
-    }
-
-    /// Link `i` failed (`Event::Lost`) or is not a worker of ours
-    /// (`Event::NotAWorker`).
-    fn on_link_lost(&mut self, i: usize, event: Event, run: Option<&mut Run>) -> Result<(), SubmitError> {
-        let now = Instant::now();
-        match (event, run) {
-            (Event::NotAWorker(reason), _) => {
-                self.links[i].refuse(self.poll.registry(), reason, now);
-            }
-            (Event::Lost(reason), Some(run)) => self.lose(i, reason, run)?,
-            (Event::Lost(reason), None) => {
-                self.links[i].fail(self.poll.registry(), reason, now);
-            }
-            (Event::Frame(_), _) => {}
-        }
-        Ok(())
-    }
-
-    /// A frame from link `i`, read in place.
-    fn on_frame(
-        &mut self,
-        i: usize,
-        frame: FrameRef<'_>,
-        run: Option<&mut Run>,
-        gather: &mut dyn Gatherer,
-    ) -> Result<(), SubmitError> {
-        let now = Instant::now();
-        if let State::Connecting(_) = self.links[i].state {
-            if let Err(why) = self.links[i].on_welcome(frame, now) {
-                log::warn!("worker {} {why}", self.links[i].spec);
-                self.links[i].refuse(self.poll.registry(), why, now);
-            }
-            return Ok(());
-        }
-        let Some(run) = run else { return Ok(()) };
-        let job_id = frame.header.job_id;
-        match frame.header.frame_type {
-            FrameType::Partial => {
-                if let Some(f) = self.links[i].flights.get_mut(&job_id) {
-                    f.partials.push(frame.payload);
-                }
-            }
-            FrameType::Result => self.on_result(i, job_id, frame.payload, run, gather, now)?,
-            FrameType::Error => self.on_error(i, job_id, frame.payload, run, now)?,
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// A piece's Result: its partials, then the result, go to `gather`.
-    fn on_result(
-        &mut self,
-        i: usize,
-        job_id: u32,
-        payload: &[u8],
-        run: &mut Run,
-        gather: &mut dyn Gatherer,
-        now: Instant,
-    ) -> Result<(), SubmitError> {
-        let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
-        let index = flight.piece;
-        let slot = &mut run.pieces[index];
-        slot.running_on.retain(|&l| l != i);
-        if slot.done {
-            self.links[i].recycle_partials(flight.partials);
-            return Ok(()); // a late duplicate of a re-run piece
-        }
-        // The message is only built if the gatherer refuses the piece.
-        let (host, label) = (&self.links[i].spec, &slot.piece.label);
-        let fail = |e: String| SubmitError::Job(format!("worker {host}: {label}: {e}"));
-        for p in flight.partials.iter() {
-            gather.partial(index, p).map_err(fail)?;
-        }
-        gather.result(index, payload).map_err(fail)?;
-        self.links[i].recycle_partials(flight.partials);
-        self.links[i].pieces_done += 1;
-        run.finish(index, now - flight.sent);
-        Ok(())
-    }
-
-    /// A worker's Error frame: for the connection (job 0), or for a piece.
-    fn on_error(
-        &mut self,
-        i: usize,
-        job_id: u32,
-        payload: &[u8],
-        run: &mut Run,
-        now: Instant,
-    ) -> Result<(), SubmitError> {
-        let msg =
-            ErrorMessage::decode(payload).unwrap_or_else(|e| ErrorMessage::new(ErrorCode::BadFrame, e.to_string()));
-        if job_id == 0 {
-            return self.lose(i, format!("reported: {}", msg.message), run);
-        }
-        let Some(flight) = self.links[i].end_flight(job_id, now) else { return Ok(()) };
-        let index = flight.piece;
-        run.pieces[index].running_on.retain(|&l| l != i);
-        let host = self.links[i].spec.to_string();
-        match msg.code {
-            // The worker is going away, not the piece's fault: re-run it.
-            // Not the piece's fault: send no more to that worker (it
-            // is draining) and run the piece elsewhere, or there
-            // once the worker is back.
-            ErrorCode::ShuttingDown => {
-                self.links[i].draining = true;
-                run.requeue(index, i);
-            }
-            ErrorCode::Cancelled | ErrorCode::UnknownJob => {}
-            // A job program that failed may have met a bad host (a
-            // missing tool, a full disk): run it elsewhere, up to
-            // --retries workers.
-            ErrorCode::JobFailed if run.pieces[index].piece.kind.may_fail_by_host() => {
-                let why = msg.message;
-                run.progress.notice(format!("pisubmit: worker {host}: {}: {why}", run.pieces[index].piece.label));
-                self.links[i].failures += 1;
-                run.piece_failed(index, i, &host, &why, self.opts.retries)?;
-            }
-            // Bad data or parameters fail the same way everywhere.
-            _ => {
-                let label = &run.pieces[index].piece.label;
-                return Err(SubmitError::Job(format!("worker {host}: {label}: {}", msg.message)));
             }
         }
         Ok(())
@@ -798,10 +526,10 @@ impl Engine {
 struct NoPieces;
 
 impl Gatherer for NoPieces {
-    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+    fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
         Ok(())
     }
-    fn result(&mut self, _: usize, _: &[u8]) -> Result<(), String> {
+    fn result(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
         Ok(())
     }
 }

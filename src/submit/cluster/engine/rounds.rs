@@ -62,7 +62,7 @@ impl Engine {
         let mut out = Vec::new();
         for i in 0..self.links.len() {
             if let Err(why) = self.links[i].flush() {
-                self.lose_link(i, why, &mut out);
+                self.lose_link(i, why.to_string(), &mut out);
             }
         }
         if let Err(e) = self.poll.poll(events, Some(timeout)) {
@@ -85,7 +85,7 @@ impl Engine {
                         if let State::Connecting(_) = self.links[i].state {
                             if let Err(why) = self.links[i].on_welcome(frame.view(), now) {
                                 log::warn!("worker {} {why}", self.links[i].spec);
-                                self.links[i].refuse(self.poll.registry(), why, now);
+                                self.links[i].refuse(self.poll.registry(), why.to_string(), now);
                             }
                         } else if frame.header.frame_type != FrameType::Pong {
                             out.push(SessionEvent::Frame(i, frame));
@@ -98,7 +98,7 @@ impl Engine {
                 }
             }
             if let Err(why) = self.links[i].flush() {
-                self.lose_link(i, why, &mut out);
+                self.lose_link(i, why.to_string(), &mut out);
             }
         }
         let now = Instant::now();

@@ -1,7 +1,8 @@
 //! The state of one run of pieces: which wait, which run where, which
 //! failed where, and when a piece has taken too long.
 
-use super::{Next, Piece, PieceSource, PieceTimeout, Progress};
+use super::api::{Next, Piece, PieceSource, PieceTimeout};
+use super::watch::Progress;
 use crate::submit::error::SubmitError;
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -16,6 +16,8 @@
 //! checkpoint is cut again over the workers that remain, and the run goes
 //! on from there. Life is deterministic, so the final board is the same.
 
+use super::bad_part::BadPart;
+use super::partition::partition;
 use super::Checkpoint;
 use crate::jobs::life::{self as wire, Params};
 use crate::jobs::JobKind;
@@ -169,39 +171,6 @@ pub fn run(
             }
         }
     }
-}
-
-/// Cuts `height` rows over hosts in proportion to their threads (largest
-/// remainder first); hosts left with no rows are not used.
-pub fn partition(height: u32, hosts: &[(usize, usize)]) -> Vec<(usize, u32, u32)> {
-    let total: u64 = hosts.iter().map(|&(_, t)| t as u64).sum::<u64>().max(1);
-    let exact: Vec<(u64, u64)> = hosts
-        .iter()
-        .map(|&(_, t)| {
-            let share = u64::from(height) * t as u64;
-            (share / total, share % total)
-        })
-        .collect();
-    let mut rows: Vec<u64> = exact.iter().map(|e| e.0).collect();
-    let mut left = u64::from(height) - rows.iter().sum::<u64>();
-    let mut order: Vec<usize> = (0..hosts.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(exact[i].1));
-    for &i in order.iter().cycle().take(hosts.len() * 2) {
-        if left == 0 {
-            break;
-        }
-        rows[i] += 1;
-        left -= 1;
-    }
-    let mut first = 0u32;
-    let mut out = Vec::new();
-    for (i, &(link, _)) in hosts.iter().enumerate() {
-        if rows[i] > 0 {
-            out.push((link, first, rows[i] as u32));
-            first += rows[i] as u32;
-        }
-    }
-    out
 }
 
 struct Epoch<'a> {
@@ -540,20 +509,20 @@ impl<'a> Epoch<'a> {
         }
     }
 
-    fn on_borders(&mut self, i: usize, r: &mut WireReader) -> Result<(), String> {
-        let _generation = r.u64("generation").map_err(|e| e.to_string())?;
-        let _population = r.u64("population").map_err(|e| e.to_string())?;
-        let nanos = r.u64("compute_ns").map_err(|e| e.to_string())?;
-        let updates = r.u64("row_updates").map_err(|e| e.to_string())?;
+    fn on_borders(&mut self, i: usize, r: &mut WireReader) -> Result<(), BadPart> {
+        let _generation = r.u64("generation")?;
+        let _population = r.u64("population")?;
+        let nanos = r.u64("compute_ns")?;
+        let updates = r.u64("row_updates")?;
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
         // The rows are the two borders this head asked for; what follows them
         // is a later minor's fields (docs/PROTOCOL.md, Versions).
         let want = 2 * s.ret as usize * row_bytes;
         if r.remaining() < want {
-            return Err(format!("{} bytes of rows, not two borders of {} rows", r.remaining(), s.ret));
+            return Err(BadPart::ShortBorders { bytes: r.remaining(), rows: s.ret });
         }
-        let rest = r.take(want, "rows").map_err(|e| e.to_string())?;
+        let rest = r.take(want, "rows")?;
         r.skip_later_fields();
         let half = rest.len() / 2;
         s.top = to_words(&rest[..half]);
@@ -564,15 +533,15 @@ impl<'a> Epoch<'a> {
         Ok(())
     }
 
-    fn on_strip(&mut self, i: usize, r: &mut WireReader) -> Result<(), String> {
-        let _generation = r.u64("generation").map_err(|e| e.to_string())?;
-        let first = r.u32("first_row").map_err(|e| e.to_string())?;
-        let rest = r.take(r.remaining(), "rows").map_err(|e| e.to_string())?;
+    fn on_strip(&mut self, i: usize, r: &mut WireReader) -> Result<(), BadPart> {
+        let _generation = r.u64("generation")?;
+        let first = r.u32("first_row")?;
+        let rest = r.take(r.remaining(), "rows")?;
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
         let count = (rest.len() / row_bytes) as u32;
         if rest.len() % row_bytes != 0 || first != s.snapshot_rows || first + count > s.rows {
-            return Err(format!("rows {first}..{} do not continue the {} rows sent", first + count, s.snapshot_rows));
+            return Err(BadPart::Discontinuous { first, end: first + count, sent: s.snapshot_rows });
         }
         if let Some(board) = self.gathering.as_mut() {
             board.put_rows(s.first + first, &to_words(rest));
@@ -584,21 +553,4 @@ impl<'a> Epoch<'a> {
 
 fn to_words(bytes: &[u8]) -> Vec<u64> {
     bytes.chunks_exact(8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::partition;
-
-    #[test]
-    fn rows_follow_threads_and_cover_the_board() {
-        assert_eq!(partition(100, &[(0, 4), (1, 4)]), vec![(0, 0, 50), (1, 50, 50)]);
-        assert_eq!(partition(10, &[(0, 4), (1, 1)]), vec![(0, 0, 8), (1, 8, 2)]);
-        let p = partition(7, &[(0, 1), (1, 1), (2, 1)]);
-        assert_eq!(p.iter().map(|x| x.2).sum::<u32>(), 7);
-        // Fewer rows than hosts: some hosts get none and are left out.
-        let p = partition(2, &[(0, 1), (1, 1), (2, 1)]);
-        assert_eq!(p.iter().map(|x| x.2).collect::<Vec<_>>(), vec![1, 1]);
-        assert_eq!(p[1].1, 1);
-    }
 }

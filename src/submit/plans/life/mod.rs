@@ -1,7 +1,9 @@
 //! The head half of `pisubmit life`: the lockstep driver of the strips
 //! its options, the starting board, and when it checkpoints the board.
 
+mod bad_part;
 pub mod driver;
+mod partition;
 
 use crate::life::pattern;
 use crate::life::{Board, Edges};

@@ -5,6 +5,10 @@
 //! It owns one socket and what is known about the worker at its end. It
 //! does not choose pieces or combine results: `engine` does.
 
+mod refusal;
+
+pub use refusal::{Refusal, SendError};
+
 use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
@@ -24,9 +28,6 @@ use std::time::{Duration, Instant};
 pub fn closed() -> Event {
     Event::Lost("closed the connection (did the worker die or restart?)".into())
 }
-
-/// How to fix a cluster key that does not match, for the messages.
-const KEY_FIX: &str = "give pisubmit --key FILE (or set PISUBMIT_KEY=FILE) with the same key file every Pi has (--key in /etc/default/piworker)";
 
 /// Largest payload the head accepts from a worker.
 const MAX_INCOMING: u32 = 64 * 1024 * 1024;
@@ -392,26 +393,29 @@ impl Link {
     }
 
     /// Checks a Welcome; a refusal is final for this worker.
-    pub fn on_welcome(&mut self, frame: FrameRef<'_>, now: Instant) -> Result<(), String> {
+    pub fn on_welcome(&mut self, frame: FrameRef<'_>, now: Instant) -> Result<(), Refusal> {
         match frame.header.frame_type {
             FrameType::Welcome => {
-                let w = Welcome::decode(frame.payload).map_err(|e| format!("malformed Welcome: {e}"))?;
+                let w = Welcome::decode(frame.payload).map_err(Refusal::Malformed)?;
                 if w.protocol_major != PROTOCOL_MAJOR {
-                    return Err(version_refusal(PROTOCOL_MAJOR, PROTOCOL_MINOR, w.protocol_major, w.protocol_minor));
+                    return Err(Refusal::Version(version_refusal(
+                        PROTOCOL_MAJOR,
+                        PROTOCOL_MINOR,
+                        w.protocol_major,
+                        w.protocol_minor,
+                    )));
                 }
                 match (&w.challenge, self.key.as_deref()) {
                     (Challenge::Open, None) => {}
                     (Challenge::Open, Some(_)) => {
-                        return Err("has no cluster key, but --key was given: not trusting it".into());
+                        return Err(Refusal::KeyNotAsked);
                     }
                     (Challenge::Key { .. }, None) => {
-                        return Err(format!("requires the cluster key: {KEY_FIX}"));
+                        return Err(Refusal::KeyRequired);
                     }
                     (Challenge::Key { nonce, proof }, Some(key)) => {
                         if !auth::check_worker_proof(key, &self.client_nonce, nonce, proof) {
-                            return Err(format!(
-                                "does not know our cluster key (a different key, or not a worker of ours): {KEY_FIX}"
-                            ));
+                            return Err(Refusal::WrongKey);
                         }
                         let ours = auth::client_proof(key, &self.client_nonce, nonce);
                         if let Some(conn) = self.conn.as_mut() {
@@ -435,12 +439,12 @@ impl Link {
                     .unwrap_or_else(|e| ErrorMessage::new(ErrorCode::Unknown(0), e.to_string()));
                 self.refusal_code = Some(msg.code);
                 match msg.code {
-                    ErrorCode::NotAllowed => Err(format!("refused this machine: {}", msg.message)),
-                    ErrorCode::AuthFailed => Err(format!("refused the handshake: {}; {KEY_FIX}", msg.message)),
-                    _ => Err(format!("refused the handshake: {}", msg.message)),
+                    ErrorCode::NotAllowed => Err(Refusal::NotAllowed(msg.message)),
+                    ErrorCode::AuthFailed => Err(Refusal::AuthFailed(msg.message)),
+                    _ => Err(Refusal::Refused(msg.message)),
                 }
             }
-            other => Err(format!("expected Welcome, got {other:?}")),
+            other => Err(Refusal::NotWelcome(other)),
         }
     }
 
@@ -471,12 +475,12 @@ impl Link {
     }
 
     /// Writes what is queued; an error means the link is lost.
-    pub fn flush(&mut self) -> Result<(), String> {
+    pub fn flush(&mut self) -> Result<(), SendError> {
         let Some(conn) = self.conn.as_mut() else { return Ok(()) };
         match conn.write_some() {
-            Ok(Io::Closed) => Err("closed the connection while we were sending".into()),
+            Ok(Io::Closed) => Err(SendError::Closed),
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("write failed: {e}")),
+            Err(e) => Err(SendError::Write(e)),
         }
     }
 
@@ -553,48 +557,4 @@ impl Link {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partials_come_back_as_they_went_in_and_stores_are_reused() {
-        let spec = crate::submit::cluster::hosts::parse_host("127.0.0.1:1").unwrap();
-        let mut link = Link::new(spec, Token(0), None);
-        let now = Instant::now();
-        link.start_flight(1, 0, now);
-        let sent: [&[u8]; 4] = [b"first", b"", b"third one", &[7; 1000]];
-        for p in sent {
-            link.flights.get_mut(&1).unwrap().partials.push(p);
-        }
-        let flight = link.end_flight(1, now).unwrap();
-        assert_eq!(flight.partials.iter().collect::<Vec<_>>(), sent);
-        let kept = flight.partials.bytes.as_ptr();
-        link.recycle_partials(flight.partials);
-        // The next piece gets the emptied store, memory and all.
-        link.start_flight(2, 1, now);
-        let partials = &link.flights[&2].partials;
-        assert_eq!((partials.iter().count(), partials.bytes.as_ptr()), (0, kept));
-    }
-
-    #[test]
-    fn a_parameter_goes_only_to_a_worker_whose_minor_has_it() {
-        let spec = crate::submit::cluster::hosts::parse_host("127.0.0.1:1").unwrap();
-        let mut link = Link::new(spec, Token(0), None);
-        assert_eq!(link.peer_minor(), None);
-        assert!(!link.may_send(0), "nothing is known before the Welcome");
-        for (minor, since, ok) in [(2, 3, false), (3, 3, true), (4, 3, true), (0, 1, false), (1, 0, true)] {
-            link.welcome = Some(Welcome {
-                protocol_major: PROTOCOL_MAJOR,
-                protocol_minor: minor,
-                software: "0.1.0".into(),
-                hostname: "pi".into(),
-                arch: "arm64".into(),
-                threads: 4,
-                max_frame: 1 << 24,
-                challenge: Challenge::Open,
-            });
-            assert_eq!(link.peer_minor(), Some(minor));
-            assert_eq!(link.may_send(since), ok, "worker 1.{minor}, a parameter of 1.{since}");
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,122 @@
+//! What the engine's callers hand it and get back: where pieces and their input come
+//! from, who gathers the answers, the options, and the report on each worker.
+
+use super::gather_error::GatherError;
+use crate::jobs::JobKind;
+use mio::Waker;
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where a piece's input comes from, read a chunk at a time.
+pub trait InputStream {
+    /// Fills the front of `buf` with the next bytes, at most `buf.len()`
+    /// of them. Returns how many, and whether more follow (false once the
+    /// stream is exhausted: these were the last bytes, maybe none).
+    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)>;
+}
+
+/// Opens a piece's input; called again if the piece has to be re-run.
+pub type InputOpener = Box<dyn Fn() -> io::Result<Box<dyn InputStream>>>;
+
+/// How much of a worker one piece occupies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cores {
+    /// The worker splits the piece over all its threads.
+    All,
+    /// The piece keeps one core busy (task-farm tasks).
+    One,
+}
+
+/// One unit of work, sent to one worker at a time.
+pub struct Piece {
+    pub kind: JobKind,
+    pub params: Vec<u8>,
+    pub input: Option<InputOpener>,
+    pub cores: Cores,
+    /// For messages: what part of the job this is ("rows 0..626").
+    pub label: String,
+}
+
+/// What the scheduler asks of a source of pieces.
+pub enum Next {
+    Piece(Piece),
+    /// None now; the source will wake the loop when it has more.
+    Wait,
+    Done,
+}
+
+pub trait PieceSource {
+    fn next(&mut self) -> Next;
+    /// How many pieces in all, when known in advance (for the progress bar).
+    fn total(&self) -> Option<usize>;
+    /// Called once with a waker the source may use from another thread.
+    fn set_waker(&mut self, _waker: Arc<Waker>) {}
+}
+
+/// A fixed list of pieces.
+pub struct PieceList(pub VecDeque<Piece>, usize);
+
+impl PieceList {
+    pub fn new(pieces: Vec<Piece>) -> PieceList {
+        let n = pieces.len();
+        PieceList(pieces.into(), n)
+    }
+}
+
+impl PieceSource for PieceList {
+    fn next(&mut self) -> Next {
+        self.0.pop_front().map_or(Next::Done, Next::Piece)
+    }
+    fn total(&self) -> Option<usize> {
+        Some(self.1)
+    }
+}
+
+/// Receives finished pieces: their partial results in order, then the
+/// final result. Called once per piece, whatever the retries.
+pub trait Gatherer {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError>;
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError>;
+    /// Pieces past the first unfinished one that may run at the same time;
+    /// bounds what an ordered writer must hold. None: no bound.
+    fn lookahead(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A per-piece time limit (GNU parallel's `--timeout`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PieceTimeout {
+    Absolute(Duration),
+    /// A multiple of the median time of the pieces finished so far.
+    OfMedian(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    pub heartbeat_timeout: Duration,
+    pub retries: usize,
+    pub piece_timeout: Option<PieceTimeout>,
+    pub deadline: Option<Instant>,
+    /// The cluster key, when the workers require one.
+    pub key: Option<Arc<Vec<u8>>>,
+}
+
+/// What the report says about one worker.
+#[derive(Clone, Debug)]
+pub struct HostReport {
+    pub address: String,
+    pub hostname: String,
+    pub arch: String,
+    pub software: String,
+    pub threads: usize,
+    pub pieces: usize,
+    pub failures: usize,
+    pub busy: Duration,
+    pub state: &'static str,
+    pub error: Option<String>,
+    pub handshake_rtt: Duration,
+}
