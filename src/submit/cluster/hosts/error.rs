@@ -1,6 +1,5 @@
 //! What can be wrong with a host list, a host in it, or a hosts file.
 
-use super::file::MAX_HOSTS_FILE_BYTES;
 use crate::submit::error::SubmitError;
 use std::fmt;
 use std::io;
@@ -33,8 +32,9 @@ pub enum HostsError {
         path: PathBuf,
         error: io::Error,
     },
-    /// Larger than [`MAX_HOSTS_FILE_BYTES`]: a typo such as `@/dev/zero`.
+    /// Larger than `limit` bytes: a typo such as `@/dev/zero`.
     TooLarge {
+        limit: u64,
         path: PathBuf,
     },
     NotText {
@@ -52,8 +52,8 @@ impl fmt::Display for HostsError {
             HostsError::EmptyList => f.write_str("the host list is empty"),
             HostsError::EmptyFile { path } => write!(f, "{path}: no hosts in the file"),
             HostsError::Unreadable { path, error } => write!(f, "cannot read hosts file {}: {error}", path.display()),
-            HostsError::TooLarge { path } => {
-                write!(f, "hosts file {} is larger than {} MiB", path.display(), MAX_HOSTS_FILE_BYTES >> 20)
+            HostsError::TooLarge { path, limit } => {
+                write!(f, "hosts file {} is larger than {} MiB", path.display(), limit >> 20)
             }
             HostsError::NotText { path, error } => {
                 write!(f, "hosts file {} is not UTF-8 text: {error}", path.display())

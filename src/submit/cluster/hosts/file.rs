@@ -77,7 +77,7 @@ pub(super) fn read_hosts_file(path: &Path) -> Result<Vec<u8>, HostsError> {
     let mut bytes = Vec::new();
     std::fs::File::open(path).and_then(|f| f.take(MAX_HOSTS_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(cannot)?;
     if bytes.len() as u64 > MAX_HOSTS_FILE_BYTES {
-        return Err(HostsError::TooLarge { path: path.to_path_buf() });
+        return Err(HostsError::TooLarge { path: path.to_path_buf(), limit: MAX_HOSTS_FILE_BYTES });
     }
     Ok(bytes)
 }
