@@ -52,6 +52,14 @@ pub enum Command {
     Jobs,
 }
 
+impl Command {
+    /// Whether it talks to the workers of --hosts. Discovery is how a host
+    /// list is found: it needs none.
+    pub fn needs_workers(&self) -> bool {
+        !matches!(self, Command::Discover(_))
+    }
+}
+
 impl Global {
     /// How to reach the workers, for a command that started at `started`
     /// (the --timeout counts from there).
@@ -103,8 +111,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         name => Command::Job(parse_job(name, &mut args)?),
     };
     let given = args.globals;
-    let (hosts, hosts_file) = if let Command::Discover(_) = command {
-        // Discovery is how a host list is found: it needs none.
+    let (hosts, hosts_file) = if !command.needs_workers() {
         (Vec::new(), None)
     } else {
         let hosts_text =

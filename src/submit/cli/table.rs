@@ -400,8 +400,8 @@ const JOBS: Command = Command {
 const BENCH: Command = Command {
     name: "bench",
     synopsis: "[--cores N,N,...] [--repeat R] [--svg FILE] JOB [JOB OPTIONS]",
-    about: "A scaling study: JOB (loopsum, pi, primes, powers, reduce or echo) on 1, 2, 4, ... cores (taken \
-            host by host), R runs each: wall time, speed-up, efficiency.",
+    about: "A scaling study: JOB (a built-in job with a fixed amount of work; not ping or farm) on 1, 2, 4, \
+            ... cores (taken host by host), R runs each: wall time, speed-up, efficiency.",
     groups: &[Group {
         title: "BENCH OPTIONS",
         about: "",

@@ -9,7 +9,7 @@ use crate::submit::error::SubmitError;
 use crate::submit::plans::exec::{ExecOpts, ExecOutput, Mode, StdinLines};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
-use crate::submit::report::run::{report_json, report_text, Answer};
+use crate::submit::report::summary::{deliver, report_json, report_text, Answer};
 
 /// Runs `pisubmit exec`. The programs' output is the command's stdout
 /// (unless --output), so the report goes to stderr then.
@@ -56,11 +56,8 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
         return Ok(report_json(&name, answer, wall, &reports));
     }
     let report = report_text(&name, answer, wall, &reports);
-    match &opts.output {
-        Some(path) => Ok(format!("{report}  output in {}\n", path.display())),
-        None => {
-            eprint!("{report}");
-            Ok(String::new())
-        }
-    }
+    Ok(match &opts.output {
+        Some(path) => format!("{report}  output in {}\n", path.display()),
+        None => deliver(report, true),
+    })
 }

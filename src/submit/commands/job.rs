@@ -9,7 +9,7 @@ use crate::submit::plans::farm::{FarmOutput, StdinTasks};
 use crate::submit::plans::{self, JobSpec};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
-use crate::submit::report::run::{report_json, report_ping, report_text, Answer};
+use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
 use std::time::Instant;
 
 /// Runs the job and returns its report (the farm's goes to stderr).
@@ -57,11 +57,6 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
     if global.json {
         return Ok(report_json(name, answer, wall, &reports));
     }
-    let report = report_text(name, answer, wall, &reports);
-    if name == "farm" {
-        // The farm's stdout is its results, one per line: the summary goes aside.
-        eprint!("{report}");
-        return Ok(String::new());
-    }
-    Ok(report)
+    // The farm's stdout is its results, one per line: the summary goes aside.
+    Ok(deliver(report_text(name, answer, wall, &reports), name == "farm"))
 }

@@ -11,7 +11,7 @@ use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
 use crate::submit::plans::life::{initial_board, LifeOpts};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
-use crate::submit::report::run::{host_json, ms};
+use crate::submit::report::summary::{host_json, ms};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;

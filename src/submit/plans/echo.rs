@@ -8,7 +8,7 @@ use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, InputOpener, 
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, Plan};
 use crate::submit::report::json::Json;
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 use std::io;
 
 /// Bytes per echo piece.

@@ -9,7 +9,7 @@ use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, MIN_PIECE_WORK, PIECE_WORK};
 use crate::submit::plans::plan::{bad_result, number, piece, Plan};
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 
 struct LoopsumPlan {
     total: ExactSum,

@@ -8,7 +8,7 @@ use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, MIN_PIECE_WORK, PIECE_WORK};
 use crate::submit::plans::plan::{bad_result, piece, Plan};
 use crate::submit::report::json::Json;
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 
 struct PiPlan {
     counts: pi::Counts,

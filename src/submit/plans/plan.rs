@@ -5,7 +5,7 @@ use crate::jobs::JobKind;
 use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::report::json::Json;
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 
 /// A gatherer that can also say what the whole job's answer is.
 pub trait Plan: Gatherer {

@@ -8,7 +8,7 @@ use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, number, piece, Plan};
 use crate::submit::report::json::Json;
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 
 struct PowersPlan {
     rows: Vec<Option<Vec<Vec<f64>>>>,

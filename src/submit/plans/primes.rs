@@ -9,7 +9,7 @@ use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
 use crate::submit::plans::plan::{bad_result, piece, Plan};
 use crate::submit::report::json::Json;
 use crate::submit::report::output::{OrderedWriter, PrimeText};
-use crate::submit::report::run::Answer;
+use crate::submit::report::summary::Answer;
 use std::path::PathBuf;
 
 /// Numbers per piece when the primes are written out: about 100,000

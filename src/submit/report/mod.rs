@@ -7,4 +7,4 @@ pub mod grid;
 pub mod json;
 pub mod output;
 pub mod progress;
-pub mod run;
+pub mod summary;

@@ -3,7 +3,7 @@
 
 use super::api::Gatherer;
 use super::gather_error::GatherError;
-use super::run::Run;
+use super::run_state::RunState;
 use super::Engine;
 use crate::net::Io;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameRef, FrameType};
@@ -19,7 +19,7 @@ impl Engine {
     pub(super) fn on_link_event(
         &mut self,
         i: usize,
-        mut run: Option<&mut Run>,
+        mut run: Option<&mut RunState>,
         gather: &mut dyn Gatherer,
     ) -> Result<(), SubmitError> {
         let now = Instant::now();
@@ -58,7 +58,7 @@ impl Engine {
 
     /// Link `i` failed (`Event::Lost`) or is not a worker of ours
     /// (`Event::NotAWorker`).
-    fn on_link_lost(&mut self, i: usize, event: Event, run: Option<&mut Run>) -> Result<(), SubmitError> {
+    fn on_link_lost(&mut self, i: usize, event: Event, run: Option<&mut RunState>) -> Result<(), SubmitError> {
         let now = Instant::now();
         match (event, run) {
             (Event::NotAWorker(reason), _) => {
@@ -78,7 +78,7 @@ impl Engine {
         &mut self,
         i: usize,
         frame: FrameRef<'_>,
-        run: Option<&mut Run>,
+        run: Option<&mut RunState>,
         gather: &mut dyn Gatherer,
     ) -> Result<(), SubmitError> {
         let now = Instant::now();
@@ -110,7 +110,7 @@ impl Engine {
         i: usize,
         job_id: u32,
         payload: &[u8],
-        run: &mut Run,
+        run: &mut RunState,
         gather: &mut dyn Gatherer,
         now: Instant,
     ) -> Result<(), SubmitError> {
@@ -141,7 +141,7 @@ impl Engine {
         i: usize,
         job_id: u32,
         payload: &[u8],
-        run: &mut Run,
+        run: &mut RunState,
         now: Instant,
     ) -> Result<(), SubmitError> {
         let msg =

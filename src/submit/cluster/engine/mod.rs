@@ -33,7 +33,7 @@ mod api;
 mod frames;
 mod gather_error;
 pub mod rounds;
-mod run;
+mod run_state;
 mod watch;
 
 pub use api::{
@@ -41,7 +41,7 @@ pub use api::{
 };
 pub use gather_error::GatherError;
 
-use run::Run;
+use run_state::RunState;
 pub use watch::{Progress, Unwatched, Watch};
 
 const WAKER: Token = Token(usize::MAX - 1);
@@ -231,7 +231,7 @@ impl Engine {
     /// Runs every piece of `source` somewhere, feeding `gather`.
     pub fn run(&mut self, source: &mut dyn PieceSource, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         source.set_waker(Arc::clone(&self.waker));
-        let mut run = Run::new(self.watch.run_started(source.total()));
+        let mut run = RunState::new(self.watch.run_started(source.total()));
         let mut events = Events::with_capacity(256);
         loop {
             let now = Instant::now();
@@ -297,7 +297,7 @@ impl Engine {
     /// Two passes: first one piece to every idle worker (so a job with few
     /// pieces spreads out), then a second to each (so none waits between
     /// pieces).
-    fn dispatch(&mut self, run: &mut Run, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
+    fn dispatch(&mut self, run: &mut RunState, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         let lookahead = gather.lookahead();
         // Which links are ready, for `dispatchable`; only a lost link
         // changes during the passes, and it is marked here as it goes.
@@ -340,7 +340,7 @@ impl Engine {
 
     /// Whether worker `i` may take another piece needing `cores`, with at
     /// most `window` splitting pieces in flight.
-    fn has_room(&self, i: usize, cores: Cores, window: usize, run: &Run) -> bool {
+    fn has_room(&self, i: usize, cores: Cores, window: usize, run: &RunState) -> bool {
         let link = &self.links[i];
         if link.draining {
             return false;
@@ -362,7 +362,7 @@ impl Engine {
         }
     }
 
-    fn send_piece(&mut self, i: usize, index: usize, run: &mut Run) -> Result<(), SubmitError> {
+    fn send_piece(&mut self, i: usize, index: usize, run: &mut RunState) -> Result<(), SubmitError> {
         let now = Instant::now();
         let link = &mut self.links[i];
         let job_id = link.next_job_id();
@@ -418,7 +418,7 @@ impl Engine {
 
     /// Declares link `i` lost: its pieces go back to the queue (or fail the
     /// job if they have failed on `retries` workers).
-    fn lose(&mut self, i: usize, reason: String, run: &mut Run) -> Result<(), SubmitError> {
+    fn lose(&mut self, i: usize, reason: String, run: &mut RunState) -> Result<(), SubmitError> {
         let now = Instant::now();
         let host = self.links[i].spec.to_string();
         let was_ready = self.links[i].is_ready();
@@ -434,7 +434,7 @@ impl Engine {
         Ok(())
     }
 
-    fn check_timeouts(&mut self, run: &mut Run, now: Instant) -> Result<(), SubmitError> {
+    fn check_timeouts(&mut self, run: &mut RunState, now: Instant) -> Result<(), SubmitError> {
         for i in 0..self.links.len() {
             if self.links[i].heartbeat(now, self.opts.heartbeat_timeout) {
                 let why = match self.links[i].state {
@@ -478,7 +478,7 @@ impl Engine {
         Ok(())
     }
 
-    fn deadline_error(&self, run: &Run) -> SubmitError {
+    fn deadline_error(&self, run: &RunState) -> SubmitError {
         let busy: Vec<String> = self
             .links
             .iter()
@@ -495,7 +495,7 @@ impl Engine {
         &mut self,
         events: &mut Events,
         wait: Duration,
-        mut run: Option<&mut Run>,
+        mut run: Option<&mut RunState>,
         gather: &mut dyn Gatherer,
     ) -> Result<(), SubmitError> {
         if let Err(e) = self.poll.poll(events, Some(wait)) {

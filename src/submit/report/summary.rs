@@ -14,6 +14,17 @@ pub struct Answer {
     pub text: String,
 }
 
+/// Where a report goes: to stdout as the command's answer, or, when stdout
+/// already carries data (the farm's results, the programs' output), to
+/// stderr, so that a pipe gets only the data.
+pub fn deliver(report: String, stdout_carries_data: bool) -> String {
+    if stdout_carries_data {
+        eprint!("{report}");
+        return String::new();
+    }
+    report
+}
+
 /// Milliseconds with three decimals, for reports.
 pub fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3

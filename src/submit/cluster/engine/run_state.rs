@@ -19,7 +19,7 @@ pub(super) struct PieceSlot {
 }
 
 /// The state of one run of pieces.
-pub(super) struct Run {
+pub(super) struct RunState {
     pub(super) pieces: Vec<PieceSlot>,
     /// Pieces waiting for a worker, re-runs first.
     pub(super) pending: VecDeque<usize>,
@@ -30,9 +30,9 @@ pub(super) struct Run {
     pub(super) progress: Box<dyn Progress>,
 }
 
-impl Run {
-    pub(super) fn new(progress: Box<dyn Progress>) -> Run {
-        Run {
+impl RunState {
+    pub(super) fn new(progress: Box<dyn Progress>) -> RunState {
+        RunState {
             pieces: Vec::new(),
             pending: VecDeque::new(),
             lowest_unfinished: 0,
@@ -151,8 +151,8 @@ mod tests {
     use crate::jobs::JobKind;
     use crate::submit::cluster::engine::{Cores, PieceList, Unwatched};
 
-    fn run_with(pieces: usize) -> Run {
-        let mut run = Run::new(Box::new(Unwatched));
+    fn run_with(pieces: usize) -> RunState {
+        let mut run = RunState::new(Box::new(Unwatched));
         let list = (0..pieces)
             .map(|i| Piece {
                 kind: JobKind::Echo,
