@@ -6,8 +6,11 @@
 
 use piworker::daemon::{parse_args, PIWORKER};
 use piworker::flags::Flag;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+#[path = "common/checkers.rs"]
+mod checkers;
+
+use checkers::{assert_clean, check_with};
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_piworker");
 
@@ -132,31 +135,6 @@ fn every_flag_is_in_the_help_the_man_page_and_each_completion() {
         ["DESCRIPTION", "OPTIONS", "JOB PROGRAMS", "ENVIRONMENT", "EXIT STATUS", "FILES", "EXAMPLES", "SEE ALSO"]
     {
         assert!(man.contains(&format!("\n.SH {section}\n")), "the man page lacks {section}");
-    }
-}
-
-/// Runs `tool` with `args` and `input` on stdin; None (and a loud note)
-/// when the tool is not installed.
-fn check_with(tool: &str, args: &[&str], input: &str) -> Option<Output> {
-    let child =
-        Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "\n#### SKIPPED: {tool} is not installed ({e}); scripts/install-build-deps.sh installs it ####\n"
-            );
-            return None;
-        }
-    };
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to the checker");
-    Some(child.wait_with_output().expect("checker output"))
-}
-
-fn assert_clean(tool: &str, out: Option<Output>) {
-    if let Some(out) = out {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.trim().is_empty(), "{tool} complains:\n{stderr}");
     }
 }
 

@@ -9,8 +9,11 @@ use piworker::flags::{Command as TableCommand, Flag};
 use piworker::submit::cli::table::PISUBMIT;
 use piworker::submit::cli::{parse_args, Parsed};
 use piworker::submit::SubmitError;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+#[path = "common/checkers.rs"]
+mod checkers;
+
+use checkers::{assert_clean, check_with};
+use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pisubmit");
 
@@ -189,6 +192,7 @@ fn mistakes_name_the_flag_and_the_command() {
         (&["--hosts", "a", "pi", "--samples"], "missing argument for option '--samples'"),
         (&["--hosts", "a", "bench", "farm", "spin"], "bench: farm has no fixed amount of work to time"),
         (&["--generate", "pdf"], "--generate: \"pdf\" is not one of man, bash, zsh, fish"),
+        (&["--hosts", "a", "ping", "--generate"], "missing argument for option '--generate'"),
     ] {
         let out = pisubmit(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -234,31 +238,6 @@ fn every_flag_is_in_the_man_page_and_each_completion() {
     for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"]
     {
         assert!(man.contains(&format!("\n.SH {section}\n")) || man.starts_with(&format!(".SH {section}")), "{section}");
-    }
-}
-
-/// Runs `tool` with `args` and `input` on stdin; None (and a loud note)
-/// when the tool is not installed.
-fn check_with(tool: &str, args: &[&str], input: &str) -> Option<Output> {
-    let child =
-        Command::new(tool).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "\n#### SKIPPED: {tool} is not installed ({e}); scripts/install-build-deps.sh installs it ####\n"
-            );
-            return None;
-        }
-    };
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write to the checker");
-    Some(child.wait_with_output().expect("checker output"))
-}
-
-fn assert_clean(tool: &str, out: Option<Output>) {
-    if let Some(out) = out {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.trim().is_empty(), "{tool} complains:\n{stderr}");
     }
 }
 

@@ -111,10 +111,12 @@ impl Args {
             "piece-timeout" => self.globals.piece_timeout = Some(parse_piece_timeout(&self.value(&flag)?)?),
             "key" => self.globals.key_file = Some(PathBuf::from(self.value(&flag)?)),
             "quiet" => self.globals.quiet = true,
-            // --help, --version and --generate end the parse before it
-            // starts (`early`); seen here only after a bad command line.
-            "help" | "version" | "generate" => {
-                let _ = self.parser.optional_value();
+            // `early` has answered --help and --version before the parse,
+            // and --generate whenever it had a value; a --generate seen here
+            // lacks its value, and that is the error to report.
+            "help" | "version" => {}
+            "generate" => {
+                self.value(&flag)?;
             }
             // A table entry this match forgot: tests/flags_drift.rs fails first.
             other => return Err(usage(format!("--{other} is in the flag table but pisubmit does not handle it"))),
