@@ -25,6 +25,9 @@ pub struct GlobalFlags {
     pub piece_timeout: Option<PieceTimeout>,
     pub key_file: Option<PathBuf>,
     pub quiet: bool,
+    pub joblog: Option<PathBuf>,
+    pub resume: bool,
+    pub resume_failed: bool,
 }
 
 /// What a command's parser meets next.
@@ -111,6 +114,9 @@ impl Args {
             "piece-timeout" => self.globals.piece_timeout = Some(parse_piece_timeout(&self.value(&flag)?)?),
             "key" => self.globals.key_file = Some(PathBuf::from(self.value(&flag)?)),
             "quiet" => self.globals.quiet = true,
+            "joblog" => self.globals.joblog = Some(PathBuf::from(self.value(&flag)?)),
+            "resume" => self.globals.resume = true,
+            "resume-failed" => self.globals.resume_failed = true,
             // `early` has answered --help and --version before the parse,
             // and --generate whenever it had a value; a --generate seen here
             // lacks its value, and that is the error to report.

@@ -38,7 +38,18 @@ pub struct Global {
     pub piece_timeout: Option<PieceTimeout>,
     pub quiet: bool,
     pub key_file: Option<PathBuf>,
+    /// --joblog, and whether to resume from it.
+    pub joblog: Option<JoblogOpts>,
 }
+
+/// What --joblog, --resume and --resume-failed asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoblogOpts {
+    pub path: PathBuf,
+    pub resume: Resume,
+}
+
+pub use crate::submit::report::joblog::Resume;
 
 /// What pisubmit was asked to do.
 pub enum Command {
@@ -131,8 +142,26 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         piece_timeout: given.piece_timeout,
         quiet: given.quiet,
         key_file: given.key_file.or_else(env_key),
+        joblog: joblog_opts(given.joblog, given.resume, given.resume_failed)?,
     };
     Ok(Parsed::Run(global, command))
+}
+
+/// --resume without --joblog has nothing to resume from.
+fn joblog_opts(path: Option<PathBuf>, resume: bool, failed: bool) -> Result<Option<JoblogOpts>, SubmitError> {
+    let resume = match (resume, failed) {
+        (_, true) => Resume::Failed,
+        (true, false) => Resume::Done,
+        (false, false) => Resume::No,
+    };
+    match path {
+        Some(path) => Ok(Some(JoblogOpts { path, resume })),
+        None if resume != Resume::No => {
+            let flag = if failed { "--resume-failed" } else { "--resume" };
+            Err(usage(format!("{flag} needs --joblog FILE: the log says which pieces are done")))
+        }
+        None => Ok(None),
+    }
 }
 
 /// The text --help, --version or --generate asked for.

@@ -93,6 +93,26 @@ const OPTIONS: Group = Group {
             complete: Complete::File,
             ..Flag::valued("key", "FILE", "The cluster key, when the workers run with --key.")
         },
+        Flag {
+            complete: Complete::File,
+            ..Flag::valued(
+                "joblog",
+                "FILE",
+                "Log each finished piece to FILE as it finishes: one tab-separated line with its host, start \
+                 time, runtime, bytes in and out, outcome and result (see JOB LOG). With --resume, FILE is read \
+                 first and the pieces it shows as done are not run again.",
+            )
+        },
+        Flag::switch(
+            "resume",
+            "With --joblog: run only the pieces the log does not show as done, and combine them with the logged \
+             results. The answer and every --output file are the same bytes as a run that was never stopped. A \
+             log of a different command is refused, naming what differs.",
+        ),
+        Flag::switch(
+            "resume-failed",
+            "Like --resume, but pieces logged as failed are run again (--resume stops at them).",
+        ),
         Flag::switch("quiet", "No progress bar (it is drawn on stderr only when stderr is a terminal)."),
         Flag {
             complete: Complete::OneOf(GENERATE_KINDS),

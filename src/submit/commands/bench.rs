@@ -121,7 +121,7 @@ fn take_cores(offered: &[(HostSpec, usize)], n: usize) -> Vec<HostSpec> {
 /// Runs the job once; its wall time (connected workers to answer) and the
 /// answer as text, to compare between runs.
 fn time_once(global: &Global, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Duration, String), SubmitError> {
-    let (pieces, mut plan) = plans::build(job, hosts.len())?;
+    let (pieces, mut plan) = plans::build(job, hosts.len(), plans::Output::Plain)?;
     let reach = Reach { hosts, hosts_file: None, ..global.reach(Instant::now()) };
     let mut engine = connect(&reach, Box::new(Bars::new(true)))?;
     let started = Instant::now();

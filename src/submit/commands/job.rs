@@ -6,8 +6,10 @@ use crate::submit::cluster::connect::connect;
 use crate::submit::cluster::engine::PieceList;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::farm::{FarmOutput, StdinTasks};
-use crate::submit::plans::{self, JobSpec};
+use crate::submit::plans::{self, fingerprint, JobSpec, Output};
+use crate::submit::report::joblog::{self, Header, Session};
 use crate::submit::report::json::Json;
+use crate::submit::report::output::file_to_resume;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
 use std::time::Instant;
@@ -15,10 +17,22 @@ use std::time::Instant;
 /// Runs the job and returns its report (the farm's goes to stderr).
 pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
     let started = Instant::now();
-    // Plan first: a bad --input is reported before any worker is bothered.
+    // The log first: a full disk, or a log of another command, stops the
+    // job before any worker is bothered.
+    let mut session = open_joblog(global, job)?;
+    let cut = session.as_ref().map_or(global.hosts.len(), |s| s.cut() as usize);
+    let resumed = match (session.as_mut(), job.output()) {
+        (Some(s), Some(path)) => Some(joblog::verify_output(s, &file_to_resume(path))?),
+        _ => None,
+    };
+    let output = match &session {
+        None => Output::Plain,
+        Some(_) => Output::Logged(resumed.as_ref()),
+    };
+    // Plan next: a bad --input is reported before any worker is bothered.
     let planned = match job {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
-        job => Some(plans::build(job, global.hosts.len())?),
+        job => Some(plans::build(job, cut, output)?),
     };
     let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
     let name = job.name();
@@ -31,7 +45,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         (JobSpec::Farm { ordered }, _) => {
             let mut tasks = StdinTasks::new();
             let mut output = FarmOutput::new(*ordered, global.json);
-            engine.run(&mut tasks, &mut output)?;
+            joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut output)?;
             if !tasks.invalid.is_empty() {
                 return Err(SubmitError::Job(format!(
                     "{} tasks ran; {} stdin lines were not tasks (first: {})",
@@ -47,7 +61,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
             }
         }
         (_, Some((pieces, mut plan))) => {
-            engine.run(&mut PieceList::new(pieces), plan.as_mut())?;
+            joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), plan.as_mut())?;
             plan.finish()?
         }
         (_, None) => return Err(SubmitError::Usage("nothing to run".into())),
@@ -59,4 +73,14 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
     }
     // The farm's stdout is its results, one per line: the summary goes aside.
     Ok(deliver(report_text(name, answer, wall, &reports), name == "farm"))
+}
+
+/// The job log of --joblog, new or resumed; ping runs no pieces to log.
+fn open_joblog(global: &Global, job: &JobSpec) -> Result<Option<Session>, SubmitError> {
+    let Some(opts) = &global.joblog else { return Ok(None) };
+    if let JobSpec::Ping = job {
+        return Err(SubmitError::Usage("ping runs no pieces: --joblog is for jobs".into()));
+    }
+    let header = Header::new(job.name(), fingerprint::of_job(job)?, global.hosts.len() as u64);
+    Ok(Some(joblog::open(&opts.path, opts.resume, header)?))
 }

@@ -11,6 +11,7 @@ pub mod cut;
 pub mod echo;
 pub mod exec;
 pub mod farm;
+pub mod fingerprint;
 pub mod life;
 pub mod loopsum;
 pub mod pi;
@@ -22,6 +23,7 @@ pub mod reduce;
 use crate::jobs;
 use crate::submit::cluster::engine::Piece;
 use crate::submit::error::SubmitError;
+use crate::submit::report::joblog::OutputResume;
 use plan::Plan;
 use std::path::PathBuf;
 
@@ -70,14 +72,31 @@ impl JobSpec {
             JobSpec::Farm { .. } => "farm",
         }
     }
+
+    /// The file the job writes its output to, if any.
+    pub fn output(&self) -> Option<&PathBuf> {
+        match self {
+            JobSpec::Primes { output, .. } => output.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// How a job's output file is written.
+pub enum Output<'a> {
+    /// As before: no job log.
+    Plain,
+    /// For a job log: where each piece lands is reported; `Some` goes on
+    /// from a resumed log.
+    Logged(Option<&'a OutputResume>),
 }
 
 /// The pieces and the gatherer for `spec`, cut for `hosts` hosts.
-pub fn build(spec: &JobSpec, hosts: usize) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+pub fn build(spec: &JobSpec, hosts: usize, out: Output<'_>) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     match spec {
         JobSpec::Loopsum(p) => Ok(loopsum::plan(*p, hosts)),
         JobSpec::Pi { samples, seed } => Ok(pi::plan(*samples, *seed, hosts)),
-        JobSpec::Primes { a, b, output } => primes::plan(*a, *b, output.clone(), hosts),
+        JobSpec::Primes { a, b, output } => primes::plan(*a, *b, output.clone(), hosts, out),
         JobSpec::Powers { nums, exps } => Ok(powers::plan(nums, exps)),
         JobSpec::Reduce { op, dtype, input } => reduce::plan(*op, *dtype, input),
         JobSpec::Echo { bytes } => Ok(echo::plan(*bytes)),

@@ -3,10 +3,11 @@
 
 use crate::jobs::primes;
 use crate::jobs::JobKind;
-use crate::submit::cluster::engine::{GatherError, Gatherer, Piece};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Piece, Replayed};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
 use crate::submit::plans::plan::{bad_result, piece, Plan};
+use crate::submit::plans::Output;
 use crate::submit::report::json::Json;
 use crate::submit::report::output::{OrderedWriter, PrimeText};
 use crate::submit::report::summary::Answer;
@@ -25,7 +26,13 @@ struct PrimesPlan {
     writer: Option<OrderedWriter<PrimeText>>,
 }
 
-pub fn plan(a: u64, b: u64, output: Option<PathBuf>, hosts: usize) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+pub fn plan(
+    a: u64,
+    b: u64,
+    output: Option<PathBuf>,
+    hosts: usize,
+    how: Output<'_>,
+) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
     let list = output.is_some();
     primes::Params { a, b, list }.validate().map_err(|e| SubmitError::Usage(e.message))?;
     // Whole worker segments, so that no piece sieves a part of one.
@@ -40,9 +47,10 @@ pub fn plan(a: u64, b: u64, output: Option<PathBuf>, hosts: usize) -> Result<(Ve
         ranges.push((lo, hi));
         lo = hi;
     }
-    let writer = match output {
-        Some(path) => Some(OrderedWriter::create(path, ranges.len(), PrimeText)?),
-        None => None,
+    let writer = match (output, how) {
+        (Some(path), Output::Plain) => Some(OrderedWriter::create(path, ranges.len(), PrimeText)?),
+        (Some(path), Output::Logged(at)) => Some(OrderedWriter::tracked(path, ranges.len(), PrimeText, at)?),
+        (None, _) => None,
     };
     let pieces = ranges
         .into_iter()
@@ -70,6 +78,19 @@ impl Gatherer for PrimesPlan {
         }
         Ok(())
     }
+    /// A logged piece: its primes are in the file already.
+    fn replay(&mut self, _: usize, logged: &Replayed<'_>) -> Result<(), GatherError> {
+        self.summary.merge(primes::Summary::decode(logged.result).map_err(bad_result)?);
+        Ok(())
+    }
+    fn writes_output(&self) -> bool {
+        self.writer.is_some()
+    }
+    fn landed(&mut self, into: &mut Vec<Landed>) {
+        if let Some(w) = self.writer.as_mut() {
+            w.landed(into);
+        }
+    }
 }
 
 impl Plan for PrimesPlan {
@@ -92,13 +113,13 @@ mod tests {
 
     #[test]
     fn primes_pieces_stay_whole_segments() {
-        let (pieces, _) = plan(1, 1_000_000_000, None, 240).expect("a plan");
+        let (pieces, _) = plan(1, 1_000_000_000, None, 240, Output::Plain).expect("a plan");
         assert!(pieces.len() >= 240, "{} pieces", pieces.len());
         for piece in &pieces {
             let p = primes::Params::decode(&piece.params).expect("primes params");
             assert!(p.a == 1 || p.a % primes::SEGMENT == 0, "{} starts inside a segment", p.a);
         }
-        let (one_host, _) = plan(1, 1_000_000_000, None, 1).expect("a plan");
+        let (one_host, _) = plan(1, 1_000_000_000, None, 1, Output::Plain).expect("a plan");
         assert_eq!(one_host.len() as u64, 1_000_000_000u64.div_ceil(PRIMES_PIECE));
     }
 }

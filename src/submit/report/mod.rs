@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod grid;
+pub mod joblog;
 pub mod json;
 pub mod output;
 pub mod progress;

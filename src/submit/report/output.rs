@@ -6,13 +6,15 @@
 //! complete. Only pieces that finish ahead of their turn are held in
 //! memory; the head's memory does not grow with the output's size.
 
-use crate::submit::cluster::engine::GatherError;
+use crate::submit::cluster::engine::{GatherError, Landed};
 use crate::submit::error::SubmitError;
+use crate::submit::report::joblog::OutputResume;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// Why ordered output could not be written, or a piece not rendered.
 #[derive(Debug)]
@@ -42,6 +44,10 @@ pub enum OutputError {
         to: PathBuf,
         error: io::Error,
     },
+    /// The job log's written pieces are not the first ones in order.
+    NotInOrder {
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for OutputError {
@@ -57,6 +63,9 @@ impl fmt::Display for OutputError {
             OutputError::Rename { from, to, error } => {
                 write!(f, "cannot rename {} to {}: {error}", from.display(), to.display())
             }
+            OutputError::NotInOrder { path } => {
+                write!(f, "resuming {}: the job log's written pieces are not the first ones in order", path.display())
+            }
         }
     }
 }
@@ -64,7 +73,7 @@ impl fmt::Display for OutputError {
 impl std::error::Error for OutputError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            OutputError::BadPayload(_) | OutputError::Incomplete { .. } => None,
+            OutputError::BadPayload(_) | OutputError::Incomplete { .. } | OutputError::NotInOrder { .. } => None,
             OutputError::Open { error, .. }
             | OutputError::Create { error, .. }
             | OutputError::Write { error, .. }
@@ -159,6 +168,42 @@ pub struct OrderedWriter<F: Format> {
     next: usize,
     held: BTreeMap<usize, Held>,
     scratch: Vec<u8>,
+    /// Set for a job log: where each piece's bytes land.
+    track: Option<Box<Track>>,
+}
+
+/// How often a tracked file is synced to disk.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// Where each piece's output lands in a file, for a job log.
+struct Track {
+    /// Bytes in the file so far.
+    written: u64,
+    /// Where the piece being written started, and its hash so far.
+    piece_start: u64,
+    hash: xxhash_rust::xxh3::Xxh3,
+    landed: Vec<Landed>,
+    /// The file again, to sync it now and then.
+    file: Option<File>,
+    last_sync: Instant,
+}
+
+/// The name of the file a writer to `path` writes before renaming it.
+pub fn partial_path(path: &Path) -> PathBuf {
+    let mut temp = path.to_path_buf().into_os_string();
+    temp.push(".partial");
+    PathBuf::from(temp)
+}
+
+/// The file a resumed writer to `path` goes on from: the partial one, or
+/// the finished one when a complete run already renamed it.
+pub fn file_to_resume(path: &Path) -> PathBuf {
+    let temp = partial_path(path);
+    if !temp.exists() && path.is_file() {
+        path.to_path_buf()
+    } else {
+        temp
+    }
 }
 
 impl<F: Format> OrderedWriter<F> {
@@ -173,12 +218,62 @@ impl<F: Format> OrderedWriter<F> {
                 .map_err(|error| OutputError::Open { path: path.clone(), error })?;
             return Ok(OrderedWriter::stream(Box::new(out), format));
         }
-        let mut temp = path.clone().into_os_string();
-        temp.push(".partial");
-        let temp = PathBuf::from(temp);
+        let temp = partial_path(&path);
         let file = File::create(&temp).map_err(|error| OutputError::Create { path: temp.clone(), error })?;
         let out: Box<dyn Write> = Box::new(file);
         Ok(OrderedWriter::new(Dest::File { path, temp, pieces }, out, format))
+    }
+
+    /// Like `create`, but for a job log: reports where each piece lands
+    /// (`landed`) and syncs the file now and then. With `at`, goes on
+    /// from a resumed log: the file is cut after the pieces `at` found
+    /// whole, which must be the first ones, and they are not written again.
+    pub fn tracked(
+        path: PathBuf,
+        pieces: usize,
+        format: F,
+        at: Option<&OutputResume>,
+    ) -> Result<OrderedWriter<F>, OutputError> {
+        let Some(at) = at else {
+            let mut w = OrderedWriter::create(path.clone(), pieces, format)?;
+            let file = match &w.dest {
+                Dest::File { temp, .. } => File::options().write(true).open(temp).ok(),
+                Dest::Stream => None,
+            };
+            w.track = Some(Box::new(Track::new(0, file)));
+            return Ok(w);
+        };
+        if at.pieces.iter().enumerate().any(|(i, &p)| i != p) {
+            return Err(OutputError::NotInOrder { path });
+        }
+        let temp = partial_path(&path);
+        // A finished file goes back to being partial until the run ends.
+        if !temp.exists() && path.is_file() {
+            std::fs::rename(&path, &temp).map_err(|error| OutputError::Rename {
+                from: path.clone(),
+                to: temp.clone(),
+                error,
+            })?;
+        }
+        let open = || {
+            let mut file = File::options().write(true).create(true).truncate(false).open(&temp)?;
+            file.set_len(at.offset)?;
+            file.seek(SeekFrom::Start(at.offset))?;
+            Ok::<_, io::Error>(file)
+        };
+        let file = open().map_err(|error| OutputError::Open { path: temp.clone(), error })?;
+        let sync = file.try_clone().ok();
+        let mut w = OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format);
+        w.next = at.pieces.len();
+        w.track = Some(Box::new(Track::new(at.offset, sync)));
+        Ok(w)
+    }
+
+    /// The pieces whose bytes reached the file since the last call.
+    pub fn landed(&mut self, into: &mut Vec<Landed>) {
+        if let Some(t) = &mut self.track {
+            into.append(&mut t.landed);
+        }
     }
 
     /// Writes to `out` as pieces come in turn, flushing after each piece.
@@ -188,7 +283,7 @@ impl<F: Format> OrderedWriter<F> {
 
     fn new(dest: Dest, out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
         let out = BufWriter::with_capacity(1 << 20, out);
-        OrderedWriter { dest, out, format, next: 0, held: BTreeMap::new(), scratch: Vec::new() }
+        OrderedWriter { dest, out, format, next: 0, held: BTreeMap::new(), scratch: Vec::new(), track: None }
     }
 
     fn name(&self) -> String {
@@ -212,14 +307,14 @@ impl<F: Format> OrderedWriter<F> {
             self.held.entry(piece).or_insert(Held { data: Vec::new(), done: false }).done = true;
             return Ok(());
         }
-        self.next += 1;
+        self.landed_next()?;
         // Catch up with pieces that finished (or started) ahead of their turn.
         while let Some(held) = self.held.remove(&self.next) {
             self.emit(&held.data)?;
             if !held.done {
                 break; // still streaming: its next partials go straight out
             }
-            self.next += 1;
+            self.landed_next()?;
         }
         // A reader of a stream (a pipe to the next command) sees each piece
         // as soon as it is in order.
@@ -232,8 +327,34 @@ impl<F: Format> OrderedWriter<F> {
     fn emit(&mut self, payload: &[u8]) -> Result<(), OutputError> {
         self.scratch.clear();
         self.format.render(payload, &mut self.scratch)?;
+        if let Some(t) = &mut self.track {
+            t.hash.update(&self.scratch);
+            t.written += self.scratch.len() as u64;
+        }
         let name = self.name();
         self.out.write_all(&self.scratch).map_err(|error| OutputError::Write { name, error })
+    }
+
+    /// Piece `next` is all written: a tracked file gets its bytes now (a
+    /// job log line will say they are there) and is synced now and then.
+    fn landed_next(&mut self) -> Result<(), OutputError> {
+        let piece = self.next;
+        self.next += 1;
+        let Some(t) = &mut self.track else { return Ok(()) };
+        let landed = Landed { piece, start: t.piece_start, len: t.written - t.piece_start, hash: t.hash.digest() };
+        t.landed.push(landed);
+        t.piece_start = t.written;
+        t.hash.reset();
+        let sync_due = t.last_sync.elapsed() >= SYNC_EVERY;
+        let name = self.name();
+        self.out.flush().map_err(|error| OutputError::Write { name: name.clone(), error })?;
+        if let (true, Some(t)) = (sync_due, &mut self.track) {
+            if let Some(file) = &t.file {
+                file.sync_data().map_err(|error| OutputError::Write { name, error })?;
+            }
+            t.last_sync = Instant::now();
+        }
+        Ok(())
     }
 
     /// All pieces are in: flush, and move a file into place. Returns the
@@ -246,11 +367,28 @@ impl<F: Format> OrderedWriter<F> {
                 if self.next != pieces {
                     return Err(OutputError::Incomplete { written: self.next, pieces });
                 }
+                // A logged file is on disk before its name says it is whole.
+                if let Some(file) = self.track.as_ref().and_then(|t| t.file.as_ref()) {
+                    file.sync_data().map_err(|error| OutputError::Write { name: temp.display().to_string(), error })?;
+                }
                 if let Err(error) = std::fs::rename(&temp, &path) {
                     return Err(OutputError::Rename { from: temp, to: path, error });
                 }
                 Ok(Some(path))
             }
+        }
+    }
+}
+
+impl Track {
+    fn new(written: u64, file: Option<File>) -> Track {
+        Track {
+            written,
+            piece_start: written,
+            hash: xxhash_rust::xxh3::Xxh3::new(),
+            landed: Vec::new(),
+            file,
+            last_sync: Instant::now(),
         }
     }
 }

@@ -84,6 +84,61 @@ pub trait Gatherer {
     fn lookahead(&self) -> Option<usize> {
         None
     }
+    /// How a piece went, once it is over: after its `result`, or when it
+    /// is given up (the job then fails). What a job log records.
+    fn finished(&mut self, _piece: usize, _record: &PieceRecord<'_>) -> Result<(), GatherError> {
+        Ok(())
+    }
+    /// A piece finished in an earlier run (a resumed job log): its logged
+    /// result; its output, if it had one, is already where it goes.
+    fn replay(&mut self, piece: usize, logged: &Replayed<'_>) -> Result<(), GatherError> {
+        self.result(piece, logged.result)
+    }
+    /// For a gatherer that writes an output file: the pieces whose output
+    /// has reached the file since the last call, in file order. A job log
+    /// records a piece only once its output is there.
+    fn landed(&mut self, _into: &mut Vec<Landed>) {}
+    /// Whether pieces have output that `landed` reports.
+    fn writes_output(&self) -> bool {
+        false
+    }
+}
+
+/// What a finished (or abandoned) piece did, for a job log.
+pub struct PieceRecord<'a> {
+    /// What part of the job it is (the piece's label).
+    pub label: &'a str,
+    /// The worker it finished (or last failed) on.
+    pub host: &'a str,
+    /// When it was sent there.
+    pub started: std::time::SystemTime,
+    pub runtime: Duration,
+    /// Bytes sent to the worker (parameters and input) and received back
+    /// (partials and result), on the attempt that finished.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// (host, why) of the attempts that failed before.
+    pub failed_on: &'a [(String, String)],
+    /// None: it finished. Some: why it was given up.
+    pub gave_up: Option<&'a str>,
+}
+
+/// A piece that an earlier run finished, as its job log holds it.
+pub struct Replayed<'a> {
+    pub result: &'a [u8],
+    /// Bytes of output it wrote, when it writes output.
+    pub output_len: u64,
+}
+
+/// Where one piece's output went in an output file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landed {
+    pub piece: usize,
+    /// Byte offset and length in the file.
+    pub start: u64,
+    pub len: u64,
+    /// xxh3-64 of those bytes, to find a torn or changed file on resume.
+    pub hash: u64,
 }
 
 /// A per-piece time limit (GNU parallel's `--timeout`).

@@ -1,7 +1,7 @@
 //! The frames a worker sends while the engine runs: its welcome, a piece's partials,
 //! result or error, read in place from the link's receive buffer.
 
-use super::api::Gatherer;
+use super::api::{Gatherer, PieceRecord};
 use super::gather_error::GatherError;
 use super::run_state::RunState;
 use super::Engine;
@@ -129,6 +129,17 @@ impl Engine {
             gather.partial(index, p).map_err(fail)?;
         }
         gather.result(index, payload).map_err(fail)?;
+        let record = PieceRecord {
+            label,
+            host: &host.to_string(),
+            started: flight.sent_at,
+            runtime: now - flight.sent,
+            bytes_in: flight.bytes_in,
+            bytes_out: (flight.partials.len() + payload.len()) as u64,
+            failed_on: &slot.failed_on,
+            gave_up: None,
+        };
+        gather.finished(index, &record).map_err(fail)?;
         self.links[i].recycle_partials(flight.partials);
         self.links[i].pieces_done += 1;
         run.finish(index, now - flight.sent);
@@ -174,6 +185,7 @@ impl Engine {
             }
             // Bad data or parameters fail the same way everywhere.
             _ => {
+                run.gave_up = Some((index, host.clone(), msg.message.clone()));
                 let label = &run.pieces[index].piece.label;
                 return Err(SubmitError::Job(format!("worker {host}: {label}: {}", msg.message)));
             }

@@ -37,7 +37,8 @@ mod run_state;
 mod watch;
 
 pub use api::{
-    Cores, Gatherer, HostReport, InputOpener, InputStream, Next, Options, Piece, PieceList, PieceSource, PieceTimeout,
+    Cores, Gatherer, HostReport, InputOpener, InputStream, Landed, Next, Options, Piece, PieceList, PieceRecord,
+    PieceSource, PieceTimeout, Replayed,
 };
 pub use gather_error::GatherError;
 
@@ -232,6 +233,39 @@ impl Engine {
     pub fn run(&mut self, source: &mut dyn PieceSource, gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
         source.set_waker(Arc::clone(&self.waker));
         let mut run = RunState::new(self.watch.run_started(source.total()));
+        let outcome = self.run_loop(&mut run, source, gather);
+        // A piece that failed the job is recorded as such (a job log's
+        // "failed" line) before the error goes up.
+        if let (Err(_), Some((index, host, why))) = (&outcome, run.gave_up.take()) {
+            let slot = &run.pieces[index];
+            let earlier = &slot.failed_on[..slot.failed_on.len().saturating_sub(1)];
+            let record = PieceRecord {
+                label: &slot.piece.label,
+                host: &host,
+                started: std::time::SystemTime::now(),
+                runtime: Duration::ZERO,
+                bytes_in: 0,
+                bytes_out: 0,
+                failed_on: if slot.failed_on.last().is_some_and(|(h, w)| *h == host && *w == why) {
+                    earlier
+                } else {
+                    &slot.failed_on
+                },
+                gave_up: Some(&why),
+            };
+            if let Err(e) = gather.finished(index, &record) {
+                log::warn!("recording the failed piece {}: {e}", slot.piece.label);
+            }
+        }
+        outcome
+    }
+
+    fn run_loop(
+        &mut self,
+        run: &mut RunState,
+        source: &mut dyn PieceSource,
+        gather: &mut dyn Gatherer,
+    ) -> Result<(), SubmitError> {
         let mut events = Events::with_capacity(256);
         loop {
             let now = Instant::now();
@@ -244,12 +278,12 @@ impl Engine {
                 run.progress.ended(true);
                 return Ok(());
             }
-            self.dispatch(&mut run, gather)?;
-            self.check_timeouts(&mut run, now)?;
+            self.dispatch(run, gather)?;
+            self.check_timeouts(run, now)?;
             if let Some(d) = self.opts.deadline {
                 if now >= d {
                     run.progress.ended(false);
-                    return Err(self.deadline_error(&run));
+                    return Err(self.deadline_error(run));
                 }
             }
             if self.links.iter().any(Link::is_ready) {
@@ -259,7 +293,7 @@ impl Engine {
                 run.progress.ended(false);
                 return Err(SubmitError::Job(self.nobody_left("no worker left")));
             }
-            self.poll_and_handle(&mut events, TICK, Some(&mut run), gather)?;
+            self.poll_and_handle(&mut events, TICK, Some(run), gather)?;
         }
     }
 
@@ -372,7 +406,7 @@ impl Engine {
         let Some(conn) = link.conn() else { return Ok(()) };
         // Written straight into the output buffer: no Frame to build.
         conn.queue_parts(FrameType::Submit, job_id, &[&submit.head(), submit.params]);
-        link.start_flight(job_id, index, now);
+        link.start_flight(job_id, index, slot.piece.params.len(), now);
         slot.running_on.push(i);
         if let Some(open) = &slot.piece.input {
             let stream =
@@ -394,12 +428,17 @@ impl Engine {
                 let Some(conn) = link.conn() else { return Ok(()) };
                 // Read straight into the output buffer, as a Data frame:
                 // no chunk buffer, no copy of the input of its own.
+                let mut sent = 0;
                 let read = |room: &mut [u8]| {
                     let (n, more_after) = stream.read_chunk(room)?;
                     more = more_after;
+                    sent = n;
                     Ok::<_, io::Error>(n)
                 };
                 conn.queue_read(FrameType::Data, job_id, max, read).map_err(|e| format!("reading input: {e}"))?;
+                if let Some(flight) = link.flights.get_mut(&job_id) {
+                    flight.bytes_in += sent as u64;
+                }
             }
             if !more {
                 if let Some(conn) = link.conn() {

@@ -28,6 +28,9 @@ pub(super) struct RunState {
     pub(super) source_done: bool,
     pub(super) durations: Vec<Duration>,
     pub(super) progress: Box<dyn Progress>,
+    /// The piece that failed the job, with the worker and reason, for the
+    /// gatherer's record.
+    pub(super) gave_up: Option<(usize, String, String)>,
 }
 
 impl RunState {
@@ -40,6 +43,7 @@ impl RunState {
             source_done: false,
             durations: Vec::new(),
             progress,
+            gave_up: None,
         }
     }
 
@@ -116,6 +120,7 @@ impl RunState {
         slot.failed_on.push((host.to_string(), why.to_string()));
         slot.failed_links.push(link);
         if slot.failed_on.len() >= retries {
+            self.gave_up = Some((index, host.to_string(), why.to_string()));
             let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
             return Err(SubmitError::Job(format!(
                 "{} failed on {} workers: {}",

@@ -57,6 +57,10 @@ pub enum State {
 pub struct Flight {
     pub piece: usize,
     pub sent: Instant,
+    /// The wall-clock time it was sent, for a job log.
+    pub sent_at: std::time::SystemTime,
+    /// Bytes of parameters and input sent for it.
+    pub bytes_in: u64,
     /// Partial results, held until the piece's Result arrives, so that a
     /// piece whose worker dies half-way leaves no trace in the output.
     /// Give them back with `Link::recycle_partials` once gathered.
@@ -78,6 +82,15 @@ impl Partials {
     pub fn push(&mut self, payload: &[u8]) {
         self.bytes.extend_from_slice(payload);
         self.ends.push(self.bytes.len());
+    }
+
+    /// Bytes of all the partials together.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     /// The partials, in the order they arrived.
@@ -490,9 +503,10 @@ impl Link {
         id
     }
 
-    pub fn start_flight(&mut self, job_id: u32, piece: usize, now: Instant) {
+    pub fn start_flight(&mut self, job_id: u32, piece: usize, params_len: usize, now: Instant) {
         let partials = self.spare_partials.pop().unwrap_or_default();
-        self.flights.insert(job_id, Flight { piece, sent: now, partials });
+        let sent_at = std::time::SystemTime::now();
+        self.flights.insert(job_id, Flight { piece, sent: now, sent_at, bytes_in: params_len as u64, partials });
         if self.busy_since.is_none() {
             self.busy_since = Some(now);
         }

@@ -1,0 +1,167 @@
+//! Writing a job log: the header first (so that a read-only or full disk
+//! fails the job before any worker is bothered), then one line per piece
+//! as it finishes, each written at once and made durable with fsync at
+//! most once a second.
+
+use super::error::JoblogError;
+use super::header::Header;
+use super::line::{Entry, COLUMNS};
+use super::read::{read_log, MAGIC};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often the log is synced to disk: a head that loses power loses at
+/// most this much of the log (the pieces are run again).
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// Which logged pieces a run skips.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Start a new log (refused if one is there).
+    No,
+    /// Skip the pieces logged as done; stop at one logged as failed.
+    Done,
+    /// Skip the pieces logged as done; run the failed ones again.
+    Failed,
+}
+
+/// An open job log, appended to as pieces finish.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    line: String,
+    seq: u64,
+    last_sync: Instant,
+    unsynced: bool,
+}
+
+/// A job log opened for a run: where it goes on, and what an earlier run
+/// already did.
+pub struct Session {
+    pub journal: Journal,
+    pub header: Header,
+    /// Pieces done in the logged run, by piece number, with their line.
+    pub done: BTreeMap<usize, (usize, Entry)>,
+}
+
+impl Session {
+    pub fn path(&self) -> &Path {
+        &self.journal.path
+    }
+
+    /// What the pieces are cut for: the logged run's when resuming.
+    pub fn cut(&self) -> u64 {
+        self.header.cut
+    }
+}
+
+fn io<'p>(path: &'p Path, doing: &'static str) -> impl FnOnce(std::io::Error) -> JoblogError + 'p {
+    move |error| JoblogError::Io { path: path.into(), doing, error }
+}
+
+/// Opens the log at `path` for the command `now` describes: a new log, or
+/// (resuming) the one there, checked against `now` and continued.
+pub fn open(path: &Path, resume: Resume, now: Header) -> Result<Session, JoblogError> {
+    let is_log_file = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0);
+    if resume == Resume::No {
+        if is_log_file {
+            return Err(JoblogError::Exists { path: path.into() });
+        }
+        return create(path, now);
+    }
+    let Some(log) = read_log(path)? else {
+        eprintln!("pisubmit: --resume: no job log at {} yet; starting from the first piece", path.display());
+        return create(path, now);
+    };
+    if let Some(what) = log.header.difference(&now) {
+        return Err(JoblogError::Differs { path: path.into(), what });
+    }
+    let mut done: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
+    let mut failed: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
+    let mut last_seq = 0;
+    for (line, entry) in log.entries {
+        last_seq = entry.seq;
+        if entry.failed.is_some() {
+            failed.insert(entry.piece, (line, entry));
+            continue;
+        }
+        failed.remove(&entry.piece);
+        if let Some((first, _)) = done.get(&entry.piece) {
+            return Err(JoblogError::BadLine {
+                path: path.into(),
+                line,
+                why: format!("piece {} is logged as done twice (also on line {first})", entry.piece),
+            });
+        }
+        done.insert(entry.piece, (line, entry));
+    }
+    if resume == Resume::Done {
+        if let Some((line, entry)) = failed.into_values().next() {
+            return Err(JoblogError::FailedPiece {
+                path: path.into(),
+                line,
+                label: entry.label,
+                why: entry.failed.unwrap_or_default(),
+            });
+        }
+    }
+    let mut file = OpenOptions::new().write(true).open(path).map_err(io(path, "open it for writing"))?;
+    // Drop a torn last line: the resumed run writes it again.
+    file.set_len(log.whole_len).map_err(io(path, "cut off its torn last line"))?;
+    file.seek(SeekFrom::End(0)).map_err(io(path, "seek to its end"))?;
+    let journal = Journal::new(file, path, last_seq);
+    Ok(Session { journal, header: log.header, done })
+}
+
+fn create(path: &Path, header: Header) -> Result<Session, JoblogError> {
+    let mut file = File::create(path).map_err(io(path, "create it"))?;
+    let text = format!("{MAGIC}\n{}{}\n", header.format(), COLUMNS.join("\t"));
+    file.write_all(text.as_bytes()).map_err(io(path, "write its header"))?;
+    // A full or read-only disk shows here, before the job starts.
+    file.sync_all().map_err(io(path, "sync it to disk"))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The new file's name is durable too (best effort: not every
+        // file system lets a directory be synced).
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(Session { journal: Journal::new(file, path, 0), header, done: BTreeMap::new() })
+}
+
+impl Journal {
+    fn new(file: File, path: &Path, seq: u64) -> Journal {
+        Journal { file, path: path.into(), line: String::new(), seq, last_sync: Instant::now(), unsynced: false }
+    }
+
+    /// Appends `entry` with the next sequence number.
+    pub fn write(&mut self, entry: &mut Entry) -> Result<(), JoblogError> {
+        self.seq += 1;
+        entry.seq = self.seq;
+        entry.format(&mut self.line);
+        let path = &self.path;
+        self.file.write_all(self.line.as_bytes()).map_err(io(path, "write a line"))?;
+        self.unsynced = true;
+        if self.last_sync.elapsed() >= SYNC_EVERY {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    pub fn sync(&mut self) -> Result<(), JoblogError> {
+        if self.unsynced {
+            self.file.sync_data().map_err(io(&self.path, "sync it to disk"))?;
+            self.unsynced = false;
+        }
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+}
+
+impl Drop for Journal {
+    /// Whatever ended the run (an error, the end), what is logged is kept.
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}

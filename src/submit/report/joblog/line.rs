@@ -1,0 +1,209 @@
+//! One line of a job log: a finished piece, tab-separated, ending in a
+//! checksum of the line so that a corrupted or hand-edited line is found.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The column header: the first line after the `#` lines.
+pub const COLUMNS: [&str; 15] = [
+    "Seq",
+    "Piece",
+    "Host",
+    "Starttime",
+    "Runtime",
+    "Send",
+    "Receive",
+    "Outcome",
+    "Why",
+    "Retries",
+    "Label",
+    "Params",
+    "Output",
+    "Result",
+    "Check",
+];
+
+/// Where a piece's output went in the output file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub start: u64,
+    pub len: u64,
+    pub hash: u64,
+}
+
+/// One finished piece, as logged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub seq: u64,
+    pub piece: usize,
+    pub host: String,
+    /// Seconds since the Unix epoch, to the millisecond.
+    pub started: f64,
+    pub runtime: Duration,
+    pub send: u64,
+    pub receive: u64,
+    /// None: ok. Some: why it failed.
+    pub failed: Option<String>,
+    /// Earlier attempts that failed: "host (why); ...".
+    pub retries: String,
+    pub label: String,
+    /// xxh3-64 of the piece's kind and parameters: the same piece?
+    pub params: u64,
+    pub output: Option<Span>,
+    pub result: Vec<u8>,
+}
+
+/// Seconds since the epoch, as the Starttime column has them.
+pub fn epoch_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Tabs and line ends would break the columns: they become spaces.
+fn clean(text: &str) -> String {
+    text.replace(['\t', '\n', '\r'], " ")
+}
+
+fn hex(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
+fn checksum(text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+impl Entry {
+    /// The line, with its newline, into `out` (cleared first).
+    pub fn format(&self, out: &mut String) {
+        out.clear();
+        let outcome = if self.failed.is_some() { "failed" } else { "ok" };
+        let _ = write!(
+            out,
+            "{}\t{}\t{}\t{:.3}\t{:.3}\t{}\t{}\t{outcome}\t{}\t{}\t{}\t{:016x}\t",
+            self.seq,
+            self.piece,
+            clean(&self.host),
+            self.started,
+            self.runtime.as_secs_f64(),
+            self.send,
+            self.receive,
+            clean(self.failed.as_deref().unwrap_or("")),
+            clean(&self.retries),
+            clean(&self.label),
+            self.params,
+        );
+        if let Some(s) = self.output {
+            let _ = write!(out, "{}+{}:{:016x}", s.start, s.len, s.hash);
+        }
+        out.push('\t');
+        hex(&self.result, out);
+        out.push('\t');
+        let check = checksum(out);
+        let _ = writeln!(out, "{check:016x}");
+    }
+
+    /// Reads a line (without its newline); the error says what is wrong.
+    pub fn parse(line: &str) -> Result<Entry, String> {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != COLUMNS.len() {
+            return Err(format!("{} tab-separated fields, not {}", fields.len(), COLUMNS.len()));
+        }
+        let body_len = line.len() - fields[14].len();
+        let check = u64::from_str_radix(fields[14], 16).map_err(|_| format!("Check {:?} is not hex", fields[14]))?;
+        if checksum(&line[..body_len]) != check {
+            return Err("the line does not match its checksum (Check): it was edited or corrupted".into());
+        }
+        let number =
+            |i: usize| fields[i].parse::<u64>().map_err(|_| format!("{} {:?} is not a number", COLUMNS[i], fields[i]));
+        let seconds = |i: usize| {
+            fields[i]
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .ok_or_else(|| format!("{} {:?} is not a number of seconds", COLUMNS[i], fields[i]))
+        };
+        let failed = match fields[7] {
+            "ok" => None,
+            "failed" => Some(fields[8].to_string()),
+            other => return Err(format!("Outcome {other:?} is neither ok nor failed")),
+        };
+        let output = match fields[12] {
+            "" => None,
+            text => Some(parse_span(text).ok_or_else(|| format!("Output {text:?} is not START+LEN:HASH"))?),
+        };
+        Ok(Entry {
+            seq: number(0)?,
+            piece: usize::try_from(number(1)?).map_err(|_| "Piece is too large".to_string())?,
+            host: fields[2].to_string(),
+            started: seconds(3)?,
+            runtime: Duration::from_secs_f64(seconds(4)?.min(1e12)),
+            send: number(5)?,
+            receive: number(6)?,
+            failed,
+            retries: fields[9].to_string(),
+            label: fields[10].to_string(),
+            params: u64::from_str_radix(fields[11], 16).map_err(|_| format!("Params {:?} is not hex", fields[11]))?,
+            output,
+            result: unhex(fields[13]).ok_or_else(|| "Result is not hex bytes".to_string())?,
+        })
+    }
+}
+
+fn parse_span(text: &str) -> Option<Span> {
+    let (start, rest) = text.split_once('+')?;
+    let (len, hash) = rest.split_once(':')?;
+    Some(Span { start: start.parse().ok()?, len: len.parse().ok()?, hash: u64::from_str_radix(hash, 16).ok()? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry {
+            seq: 3,
+            piece: 17,
+            host: "pi1:31415".into(),
+            started: 1_764_728_100.125,
+            runtime: Duration::from_millis(512),
+            send: 24,
+            receive: 1048,
+            failed: None,
+            retries: "pi2:31415 (lost)".into(),
+            label: "numbers 1..=2097151".into(),
+            params: 0xdead_beef,
+            output: Some(Span { start: 10, len: 20, hash: 0x1234 }),
+            result: vec![0, 1, 0xff],
+        }
+    }
+
+    #[test]
+    fn a_line_reads_back_as_written() {
+        let mut line = String::new();
+        entry().format(&mut line);
+        assert!(line.ends_with('\n'));
+        assert_eq!(line.split('\t').count(), COLUMNS.len());
+        assert_eq!(Entry::parse(line.trim_end_matches('\n')), Ok(entry()));
+        let failed = Entry { failed: Some("exit 3\twith a tab".into()), output: None, ..entry() };
+        failed.format(&mut line);
+        let back = Entry::parse(line.trim_end_matches('\n')).unwrap();
+        assert_eq!(back.failed.as_deref(), Some("exit 3 with a tab"));
+    }
+
+    #[test]
+    fn an_edited_line_is_refused() {
+        let mut line = String::new();
+        entry().format(&mut line);
+        let edited = line.trim_end_matches('\n').replace("\t1048\t", "\t1049\t");
+        assert!(Entry::parse(&edited).unwrap_err().contains("checksum"));
+        assert!(Entry::parse("1\t2\t3").unwrap_err().contains("3 tab-separated fields, not 15"));
+    }
+}
