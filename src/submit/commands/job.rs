@@ -67,6 +67,12 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         (_, None) => return Err(SubmitError::Usage("nothing to run".into())),
     };
     let wall = run_started.elapsed();
+    let logged = session.as_ref().map_or(0, |s| s.done.len());
+    let mut answer = answer;
+    if logged > 0 {
+        answer.text.push_str(&format!("; {logged} pieces were done in the logged run"));
+        answer.extra.push(("logged_pieces", Json::Int(logged as i128)));
+    }
     let reports = engine.reports();
     if global.json {
         return Ok(report_json(name, answer, wall, &reports));

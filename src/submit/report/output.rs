@@ -234,14 +234,21 @@ impl<F: Format> OrderedWriter<F> {
         format: F,
         at: Option<&OutputResume>,
     ) -> Result<OrderedWriter<F>, OutputError> {
-        let Some(at) = at else {
-            let mut w = OrderedWriter::create(path.clone(), pieces, format)?;
-            let file = match &w.dest {
-                Dest::File { temp, .. } => File::options().write(true).open(temp).ok(),
-                Dest::Stream => None,
-            };
-            w.track = Some(Box::new(Track::new(0, file)));
-            return Ok(w);
+        // A device or a pipe is written again from the start: it cannot be
+        // cut back to where the log says its bytes end.
+        // (`file_to_resume` finds no file for it, so every piece runs again.)
+        let not_a_file = std::fs::metadata(&path).is_ok_and(|m| !m.is_file());
+        let at = match at {
+            Some(at) if !not_a_file => at,
+            _ => {
+                let mut w = OrderedWriter::create(path.clone(), pieces, format)?;
+                let file = match &w.dest {
+                    Dest::File { temp, .. } => File::options().write(true).open(temp).ok(),
+                    Dest::Stream => None,
+                };
+                w.track = Some(Box::new(Track::new(0, file)));
+                return Ok(w);
+            }
         };
         if at.pieces.iter().enumerate().any(|(i, &p)| i != p) {
             return Err(OutputError::NotInOrder { path });
