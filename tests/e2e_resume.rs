@@ -300,10 +300,20 @@ fn wait_lines_over(log: &Path, n: usize) {
     }
 }
 
-/// Waits (bounded) until `worker` has started more than `n` pieces.
-fn wait_started_over(worker: &Worker, n: usize) {
+/// The client addresses `worker` has started pieces for (its debug log:
+/// "PEER: job N (KIND) started").
+fn peers_started(worker: &Worker) -> Vec<String> {
+    let log = worker.log();
+    let peers =
+        log.lines().filter(|l| l.contains(") started")).filter_map(|l| l.split("] ").nth(1)?.split(": job").next());
+    peers.map(str::to_string).collect()
+}
+
+/// Waits (bounded) until `worker` starts a piece for a client not in
+/// `old`: the resumed run, not what a killed one left in its socket.
+fn wait_new_peer_started(worker: &Worker, old: &[String]) {
     let end = Instant::now() + Duration::from_secs(60);
-    while worker.log().matches(") started").count() <= n {
+    while peers_started(worker).iter().all(|p| old.contains(p)) {
         assert!(Instant::now() < end, "the worker never started a piece of the resumed run");
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -333,10 +343,10 @@ fn a_worker_killed_during_the_resumed_run_changes_nothing() {
         assert!(logged < want.pieces, "{}: the first run finished before its kill", job.name);
         // ...then resumed, and a worker dies as soon as it has a piece.
         let victim = &workers[1];
-        let before = victim.log().matches(") started").count();
+        let before = peers_started(victim);
         let args = job.logged(&log);
         let resumed = spawn_pisubmit(&cluster, &args.iter().map(String::as_str).collect::<Vec<_>>());
-        wait_started_over(victim, before);
+        wait_new_peer_started(victim, &before);
         victim.signal(nix::sys::signal::Signal::SIGKILL);
         let run = finish(resumed, Duration::from_secs(120));
         check_same(&job, &run, job.output.as_deref(), &want, "resumed with a worker killed");
