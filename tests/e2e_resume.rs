@@ -172,14 +172,47 @@ fn kill_and_resume(cluster: &str, job: &Job, dir: &Path, want: &Reference) -> Ki
             std::fs::remove_file(out).expect("remove the output");
         }
     }
-    let args = job.logged(&log);
-    let run =
-        finish(spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(120));
-    check_same(job, &run, output.as_deref(), want, "the final resumed run");
-    check_each_piece_once(job, &log, want.pieces);
+    resume_to_the_end(cluster, job, &log, want, "the final resumed run after the timed kills");
+    // Kills at two events rather than times: a fresh run once half the
+    // pieces are logged, then its resumed run once all but the last are
+    // (the last piece is running, or its output being written).
+    let _ = std::fs::remove_file(&log);
+    if let Some(out) = &output {
+        let _ = std::fs::remove_file(out);
+    }
+    for at in [want.pieces / 2, want.pieces - 1] {
+        let args = job.logged(&log);
+        let mut child = spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        let end = Instant::now() + Duration::from_secs(60);
+        while piece_lines(&log).len() < at && child.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < end, "{}: the log never held {at} pieces", job.name);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let _ = child.kill();
+        let (status, _, stderr) = collect(child, Duration::from_secs(60));
+        let done = piece_lines(&log).len();
+        if status.expect("pisubmit ends").code().is_none() && done < want.pieces {
+            kills.killed += 1;
+            kills.mid_stream += 1;
+            kills.last_piece += usize::from(done + 1 == want.pieces);
+        } else {
+            assert_eq!(done, want.pieces, "{}: the run ended with {done} pieces logged: {stderr}", job.name);
+        }
+    }
+    resume_to_the_end(cluster, job, &log, want, "the final resumed run after the event kills");
     eprintln!("{}: uninterrupted {:?}; {kills:?}", job.name, want.wall);
     assert!(kills.mid_stream > 0, "{}: no kill landed mid-stream ({kills:?}): the test tested nothing", job.name);
     kills
+}
+
+/// Resumes `log` to the end: the reference's answer and bytes, and every
+/// piece logged once.
+fn resume_to_the_end(cluster: &str, job: &Job, log: &Path, want: &Reference, when: &str) {
+    let args = job.logged(log);
+    let run =
+        finish(spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(120));
+    check_same(job, &run, job.output.as_deref(), want, when);
+    check_each_piece_once(job, log, want.pieces);
 }
 
 /// Every piece is logged as done exactly once, however many runs it took.
