@@ -138,6 +138,7 @@ fn a_disk_that_fills_mid_run_fails_the_job_then_and_the_log_resumes() {
     assert_eq!(run.code, 1, "exit {}: {}", run.code, run.stderr);
     assert!(run.stderr.contains(&format!("--joblog {log}")), "the path is not named: {}", run.stderr);
     assert!(run.stderr.contains("No space left on device"), "the reason is not said: {}", run.stderr);
+    assert!(!run.stderr.contains("worker 127.0.0.1"), "a full disk is blamed on a worker: {}", run.stderr);
     let logged = std::fs::read_to_string(&log).unwrap().lines().filter(|l| l.contains("\tok\t")).count() as u64;
     let ran = (started(&[&a, &b]) - before) as u64;
     eprintln!("the disk filled after {logged} of {pieces} pieces; {ran} were started");
