@@ -31,13 +31,16 @@ pub fn verify_output(session: &mut Session, file: &Path) -> Result<OutputResume,
             let mut reader = BufReader::with_capacity(1 << 20, f);
             let mut buf = vec![0u8; 1 << 16];
             for (start, len, hash, piece) in spans {
+                if start != resume.offset {
+                    break;
+                }
                 // A read error is not a torn file: say so rather than
                 // quietly running every piece again.
                 let same = same_bytes(&mut reader, len, hash, &mut buf).map_err(|error| JoblogError::Output {
                     path: file.into(),
                     why: format!("cannot read it: {error}"),
                 })?;
-                if start != resume.offset || !same {
+                if !same {
                     break;
                 }
                 resume.offset += len;
