@@ -228,6 +228,33 @@ fn corrupted_edited_reordered_and_duplicated_lines_are_refused_naming_the_line()
     let moved = edit_line(&text, third, |_| line.trim_end().to_string());
     let err = s.refused("a piece with other parameters", &moved, &[&format!("line {third}"), "not the piece logged"]);
     eprintln!("{err}");
+
+    // A parameter edited.
+    let reparam = text.replace("# param\tb\t20000000\n", "# param\tb\t20000001\n");
+    assert_ne!(reparam, text);
+    s.refused("a parameter edited", &reparam, &["b is 20000001 there, 20000000 here"]);
+}
+
+#[test]
+fn an_edited_cut_is_refused_at_the_first_piece_it_changes() {
+    let s = Setup::new("joblog-cut");
+    // pi's pieces depend on the cut (primes --output's do not): the header
+    // has no checksum, but each piece line holds its parameters' hash.
+    let log = s.log().display().to_string();
+    let pi = ["pi", "--samples", "20000000", "--seed", "3"];
+    let args: Vec<&str> = ["--joblog", &log].into_iter().chain(pi).collect();
+    assert_eq!(pisubmit(&s.cluster, &args).code, 0);
+    let text = std::fs::read_to_string(s.log()).unwrap();
+    let recut = text.replace("# cut\t2\n", "# cut\t1\n");
+    assert_ne!(recut, text);
+    std::fs::write(s.log(), &recut).unwrap();
+    let args: Vec<&str> = ["--joblog", &log, "--resume"].into_iter().chain(pi).collect();
+    let run = pisubmit(&s.cluster, &args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // The line piece 0 is logged on (pieces are logged as they finish).
+    let line = text.lines().position(|l| l.split('\t').nth(1) == Some("0") && !l.starts_with('#')).unwrap() + 1;
+    let want = format!("--joblog {log} line {line}: piece 0 is not the piece logged there");
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
 }
 
 #[test]

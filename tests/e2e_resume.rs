@@ -213,6 +213,15 @@ fn resume_to_the_end(cluster: &str, job: &Job, log: &Path, want: &Reference, whe
         finish(spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(120));
     check_same(job, &run, job.output.as_deref(), want, when);
     check_each_piece_once(job, log, want.pieces);
+    // The log is complete now: resuming it runs nothing, changes nothing
+    // and prints the same answer.
+    let text = std::fs::read(log).unwrap();
+    let again =
+        finish(spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(60));
+    check_same(job, &again, job.output.as_deref(), want, &format!("{when}, resumed once more"));
+    let ran: u64 = again.json()["hosts"].as_array().unwrap().iter().map(|h| h["pieces"].as_u64().unwrap()).sum();
+    assert_eq!(ran, 0, "{}: resuming a complete log ran {ran} pieces", job.name);
+    assert!(std::fs::read(log).unwrap() == text, "{}: resuming a complete log changed it", job.name);
 }
 
 /// Every piece is logged as done exactly once, however many runs it took.
