@@ -216,6 +216,7 @@ fn resume_to_the_end(cluster: &str, job: &Job, log: &Path, want: &Reference, whe
     // The log is complete now: resuming it runs nothing, changes nothing
     // and prints the same answer.
     let text = std::fs::read(log).unwrap();
+    let args = job.logged(log);
     let again =
         finish(spawn_pisubmit(cluster, &args.iter().map(String::as_str).collect::<Vec<_>>()), Duration::from_secs(60));
     check_same(job, &again, job.output.as_deref(), want, &format!("{when}, resumed once more"));
