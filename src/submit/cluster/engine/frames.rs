@@ -124,7 +124,11 @@ impl Engine {
         }
         // The message is only built if the gatherer refuses the piece.
         let (host, label) = (&self.links[i].spec, &slot.piece.label);
-        let fail = |e: GatherError| SubmitError::Job(format!("worker {host}: {label}: {e}"));
+        // A result that cannot be kept (a full disk) is not the worker's fault.
+        let fail = |e: GatherError| match e {
+            GatherError::CannotKeep(_) => SubmitError::Job(format!("{label}: {e}")),
+            GatherError::BadAnswer(_) => SubmitError::Job(format!("worker {host}: {label}: {e}")),
+        };
         for p in flight.partials.iter() {
             gather.partial(index, p).map_err(fail)?;
         }

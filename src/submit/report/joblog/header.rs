@@ -48,7 +48,8 @@ impl Header {
         }
         let last = lines.last().map_or(1, |l| l.0);
         let job = job.ok_or((last, "the header names no job (# job)".to_string()))?;
-        let cut = cut.ok_or((last, "the header has no # cut line".to_string()))?;
+        let cut =
+            cut.ok_or((last, "the header stops here without its # cut line (the file was cut short?)".to_string()))?;
         Ok(Header { job, params, cut })
     }
 

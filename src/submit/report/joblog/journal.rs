@@ -79,6 +79,11 @@ pub fn open(path: &Path, resume: Resume, now: Header) -> Result<Session, JoblogE
     if let Some(what) = log.header.difference(&now) {
         return Err(JoblogError::Differs { path: path.into(), what });
     }
+    if !log.columns {
+        // Killed before the column header was whole: nothing was logged,
+        // and lines appended without it would make a log no run can read.
+        return create(path, now);
+    }
     let mut done: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
     let mut failed: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
     let mut last_seq = 0;

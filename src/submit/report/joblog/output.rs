@@ -31,7 +31,16 @@ pub fn verify_output(session: &mut Session, file: &Path) -> Result<OutputResume,
             let mut reader = BufReader::with_capacity(1 << 20, f);
             let mut buf = vec![0u8; 1 << 16];
             for (start, len, hash, piece) in spans {
-                if start != resume.offset || !same_bytes(&mut reader, len, hash, &mut buf) {
+                if start != resume.offset {
+                    break;
+                }
+                // A read error is not a torn file: say so rather than
+                // quietly running every piece again.
+                let same = same_bytes(&mut reader, len, hash, &mut buf).map_err(|error| JoblogError::Output {
+                    path: file.into(),
+                    why: format!("cannot read it: {error}"),
+                })?;
+                if !same {
                     break;
                 }
                 resume.offset += len;
@@ -55,19 +64,131 @@ pub fn verify_output(session: &mut Session, file: &Path) -> Result<OutputResume,
     Ok(resume)
 }
 
-/// Whether the next `len` bytes of `reader` hash to `hash`.
-fn same_bytes(reader: &mut impl Read, len: u64, hash: u64, buf: &mut [u8]) -> bool {
+/// Whether the next `len` bytes of `reader` hash to `hash` (false when
+/// the file ends first).
+fn same_bytes(reader: &mut impl Read, len: u64, hash: u64, buf: &mut [u8]) -> std::io::Result<bool> {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     let mut left = len;
     while left > 0 {
         let want = left.min(buf.len() as u64) as usize;
         match reader.read(&mut buf[..want]) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) => return Ok(false),
             Ok(n) => {
                 h.update(&buf[..n]);
                 left -= n as u64;
             }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    h.digest() == hash
+    Ok(h.digest() == hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::submit::report::joblog::{open, Entry, Header, Resume, Span};
+    use std::time::Duration;
+
+    const PIECES: [&[u8]; 3] = [b"hello\n", b"world!\n", b"last\n"];
+
+    /// A session whose log holds the three pieces as written in order.
+    fn session(dir: &Path) -> Session {
+        let mut s = open(&dir.join("job.log"), Resume::No, Header::new("primes", vec![], 2)).unwrap();
+        let mut start = 0;
+        for (piece, bytes) in PIECES.iter().enumerate() {
+            let len = bytes.len() as u64;
+            let entry = Entry {
+                seq: piece as u64 + 1,
+                piece,
+                host: "pi1".into(),
+                started: 0.0,
+                runtime: Duration::ZERO,
+                send: 0,
+                receive: 0,
+                failed: None,
+                retries: String::new(),
+                label: format!("piece {piece}"),
+                params: 0,
+                output: Some(Span { start, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) }),
+                result: Vec::new(),
+            };
+            s.done.insert(piece, (piece + 9, entry));
+            start += len;
+        }
+        s
+    }
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("piworker-verify-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Verifies `file` holding `bytes`: (offset, pieces kept, pieces still done).
+    fn verify(name: &str, bytes: Option<&[u8]>) -> (u64, Vec<usize>, Vec<usize>) {
+        let d = dir(name);
+        let mut s = session(&d);
+        let file = d.join("out.txt");
+        if let Some(b) = bytes {
+            std::fs::write(&file, b).unwrap();
+        }
+        let r = verify_output(&mut s, &file).unwrap();
+        let done = s.done.keys().copied().collect();
+        let _ = std::fs::remove_dir_all(&d);
+        (r.offset, r.pieces, done)
+    }
+
+    #[test]
+    fn a_whole_file_keeps_every_piece() {
+        let whole = PIECES.concat();
+        assert_eq!(verify("whole", Some(&whole)), (18, vec![0, 1, 2], vec![0, 1, 2]));
+        // Bytes past the logged pieces (a piece that landed, unlogged) go.
+        let longer = [whole.as_slice(), b"extra\n"].concat();
+        assert_eq!(verify("longer", Some(&longer)), (18, vec![0, 1, 2], vec![0, 1, 2]));
+    }
+
+    #[test]
+    fn a_torn_tail_runs_its_piece_again() {
+        let whole = PIECES.concat();
+        assert_eq!(verify("torn", Some(&whole[..15])), (13, vec![0, 1], vec![0, 1]));
+        assert_eq!(verify("torn-at-edge", Some(&whole[..13])), (13, vec![0, 1], vec![0, 1]));
+        assert_eq!(verify("empty", Some(b"")), (0, vec![], vec![]));
+        assert_eq!(verify("missing", None), (0, vec![], vec![]));
+    }
+
+    #[test]
+    fn an_altered_byte_runs_its_piece_and_all_after_it_again() {
+        let mut altered = PIECES.concat();
+        altered[8] ^= 0x20;
+        assert_eq!(verify("altered", Some(&altered)), (6, vec![0], vec![0]));
+        altered = PIECES.concat();
+        altered[0] = b'j';
+        assert_eq!(verify("altered-first", Some(&altered)), (0, vec![], vec![]));
+    }
+
+    #[test]
+    fn a_gap_between_logged_pieces_stops_the_file_there() {
+        let d = dir("gap");
+        let mut s = session(&d);
+        // Piece 1 was not logged (its line torn): piece 2's bytes follow a gap.
+        s.done.remove(&1);
+        let file = d.join("out.txt");
+        std::fs::write(&file, PIECES.concat()).unwrap();
+        let r = verify_output(&mut s, &file).unwrap();
+        assert_eq!((r.offset, r.pieces), (6, vec![0]));
+        assert_eq!(s.done.keys().copied().collect::<Vec<_>>(), vec![0]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_an_error_naming_it() {
+        let d = dir("unreadable");
+        let mut s = session(&d);
+        // A directory where the output file should be.
+        let err = verify_output(&mut s, &d).unwrap_err().to_string();
+        assert!(err.contains(&d.display().to_string()) && err.contains("cannot read it"), "{err}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -18,6 +18,9 @@ pub struct Log {
     /// Bytes up to the end of the last whole line: the resumed run
     /// appends from here.
     pub whole_len: u64,
+    /// Whether the column header is there: a head killed while writing
+    /// it leaves a log that must be started again, not appended to.
+    pub columns: bool,
 }
 
 /// None when there is no log yet (no file, or an empty one: the head died
@@ -66,7 +69,7 @@ pub fn read_log(path: &Path) -> Result<Option<Log>, JoblogError> {
     let header = Header::parse(&meta).map_err(|(line, why)| bad(line, why))?;
     if !columns_seen {
         // Killed while writing the header: nothing was logged yet.
-        return Ok(Some(Log { header, entries: Vec::new(), whole_len: whole_len as u64 }));
+        return Ok(Some(Log { header, entries: Vec::new(), whole_len: whole_len as u64, columns: false }));
     }
     let mut entries: Vec<(usize, Entry)> = Vec::new();
     for (number, line) in lines {
@@ -78,5 +81,5 @@ pub fn read_log(path: &Path) -> Result<Option<Log>, JoblogError> {
         }
         entries.push((number, entry));
     }
-    Ok(Some(Log { header, entries, whole_len: whole_len as u64 }))
+    Ok(Some(Log { header, entries, whole_len: whole_len as u64, columns: true }))
 }
