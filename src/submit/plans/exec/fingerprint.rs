@@ -4,7 +4,7 @@
 //! log of another command. A stdin farm's input is not here: each logged
 //! piece's params hash covers its line instead.
 
-use super::{ExecOpts, Mode};
+use super::opts::{ExecOpts, Mode};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::fingerprint::{file_digest, Params};
 

@@ -3,7 +3,7 @@
 //! which lines were answered (and, by the params hash, that the same line
 //! is at the same place).
 
-use super::{Bytes, ExecOpts};
+use super::opts::{Bytes, ExecOpts};
 use crate::submit::cluster::engine::{InputOpener, Next, PieceSource};
 use mio::Waker;
 use std::io;
