@@ -9,9 +9,10 @@
 mod common;
 
 use common::*;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// Range pieces: each sleeps, then prints a line per number; the piece
@@ -54,17 +55,21 @@ impl Cluster {
         self.dir.join(name)
     }
 
-    /// pisubmit with `args`, its stdin `input` (a file) or nothing.
+    /// pisubmit with `args`, its stdin the file `input` or nothing.
     fn spawn(&self, hosts: &str, args: &[&str], input: Option<&Path>) -> Child {
-        let stdin = input.map_or(Stdio::null(), |p| Stdio::from(std::fs::File::open(p).unwrap()));
-        Command::new(PISUBMIT)
-            .args(["--hosts", hosts, "--quiet"])
-            .args(args)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start pisubmit")
+        let Some(input) = input else { return spawn_pisubmit(hosts, args) };
+        let (child, mut stdin) = spawn_pisubmit_fed(hosts, args);
+        stdin.write_all(&std::fs::read(input).unwrap()).unwrap();
+        child
+    }
+
+    /// A resumed run with `input` is refused (exit 2), the error naming
+    /// what differs.
+    fn refused(&self, args: &[&str], input: &Path, lines: &[String], needle: &str) {
+        std::fs::write(input, lines.join("\n") + "\n").unwrap();
+        let run = self.run(args, Some(input));
+        assert_eq!(run.code, 2, "refused: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "the error says {needle:?}: {}", run.stderr);
     }
 
     fn run(&self, args: &[&str], input: Option<&Path>) -> Run {
@@ -281,17 +286,11 @@ fn an_exec_stdin_farm_resumes_with_the_same_input_and_refuses_another() {
     let log = c.path("job.log");
     let resume = ["--joblog", log.to_str().unwrap(), "--resume", "exec", "upper", "--output", out.to_str().unwrap()];
     let other = c.path("other.txt");
-    let changed: Vec<String> =
-        words.iter().enumerate().map(|(i, w)| if i == 2 { "another word".into() } else { w.clone() }).collect();
-    std::fs::write(&other, changed.join("\n") + "\n").unwrap();
-    let run = c.run(&resume, Some(&other));
-    assert_eq!(run.code, 2, "a different input is refused: {}", run.stderr);
-    assert!(run.stderr.contains("stdin line 3 differs"), "names the line: {}", run.stderr);
-    assert!(run.stderr.contains("job.log line "), "and the log's line: {}", run.stderr);
-    std::fs::write(&other, words[..10].join("\n") + "\n").unwrap();
-    let run = c.run(&resume, Some(&other));
-    assert_eq!(run.code, 2, "a shorter input is refused: {}", run.stderr);
-    assert!(run.stderr.contains("the input ended after 10 pieces"), "{}", run.stderr);
+    let mut changed = words.clone();
+    changed[2] = "another word".into();
+    c.refused(&resume, &other, &changed, "stdin line 3 differs");
+    c.refused(&resume, &other, &changed, "job.log line ");
+    c.refused(&resume, &other, &words[..10], "the input ended after 10 pieces");
 }
 
 /// To stdout, a resumed farm prints only the lines the log does not show
@@ -347,10 +346,8 @@ fn a_resumed_farm_on_stdout_prints_only_the_unanswered_lines() {
     assert_eq!(run.stdout, lines[answered.len()..].join("\n") + "\n", "the rest, in order, once");
     let mut changed = lines.clone();
     changed[1] = "40 changed".into();
-    std::fs::write(&tasks, changed.join("\n") + "\n").unwrap();
-    let run = c.run(&["--joblog", farm_arg, "--resume", "farm", "spin"], Some(&tasks));
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("task on stdin line 2 differs"), "{}", run.stderr);
+    let resume = ["--joblog", farm_arg, "--resume", "farm", "spin"];
+    c.refused(&resume, &c.path("changed.txt"), &changed, "task on stdin line 2 differs");
 }
 
 /// A worker killed during a resumed run: its pieces run elsewhere, and the
