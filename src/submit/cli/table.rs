@@ -235,7 +235,9 @@ const FARM: Command = Command {
     name: "farm",
     synopsis: "[--ordered|--unordered] spin",
     about: "A task farm: one task per stdin line, read as the lines arrive, each run as soon as a core is free. \
-            A spin task line is `MILLISECONDS [TEXT]`: it keeps one core busy that long and returns the line.",
+            A spin task line is `MILLISECONDS [TEXT]`: it keeps one core busy that long and returns the line. \
+            With --joblog and --resume, pipe the same input again: answered lines are skipped (their results are \
+            not printed again), a different line is refused.",
     groups: &[Group {
         title: "FARM OPTIONS",
         about: "",
@@ -323,7 +325,10 @@ const EXEC: Command = Command {
             neither, one piece per stdin line as lines arrive (a task farm). The program sees PIW_JOB, PIW_PIECE, \
             PIW_START and PIW_END (the range, or line numbers from 1, end excluded). A piece whose program fails \
             runs on another worker, up to --retries. The workers cap the limits (piworker --exec-timeout and \
-            --exec-memory). The report goes to stderr; --json needs --output.",
+            --exec-memory). The report goes to stderr; --json needs --output. With --joblog a piece is logged \
+            once its output is out; --resume goes on after the logged pieces (an --output file is cut back to \
+            the pieces it holds whole; on stdout they are not printed again). A stdin farm resumes when the same \
+            input is piped again: answered lines are skipped, a different line is refused.",
     groups: &[Group {
         title: "EXEC OPTIONS",
         about: "",

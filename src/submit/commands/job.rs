@@ -45,6 +45,12 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         (JobSpec::Farm { ordered }, _) => {
             let mut tasks = StdinTasks::new();
             let mut output = FarmOutput::new(*ordered, global.json);
+            if let Some(s) = session.as_ref() {
+                output = output.logged();
+                if !s.done.is_empty() && !global.json {
+                    eprintln!("pisubmit: --resume: the {} tasks logged as done are not printed again", s.done.len());
+                }
+            }
             joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut output)?;
             if !tasks.invalid.is_empty() {
                 return Err(SubmitError::Job(format!(

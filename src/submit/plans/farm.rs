@@ -8,7 +8,7 @@
 //! task is reported with its number and skipped; the others still run.
 
 use crate::jobs::{spin, JobKind};
-use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Next, Piece, PieceSource};
+use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Landed, Next, Piece, PieceSource, Replayed};
 use crate::submit::report::json::Json;
 use crate::submit::report::output::OutputError;
 use mio::Waker;
@@ -140,13 +140,23 @@ impl PieceSource for StdinTasks {
 
 /// Writes task results to stdout as they come (or in input order), or
 /// keeps them for the JSON report.
+///
+/// With a job log (`logged`), a resumed run does not print the results of
+/// logged tasks again (the logged run printed them); the JSON report has
+/// them all. In input order, a task is logged only once its line is
+/// printed (`landed`), so the two runs' stdout together are every result
+/// in order.
 pub struct FarmOutput {
     ordered: bool,
     json: bool,
     next: usize,
-    held: BTreeMap<usize, Vec<u8>>,
+    /// Results waiting for their turn; None: printed by a logged run.
+    held: BTreeMap<usize, Option<Vec<u8>>>,
     pub results: Vec<String>,
     pub count: usize,
+    /// With a job log, in input order to stdout: the tasks printed since
+    /// the log last asked, and the bytes printed so far.
+    landed: Option<(Vec<Landed>, u64)>,
 }
 
 /// Tasks past the first unfinished one that may run at once in ordered
@@ -155,10 +165,18 @@ const ORDERED_LOOKAHEAD: usize = 4096;
 
 impl FarmOutput {
     pub fn new(ordered: bool, json: bool) -> FarmOutput {
-        FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0 }
+        FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0, landed: None }
     }
 
-    fn emit(&mut self, payload: &[u8]) -> Result<(), OutputError> {
+    /// For a job log: results in input order are logged once printed.
+    pub fn logged(mut self) -> FarmOutput {
+        if self.ordered && !self.json {
+            self.landed = Some((Vec::new(), 0));
+        }
+        self
+    }
+
+    fn emit(&mut self, piece: usize, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
         let line = String::from_utf8_lossy(payload).into_owned();
         if self.json {
@@ -168,7 +186,25 @@ impl FarmOutput {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")
             .and_then(|_| out.flush())
-            .map_err(|error| OutputError::Write { name: "a result".into(), error })
+            .map_err(|error| OutputError::Write { name: "a result".into(), error })?;
+        if let Some((landed, printed)) = &mut self.landed {
+            let len = line.len() as u64 + 1;
+            landed.push(Landed { piece, start: *printed, len, hash: xxhash_rust::xxh3::xxh3_64(payload) });
+            *printed += len;
+        }
+        Ok(())
+    }
+
+    /// Prints the results whose turn has come.
+    fn catch_up(&mut self) -> Result<(), OutputError> {
+        while let Some(held) = self.held.remove(&self.next) {
+            match held {
+                Some(p) => self.emit(self.next, &p)?,
+                None => self.count += 1,
+            }
+            self.next += 1;
+        }
+        Ok(())
     }
 
     pub fn json_results(&self) -> Json {
@@ -183,18 +219,39 @@ impl Gatherer for FarmOutput {
 
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         if !self.ordered {
-            return Ok(self.emit(payload)?);
+            return Ok(self.emit(piece, payload)?);
         }
-        self.held.insert(piece, payload.to_vec());
-        while let Some(p) = self.held.remove(&self.next) {
-            self.emit(&p)?;
-            self.next += 1;
-        }
-        Ok(())
+        self.held.insert(piece, Some(payload.to_vec()));
+        Ok(self.catch_up()?)
     }
 
     fn lookahead(&self) -> Option<usize> {
         self.ordered.then_some(ORDERED_LOOKAHEAD)
+    }
+
+    /// A task a logged run did: in the JSON report again, not printed again.
+    fn replay(&mut self, piece: usize, logged: &Replayed<'_>) -> Result<(), GatherError> {
+        match (self.json, self.ordered) {
+            (true, _) => self.result(piece, logged.result),
+            (false, true) => {
+                self.held.insert(piece, None);
+                Ok(self.catch_up()?)
+            }
+            (false, false) => {
+                self.count += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn writes_output(&self) -> bool {
+        self.landed.is_some()
+    }
+
+    fn landed(&mut self, into: &mut Vec<Landed>) {
+        if let Some((landed, _)) = &mut self.landed {
+            into.append(landed);
+        }
     }
 }
 

@@ -206,6 +206,28 @@ pub fn file_to_resume(path: &Path) -> PathBuf {
     }
 }
 
+/// The partial file of a resumed writer to `path`, cut to the `offset`
+/// bytes a job log vouches for and positioned there. A finished file goes
+/// back to being partial until the resumed run ends.
+pub fn reopen_partial(path: &Path, offset: u64) -> Result<(PathBuf, File), OutputError> {
+    let temp = partial_path(path);
+    if !temp.exists() && path.is_file() {
+        std::fs::rename(path, &temp).map_err(|error| OutputError::Rename {
+            from: path.to_path_buf(),
+            to: temp.clone(),
+            error,
+        })?;
+    }
+    let open = || {
+        let mut file = File::options().write(true).create(true).truncate(false).open(&temp)?;
+        file.set_len(offset)?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok::<_, io::Error>(file)
+    };
+    let file = open().map_err(|error| OutputError::Open { path: temp.clone(), error })?;
+    Ok((temp, file))
+}
+
 impl<F: Format> OrderedWriter<F> {
     /// Writes to `path`: a regular file (or a new one) by way of
     /// `FILE.partial`; anything else (/dev/null, a FIFO) directly, since
@@ -253,22 +275,7 @@ impl<F: Format> OrderedWriter<F> {
         if at.pieces.iter().enumerate().any(|(i, &p)| i != p) {
             return Err(OutputError::NotInOrder { path });
         }
-        let temp = partial_path(&path);
-        // A finished file goes back to being partial until the run ends.
-        if !temp.exists() && path.is_file() {
-            std::fs::rename(&path, &temp).map_err(|error| OutputError::Rename {
-                from: path.clone(),
-                to: temp.clone(),
-                error,
-            })?;
-        }
-        let open = || {
-            let mut file = File::options().write(true).create(true).truncate(false).open(&temp)?;
-            file.set_len(at.offset)?;
-            file.seek(SeekFrom::Start(at.offset))?;
-            Ok::<_, io::Error>(file)
-        };
-        let file = open().map_err(|error| OutputError::Open { path: temp.clone(), error })?;
+        let (temp, file) = reopen_partial(&path, at.offset)?;
         let sync = file.try_clone().ok();
         let mut w = OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format);
         w.next = at.pieces.len();
@@ -286,6 +293,31 @@ impl<F: Format> OrderedWriter<F> {
     /// Writes to `out` as pieces come in turn, flushing after each piece.
     pub fn stream(out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
         OrderedWriter::new(Dest::Stream, out, format)
+    }
+
+    /// A stream that reports where each piece lands (`landed`), for a job
+    /// log that records a piece only once it is out.
+    pub fn tracked_stream(out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
+        let mut w = OrderedWriter::stream(out, format);
+        w.track = Some(Box::new(Track::new(0, None)));
+        w
+    }
+
+    /// For a file whose number of pieces was not known when it was opened
+    /// (a farm fed from stdin): how many pieces it holds when whole.
+    pub fn set_pieces(&mut self, count: usize) {
+        if let Dest::File { pieces, .. } = &mut self.dest {
+            *pieces = count;
+        }
+    }
+
+    /// Piece `piece` was written by an earlier run (a resumed job log):
+    /// its turn passes without output.
+    pub fn written_before(&mut self, piece: usize) -> Result<(), OutputError> {
+        if piece < self.next {
+            return Ok(());
+        }
+        self.piece_done(piece)
     }
 
     fn new(dest: Dest, out: Box<dyn Write>, format: F) -> OrderedWriter<F> {

@@ -53,6 +53,13 @@ pub trait PieceSource {
     fn total(&self) -> Option<usize>;
     /// Called once with a waker the source may use from another thread.
     fn set_waker(&mut self, _waker: Arc<Waker>) {}
+    /// For a job log: a hash of the input of the piece `next` just handed
+    /// out, when that input is what the piece is (a stdin line) rather
+    /// than data the command's fingerprint already covers (a file). A
+    /// resumed run then tells a different line at the same place.
+    fn input_hash(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A fixed list of pieces.

@@ -94,7 +94,10 @@ pub fn open(path: &Path, resume: Resume, now: Header) -> Result<Session, JoblogE
             continue;
         }
         failed.remove(&entry.piece);
-        if let Some((first, _)) = done.get(&entry.piece) {
+        // A piece whose output the file had lost ran again (see
+        // `verify_output`): its later line is the one that counts.
+        let rewritten = |(_, e): &(usize, Entry)| e.output.is_some() && entry.output.is_some();
+        if let Some((first, _)) = done.get(&entry.piece).filter(|d| !rewritten(d)) {
             return Err(JoblogError::BadLine {
                 path: path.into(),
                 line,

@@ -31,6 +31,17 @@ pub fn params_hash(kind: u8, params: &[u8]) -> u64 {
     h.digest()
 }
 
+/// `params_hash`, with the piece's input when the source says the input
+/// is what the piece is (`PieceSource::input_hash`: a stdin line).
+fn piece_hash(kind: u8, params: &[u8], input: Option<u64>) -> u64 {
+    let Some(input) = input else { return params_hash(kind, params) };
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&[kind]);
+    h.update(params);
+    h.update(&input.to_le_bytes());
+    h.digest()
+}
+
 /// The source's side: skips logged pieces.
 pub struct SkipLogged<'a> {
     source: &'a mut dyn PieceSource,
@@ -76,16 +87,37 @@ impl SkipLogged<'_> {
     }
 }
 
+impl SkipLogged<'_> {
+    /// The source has no more pieces: a log that holds a piece past its
+    /// last was made with a longer input (stdin), not this one.
+    fn ended(&mut self) -> Next {
+        let beyond = self.done.iter().filter(|(&n, _)| n >= self.next_number).min_by_key(|(&n, _)| n);
+        if let Some((&number, &(line, _))) = beyond {
+            self.numbers.borrow_mut().mismatch = Some(JoblogError::BadLine {
+                path: self.path.clone(),
+                line,
+                why: format!(
+                    "piece {number} is logged as done, but the input ended after {} pieces (the input or the \
+                     command changed)",
+                    self.next_number
+                ),
+            });
+        }
+        Next::Done
+    }
+}
+
 impl PieceSource for SkipLogged<'_> {
     fn next(&mut self) -> Next {
         loop {
             let piece = match self.source.next() {
                 Next::Piece(p) => p,
-                other => return other,
+                Next::Done => return self.ended(),
+                Next::Wait => return Next::Wait,
             };
             let number = self.next_number;
             self.next_number += 1;
-            let hash = params_hash(piece.kind.to_u8(), &piece.params);
+            let hash = piece_hash(piece.kind.to_u8(), &piece.params, self.source.input_hash());
             match self.done.get(&number) {
                 None => {
                     self.numbers.borrow_mut().of_run.push((number, hash));
