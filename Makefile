@@ -62,6 +62,7 @@ bench: build
 	bash bench/status.sh
 	bash bench/life.sh
 	bash bench/exec.sh
+	bash bench/joblog.sh
 	bash bench/versus.sh $(BENCH_BASE)
 	BASE_BIN=target/versus/$(BENCH_BASE)/target/release bash bench/exact_sum.sh
 	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md

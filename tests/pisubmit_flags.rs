@@ -235,7 +235,8 @@ fn every_flag_is_in_the_man_page_and_each_completion() {
         assert!(man.contains(command.name), "the man page lacks {}", command.name);
         assert!(bash.contains(command.name) && zsh.contains(command.name) && fish.contains(command.name));
     }
-    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"]
+    for section in
+        ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "JOB LOG", "EXIT STATUS", "ENVIRONMENT", "EXAMPLES", "SEE ALSO"]
     {
         assert!(man.contains(&format!("\n.SH {section}\n")) || man.starts_with(&format!(".SH {section}")), "{section}");
     }

@@ -33,7 +33,7 @@ pub static PISUBMIT: Program = Program {
     commands: &[
         LOOPSUM, PI, PRIMES, POWERS, REDUCE, ECHO, PING, FARM, LIFE, EXEC, STATUS, DISCOVER, DOCTOR, JOBS, BENCH,
     ],
-    sections: &[EXIT_STATUS, ENVIRONMENT, EXAMPLES, SEE_ALSO],
+    sections: &[JOB_LOG, EXIT_STATUS, ENVIRONMENT, EXAMPLES, SEE_ALSO],
 };
 
 /// The built-in jobs that `bench` can time (the others stream stdin or
@@ -490,3 +490,8 @@ const SEE_ALSO: Section = Section {
     blocks: &[Block::Text("piworker(8), /usr/share/doc/piworker/README.md")],
     man_only: true,
 };
+
+// The JOB LOG section (the format of --joblog's file) is long enough to
+// live in its own file.
+mod job_log;
+use job_log::JOB_LOG;

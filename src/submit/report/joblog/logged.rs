@@ -17,8 +17,14 @@ use std::sync::Arc;
 /// it runs from 0, the log by the piece's place in the whole job.
 #[derive(Default)]
 struct Numbers {
-    /// For each piece the engine runs: (piece number, params hash).
-    of_run: Vec<(usize, u64)>,
+    /// For each piece the engine has taken and not yet finished, by the
+    /// engine's number: (piece number, params hash). The engine takes only
+    /// a few pieces ahead of those running, so this stays small however
+    /// many pieces the job has (a list of every piece run grew the head by
+    /// 16 bytes a piece).
+    running: HashMap<usize, (usize, u64)>,
+    /// Pieces the engine has taken: the engine's number of the next one.
+    taken: usize,
     /// A skipped piece that is not the one logged: the run stops.
     mismatch: Option<JoblogError>,
 }
@@ -120,7 +126,10 @@ impl PieceSource for SkipLogged<'_> {
             let hash = piece_hash(piece.kind.to_u8(), &piece.params, self.source.input_hash());
             match self.done.get(&number) {
                 None => {
-                    self.numbers.borrow_mut().of_run.push((number, hash));
+                    let mut numbers = self.numbers.borrow_mut();
+                    let index = numbers.taken;
+                    numbers.taken += 1;
+                    numbers.running.insert(index, (number, hash));
                     return Next::Piece(piece);
                 }
                 Some(&(_, logged)) if logged == hash => continue,
@@ -151,7 +160,7 @@ impl PieceSource for SkipLogged<'_> {
 
 impl LogPieces<'_> {
     fn number(&self, index: usize) -> (usize, u64) {
-        self.numbers.borrow().of_run.get(index).copied().unwrap_or((index, 0))
+        self.numbers.borrow().running.get(&index).copied().unwrap_or((index, 0))
     }
 
     fn write(&mut self, mut entry: Entry) -> Result<(), GatherError> {
@@ -181,7 +190,8 @@ impl Gatherer for LogPieces<'_> {
     }
 
     fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
-        let (number, params) = self.number(piece);
+        // Its last word: the engine says nothing more of this piece.
+        let (number, params) = self.numbers.borrow_mut().running.remove(&piece).unwrap_or((piece, 0));
         let retries: Vec<String> = record.failed_on.iter().map(|(h, why)| format!("{h} ({why})")).collect();
         let entry = Entry {
             seq: 0,
@@ -213,5 +223,81 @@ impl Gatherer for LogPieces<'_> {
         self.landed = landed;
         self.landed.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::header::Header;
+    use super::super::journal::{open, Resume};
+    use super::super::read::read_log;
+    use super::*;
+    use crate::jobs::JobKind;
+    use crate::submit::cluster::engine::{Cores, Piece, PieceList};
+    use std::time::{Duration, SystemTime};
+
+    /// The job's piece numbers that reach the gatherer, in order.
+    #[derive(Default)]
+    struct Seen(Vec<usize>);
+
+    impl Gatherer for Seen {
+        fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {
+            Ok(())
+        }
+        fn result(&mut self, piece: usize, _: &[u8]) -> Result<(), GatherError> {
+            self.0.push(piece);
+            Ok(())
+        }
+    }
+
+    fn piece(i: u8) -> Piece {
+        Piece { kind: JobKind::Pi, params: vec![i], input: None, cores: Cores::All, label: format!("piece {i}") }
+    }
+
+    fn hash(i: u8) -> u64 {
+        params_hash(JobKind::Pi.to_u8(), &[i])
+    }
+
+    #[test]
+    fn pieces_run_keep_the_jobs_numbers_and_are_forgotten_once_finished() {
+        let dir = std::env::temp_dir().join(format!("piworker-logged-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.log");
+        let _ = std::fs::remove_file(&path);
+        let mut session = open(&path, Resume::No, Header::new("test", Vec::new(), 1)).unwrap();
+        let mut source = PieceList::new((0..5).map(piece).collect());
+        let mut seen = Seen::default();
+        // Pieces 1 and 3 were done in an earlier run.
+        let done = HashMap::from([(1, (7, hash(1))), (3, (8, hash(3)))]);
+        let (mut skip, mut log) = split(&mut source, &mut seen, &mut session.journal, done, &path);
+        let mut taken = Vec::new();
+        while let Next::Piece(p) = skip.next() {
+            taken.push(p.label);
+        }
+        assert_eq!(taken, ["piece 0", "piece 2", "piece 4"]);
+        // The engine calls them 0, 1 and 2, and they finish out of order.
+        for index in [2, 0, 1] {
+            let record = PieceRecord {
+                label: "",
+                host: "pi1",
+                started: SystemTime::now(),
+                runtime: Duration::from_millis(3),
+                bytes_in: 1,
+                bytes_out: 1,
+                failed_on: &[],
+                gave_up: None,
+            };
+            log.result(index, &[index as u8]).unwrap();
+            log.finished(index, &record).unwrap();
+        }
+        assert!(log.numbers.borrow().running.is_empty(), "a finished piece is still held");
+        drop((skip, log));
+        assert_eq!(seen.0, [4, 0, 2]);
+        session.journal.sync().unwrap();
+        let logged = read_log(&path).unwrap().expect("a log");
+        let lines: Vec<(usize, u64, Vec<u8>)> =
+            logged.entries.into_iter().map(|(_, e)| (e.piece, e.params, e.result)).collect();
+        assert_eq!(lines, [(4, hash(4), vec![2]), (0, hash(0), vec![0]), (2, hash(2), vec![1])]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# bench/joblog.sh: what `--joblog FILE` costs (issue 17), part of `make bench`.
+#
+# Time: the same job with and without --joblog, through one local worker
+# on every core, alternating in one run (which goes first alternates too),
+# a warm-up round and then BENCH_REPS rounds; whole commands are timed.
+# The jobs are `make bench`'s own, plus the two where a log costs most:
+#   - pi, 2·10^9 darts (bench/pi.sh's job): a few long pieces;
+#   - primes to 10^9, counted (bench/primes.sh's job): a short job, where
+#     creating and syncing the log's header weighs most;
+#   - primes to 10^9 with --output: a 480 MiB file, whose pieces are
+#     hashed as they land and which is synced once a second with a log;
+#   - a farm of 100,000 `0 i` tasks (bench/tiny.sh's job): a line per
+#     task, the most lines a second a log gets.
+# Every answer is checked: the same result, the same output bytes, a log
+# with a line per piece.
+#
+# Memory: pisubmit's peak RSS (GNU time's %M) for farms of FARM_SMALL and
+# FARM_BIG `0 i` tasks with and without a log, and for resuming the big
+# farm's complete log (every task replayed from it, none run). The log
+# must not make the head grow with the number of pieces.
+#
+# Knobs: BENCH_REPS (5), JOBLOG_FARM_N (100000), JOBLOG_MEM_SMALL (50000),
+# JOBLOG_MEM_BIG (200000), BENCH_ROWS. Only 127.0.0.1 is used; the worker
+# is stopped and the temporary files removed on exit.
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/.."
+# shellcheck source=lib.sh
+. bench/lib.sh
+reps=${BENCH_REPS:-5}
+farm_n=${JOBLOG_FARM_N:-100000}
+mem_small=${JOBLOG_MEM_SMALL:-50000}
+mem_big=${JOBLOG_MEM_BIG:-200000}
+bin=target/release
+# The logs and output files go to the disk the bench writes to, not to a
+# tmpfs: a log's cost is mostly its fsyncs.
+mkdir -p target/bench
+tmp=$(mktemp -d -p target/bench joblog.XXXXXX)
+trap 'stop_children "$WORKER_PID"; rm -rf "$tmp"' EXIT
+trap_signals
+start_worker "$tmp/worker.log"
+
+seq 1 "$farm_n" | sed 's/^/0 /' >"$tmp/farm.txt"
+
+# plain JOB...: the job without a log; logged JOB...: with a new log
+# ($tmp/run.log). With OUTPUT set, each side writes OUTPUT.plain or
+# OUTPUT.logged, compared after every round.
+plain() {
+    rm -f "${OUTPUT:-$tmp/none}.plain"
+    "$bin/pisubmit" --hosts "$WORKER" --quiet "$@" ${OUTPUT:+--output "$OUTPUT.plain"}
+}
+logged() {
+    rm -f "$tmp/run.log" "${OUTPUT:-$tmp/none}.logged"
+    "$bin/pisubmit" --hosts "$WORKER" --quiet --joblog "$tmp/run.log" "$@" ${OUTPUT:+--output "$OUTPUT.logged"}
+}
+# The answer a run printed: its stdout up to the report's timings, the
+# output file's name made the same.
+answer() { sed '/ ms wall, /,$d; s/\.plain$\|\.logged$//' "$1"; }
+log_lines() { grep -c '^[0-9]' "$tmp/run.log"; }
+other() { [ "$1" = plain ] && echo logged || echo plain; }
+
+# compare NAME STDIN JOB...: alternates the job with and without a log
+# (odd rounds start with the log), checks that both print the same, and
+# records a row (with the log) against the anchor (without).
+compare() {
+    local name=$1 in=$2 r side with=() without=() paired=() a b
+    shift 2
+    for r in $(seq 0 "$reps"); do
+        side=plain
+        [ $((r % 2)) = 1 ] && side=logged
+        for side in "$side" "$(other "$side")"; do
+            timed "$in" "$tmp/$side.out" "$side" "$@"
+            if [ "$side" = plain ]; then a=$MS; else b=$MS; fi
+        done
+        [ "$(answer "$tmp/plain.out")" = "$(answer "$tmp/logged.out")" ] || die "$name: the runs with and without --joblog printed different answers"
+        if [ -n "${OUTPUT:-}" ]; then
+            cmp -s "$OUTPUT.plain" "$OUTPUT.logged" || die "$name: the output files differ"
+        fi
+        [ "$(log_lines)" -ge 1 ] || die "$name: the log has no line"
+        [ "$r" = 0 ] && continue # warm-up
+        without+=("$a") with+=("$b")
+        paired+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", (b / a - 1) * 100 }')")
+        printf '  round %d: %s: without %8.1f ms   with --joblog %8.1f ms (%d lines)\n' "$r" "$name" "$a" "$b" "$(log_lines)"
+    done
+    local ma mb
+    ma=$(printf '%s\n' "${without[@]}" | median)
+    mb=$(printf '%s\n' "${with[@]}" | median)
+    echo "  $name: medians $ma ms without, $mb ms with: $(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%+.1f", (b / a - 1) * 100 }') %"
+    bench_row "Job log" "$name, with --joblog, whole command ($(log_lines) lines)" ms lower "${with[*]}" \
+        "the same without --joblog" "${without[*]}" "-"
+    # The same rounds paired: each round's with-log time over its
+    # without-log time, which a load that changes between rounds (other
+    # jobs on the machine) moves much less than either median.
+    bench_row "Job log" "$name, what --joblog adds, round by round (with / without - 1)" % lower "${paired[*]}" \
+        - - "value<=2"
+}
+
+echo "== the same job with and without --joblog, alternating, $reps rounds"
+compare "pi, 2e9 darts" /dev/null pi --samples 2e9
+compare "primes to 10^9, counted" /dev/null primes --from 1 --to 1e9
+OUTPUT=$tmp/primes.txt
+compare "primes to 10^9 --output" /dev/null primes --from 1 --to 1e9
+rm -f "$OUTPUT".*
+OUTPUT=
+compare "farm of $farm_n 0 ms tasks" "$tmp/farm.txt" farm spin
+
+# peak_rss_mib STDIN ARGS...: pisubmit's peak RSS in MiB (GNU time's %M),
+# its stdout thrown away.
+peak_rss_mib() {
+    local in=$1
+    shift
+    /usr/bin/time -f %M -o "$tmp/rss" "$bin/pisubmit" --hosts "$WORKER" --quiet "$@" <"$in" >/dev/null 2>"$tmp/rss.err" ||
+        die "pisubmit $* failed: $(tail -3 "$tmp/rss.err")"
+    kib_to_mib "$(tail -1 "$tmp/rss")"
+}
+
+# Peak RSS hardly varies between runs: three rounds are enough.
+mem_reps=$((reps < 3 ? reps : 3))
+echo "== pisubmit's peak RSS, $mem_reps rounds"
+declare -A rss
+for n in "$mem_small" "$mem_big"; do
+    seq 1 "$n" | sed 's/^/0 /' >"$tmp/mem$n.txt"
+done
+for r in $(seq 1 "$mem_reps"); do
+    for n in "$mem_small" "$mem_big"; do
+        rss[plain$n]+=" $(peak_rss_mib "$tmp/mem$n.txt" farm spin)"
+        rm -f "$tmp/mem$n.log"
+        rss[logged$n]+=" $(peak_rss_mib "$tmp/mem$n.txt" --joblog "$tmp/mem$n.log" farm spin)"
+        [ "$(grep -c '^[0-9]' "$tmp/mem$n.log")" = "$n" ] || die "the log of $n tasks does not have $n lines"
+    done
+    rss[resume]+=" $(peak_rss_mib "$tmp/mem$mem_big.txt" --joblog "$tmp/mem$mem_big.log" --resume farm spin)"
+    echo "  round $r: ${mem_small}/${mem_big} tasks: without${rss[plain$mem_small]##* }/${rss[plain$mem_big]##* } MiB," \
+        "with --joblog${rss[logged$mem_small]##* }/${rss[logged$mem_big]##* } MiB, resuming the big log${rss[resume]##* } MiB"
+done
+log_mib=$(kib_to_mib $(($(stat -c %s "$tmp/mem$mem_big.log") / 1024)))
+for n in "$mem_small" "$mem_big"; do
+    bench_row "Job log" "farm of $n 0 ms tasks: pisubmit peak RSS with --joblog" MiB lower "${rss[logged$n]# }" \
+        "the same without --joblog" "${rss[plain$n]# }" "-"
+done
+bench_row "Job log" "resuming the log of $mem_big tasks ($log_mib MiB), all replayed: pisubmit peak RSS" MiB lower \
+    "${rss[resume]# }" "running them without a log" "${rss[plain$mem_big]# }" "-"
+# Per task: what the head keeps per piece anyway (without a log, between
+# the small and the big farm), and what a log adds to it, running and
+# resuming, at the big farm. Medians of the rounds.
+med() { printf '%s\n' $1 | median; }
+per_task() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) * 1048576 / n }'; }
+bench_row "Job log" "pisubmit RSS per extra task without a log (farms of $mem_small and $mem_big)" B lower \
+    "$(per_task "$(med "${rss[plain$mem_small]}")" "$(med "${rss[plain$mem_big]}")" $((mem_big - mem_small)))" - - "-"
+bench_row "Job log" "pisubmit RSS per task that --joblog adds ($mem_big tasks)" B lower \
+    "$(per_task "$(med "${rss[plain$mem_big]}")" "$(med "${rss[logged$mem_big]}")" "$mem_big")" - - "value<=4"
+bench_row "Job log" "pisubmit RSS per logged task that resuming adds ($mem_big tasks, against running them)" B lower \
+    "$(per_task "$(med "${rss[plain$mem_big]}")" "$(med "${rss[resume]}")" "$mem_big")" - - "value<=4"
