@@ -121,7 +121,16 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         "jobs" => tools::parse_jobs(&mut args).map(|()| Command::Jobs)?,
         name => Command::Job(parse_job(name, &mut args)?),
     };
+    let mut command = command;
     let given = args.globals;
+    // Life resumes from its --checkpoint file, with or without a job log.
+    let (mut resume, mut resume_failed) = (given.resume, given.resume_failed);
+    if let Command::Life(o) = &mut command {
+        life::take_resume(o, resume || resume_failed)?;
+        if given.joblog.is_none() {
+            (resume, resume_failed) = (false, false);
+        }
+    }
     let (hosts, hosts_file) = if !command.needs_workers() {
         (Vec::new(), None)
     } else {
@@ -142,7 +151,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         piece_timeout: given.piece_timeout,
         quiet: given.quiet,
         key_file: given.key_file.or_else(env_key),
-        joblog: joblog_opts(given.joblog, given.resume, given.resume_failed)?,
+        joblog: joblog_opts(given.joblog, resume, resume_failed)?,
     };
     Ok(Parsed::Run(global, command))
 }

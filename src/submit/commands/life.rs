@@ -7,7 +7,10 @@ use crate::life::{picture, show, Board, Edges};
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::error::SubmitError;
+use crate::submit::plans::life::checkpoint::writer::Written;
 use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
+use crate::submit::plans::life::runs::StripRun;
+use crate::submit::plans::life::survive::{self, Survival};
 use crate::submit::plans::life::{initial_board, LifeOpts};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
@@ -27,10 +30,13 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SubmitError::Usage(format!("--frames: cannot create {}: {e}", dir.display())))?;
     }
-    let mut frames = Frames::new(opts, global.quiet);
-    frames.frame(0, &board)?;
-    if opts.generations == 0 {
-        return finish(global, opts, board, Outcome::default(), started.elapsed(), &[]);
+    let (keep, start) = survive::open(opts, global.joblog.as_ref(), board, edges, global.hosts.len())?;
+    let mut frames = Frames::new(opts, global.quiet, keep);
+    // A resumed run's earlier frames are on disk already.
+    frames.frame(start.0, &start.1)?;
+    if start.0 == opts.generations {
+        let kept = frames.kept()?;
+        return finish(global, opts, start.1, Outcome::default(), started.elapsed(), &[], &kept);
     }
     let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
     let driver_opts = DriverOpts {
@@ -42,13 +48,20 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         deadline: global.timeout.map(|t| started + t),
     };
     let run_started = Instant::now();
-    let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, board, &driver_opts, &mut frames)?;
+    let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, start, &driver_opts, &mut frames)?;
     let wall = run_started.elapsed();
     frames.bar.finish_and_clear();
     frames.frame(opts.generations, &board)?;
+    let kept = frames.kept()?;
     let reports = engine.reports();
     let hosts: Vec<Json> = reports.iter().map(|r| Json::obj(host_json(r))).collect();
-    finish(global, opts, board, outcome, wall, &hosts)
+    finish(global, opts, board, outcome, wall, &hosts, &kept)
+}
+
+/// What the checkpoint file and job log did, for the report.
+struct Kept {
+    resumed_from: Option<u64>,
+    written: Option<Written>,
 }
 
 /// The board at generation 0, from the file or the random fill, and its
@@ -62,10 +75,12 @@ struct Frames {
     /// Generations done, on stderr when it is a terminal (not with --show,
     /// which draws there, nor --quiet).
     bar: indicatif::ProgressBar,
+    /// The checkpoint file and job log.
+    keep: Survival,
 }
 
 impl Frames {
-    fn new(opts: &LifeOpts, quiet: bool) -> Frames {
+    fn new(opts: &LifeOpts, quiet: bool, keep: Survival) -> Frames {
         use std::io::IsTerminal;
         let drawn = !quiet && !opts.show && std::io::stderr().is_terminal();
         let target =
@@ -76,7 +91,13 @@ impl Frames {
         {
             bar.set_style(style);
         }
-        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay }
+        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay, keep }
+    }
+
+    /// Waits for the last checkpoint to be written: what was kept.
+    fn kept(&mut self) -> Result<Kept, SubmitError> {
+        let written = self.keep.finish()?;
+        Ok(Kept { resumed_from: self.keep.resumed_from, written })
     }
 }
 
@@ -112,6 +133,14 @@ impl Snapshots for Frames {
     fn progress(&mut self, generation: u64) {
         self.bar.set_position(generation);
     }
+
+    fn checkpoint(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {
+        self.keep.checkpoint(generation, board)
+    }
+
+    fn strips_ran(&mut self, runs: &[StripRun]) -> Result<(), SubmitError> {
+        self.keep.strips_ran(runs)
+    }
 }
 
 fn finish(
@@ -121,6 +150,7 @@ fn finish(
     out: Outcome,
     wall: Duration,
     hosts: &[Json],
+    kept: &Kept,
 ) -> Result<String, SubmitError> {
     if let Some(path) = &opts.output {
         let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges().name());
@@ -181,6 +211,9 @@ fn finish(
             ("snapshots", Json::Int(i128::from(out.snapshots))),
             ("snapshot_ms", Json::Float(ms(out.snapshot_time))),
             ("recoveries", Json::Array(recoveries)),
+            ("resumed_from", kept.resumed_from.map_or(Json::Null, |g| Json::Int(i128::from(g)))),
+            ("checkpoints_written", Json::Int(i128::from(kept.written.map_or(0, |w| w.count)))),
+            ("checkpoint_write_ms", Json::Float(kept.written.map_or(0.0, |w| ms(w.time)))),
             ("strips", Json::Array(strips)),
             ("hosts", Json::Array(hosts.to_vec())),
         ];
@@ -192,7 +225,7 @@ fn finish(
         board.height(),
         opts.generations
     );
-    if opts.generations > 0 {
+    if out.rounds > 0 {
         let threads: usize = out.strips.iter().map(|s| s.threads).sum();
         let _ = writeln!(
             s,
@@ -229,6 +262,21 @@ fn finish(
         for st in &out.strips {
             let _ = writeln!(s, "  {:<24} {:>7} {:>10} {:>10}", st.host, st.threads, st.first_row, st.rows);
         }
+    }
+    if let Some(g) = kept.resumed_from {
+        let _ = writeln!(s, "  resumed from the checkpoint at generation {g}");
+    }
+    if let (Some(path), Some(w)) = (&opts.checkpoint_file, kept.written) {
+        let each = if w.count > 0 { ms(w.time) / w.count as f64 } else { 0.0 };
+        let _ = writeln!(
+            s,
+            "  {} checkpoints written to {} ({:?}, {:.1} MiB), {each:.1} ms each on the writer thread ({} superseded)",
+            w.count,
+            path.display(),
+            w.format.unwrap_or(crate::submit::plans::life::checkpoint::Format::Rle),
+            w.bytes as f64 / f64::from(1 << 20),
+            w.superseded
+        );
     }
     if let Some(path) = &opts.output {
         let _ = writeln!(s, "  final board written to {} (RLE)", path.display());
