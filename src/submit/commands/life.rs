@@ -159,7 +159,9 @@ fn finish(
     }
     let population = board.population();
     let hash = board.digest();
-    let cells = f64::from(board.width()) * f64::from(board.height()) * opts.generations as f64;
+    // A resumed run ran only the generations after its checkpoint.
+    let ran = opts.generations - kept.resumed_from.unwrap_or(0);
+    let cells = f64::from(board.width()) * f64::from(board.height()) * ran as f64;
     let rate = if wall.as_secs_f64() > 0.0 { cells / wall.as_secs_f64() } else { 0.0 };
     let exchange = out.round_time.saturating_sub(out.compute_time);
     let edges = match opts.edges() {
@@ -270,7 +272,7 @@ fn finish(
         let each = if w.count > 0 { ms(w.time) / w.count as f64 } else { 0.0 };
         let _ = writeln!(
             s,
-            "  {} checkpoints written to {} ({:?}, {:.1} MiB), {each:.1} ms each on the writer thread ({} superseded)",
+            "  {} checkpoints written to {} ({:?}, {:.2} MiB), {each:.1} ms each on the writer thread ({} superseded)",
             w.count,
             path.display(),
             w.format.unwrap_or(crate::submit::plans::life::checkpoint::Format::Rle),

@@ -118,7 +118,8 @@ impl Survival {
     pub fn strips_ran(&mut self, runs: &[StripRun]) -> Result<(), SubmitError> {
         let Some(log) = self.log.as_mut() else { return Ok(()) };
         for run in runs {
-            let label = format!("rows {}..{} generations {}..{}", run.first_row, run.first_row + run.rows, run.from, run.to);
+            let label =
+                format!("rows {}..{} generations {}..{}", run.first_row, run.first_row + run.rows, run.from, run.to);
             let mut entry = Entry {
                 seq: 0,
                 piece: self.next_piece,

@@ -49,7 +49,9 @@ fn truncated_corrupted_and_foreign_files_are_named() {
         assert!(e.contains("corrupt") || e.contains("unexpected") || e.contains("outside"), "{format:?}: {e}");
     }
     assert!(decode(b"").unwrap_err().contains("empty"));
-    assert!(decode(b"x = 3, y = 3, rule = B3/S23\nbo$2bo$3o!\n").unwrap_err().contains("not a pisubmit life checkpoint"));
+    assert!(decode(b"x = 3, y = 3, rule = B3/S23\nbo$2bo$3o!\n")
+        .unwrap_err()
+        .contains("not a pisubmit life checkpoint"));
     let huge = b"#C pisubmit life checkpoint 1\n#C generation 0\n#C check 0\nx = 9999999, y = 9999999, rule = B3/S23:T9999999,9999999\n!";
     assert!(decode(huge).unwrap_err().contains("9999999x9999999"));
 }
