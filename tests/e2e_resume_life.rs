@@ -356,10 +356,15 @@ fn bad_checkpoints_are_refused_naming_the_file_and_what_is_wrong() {
     let run = pisubmit(&nowhere, &strs(&a));
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--checkpoint FILE"), "{}", run.stderr);
-    // A checkpoint that cannot be written fails at once, naming it.
-    let run = pisubmit(&nowhere, &strs(&base("11", "64", "100", &dir.join("no/such/dir/ck"))));
+    // A checkpoint that cannot be written fails at once, naming it, and
+    // leaves no job log behind to refuse the next run.
+    let log = dir.join("new.log");
+    let mut a = vec!["--joblog".to_string(), s(&log)];
+    a.extend(base("11", "64", "100", &dir.join("no/such/dir/ck")));
+    let run = pisubmit(&nowhere, &strs(&a));
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("no/such/dir/ck.tmp") && run.stderr.contains("cannot create"), "{}", run.stderr);
+    assert!(!log.exists(), "the job log of a run that never started is removed");
     // --resume with no checkpoint yet starts from generation 0, saying so.
     let fresh = dir.join("fresh");
     let mut a = vec!["--resume".to_string(), "--json".into()];

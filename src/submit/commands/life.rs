@@ -8,6 +8,7 @@ use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::checkpoint::writer::Written;
+use crate::submit::plans::life::checkpoint::Format;
 use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
 use crate::submit::plans::life::runs::StripRun;
 use crate::submit::plans::life::survive::{self, Survival};
@@ -62,6 +63,7 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
 struct Kept {
     resumed_from: Option<u64>,
     written: Option<Written>,
+    handover: Duration,
 }
 
 /// The board at generation 0, from the file or the random fill, and its
@@ -97,7 +99,7 @@ impl Frames {
     /// Waits for the last checkpoint to be written: what was kept.
     fn kept(&mut self) -> Result<Kept, SubmitError> {
         let written = self.keep.finish()?;
-        Ok(Kept { resumed_from: self.keep.resumed_from, written })
+        Ok(Kept { resumed_from: self.keep.resumed_from, written, handover: self.keep.handover })
     }
 }
 
@@ -216,6 +218,7 @@ fn finish(
             ("resumed_from", kept.resumed_from.map_or(Json::Null, |g| Json::Int(i128::from(g)))),
             ("checkpoints_written", Json::Int(i128::from(kept.written.map_or(0, |w| w.count)))),
             ("checkpoint_write_ms", Json::Float(kept.written.map_or(0.0, |w| ms(w.time)))),
+            ("checkpoint_handover_ms", Json::Float(ms(kept.handover))),
             ("strips", Json::Array(strips)),
             ("hosts", Json::Array(hosts.to_vec())),
         ];
@@ -269,15 +272,18 @@ fn finish(
         let _ = writeln!(s, "  resumed from the checkpoint at generation {g}");
     }
     if let (Some(path), Some(w)) = (&opts.checkpoint_file, kept.written) {
-        let each = if w.count > 0 { ms(w.time) / w.count as f64 } else { 0.0 };
+        let each = |t: Duration, n: u64| if n > 0 { ms(t) / n as f64 } else { 0.0 };
+        let format = if w.format == Some(Format::Binary) { "binary" } else { "RLE" };
         let _ = writeln!(
             s,
-            "  {} checkpoints written to {} ({:?}, {:.2} MiB), {each:.1} ms each on the writer thread ({} superseded)",
+            "  {} checkpoints written to {} ({format}, {:.2} MiB), {:.1} ms each on the writer thread, \
+             {} superseded; handing each over held the rounds {:.1} ms",
             w.count,
             path.display(),
-            w.format.unwrap_or(crate::submit::plans::life::checkpoint::Format::Rle),
             w.bytes as f64 / f64::from(1 << 20),
-            w.superseded
+            each(w.time, w.count),
+            w.superseded,
+            each(kept.handover, (w.count + w.superseded).saturating_sub(1)),
         );
     }
     if let Some(path) = &opts.output {

@@ -18,7 +18,7 @@ use crate::submit::cli::JoblogOpts;
 use crate::submit::error::SubmitError;
 use crate::submit::report::joblog::{self, Entry, Header, Resume, Session};
 use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 pub struct Survival {
     params: Vec<(String, String)>,
@@ -28,6 +28,9 @@ pub struct Survival {
     next_piece: usize,
     /// The generation a resumed run went on from.
     pub resumed_from: Option<u64>,
+    /// Time the rounds waited while checkpoints were handed over (the
+    /// board's copy): what the file costs the lockstep.
+    pub handover: Duration,
 }
 
 impl From<CheckpointError> for SubmitError {
@@ -52,20 +55,44 @@ pub fn open(
 ) -> Result<(Survival, (u64, Board)), SubmitError> {
     let params = of_life(opts, board.width(), board.height(), edges)?;
     let mut start = (0, board);
-    let mut keep = Survival { params, edges, writer: None, log: None, next_piece: 0, resumed_from: None };
+    let mut keep = Survival {
+        params,
+        edges,
+        writer: None,
+        log: None,
+        next_piece: 0,
+        resumed_from: None,
+        handover: Duration::ZERO,
+    };
+    // Everything is checked before either file is written, so that a
+    // refused command leaves no file behind to refuse the next one.
     if let Some(path) = &opts.checkpoint_file {
         if let Some(saved) = keep.resume_from(path, opts)? {
             keep.resumed_from = Some(saved.meta.generation);
             start = (saved.meta.generation, saved.board);
         }
-        let first = keep.saved(start.0, &start.1);
-        keep.writer = Some(Writer::start(path, &first)?);
     }
     if let Some(j) = joblog {
         let resume = if j.resume == Resume::No { Resume::No } else { Resume::Failed };
         let session = joblog::open(&j.path, resume, Header::new("life", keep.params.clone(), hosts as u64))?;
         keep.next_piece = session.done.keys().next_back().map_or(0, |n| n + 1);
         keep.log = Some(session);
+    }
+    if let Some(path) = &opts.checkpoint_file {
+        let first = keep.saved(start.0, &start.1);
+        match Writer::start(path, &first) {
+            Ok(w) => keep.writer = Some(w),
+            Err(e) => {
+                if let (Some(j), Some(log)) = (joblog, keep.log.take()) {
+                    // The log this run has just made holds no line yet.
+                    drop(log);
+                    if j.resume == Resume::No {
+                        let _ = std::fs::remove_file(&j.path);
+                    }
+                }
+                return Err(e.into());
+            }
+        }
     }
     Ok((keep, start))
 }
@@ -108,10 +135,11 @@ impl Survival {
 
     /// A checkpoint the driver took: to the writer thread.
     pub fn checkpoint(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {
-        match &self.writer {
-            Some(w) => Ok(w.offer(self.saved(generation, board))?),
-            None => Ok(()),
-        }
+        let Some(w) = &self.writer else { return Ok(()) };
+        let started = Instant::now();
+        w.offer(self.saved(generation, board))?;
+        self.handover += started.elapsed();
+        Ok(())
     }
 
     /// One job-log line per strip run.

@@ -21,6 +21,26 @@ fn both_formats_read_back_exactly() {
 }
 
 #[test]
+fn the_rle_is_byte_for_byte_what_to_rle_writes() {
+    for (w, h, density, edges) in [(1, 1, 0.9, Edges::Wrap), (300, 40, 0.5, Edges::Dead), (129, 70, 0.02, Edges::Wrap)]
+    {
+        let mut s = saved(w, h, edges);
+        s.board = Board::new(w, h);
+        fill_random(&mut s.board, density, 3);
+        // An empty row at the top and two at the bottom.
+        for x in 0..w {
+            s.board.set(x, 0, false);
+            s.board.set(x, h - 1, false);
+        }
+        let check = meta::check(&s.meta.text(), &s.board, edges);
+        let mut comments: Vec<String> = s.meta.text().lines().map(str::to_string).collect();
+        comments.push(format!("check {check:016x}"));
+        let want = crate::life::pattern::to_rle(&s.board, edges, None, &comments);
+        assert_eq!(String::from_utf8(encode(&s, Format::Rle)).unwrap(), want, "{w}x{h}");
+    }
+}
+
+#[test]
 fn the_rle_is_what_the_pattern_reader_reads() {
     let s = saved(130, 67, Edges::Dead);
     let text = String::from_utf8(encode(&s, Format::Rle)).unwrap();
