@@ -84,10 +84,15 @@ fn assert_same_outputs(got: &Path, want: &Path, got_json: &serde_json::Value, wa
     assert_eq!(got_json["result"], want_json["result"], "the population");
     let read = |p: PathBuf| std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     assert!(read(got.join("out.rle")) == read(want.join("out.rle")), "--output differs from the unbroken run's");
-    let mut frames: Vec<_> =
-        std::fs::read_dir(want.join("frames")).expect("frames").map(|e| e.unwrap().file_name()).collect();
-    frames.sort();
+    let names = |dir: &Path| {
+        let mut v: Vec<_> =
+            std::fs::read_dir(dir.join("frames")).expect("frames").map(|e| e.unwrap().file_name()).collect();
+        v.sort();
+        v
+    };
+    let frames = names(want);
     assert!(frames.len() > 3, "the reference has frames: {frames:?}");
+    assert_eq!(names(got), frames, "the same frames, none missing and none extra");
     for name in frames {
         let (a, b) = (read(got.join("frames").join(&name)), read(want.join("frames").join(&name)));
         assert!(a == b, "frame {name:?} differs from the unbroken run's");
@@ -313,7 +318,10 @@ fn bad_checkpoints_are_refused_naming_the_file_and_what_is_wrong() {
             .chain([s(ck), "--checkpoint-every".into(), "10".into()])
             .collect()
     };
-    let made = pisubmit(&worker.addr(), &strs(&base("11", "64", "100", &good)));
+    let good_log = dir.join("good.log");
+    let mut a = vec!["--joblog".to_string(), s(&good_log)];
+    a.extend(base("11", "64", "100", &good));
+    let made = pisubmit(&worker.addr(), &strs(&a));
     assert_eq!(made.code, 0, "{}", made.stderr);
     let text = std::fs::read(&good).unwrap();
     let nowhere = format!("127.0.0.1:{}", free_port());
@@ -345,6 +353,13 @@ fn bad_checkpoints_are_refused_naming_the_file_and_what_is_wrong() {
     refused("glider", b"x = 3, y = 3, rule = B3/S23\nbo$2bo$3o!\n", same(), &["not a pisubmit life checkpoint"]);
     refused("empty", b"", same(), &["empty"]);
     refused("past", &text, base("11", "64", "50", &good), &["generation 100, past --generations 50"]);
+
+    // A job log of a different command is refused too, naming the file.
+    let mut a = vec!["--resume".to_string(), "--joblog".into(), s(&good_log)];
+    a.extend(base("12", "64", "100", &dir.join("none-yet")));
+    let run = pisubmit(&nowhere, &strs(&a));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&s(&good_log)) && run.stderr.contains("seed is 11 there, 12 here"), "{}", run.stderr);
 
     // A new run does not overwrite an earlier run's checkpoint.
     let run = pisubmit(&nowhere, &strs(&same()));

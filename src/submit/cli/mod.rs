@@ -111,7 +111,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         }
     };
     args.enter(&name)?;
-    let command = match name.as_str() {
+    let mut command = match name.as_str() {
         "status" => Command::Status(tools::parse_status(&mut args)?),
         "discover" => Command::Discover(tools::parse_discover(&mut args)?),
         "doctor" => Command::Doctor(tools::parse_doctor(&mut args)?),
@@ -121,7 +121,6 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         "jobs" => tools::parse_jobs(&mut args).map(|()| Command::Jobs)?,
         name => Command::Job(parse_job(name, &mut args)?),
     };
-    let mut command = command;
     let given = args.globals;
     // Life resumes from its --checkpoint file, with or without a job log.
     let (mut resume, mut resume_failed) = (given.resume, given.resume_failed);

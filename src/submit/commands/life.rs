@@ -33,8 +33,12 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
     }
     let (keep, start) = survive::open(opts, global.joblog.as_ref(), board, edges, global.hosts.len())?;
     let mut frames = Frames::new(opts, global.quiet, keep);
-    // A resumed run's earlier frames are on disk already.
-    frames.frame(start.0, &start.1)?;
+    // A resumed run's earlier frames are on disk already; the board it
+    // starts from is a frame only if an unbroken run draws it too.
+    let every = opts.every.unwrap_or(1);
+    if start.0 % every == 0 || start.0 == opts.generations {
+        frames.frame(start.0, &start.1)?;
+    }
     if start.0 == opts.generations {
         let kept = frames.kept()?;
         return finish(global, opts, start.1, Outcome::default(), started.elapsed(), &[], &kept);
