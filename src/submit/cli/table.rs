@@ -107,7 +107,8 @@ const OPTIONS: Group = Group {
             "resume",
             "With --joblog: run only the pieces the log does not show as done, and combine them with the logged \
              results. The answer and every --output file are the same bytes as a run that was never stopped. A \
-             log of a different command is refused, naming what differs.",
+             log of a different command is refused, naming what differs. Life goes on from its --checkpoint FILE \
+             instead (a job log is not needed there, and only records).",
         ),
         Flag::switch(
             "resume-failed",

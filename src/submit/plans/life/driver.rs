@@ -290,8 +290,10 @@ impl<'a> Epoch<'a> {
                     snaps.frame(generation, &board)?;
                 }
                 if self.opts.checkpoint != Checkpoint::Off || generation == self.opts.generations {
-                    snaps.checkpoint(generation, &board)?;
+                    // Logged before the checkpoint can reach the disk,
+                    // so that a resumed run's log has no gap.
                     self.end_runs(generation, &board, snaps)?;
+                    snaps.checkpoint(generation, &board)?;
                     *checkpoint = (generation, board);
                     last_checkpoint = Instant::now();
                 }
