@@ -20,6 +20,8 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
         edges: None,
         exchange_every: None,
         checkpoint: Checkpoint::Every(DEFAULT_CHECKPOINT),
+        checkpoint_file: None,
+        resume: false,
         output: None,
         frames: None,
         every: None,
@@ -55,6 +57,7 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
             }
             "checkpoint-every" => o.checkpoint = parse_checkpoint(&text(p, "--checkpoint-every")?)?,
             "no-checkpoint" => o.checkpoint = Checkpoint::Off,
+            "checkpoint" => o.checkpoint_file = Some(PathBuf::from(text(p, "--checkpoint")?)),
             "output" => o.output = Some(PathBuf::from(text(p, "--output")?)),
             "frames" => o.frames = Some(PathBuf::from(text(p, "--frames")?)),
             "every" => {
@@ -92,12 +95,28 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
     if o.every.is_some() && o.frames.is_none() && !o.show {
         return Err(usage("life: --every says how often to draw: give --frames DIR or --show too"));
     }
+    if o.checkpoint_file.is_some() && o.checkpoint == Checkpoint::Off {
+        return Err(usage("life: --checkpoint FILE writes the checkpoints, so they cannot be off"));
+    }
     if let (Some(w), Some(h)) = (o.width, o.height) {
         if u64::from(w) * u64::from(h) > MAX_CELLS {
             return Err(usage(format!("life: a {w}x{h} board is more than {MAX_CELLS} cells")));
         }
     }
     Ok(o)
+}
+
+/// The global --resume (or --resume-failed) for life: it goes on from the
+/// --checkpoint file, which must be given (a job log only records).
+pub fn take_resume(o: &mut LifeOpts, resume: bool) -> Result<(), SubmitError> {
+    if resume && o.checkpoint_file.is_none() {
+        return Err(usage(
+            "life: --resume goes on from the board in --checkpoint FILE: give it (a --joblog only records the \
+             strips' runs)",
+        ));
+    }
+    o.resume = resume;
+    Ok(())
 }
 
 fn side(v: &str, flag: &str) -> Result<u32, SubmitError> {
@@ -156,5 +175,9 @@ mod tests {
         assert!(err(&["--generations", "5", "--random", "0.1", "--checkpoint-every", "x"]).contains("off"));
         assert!(err(&["--generations", "5", "--random", "0.1", "--bogus"]).contains("--bogus"));
         assert!(err(&["--generations", "5", "--random", "0.1", "--exchange-every", "0"]).contains("at least 1"));
+        let off = ["--generations", "5", "--random", "0.1", "--checkpoint", "c", "--checkpoint-every", "off"];
+        assert!(err(&off).contains("cannot be off"));
+        let mut o = parse(&["--generations", "5", "--random", "0.1"]).unwrap();
+        assert!(take_resume(&mut o, true).unwrap_err().to_string().contains("--checkpoint FILE"));
     }
 }

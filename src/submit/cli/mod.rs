@@ -111,7 +111,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         }
     };
     args.enter(&name)?;
-    let command = match name.as_str() {
+    let mut command = match name.as_str() {
         "status" => Command::Status(tools::parse_status(&mut args)?),
         "discover" => Command::Discover(tools::parse_discover(&mut args)?),
         "doctor" => Command::Doctor(tools::parse_doctor(&mut args)?),
@@ -122,6 +122,14 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         name => Command::Job(parse_job(name, &mut args)?),
     };
     let given = args.globals;
+    // Life resumes from its --checkpoint file, with or without a job log.
+    let (mut resume, mut resume_failed) = (given.resume, given.resume_failed);
+    if let Command::Life(o) = &mut command {
+        life::take_resume(o, resume || resume_failed)?;
+        if given.joblog.is_none() {
+            (resume, resume_failed) = (false, false);
+        }
+    }
     let (hosts, hosts_file) = if !command.needs_workers() {
         (Vec::new(), None)
     } else {
@@ -142,7 +150,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         piece_timeout: given.piece_timeout,
         quiet: given.quiet,
         key_file: given.key_file.or_else(env_key),
-        joblog: joblog_opts(given.joblog, given.resume, given.resume_failed)?,
+        joblog: joblog_opts(given.joblog, resume, resume_failed)?,
     };
     Ok(Parsed::Run(global, command))
 }

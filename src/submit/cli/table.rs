@@ -107,7 +107,8 @@ const OPTIONS: Group = Group {
             "resume",
             "With --joblog: run only the pieces the log does not show as done, and combine them with the logged \
              results. The answer and every --output file are the same bytes as a run that was never stopped. A \
-             log of a different command is refused, naming what differs.",
+             log of a different command is refused, naming what differs. Life goes on from its --checkpoint FILE \
+             instead (a job log is not needed there, and only records).",
         ),
         Flag::switch(
             "resume-failed",
@@ -297,6 +298,18 @@ const LIFE: Command = Command {
                     )
                 },
                 Flag::switch("no-checkpoint", "The same as --checkpoint-every off."),
+                Flag {
+                    complete: Complete::File,
+                    ..Flag::valued(
+                        "checkpoint",
+                        "FILE",
+                        "Write each checkpoint to FILE too, atomically (a new file, fsync, rename), with the \
+                         generation and the command in #C lines: RLE that Golly opens, or for boards over \
+                         4096x4096 cells a binary format (README.md, Life checkpoints). With --resume, the run \
+                         goes on from the board in FILE (from generation 0 if there is none yet); a checkpoint \
+                         of a different board, edges or start is refused, naming what differs.",
+                    )
+                },
             ],
         },
         Group {

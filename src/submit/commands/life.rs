@@ -7,7 +7,11 @@ use crate::life::{picture, show, Board, Edges};
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::error::SubmitError;
+use crate::submit::plans::life::checkpoint::writer::Written;
+use crate::submit::plans::life::checkpoint::Format;
 use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
+use crate::submit::plans::life::runs::StripRun;
+use crate::submit::plans::life::survive::{self, Survival};
 use crate::submit::plans::life::{initial_board, LifeOpts};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
@@ -27,10 +31,17 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SubmitError::Usage(format!("--frames: cannot create {}: {e}", dir.display())))?;
     }
-    let mut frames = Frames::new(opts, global.quiet);
-    frames.frame(0, &board)?;
-    if opts.generations == 0 {
-        return finish(global, opts, board, Outcome::default(), started.elapsed(), &[]);
+    let (keep, start) = survive::open(opts, global.joblog.as_ref(), board, edges, global.hosts.len())?;
+    let mut frames = Frames::new(opts, global.quiet, keep);
+    // A resumed run's earlier frames are on disk already; the board it
+    // starts from is a frame only if an unbroken run draws it too.
+    let every = opts.every.unwrap_or(1);
+    if start.0 % every == 0 || start.0 == opts.generations {
+        frames.frame(start.0, &start.1)?;
+    }
+    if start.0 == opts.generations {
+        let kept = frames.kept()?;
+        return finish(global, opts, start.1, Outcome::default(), started.elapsed(), &[], &kept);
     }
     let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
     let driver_opts = DriverOpts {
@@ -42,13 +53,21 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         deadline: global.timeout.map(|t| started + t),
     };
     let run_started = Instant::now();
-    let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, board, &driver_opts, &mut frames)?;
+    let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, start, &driver_opts, &mut frames)?;
     let wall = run_started.elapsed();
     frames.bar.finish_and_clear();
     frames.frame(opts.generations, &board)?;
+    let kept = frames.kept()?;
     let reports = engine.reports();
     let hosts: Vec<Json> = reports.iter().map(|r| Json::obj(host_json(r))).collect();
-    finish(global, opts, board, outcome, wall, &hosts)
+    finish(global, opts, board, outcome, wall, &hosts, &kept)
+}
+
+/// What the checkpoint file and job log did, for the report.
+struct Kept {
+    resumed_from: Option<u64>,
+    written: Option<Written>,
+    handover: Duration,
 }
 
 /// The board at generation 0, from the file or the random fill, and its
@@ -62,10 +81,12 @@ struct Frames {
     /// Generations done, on stderr when it is a terminal (not with --show,
     /// which draws there, nor --quiet).
     bar: indicatif::ProgressBar,
+    /// The checkpoint file and job log.
+    keep: Survival,
 }
 
 impl Frames {
-    fn new(opts: &LifeOpts, quiet: bool) -> Frames {
+    fn new(opts: &LifeOpts, quiet: bool, keep: Survival) -> Frames {
         use std::io::IsTerminal;
         let drawn = !quiet && !opts.show && std::io::stderr().is_terminal();
         let target =
@@ -76,7 +97,13 @@ impl Frames {
         {
             bar.set_style(style);
         }
-        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay }
+        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay, keep }
+    }
+
+    /// Waits for the last checkpoint to be written: what was kept.
+    fn kept(&mut self) -> Result<Kept, SubmitError> {
+        let written = self.keep.finish()?;
+        Ok(Kept { resumed_from: self.keep.resumed_from, written, handover: self.keep.handover })
     }
 }
 
@@ -112,6 +139,14 @@ impl Snapshots for Frames {
     fn progress(&mut self, generation: u64) {
         self.bar.set_position(generation);
     }
+
+    fn checkpoint(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {
+        self.keep.checkpoint(generation, board)
+    }
+
+    fn strips_ran(&mut self, runs: &[StripRun]) -> Result<(), SubmitError> {
+        self.keep.strips_ran(runs)
+    }
 }
 
 fn finish(
@@ -121,6 +156,7 @@ fn finish(
     out: Outcome,
     wall: Duration,
     hosts: &[Json],
+    kept: &Kept,
 ) -> Result<String, SubmitError> {
     if let Some(path) = &opts.output {
         let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges().name());
@@ -129,7 +165,9 @@ fn finish(
     }
     let population = board.population();
     let hash = board.digest();
-    let cells = f64::from(board.width()) * f64::from(board.height()) * opts.generations as f64;
+    // A resumed run ran only the generations after its checkpoint.
+    let ran = opts.generations - kept.resumed_from.unwrap_or(0);
+    let cells = f64::from(board.width()) * f64::from(board.height()) * ran as f64;
     let rate = if wall.as_secs_f64() > 0.0 { cells / wall.as_secs_f64() } else { 0.0 };
     let exchange = out.round_time.saturating_sub(out.compute_time);
     let edges = match opts.edges() {
@@ -181,6 +219,10 @@ fn finish(
             ("snapshots", Json::Int(i128::from(out.snapshots))),
             ("snapshot_ms", Json::Float(ms(out.snapshot_time))),
             ("recoveries", Json::Array(recoveries)),
+            ("resumed_from", kept.resumed_from.map_or(Json::Null, |g| Json::Int(i128::from(g)))),
+            ("checkpoints_written", Json::Int(i128::from(kept.written.map_or(0, |w| w.count)))),
+            ("checkpoint_write_ms", Json::Float(kept.written.map_or(0.0, |w| ms(w.time)))),
+            ("checkpoint_handover_ms", Json::Float(ms(kept.handover))),
             ("strips", Json::Array(strips)),
             ("hosts", Json::Array(hosts.to_vec())),
         ];
@@ -192,7 +234,7 @@ fn finish(
         board.height(),
         opts.generations
     );
-    if opts.generations > 0 {
+    if out.rounds > 0 {
         let threads: usize = out.strips.iter().map(|s| s.threads).sum();
         let _ = writeln!(
             s,
@@ -229,6 +271,24 @@ fn finish(
         for st in &out.strips {
             let _ = writeln!(s, "  {:<24} {:>7} {:>10} {:>10}", st.host, st.threads, st.first_row, st.rows);
         }
+    }
+    if let Some(g) = kept.resumed_from {
+        let _ = writeln!(s, "  resumed from the checkpoint at generation {g}");
+    }
+    if let (Some(path), Some(w)) = (&opts.checkpoint_file, kept.written) {
+        let each = |t: Duration, n: u64| if n > 0 { ms(t) / n as f64 } else { 0.0 };
+        let format = if w.format == Some(Format::Binary) { "binary" } else { "RLE" };
+        let _ = writeln!(
+            s,
+            "  {} checkpoints written to {} ({format}, {:.2} MiB), {:.1} ms each on the writer thread, \
+             {} superseded; handing each over held the rounds {:.1} ms",
+            w.count,
+            path.display(),
+            w.bytes as f64 / f64::from(1 << 20),
+            each(w.time, w.count),
+            w.superseded,
+            each(kept.handover, (w.count + w.superseded).saturating_sub(1)),
+        );
     }
     if let Some(path) = &opts.output {
         let _ = writeln!(s, "  final board written to {} (RLE)", path.display());

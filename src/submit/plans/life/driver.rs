@@ -18,6 +18,7 @@
 
 use super::bad_part::BadPart;
 use super::partition::partition;
+use super::runs::{RunStart, StripRun};
 use super::Checkpoint;
 use crate::jobs::life::{self as wire, Params};
 use crate::jobs::JobKind;
@@ -58,6 +59,14 @@ pub trait Snapshots {
     fn note(&mut self, line: &str);
     /// The run reached `generation` (after each round).
     fn progress(&mut self, _generation: u64) {}
+    /// The head took a checkpoint: `board` is the board at `generation`.
+    fn checkpoint(&mut self, _generation: u64, _board: &Board) -> Result<(), SubmitError> {
+        Ok(())
+    }
+    /// The strips ran from their last checkpoint to here, or were lost.
+    fn strips_ran(&mut self, _runs: &[StripRun]) -> Result<(), SubmitError> {
+        Ok(())
+    }
 }
 
 /// A worker lost mid-run, and where the run went on from.
@@ -129,17 +138,20 @@ struct Strip {
     result: Option<(u64, u64)>,
     compute_ns: u64,
     row_updates: u64,
+    /// Where this strip's run since the last checkpoint began.
+    run: RunStart,
 }
 
-/// Runs `start` (the board at generation 0) to `opts.generations`.
+/// Runs `start` (the board at a generation: 0, or a resumed checkpoint's)
+/// to `opts.generations`.
 pub fn run(
     engine: &mut Engine,
-    start: Board,
+    start: (u64, Board),
     opts: &DriverOpts,
     snaps: &mut dyn Snapshots,
 ) -> Result<(Board, Outcome), SubmitError> {
     let mut out = Outcome::default();
-    let mut checkpoint = (0u64, start);
+    let mut checkpoint = start;
     let mut events = Events::with_capacity(256);
     let mut chosen: Option<u32> = opts.exchange_every;
     loop {
@@ -152,7 +164,9 @@ pub fn run(
             }
             Err(Stop::Lost { link, why, generation }) => {
                 let host = epoch.engine.link_name(link);
+                let lost = epoch.lost_runs(link, &why, generation, checkpoint.0);
                 epoch.cancel_all();
+                snaps.strips_ran(&lost)?;
                 if opts.checkpoint == Checkpoint::Off {
                     return Err(SubmitError::Job(format!(
                         "worker {host} was lost at generation {generation} ({why}); checkpoints are off \
@@ -276,6 +290,10 @@ impl<'a> Epoch<'a> {
                     snaps.frame(generation, &board)?;
                 }
                 if self.opts.checkpoint != Checkpoint::Off || generation == self.opts.generations {
+                    // Logged before the checkpoint can reach the disk,
+                    // so that a resumed run's log has no gap.
+                    self.end_runs(generation, &board, snaps)?;
+                    snaps.checkpoint(generation, &board)?;
                     *checkpoint = (generation, board);
                     last_checkpoint = Instant::now();
                 }
@@ -290,7 +308,41 @@ impl<'a> Epoch<'a> {
         };
         let board = if checkpoint.0 == generation { checkpoint.1.clone() } else { self.snapshot(generation)? };
         self.finish(generation, &board)?;
+        self.end_runs(generation, &board, snaps)?;
         Ok(board)
+    }
+
+    /// Ends every strip's run at `generation` (a checkpoint, or the end)
+    /// and starts the next.
+    fn end_runs(&mut self, generation: u64, board: &Board, snaps: &mut dyn Snapshots) -> Result<(), Stop> {
+        let mut runs = Vec::new();
+        for s in &mut self.strips {
+            if s.run.generation >= generation {
+                continue;
+            }
+            let population = board.rows(s.first, s.first + s.rows).iter().map(|w| u64::from(w.count_ones())).sum();
+            runs.push(strip_run(self.engine.link_name(s.link), s, generation, None, Some(population)));
+            s.run = RunStart::new(generation);
+        }
+        snaps.strips_ran(&runs)?;
+        Ok(())
+    }
+
+    /// The runs lost with `link`'s worker at `generation`: the whole epoch
+    /// goes back to the checkpoint at `back_to`.
+    fn lost_runs(&self, link: usize, why: &str, generation: u64, back_to: u64) -> Vec<StripRun> {
+        let host = self.engine.link_name(link);
+        self.strips
+            .iter()
+            .map(|s| {
+                let failed = if s.link == link {
+                    format!("worker lost at generation {generation}: {why}")
+                } else {
+                    format!("cancelled: {host} was lost at generation {generation}; going back to {back_to}")
+                };
+                strip_run(self.engine.link_name(s.link), s, generation, Some(failed), None)
+            })
+            .collect()
     }
 
     /// The next generation that must be a round's end: the last one, a
@@ -336,7 +388,7 @@ impl<'a> Epoch<'a> {
             let row_bytes = self.words * 8;
             let limit = LOAD_CHUNK_BYTES.min(self.engine.link_max_frame(link).saturating_sub(64));
             let per_chunk = (limit / row_bytes).max(1) as u32;
-            let mut at = 0;
+            let (mut at, mut sent) = (0, frame.payload.len() as u64);
             while at < rows {
                 let count = per_chunk.min(rows - at);
                 let mut payload = Vec::with_capacity(5 + count as usize * row_bytes);
@@ -344,6 +396,7 @@ impl<'a> Epoch<'a> {
                 payload.put_u32(at);
                 wire::put_rows(&mut payload, board.rows(first + at, first + at + count));
                 self.engine.send(link, FrameType::Data, job_id, &payload);
+                sent += payload.len() as u64;
                 at += count;
             }
             let top = board.rows(first, first + ret).to_vec();
@@ -361,6 +414,7 @@ impl<'a> Epoch<'a> {
                 result: None,
                 compute_ns: 0,
                 row_updates: 0,
+                run: RunStart { sent, ..RunStart::new(generation) },
             };
             self.strips.push(strip);
         }
@@ -388,6 +442,7 @@ impl<'a> Epoch<'a> {
             }
             self.strips[i].answered = false;
             self.strips[i].ret = ret;
+            self.strips[i].run.sent += payload.len() as u64;
             let (link, job) = (self.strips[i].link, self.strips[i].job_id);
             self.engine.send(link, FrameType::Data, job, &payload);
         }
@@ -464,6 +519,7 @@ impl<'a> Epoch<'a> {
                     let Some(i) = self.strips.iter().position(|s| s.link == link && s.job_id == job) else {
                         continue; // a cancelled epoch's job, or a stray Pong
                     };
+                    self.strips[i].run.received += frame.payload.len() as u64;
                     self.on_frame(i, frame.header.frame_type, &frame.payload, generation)?;
                 }
             }
@@ -548,6 +604,23 @@ impl<'a> Epoch<'a> {
         }
         s.snapshot_rows += count;
         Ok(())
+    }
+}
+
+/// A strip's run from its `RunStart` to `to`, for the job log.
+fn strip_run(host: String, s: &Strip, to: u64, failed: Option<String>, population: Option<u64>) -> StripRun {
+    StripRun {
+        host,
+        first_row: s.first,
+        rows: s.rows,
+        from: s.run.generation,
+        to,
+        started: s.run.wall,
+        runtime: s.run.at.elapsed(),
+        sent: s.run.sent,
+        received: s.run.received,
+        failed,
+        population,
     }
 }
 

@@ -2,8 +2,12 @@
 //! its options, the starting board, and when it checkpoints the board.
 
 mod bad_part;
+pub mod checkpoint;
 pub mod driver;
+pub mod fingerprint;
 mod partition;
+pub mod runs;
+pub mod survive;
 
 use crate::life::pattern;
 use crate::life::{Board, Edges};
@@ -49,6 +53,10 @@ pub struct LifeOpts {
     /// round trip and compute time.
     pub exchange_every: Option<u32>,
     pub checkpoint: Checkpoint,
+    /// --checkpoint FILE: each checkpoint is written there too.
+    pub checkpoint_file: Option<PathBuf>,
+    /// The global --resume: go on from `checkpoint_file`.
+    pub resume: bool,
     pub output: Option<PathBuf>,
     pub frames: Option<PathBuf>,
     /// Generations between frames (PNG and --show).
