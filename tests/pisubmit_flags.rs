@@ -95,6 +95,10 @@ fn every_table_flag_is_accepted_by_the_parser() {
     for flag in PISUBMIT.global_flags().filter(|f| !matches!(f.long, "help" | "version" | "generate")) {
         let mut given = vec![format!("--{}", flag.long)];
         given.extend(flag.value.map(|m| sample(m).to_string()));
+        // A resume needs the log it resumes from.
+        if flag.long.starts_with("resume") {
+            given.extend(["--joblog".to_string(), "run.log".to_string()]);
+        }
         let host = ["--hosts".to_string(), "127.0.0.1".to_string()];
         let before: Vec<String> = host.iter().cloned().chain(given.clone()).chain(["ping".to_string()]).collect();
         let after: Vec<String> = host.iter().cloned().chain(["ping".to_string()]).chain(given).collect();

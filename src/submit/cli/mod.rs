@@ -42,14 +42,7 @@ pub struct Global {
     pub joblog: Option<JoblogOpts>,
 }
 
-/// What --joblog, --resume and --resume-failed asked for.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JoblogOpts {
-    pub path: PathBuf,
-    pub resume: Resume,
-}
-
-pub use crate::submit::report::joblog::Resume;
+pub use crate::submit::report::joblog::{JoblogOpts, Resume};
 
 /// What pisubmit was asked to do.
 pub enum Command {

@@ -23,7 +23,7 @@ pub mod reduce;
 use crate::jobs;
 use crate::submit::cluster::engine::Piece;
 use crate::submit::error::SubmitError;
-use crate::submit::report::joblog::OutputResume;
+pub use plan::Output;
 use plan::Plan;
 use std::path::PathBuf;
 
@@ -80,15 +80,6 @@ impl JobSpec {
             _ => None,
         }
     }
-}
-
-/// How a job's output file is written.
-pub enum Output<'a> {
-    /// As before: no job log.
-    Plain,
-    /// For a job log: where each piece lands is reported; `Some` goes on
-    /// from a resumed log.
-    Logged(Option<&'a OutputResume>),
 }
 
 /// The pieces and the gatherer for `spec`, cut for `hosts` hosts.

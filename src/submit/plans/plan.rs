@@ -4,6 +4,7 @@
 use crate::jobs::JobKind;
 use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Piece};
 use crate::submit::error::SubmitError;
+use crate::submit::report::joblog::OutputResume;
 use crate::submit::report::json::Json;
 use crate::submit::report::summary::Answer;
 
@@ -27,4 +28,13 @@ pub fn number(v: f64) -> Json {
 
 pub fn bad_result(e: impl std::fmt::Display) -> GatherError {
     GatherError::BadAnswer(format!("unreadable result: {e}"))
+}
+
+/// How a job's output file is written.
+pub enum Output<'a> {
+    /// As before: no job log.
+    Plain,
+    /// For a job log: where each piece lands is reported; `Some` goes on
+    /// from a resumed log.
+    Logged(Option<&'a OutputResume>),
 }

@@ -1,5 +1,7 @@
 //! Runs a Game of Life board on the workers in lockstep rounds.
 //!
+//! Over 600 lines because the lockstep loop, its recovery from a lost worker and the checkpoints it hands to disk are one state machine; splitting it is left for later.
+//!
 //! The board is cut into strips of whole rows, one per worker, sized in
 //! proportion to its threads. Each worker keeps its strip for the whole run
 //! (a `life` job) and splits it over its cores. A round is: the head sends

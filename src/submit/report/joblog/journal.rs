@@ -28,6 +28,13 @@ pub enum Resume {
     Failed,
 }
 
+/// What --joblog, --resume and --resume-failed asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoblogOpts {
+    pub path: PathBuf,
+    pub resume: Resume,
+}
+
 /// An open job log, appended to as pieces finish.
 pub struct Journal {
     file: File,

@@ -20,7 +20,7 @@ mod read;
 
 pub use error::JoblogError;
 pub use header::Header;
-pub use journal::{open, Journal, Resume, Session};
+pub use journal::{open, JoblogOpts, Journal, Resume, Session};
 pub use line::{Entry, Span, COLUMNS};
 pub use logged::params_hash;
 pub use output::{verify_output, OutputResume};

@@ -75,7 +75,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Meta, String, u64, Board, Edges), String>
     let (meta, covered, check) = Meta::parse(&lines)?;
     let width = c.u32("the width")?;
     let height = c.u32("the height")?;
-    super::check_size(width, height)?;
+    super::meta::check_size(width, height)?;
     let edges = match c.take(1, "the edges")?[0] {
         0 => Edges::Wrap,
         1 => Edges::Dead,

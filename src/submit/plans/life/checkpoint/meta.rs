@@ -16,6 +16,7 @@
 //! torus, 1 dead) and each row as `ceil(width / 8)` bytes, cell x in bit
 //! `x % 8` of byte `x / 8` (the layout `Board::digest` hashes).
 
+use super::super::{MAX_CELLS, MAX_SIDE};
 use crate::life::{Board, Edges};
 use std::fmt::Write as _;
 use xxhash_rust::xxh3::Xxh3;
@@ -103,4 +104,15 @@ pub fn check(covered: &str, board: &Board, edges: Edges) -> u64 {
         h.update(&row);
     }
     h.digest()
+}
+
+/// A board the head could hold (checked before its cells are allocated).
+pub fn check_size(width: u32, height: u32) -> Result<(), String> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(format!("a {width}x{height} board: each side must be in 1..={MAX_SIDE}"));
+    }
+    if u64::from(width) * u64::from(height) > MAX_CELLS {
+        return Err(format!("a {width}x{height} board is more than {MAX_CELLS} cells"));
+    }
+    Ok(())
 }

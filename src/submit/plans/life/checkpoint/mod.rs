@@ -18,7 +18,6 @@ pub mod writer;
 pub use error::CheckpointError;
 pub use meta::Meta;
 
-use super::{MAX_CELLS, MAX_SIDE};
 use crate::life::{Board, Edges};
 use std::fs::File;
 use std::io::Write;
@@ -78,17 +77,6 @@ pub fn decode(bytes: &[u8]) -> Result<Saved, String> {
         return Err("corrupt: its cells or header do not match its check line".into());
     }
     Ok(Saved { meta, board, edges })
-}
-
-/// A board the head could hold (checked before its cells are allocated).
-fn check_size(width: u32, height: u32) -> Result<(), String> {
-    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!("a {width}x{height} board: each side must be in 1..={MAX_SIDE}"));
-    }
-    if u64::from(width) * u64::from(height) > MAX_CELLS {
-        return Err(format!("a {width}x{height} board is more than {MAX_CELLS} cells"));
-    }
-    Ok(())
 }
 
 fn io<'p>(path: &'p Path, doing: &'static str) -> impl FnOnce(std::io::Error) -> CheckpointError + 'p {

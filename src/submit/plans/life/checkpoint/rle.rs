@@ -134,7 +134,7 @@ fn parse_header(line: &str) -> Result<(u32, u32, Edges), String> {
     if number(Some(grid_w)) != Some(width) || number(Some(grid_h)) != Some(height) {
         return Err(bad());
     }
-    super::check_size(width, height)?;
+    super::meta::check_size(width, height)?;
     Ok((width, height, edges))
 }
 
