@@ -61,16 +61,6 @@ impl Drop for Tmpfs {
     }
 }
 
-fn answer(run: &Run) -> String {
-    let mut v = run.json();
-    let map = v.as_object_mut().expect("a JSON object");
-    map.remove("wall_ms");
-    // How many pieces came from the log: the answer is the same either way.
-    map.remove("logged_pieces");
-    map.remove("hosts");
-    v.to_string()
-}
-
 fn started(workers: &[&Worker]) -> usize {
     workers.iter().map(|w| w.log().matches("(primes) started").count()).sum()
 }
@@ -128,7 +118,7 @@ fn a_disk_that_fills_mid_run_fails_the_job_then_and_the_log_resumes() {
     let mut json = vec!["--json"];
     json.extend(BIG);
     let reference = pisubmit(&cluster, &json);
-    let want = answer(&reference);
+    let want = reference.answer();
     let pieces: u64 = reference.json()["hosts"].as_array().unwrap().iter().map(|h| h["pieces"].as_u64().unwrap()).sum();
     // Three of the four pages are taken: the log's header and a few
     // dozen lines fit in the last one.
@@ -152,7 +142,7 @@ fn a_disk_that_fills_mid_run_fails_the_job_then_and_the_log_resumes() {
     std::fs::remove_file(&filler).unwrap();
     let resumed = pisubmit(&cluster, &with_log(&log, &["--json", "--resume"], &BIG));
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
-    assert_eq!(answer(&resumed), want);
+    assert_eq!(resumed.answer(), want);
     drop(fs);
     let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }
@@ -177,7 +167,7 @@ fn a_failed_piece_stops_resume_and_resume_failed_runs_it() {
     let cluster = hosts(&[&a, &b]);
     let mut json = vec!["--json"];
     json.extend(BIG);
-    let want = answer(&pisubmit(&cluster, &json));
+    let want = pisubmit(&cluster, &json).answer();
     // --retries 1: a piece lost with its worker fails the job, and the
     // log records it as failed. That is the honest way to make one.
     let log = dir.join("job.log");
@@ -203,6 +193,6 @@ fn a_failed_piece_stops_resume_and_resume_failed_runs_it() {
 
     let run = pisubmit(&cluster, &with_log(&log_s, &["--json", "--resume-failed"], &BIG));
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(answer(&run), want, "--resume-failed did not give the uninterrupted answer");
+    assert_eq!(run.answer(), want, "--resume-failed did not give the uninterrupted answer");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -22,16 +22,6 @@ struct Setup {
     output: Vec<u8>,
 }
 
-fn answer(run: &Run) -> String {
-    let mut v = run.json();
-    let map = v.as_object_mut().expect("a JSON object");
-    map.remove("wall_ms");
-    // How many pieces came from the log: the answer is the same either way.
-    map.remove("logged_pieces");
-    map.remove("hosts");
-    v.to_string()
-}
-
 impl Setup {
     fn new(name: &str) -> Setup {
         let dir = temp_dir(name);
@@ -41,7 +31,7 @@ impl Setup {
         // The reference writes where the logged runs write: the answer
         // names the file.
         let run = s.run(&["--json"], &s.out());
-        s.answer = answer(&run);
+        s.answer = run.answer();
         s.output = std::fs::read(s.out()).expect("the reference output");
         std::fs::remove_file(s.out()).unwrap();
         s
@@ -67,7 +57,7 @@ impl Setup {
         let _ = std::fs::remove_file(self.log());
         let log = self.log().display().to_string();
         let run = self.run(&["--json", "--joblog", &log], &self.out());
-        assert_eq!(answer(&run), self.answer);
+        assert_eq!(run.answer(), self.answer);
         std::fs::read_to_string(self.log()).unwrap()
     }
 
@@ -116,7 +106,7 @@ impl Setup {
     fn resumes_right(&self, case: &str, extra: &[&str]) {
         let run = self.resume(extra);
         assert_eq!(run.code, 0, "{case}: {}", run.stderr);
-        assert_eq!(answer(&run), self.answer, "{case}: the answer differs");
+        assert_eq!(run.answer(), self.answer, "{case}: the answer differs");
         assert!(std::fs::read(self.out()).unwrap() == self.output, "{case}: the output differs");
     }
 }

@@ -16,18 +16,6 @@ use std::time::{Duration, Instant};
 /// Kills per job.
 const KILLS: usize = 10;
 
-/// The answer of a --json run without what differs between equal runs
-/// (wall time, hosts): the rest must be the same text.
-fn answer(run: &Run) -> String {
-    let mut v = run.json();
-    let map = v.as_object_mut().expect("a JSON object");
-    map.remove("wall_ms");
-    // How many pieces came from the log: the answer is the same either way.
-    map.remove("logged_pieces");
-    map.remove("hosts");
-    v.to_string()
-}
-
 /// The piece lines of a job log (whole lines only: a torn tail is not one).
 fn piece_lines(log: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -96,7 +84,7 @@ fn reference(cluster: &str, job: &Job, dir: &Path) -> Reference {
     let output = take_output();
     let pieces =
         run.json()["hosts"].as_array().expect("hosts").iter().map(|h| h["pieces"].as_u64().unwrap()).sum::<u64>();
-    let mut want = Reference { answer: answer(&run), output, wall: Duration::ZERO, pieces: pieces as usize };
+    let mut want = Reference { answer: run.answer(), output, wall: Duration::ZERO, pieces: pieces as usize };
     let log = dir.join(format!("{}.timing.joblog", job.name));
     let args = job.logged(&log);
     let started = Instant::now();
@@ -111,7 +99,7 @@ fn reference(cluster: &str, job: &Job, dir: &Path) -> Reference {
 
 /// Checks a finished logged run against the reference: answer and bytes.
 fn check_same(job: &Job, run: &Run, output: Option<&Path>, want: &Reference, when: &str) {
-    assert_eq!(answer(run), want.answer, "{}: {when}: the answer differs\n{}", job.name, run.stderr);
+    assert_eq!(run.answer(), want.answer, "{}: {when}: the answer differs\n{}", job.name, run.stderr);
     if let (Some(path), Some(bytes)) = (output, &want.output) {
         let got = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {when}: {}: {e}", job.name, path.display()));
         assert!(got == *bytes, "{}: {when}: {} differs from the uninterrupted run's output", job.name, path.display());

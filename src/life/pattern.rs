@@ -3,8 +3,6 @@
 //! plaintext). Parsing keeps only the live cells, so a sparse pattern in a
 //! huge box costs memory for its cells, not its area.
 
-use std::fmt::Write as _;
-
 use super::board::{Board, Edges};
 
 /// Largest width or height accepted from a file.
@@ -304,8 +302,17 @@ impl Pattern {
 /// run it on the same grid; then the body in lines of at most 70 characters, ending with `!`. The header's
 /// x and y are the board's full size, so reading it back gives exactly the board.
 pub fn to_rle(board: &Board, edges: Edges, name: Option<&str>, comments: &[String]) -> String {
+    let bytes = rle_bytes(board, edges, name, comments);
+    // Only ASCII and the &str given are written: always UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `to_rle`'s text as bytes, written straight into one buffer: a Life
+/// checkpoint of a big board is written every few seconds.
+pub fn rle_bytes(board: &Board, edges: Edges, name: Option<&str>, comments: &[String]) -> Vec<u8> {
+    use std::io::Write as _;
     let (w, h) = (board.width(), board.height());
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(board.words().len() * 8);
     // A line break inside a name or comment would end the `#` line and corrupt the header.
     if let Some(name) = name {
         let _ = writeln!(out, "#N {}", name.replace(['\r', '\n'], " "));
@@ -319,7 +326,7 @@ pub fn to_rle(board: &Board, edges: Edges, name: Option<&str>, comments: &[Strin
     };
     let _ = writeln!(out, "x = {w}, y = {h}, rule = B3/S23:{grid}{w},{h}");
 
-    let mut body = Body { out, line_len: 0, token: String::new() };
+    let mut body = Body { out, line_len: 0 };
     // Row ends owed: written only when a later row has live cells, so
     // trailing empty rows cost nothing.
     let mut breaks = 0u64;
@@ -332,7 +339,7 @@ pub fn to_rle(board: &Board, edges: Edges, name: Option<&str>, comments: &[Strin
             continue;
         }
         if breaks > 0 {
-            body.push(breaks, '$');
+            body.push(breaks, b'$');
             breaks = 0;
         }
         let mut x = 0;
@@ -342,14 +349,14 @@ pub fn to_rle(board: &Board, edges: Edges, name: Option<&str>, comments: &[Strin
             // A row's trailing dead run is left out, and so is the empty
             // dead run before a row that starts alive.
             if end > x && (alive || end < w) {
-                body.push(u64::from(end - x), if alive { 'o' } else { 'b' });
+                body.push(u64::from(end - x), if alive { b'o' } else { b'b' });
             }
             x = end;
             alive = !alive;
         }
     }
-    body.push(1, '!');
-    body.out.push('\n');
+    body.push(1, b'!');
+    body.out.push(b'\n');
     body.out
 }
 
@@ -372,24 +379,29 @@ fn next_change(row: &[u64], from: u32, alive: bool) -> u32 {
 
 /// The RLE body being written, wrapped before a token would pass the line limit.
 struct Body {
-    out: String,
+    out: Vec<u8>,
     line_len: usize,
-    token: String,
 }
 
 impl Body {
-    fn push(&mut self, run: u64, tag: char) {
-        self.token.clear();
-        if run > 1 {
-            let _ = write!(self.token, "{run}");
+    /// `run` copies of `tag` as one token (the count left out when 1),
+    /// its digits written without formatting machinery.
+    fn push(&mut self, run: u64, tag: u8) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        let mut left = if run > 1 { run } else { 0 };
+        while left > 0 {
+            n += 1;
+            digits[20 - n] = b'0' + (left % 10) as u8;
+            left /= 10;
         }
-        self.token.push(tag);
-        if self.line_len + self.token.len() > RLE_LINE {
-            self.out.push('\n');
+        if self.line_len + n + 1 > RLE_LINE {
+            self.out.push(b'\n');
             self.line_len = 0;
         }
-        self.out.push_str(&self.token);
-        self.line_len += self.token.len();
+        self.out.extend_from_slice(&digits[20 - n..]);
+        self.out.push(tag);
+        self.line_len += n + 1;
     }
 }
 

@@ -180,6 +180,18 @@ impl Run {
         assert_eq!(self.code, 0, "pisubmit failed: {}", self.stderr);
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", self.stdout))
     }
+
+    /// The --json answer without what differs between equal runs (wall
+    /// time, hosts, how many pieces came from a job log): the rest of two
+    /// runs of one job must be the same text.
+    pub fn answer(&self) -> String {
+        let mut v = self.json();
+        let map = v.as_object_mut().expect("a JSON object");
+        for varies in ["wall_ms", "logged_pieces", "hosts"] {
+            map.remove(varies);
+        }
+        v.to_string()
+    }
 }
 
 /// Starts pisubmit with its output piped (collect it with `finish`).

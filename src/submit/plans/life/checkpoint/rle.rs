@@ -1,98 +1,21 @@
 //! The checkpoint as RLE, the format Golly and LifeWiki read: the header
 //! lines as `#C` comments, Golly's bounded-grid rule (`B3/S23:T W,H` or
-//! `:P W,H`) and the whole board, byte for byte what `pattern::to_rle`
-//! writes, but written straight into bytes (about 10 times as fast: a
-//! checkpoint is written every few seconds). Read back by a streaming
+//! `:P W,H`) and the whole board, written by `pattern::rle_bytes` (what
+//! `pattern::to_rle` writes, straight into bytes). Read back by a streaming
 //! reader that fills packed rows directly (the pattern reader keeps a
 //! list of live cells: 8 bytes a cell, too much for a big board).
 
 use super::meta::Meta;
 use crate::life::board::words_per_row;
+use crate::life::pattern::rle_bytes;
 use crate::life::{Board, Edges};
-use std::io::Write as _;
 
-/// Golly and LifeWiki keep RLE body lines to at most 70 characters.
-const LINE: usize = 70;
-
-/// The file's text, `check` being the meta's check line.
+/// The file's text, `check` being the meta's check line: the header lines
+/// as `#C` comments above the board `pattern::rle_bytes` writes.
 pub fn encode(board: &Board, edges: Edges, meta: &Meta, check: u64) -> Vec<u8> {
-    let (w, h) = (board.width(), board.height());
-    let mut out = Vec::with_capacity(board.words().len() * 8);
-    for line in meta.text().lines() {
-        let _ = writeln!(out, "#C {line}");
-    }
-    let _ = writeln!(out, "#C check {check:016x}");
-    let grid = if edges == Edges::Wrap { 'T' } else { 'P' };
-    let _ = writeln!(out, "x = {w}, y = {h}, rule = B3/S23:{grid}{w},{h}");
-    let mut body = Body { out, line: 0 };
-    // Row ends are owed until a later row has live cells.
-    let mut breaks = 0u64;
-    for y in 0..h {
-        breaks += u64::from(y > 0);
-        let row = board.row(y);
-        if row.iter().all(|&word| word == 0) {
-            continue;
-        }
-        if breaks > 0 {
-            body.push(breaks, b'$');
-            breaks = 0;
-        }
-        let (mut x, mut alive) = (0u32, false);
-        while x < w {
-            let end = next_change(row, x, alive).min(w);
-            // No trailing dead run, and no empty run before a live start.
-            if end > x && (alive || end < w) {
-                body.push(u64::from(end - x), if alive { b'o' } else { b'b' });
-            }
-            (x, alive) = (end, !alive);
-        }
-    }
-    body.push(1, b'!');
-    body.out.push(b'\n');
-    body.out
-}
-
-/// The first x at or after `from` whose cell is not `alive` (may be past the width).
-fn next_change(row: &[u64], from: u32, alive: bool) -> u32 {
-    let flip = if alive { u64::MAX } else { 0 };
-    let mut i = (from / 64) as usize;
-    let mut word = (row[i] ^ flip) & (u64::MAX << (from % 64));
-    loop {
-        if word != 0 {
-            return (i as u64 * 64 + u64::from(word.trailing_zeros())).min(u64::from(u32::MAX)) as u32;
-        }
-        i += 1;
-        match row.get(i) {
-            Some(&next) => word = next ^ flip,
-            None => return u32::MAX,
-        }
-    }
-}
-
-/// The RLE body, wrapped before a token would pass the line limit.
-struct Body {
-    out: Vec<u8>,
-    line: usize,
-}
-
-impl Body {
-    fn push(&mut self, run: u64, tag: u8) {
-        let mut digits = [0u8; 20];
-        let mut n = 0;
-        let mut left = if run > 1 { run } else { 0 };
-        while left > 0 {
-            n += 1;
-            digits[20 - n] = b'0' + (left % 10) as u8;
-            left /= 10;
-        }
-        if self.line + n + 1 > LINE {
-            self.out.push(b'\n');
-            self.line = 0;
-        }
-        self.out.extend_from_slice(&digits[20 - n..]);
-        self.out.push(tag);
-        self.line += n + 1;
-    }
+    let mut comments: Vec<String> = meta.text().lines().map(str::to_string).collect();
+    comments.push(format!("check {check:016x}"));
+    rle_bytes(board, edges, None, &comments)
 }
 
 /// What an RLE checkpoint holds: its header lines, board and edges.
