@@ -14,7 +14,6 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// Why ordered output could not be written, or a piece not rendered.
 #[derive(Debug)]
@@ -172,9 +171,6 @@ pub struct OrderedWriter<F: Format> {
     track: Option<Box<Track>>,
 }
 
-/// How often a tracked file is synced to disk.
-const SYNC_EVERY: Duration = Duration::from_secs(1);
-
 /// Where each piece's output lands in a file, for a job log.
 struct Track {
     /// Bytes in the file so far.
@@ -183,9 +179,6 @@ struct Track {
     piece_start: u64,
     hash: xxhash_rust::xxh3::Xxh3,
     landed: Vec<Landed>,
-    /// The file again, to sync it now and then.
-    file: Option<File>,
-    last_sync: Instant,
 }
 
 /// The name of the file a writer to `path` writes before renaming it.
@@ -247,7 +240,7 @@ impl<F: Format> OrderedWriter<F> {
     }
 
     /// Like `create`, but for a job log: reports where each piece lands
-    /// (`landed`) and syncs the file now and then. With `at`, goes on
+    /// (`landed`); not synced, as without a log. With `at`, goes on
     /// from a resumed log: the file is cut after the pieces `at` found
     /// whole, which must be the first ones, and they are not written again.
     pub fn tracked(
@@ -264,11 +257,7 @@ impl<F: Format> OrderedWriter<F> {
             Some(at) if !not_a_file => at,
             _ => {
                 let mut w = OrderedWriter::create(path.clone(), pieces, format)?;
-                let file = match &w.dest {
-                    Dest::File { temp, .. } => File::options().write(true).open(temp).ok(),
-                    Dest::Stream => None,
-                };
-                w.track = Some(Box::new(Track::new(0, file)));
+                w.track = Some(Box::new(Track::new(0)));
                 return Ok(w);
             }
         };
@@ -276,10 +265,9 @@ impl<F: Format> OrderedWriter<F> {
             return Err(OutputError::NotInOrder { path });
         }
         let (temp, file) = reopen_partial(&path, at.offset)?;
-        let sync = file.try_clone().ok();
         let mut w = OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format);
         w.next = at.pieces.len();
-        w.track = Some(Box::new(Track::new(at.offset, sync)));
+        w.track = Some(Box::new(Track::new(at.offset)));
         Ok(w)
     }
 
@@ -299,7 +287,7 @@ impl<F: Format> OrderedWriter<F> {
     /// log that records a piece only once it is out.
     pub fn tracked_stream(out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
         let mut w = OrderedWriter::stream(out, format);
-        w.track = Some(Box::new(Track::new(0, None)));
+        w.track = Some(Box::new(Track::new(0)));
         w
     }
 
@@ -375,7 +363,10 @@ impl<F: Format> OrderedWriter<F> {
     }
 
     /// Piece `next` is all written: a tracked file gets its bytes now (a
-    /// job log line will say they are there) and is synced now and then.
+    /// job log line will say they are there). It is not synced piece by
+    /// piece: a resume hashes every logged piece's bytes in the file, so a
+    /// piece a power cut lost runs again; syncing here cost primes
+    /// --output nearly half its time (docs/PERFORMANCE.md).
     fn landed_next(&mut self) -> Result<(), OutputError> {
         let piece = self.next;
         self.next += 1;
@@ -384,16 +375,8 @@ impl<F: Format> OrderedWriter<F> {
         t.landed.push(landed);
         t.piece_start = t.written;
         t.hash.reset();
-        let sync_due = t.last_sync.elapsed() >= SYNC_EVERY;
         let name = self.name();
-        self.out.flush().map_err(|error| OutputError::Write { name: name.clone(), error })?;
-        if let (true, Some(t)) = (sync_due, &mut self.track) {
-            if let Some(file) = &t.file {
-                file.sync_data().map_err(|error| OutputError::Write { name, error })?;
-            }
-            t.last_sync = Instant::now();
-        }
-        Ok(())
+        self.out.flush().map_err(|error| OutputError::Write { name, error })
     }
 
     /// All pieces are in: flush, and move a file into place. Returns the
@@ -406,10 +389,9 @@ impl<F: Format> OrderedWriter<F> {
                 if self.next != pieces {
                     return Err(OutputError::Incomplete { written: self.next, pieces });
                 }
-                // A logged file is on disk before its name says it is whole.
-                if let Some(file) = self.track.as_ref().and_then(|t| t.file.as_ref()) {
-                    file.sync_data().map_err(|error| OutputError::Write { name: temp.display().to_string(), error })?;
-                }
+                // Not synced first, as without a log: a resume hashes the
+                // finished file's pieces too, so a power cut costs re-runs,
+                // never wrong bytes.
                 if let Err(error) = std::fs::rename(&temp, &path) {
                     return Err(OutputError::Rename { from: temp, to: path, error });
                 }
@@ -420,15 +402,8 @@ impl<F: Format> OrderedWriter<F> {
 }
 
 impl Track {
-    fn new(written: u64, file: Option<File>) -> Track {
-        Track {
-            written,
-            piece_start: written,
-            hash: xxhash_rust::xxh3::Xxh3::new(),
-            landed: Vec::new(),
-            file,
-            last_sync: Instant::now(),
-        }
+    fn new(written: u64) -> Track {
+        Track { written, piece_start: written, hash: xxhash_rust::xxh3::Xxh3::new(), landed: Vec::new() }
     }
 }
 

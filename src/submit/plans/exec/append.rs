@@ -12,10 +12,6 @@ use crate::submit::report::output::{partial_path, reopen_partial, OutputError};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-/// How often a logged file is synced to disk (as ordered output is).
-const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Pieces' output, appended as the pieces finish.
 pub struct Appender {
@@ -31,9 +27,6 @@ pub struct Appender {
 struct Track {
     written: u64,
     landed: Vec<Landed>,
-    /// The file again, to sync it (None for stdout).
-    file: Option<File>,
-    last_sync: Instant,
 }
 
 impl Appender {
@@ -45,7 +38,7 @@ impl Appender {
     /// To stdout, reporting where each piece lands.
     pub fn tracked_stdout() -> Appender {
         let mut a = Appender::plain(Box::new(io::stdout()));
-        a.track = Some(Track::new(0, None));
+        a.track = Some(Track::new(0));
         a
     }
 
@@ -60,12 +53,11 @@ impl Appender {
                 (temp, file)
             }
         };
-        let sync = file.try_clone().map_err(|error| OutputError::Open { path: temp.clone(), error })?;
         let written = at.map_or(0, |a| a.offset);
         Ok(Appender {
             out: Box::new(file),
             name: temp.display().to_string(),
-            track: Some(Track::new(written, Some(sync))),
+            track: Some(Track::new(written)),
             rename: Some((temp, path)),
         })
     }
@@ -81,12 +73,7 @@ impl Appender {
         let len = bytes.len() as u64;
         t.landed.push(Landed { piece, start: t.written, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) });
         t.written += len;
-        if t.last_sync.elapsed() < SYNC_EVERY {
-            return Ok(());
-        }
-        t.last_sync = Instant::now();
-        let Some(file) = &t.file else { return Ok(()) };
-        file.sync_data().map_err(|error| OutputError::Write { name: self.name.clone(), error })
+        Ok(())
     }
 
     /// The pieces whose bytes were appended since the last call.
@@ -96,12 +83,11 @@ impl Appender {
         }
     }
 
-    /// Every piece is in: sync a logged file and move it into place.
+    /// Every piece is in: move a logged file into place. It is not
+    /// synced (nor piece by piece): a resume hashes every logged piece's
+    /// bytes in the file, as for ordered output.
     pub fn finish(mut self) -> Result<(), OutputError> {
         self.out.flush().map_err(self.error())?;
-        if let Some(file) = self.track.as_ref().and_then(|t| t.file.as_ref()) {
-            file.sync_data().map_err(|error| OutputError::Write { name: self.name.clone(), error })?;
-        }
         if let Some((temp, path)) = self.rename {
             std::fs::rename(&temp, &path).map_err(|error| OutputError::Rename { from: temp, to: path, error })?;
         }
@@ -110,7 +96,7 @@ impl Appender {
 }
 
 impl Track {
-    fn new(written: u64, file: Option<File>) -> Track {
-        Track { written, landed: Vec::new(), file, last_sync: Instant::now() }
+    fn new(written: u64) -> Track {
+        Track { written, landed: Vec::new() }
     }
 }
