@@ -7,5 +7,6 @@ pub mod grid;
 pub mod joblog;
 pub mod json;
 pub mod output;
+mod piece_hash;
 pub mod progress;
 pub mod summary;

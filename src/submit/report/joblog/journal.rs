@@ -1,21 +1,18 @@
 //! Writing a job log: the header first (so that a read-only or full disk
 //! fails the job before any worker is bothered), then one line per piece
-//! as it finishes, each written at once and made durable with fsync at
-//! most once a second.
+//! as it finishes, handed to a writer thread (`flusher`) that writes them
+//! every few milliseconds and makes them durable with fsync at most once a
+//! second.
 
 use super::error::JoblogError;
+use super::flusher::{Failure, Flusher};
 use super::header::Header;
-use super::line::{Entry, COLUMNS};
+use super::line::{Entry, Span, COLUMNS};
 use super::read::{read_log, MAGIC};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-/// How often the log is synced to disk: a head that loses power loses at
-/// most this much of the log (the pieces are run again).
-const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Which logged pieces a run skips.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,12 +34,9 @@ pub struct JoblogOpts {
 
 /// An open job log, appended to as pieces finish.
 pub struct Journal {
-    file: File,
+    flusher: Flusher,
     path: PathBuf,
-    line: String,
     seq: u64,
-    last_sync: Instant,
-    unsynced: bool,
 }
 
 /// A job log opened for a run: where it goes on, and what an earlier run
@@ -50,8 +44,27 @@ pub struct Journal {
 pub struct Session {
     pub journal: Journal,
     pub header: Header,
-    /// Pieces done in the logged run, by piece number, with their line.
-    pub done: BTreeMap<usize, (usize, Entry)>,
+    /// Pieces done in the logged run, by piece number.
+    pub done: BTreeMap<usize, Done>,
+}
+
+/// What a resumed run needs of a piece an earlier run finished: a small
+/// part of its line (a resumed log of 200,000 pieces held 148 MiB with the
+/// whole lines, docs/PERFORMANCE.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Done {
+    /// The log line that says so.
+    pub line: usize,
+    /// The hash of the piece's kind and parameters: the same piece?
+    pub params: u64,
+    pub output: Option<Span>,
+    pub result: Box<[u8]>,
+}
+
+impl Done {
+    pub fn new(line: usize, entry: Entry) -> Done {
+        Done { line, params: entry.params, output: entry.output, result: entry.result.into_boxed_slice() }
+    }
 }
 
 impl Session {
@@ -79,39 +92,41 @@ pub fn open(path: &Path, resume: Resume, now: Header) -> Result<Session, JoblogE
         }
         return create(path, now);
     }
-    let Some(log) = read_log(path)? else {
-        eprintln!("pisubmit: --resume: no job log at {} yet; starting from the first piece", path.display());
-        return create(path, now);
-    };
-    if let Some(what) = log.header.difference(&now) {
-        return Err(JoblogError::Differs { path: path.into(), what });
-    }
-    if !log.columns {
-        // Killed before the column header was whole: nothing was logged,
-        // and lines appended without it would make a log no run can read.
-        return create(path, now);
-    }
-    let mut done: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
+    let mut done: BTreeMap<usize, Done> = BTreeMap::new();
     let mut failed: BTreeMap<usize, (usize, Entry)> = BTreeMap::new();
     let mut last_seq = 0;
-    for (line, entry) in log.entries {
+    let differs = |logged: &Header| match logged.difference(&now) {
+        Some(what) => Err(JoblogError::Differs { path: path.into(), what }),
+        None => Ok(()),
+    };
+    let read = read_log(path, differs, |line, entry| {
         last_seq = entry.seq;
         if entry.failed.is_some() {
             failed.insert(entry.piece, (line, entry));
-            continue;
+            return Ok(());
         }
         failed.remove(&entry.piece);
         // A piece whose output the file had lost ran again (see
         // `verify_output`): its later line is the one that counts.
-        let rewritten = |(_, e): &(usize, Entry)| e.output.is_some() && entry.output.is_some();
-        if let Some((first, _)) = done.get(&entry.piece).filter(|d| !rewritten(d)) {
+        let rewritten = |d: &Done| d.output.is_some() && entry.output.is_some();
+        if let Some(first) = done.get(&entry.piece).filter(|d| !rewritten(d)) {
             return Err(JoblogError::BadLine {
                 path: path.into(),
                 line,
-                why: format!("piece {} is logged as done twice (also on line {first})", entry.piece),
+                why: format!("piece {} is logged as done twice (also on line {})", entry.piece, first.line),
             });
         }
-        done.insert(entry.piece, (line, entry));
+        done.insert(entry.piece, Done::new(line, entry));
+        Ok(())
+    });
+    let Some(log) = read? else {
+        eprintln!("pisubmit: --resume: no job log at {} yet; starting from the first piece", path.display());
+        return create(path, now);
+    };
+    if !log.columns {
+        // Killed before the column header was whole: nothing was logged,
+        // and lines appended without it would make a log no run can read.
+        return create(path, now);
     }
     if resume == Resume::Done {
         if let Some((line, entry)) = failed.into_values().next() {
@@ -147,36 +162,31 @@ fn create(path: &Path, header: Header) -> Result<Session, JoblogError> {
 
 impl Journal {
     fn new(file: File, path: &Path, seq: u64) -> Journal {
-        Journal { file, path: path.into(), line: String::new(), seq, last_sync: Instant::now(), unsynced: false }
+        Journal { flusher: Flusher::new(file), path: path.into(), seq }
     }
 
-    /// Appends `entry` with the next sequence number.
-    pub fn write(&mut self, entry: &mut Entry) -> Result<(), JoblogError> {
+    /// Appends `entry` with the next sequence number. A failure to write
+    /// shows here on the next line after it, or at `sync`.
+    pub fn write(&mut self, mut entry: Entry) -> Result<(), JoblogError> {
         self.seq += 1;
         entry.seq = self.seq;
-        entry.format(&mut self.line);
-        let path = &self.path;
-        self.file.write_all(self.line.as_bytes()).map_err(io(path, "write a line"))?;
-        self.unsynced = true;
-        if self.last_sync.elapsed() >= SYNC_EVERY {
-            self.sync()?;
-        }
-        Ok(())
+        self.flusher.append(entry).map_err(|f| self.failed(f))
     }
 
+    /// Writes every line handed over and syncs the log.
     pub fn sync(&mut self) -> Result<(), JoblogError> {
-        if self.unsynced {
-            self.file.sync_data().map_err(io(&self.path, "sync it to disk"))?;
-            self.unsynced = false;
-        }
-        self.last_sync = Instant::now();
-        Ok(())
+        self.flusher.write_now(true).map_err(|f| self.failed(f))
     }
-}
 
-impl Drop for Journal {
-    /// Whatever ended the run (an error, the end), what is logged is kept.
-    fn drop(&mut self) {
-        let _ = self.sync();
+    /// Writes every line handed over, now, without waiting for the disk:
+    /// for lines that must be in the file before something that depends
+    /// on them (Life's checkpoint, which a resume goes on from instead of
+    /// running the logged strips again).
+    pub fn flush(&mut self) -> Result<(), JoblogError> {
+        self.flusher.write_now(false).map_err(|f| self.failed(f))
+    }
+
+    fn failed(&self, failure: Failure) -> JoblogError {
+        JoblogError::Io { path: self.path.clone(), doing: failure.doing, error: failure.error() }
     }
 }

@@ -4,7 +4,7 @@
 //! file, once its output is in the file.
 
 use super::error::JoblogError;
-use super::journal::Journal;
+use super::journal::{Done, Journal};
 use super::line::{epoch_seconds, Entry, Span};
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Next, PieceRecord, PieceSource};
 use mio::Waker;
@@ -51,8 +51,8 @@ fn piece_hash(kind: u8, params: &[u8], input: Option<u64>) -> u64 {
 /// The source's side: skips logged pieces.
 pub struct SkipLogged<'a> {
     source: &'a mut dyn PieceSource,
-    /// Logged pieces: number -> (log line, params hash).
-    done: HashMap<usize, (usize, u64)>,
+    /// Logged pieces, by number.
+    done: &'a BTreeMap<usize, Done>,
     next_number: usize,
     numbers: Rc<RefCell<Numbers>>,
     path: std::path::PathBuf,
@@ -70,13 +70,12 @@ pub struct LogPieces<'a> {
     landed: Vec<Landed>,
 }
 
-/// The two halves for one run. `done` maps logged piece numbers to their
-/// log line and params hash.
+/// The two halves for one run; `done` holds the logged pieces.
 pub fn split<'a>(
     source: &'a mut dyn PieceSource,
     inner: &'a mut dyn Gatherer,
     journal: &'a mut Journal,
-    done: HashMap<usize, (usize, u64)>,
+    done: &'a BTreeMap<usize, Done>,
     path: &std::path::Path,
 ) -> (SkipLogged<'a>, LogPieces<'a>) {
     let numbers = Rc::new(RefCell::new(Numbers::default()));
@@ -97,8 +96,7 @@ impl SkipLogged<'_> {
     /// The source has no more pieces: a log that holds a piece past its
     /// last was made with a longer input (stdin), not this one.
     fn ended(&mut self) -> Next {
-        let beyond = self.done.iter().filter(|(&n, _)| n >= self.next_number).min_by_key(|(&n, _)| n);
-        if let Some((&number, &(line, _))) = beyond {
+        if let Some((&number, &Done { line, .. })) = self.done.range(self.next_number..).next() {
             self.numbers.borrow_mut().mismatch = Some(JoblogError::BadLine {
                 path: self.path.clone(),
                 line,
@@ -132,8 +130,8 @@ impl PieceSource for SkipLogged<'_> {
                     numbers.running.insert(index, (number, hash));
                     return Next::Piece(piece);
                 }
-                Some(&(_, logged)) if logged == hash => continue,
-                Some(&(line, _)) => {
+                Some(logged) if logged.params == hash => continue,
+                Some(&Done { line, .. }) => {
                     self.numbers.borrow_mut().mismatch = Some(JoblogError::BadLine {
                         path: self.path.clone(),
                         line,
@@ -163,8 +161,8 @@ impl LogPieces<'_> {
         self.numbers.borrow().running.get(&index).copied().unwrap_or((index, 0))
     }
 
-    fn write(&mut self, mut entry: Entry) -> Result<(), GatherError> {
-        self.journal.write(&mut entry).map_err(|e| GatherError::CannotKeep(Box::new(e)))
+    fn write(&mut self, entry: Entry) -> Result<(), GatherError> {
+        self.journal.write(entry).map_err(|e| GatherError::CannotKeep(Box::new(e)))
     }
 }
 
@@ -268,8 +266,9 @@ mod tests {
         let mut source = PieceList::new((0..5).map(piece).collect());
         let mut seen = Seen::default();
         // Pieces 1 and 3 were done in an earlier run.
-        let done = HashMap::from([(1, (7, hash(1))), (3, (8, hash(3)))]);
-        let (mut skip, mut log) = split(&mut source, &mut seen, &mut session.journal, done, &path);
+        let logged = |line, i| Done { line, params: hash(i), output: None, result: Box::new([]) };
+        let done = BTreeMap::from([(1, logged(7, 1)), (3, logged(8, 3))]);
+        let (mut skip, mut log) = split(&mut source, &mut seen, &mut session.journal, &done, &path);
         let mut taken = Vec::new();
         while let Next::Piece(p) = skip.next() {
             taken.push(p.label);
@@ -294,9 +293,17 @@ mod tests {
         drop((skip, log));
         assert_eq!(seen.0, [4, 0, 2]);
         session.journal.sync().unwrap();
-        let logged = read_log(&path).unwrap().expect("a log");
-        let lines: Vec<(usize, u64, Vec<u8>)> =
-            logged.entries.into_iter().map(|(_, e)| (e.piece, e.params, e.result)).collect();
+        let mut lines: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+        read_log(
+            &path,
+            |_| Ok(()),
+            |_, e| {
+                lines.push((e.piece, e.params, e.result));
+                Ok(())
+            },
+        )
+        .unwrap()
+        .expect("a log");
         assert_eq!(lines, [(4, hash(4), vec![2]), (0, hash(0), vec![0]), (2, hash(2), vec![1])]);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -11,6 +11,7 @@
 //! a checksum of itself, so a corrupted or edited line is refused.
 
 mod error;
+mod flusher;
 mod header;
 mod journal;
 mod line;
@@ -20,6 +21,7 @@ mod read;
 
 pub use error::JoblogError;
 pub use header::Header;
+pub use journal::Done;
 pub use journal::{open, JoblogOpts, Journal, Resume, Session};
 pub use line::{Entry, Span, COLUMNS};
 pub use logged::params_hash;
@@ -39,15 +41,13 @@ pub fn run(
 ) -> Result<(), SubmitError> {
     let Some(session) = session else { return engine.run(source, gather) };
     let path = session.path().to_path_buf();
-    let mut done = std::collections::HashMap::new();
-    for (&number, (line, entry)) in &session.done {
-        let logged = Replayed { result: &entry.result, output_len: entry.output.map_or(0, |s| s.len) };
-        gather
-            .replay(number, &logged)
-            .map_err(|e| SubmitError::Job(format!("--joblog {} line {line}: {}: {e}", path.display(), entry.label)))?;
-        done.insert(number, (*line, entry.params));
+    for (&number, done) in &session.done {
+        let logged = Replayed { result: &done.result, output_len: done.output.map_or(0, |s| s.len) };
+        gather.replay(number, &logged).map_err(|e| {
+            SubmitError::Job(format!("--joblog {} line {}: piece {number}: {e}", path.display(), done.line))
+        })?;
     }
-    let (mut skip, mut log) = logged::split(source, gather, &mut session.journal, done, &path);
+    let (mut skip, mut log) = logged::split(source, gather, &mut session.journal, &session.done, &path);
     let outcome = engine.run(&mut skip, &mut log);
     if let Some(mismatch) = skip.mismatch() {
         return Err(SubmitError::Usage(mismatch.to_string()));

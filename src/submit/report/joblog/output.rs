@@ -23,7 +23,7 @@ pub struct OutputResume {
 /// only those whose output is really there, and says where to go on.
 pub fn verify_output(session: &mut Session, file: &Path) -> Result<OutputResume, JoblogError> {
     let mut spans: Vec<(u64, u64, u64, usize)> =
-        session.done.values().filter_map(|(_, e)| e.output.map(|s| (s.start, s.len, s.hash, e.piece))).collect();
+        session.done.iter().filter_map(|(&piece, d)| d.output.map(|s| (s.start, s.len, s.hash, piece))).collect();
     spans.sort_unstable();
     let mut resume = OutputResume::default();
     match File::open(file) {
@@ -87,7 +87,7 @@ fn same_bytes(reader: &mut impl Read, len: u64, hash: u64, buf: &mut [u8]) -> st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::submit::report::joblog::{open, Entry, Header, Resume, Span};
+    use crate::submit::report::joblog::{open, Done, Entry, Header, Resume, Span};
     use std::time::Duration;
 
     const PIECES: [&[u8]; 3] = [b"hello\n", b"world!\n", b"last\n"];
@@ -113,7 +113,7 @@ mod tests {
                 output: Some(Span { start, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) }),
                 result: Vec::new(),
             };
-            s.done.insert(piece, (piece + 9, entry));
+            s.done.insert(piece, Done::new(piece + 9, entry));
             start += len;
         }
         s

@@ -6,15 +6,17 @@
 use super::error::JoblogError;
 use super::header::Header;
 use super::line::{Entry, COLUMNS};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 pub const MAGIC: &str = "# pisubmit joblog 1";
 
-/// A job log as read.
+/// What a job log says about itself; its lines went to `read_log`'s
+/// caller one by one, so that resuming a log of millions of pieces does
+/// not hold them all at once.
 pub struct Log {
     pub header: Header,
-    /// (line number, entry), in the file's order.
-    pub entries: Vec<(usize, Entry)>,
     /// Bytes up to the end of the last whole line: the resumed run
     /// appends from here.
     pub whole_len: u64,
@@ -23,63 +25,102 @@ pub struct Log {
     pub columns: bool,
 }
 
+/// A log's whole lines, numbered from 1; a last line without its newline
+/// ends them.
+struct Lines {
+    reader: BufReader<File>,
+    buf: Vec<u8>,
+    number: usize,
+    whole_len: u64,
+}
+
+/// What `Lines::next` found.
+enum Next<'a> {
+    /// A whole line's number and bytes, without its newline.
+    Line(usize, &'a [u8]),
+    /// The torn last line's bytes (none at the end of the file).
+    Torn(&'a [u8]),
+}
+
+impl Lines {
+    fn next(&mut self) -> std::io::Result<Next<'_>> {
+        self.buf.clear();
+        let n = self.reader.read_until(b'\n', &mut self.buf)?;
+        if n == 0 || self.buf.last() != Some(&b'\n') {
+            return Ok(Next::Torn(&self.buf));
+        }
+        self.number += 1;
+        self.whole_len += n as u64;
+        Ok(Next::Line(self.number, &self.buf[..n - 1]))
+    }
+}
+
 /// None when there is no log yet (no file, or an empty one: the head died
-/// before writing its first line).
-pub fn read_log(path: &Path) -> Result<Option<Log>, JoblogError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+/// before writing its first line). The header goes to `accept` first (a log
+/// of another command is refused for that, whatever its lines hold); then
+/// each logged line to `each` with its line number, in the file's order.
+pub fn read_log(
+    path: &Path,
+    accept: impl FnOnce(&Header) -> Result<(), JoblogError>,
+    mut each: impl FnMut(usize, Entry) -> Result<(), JoblogError>,
+) -> Result<Option<Log>, JoblogError> {
+    let io = |doing: &'static str| move |error| JoblogError::Io { path: path.into(), doing, error };
+    let file = match File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(JoblogError::Io { path: path.into(), doing: "read it", error }),
     };
-    if bytes.is_empty() {
-        return Ok(None);
-    }
+    let mut lines = Lines { reader: BufReader::with_capacity(1 << 16, file), buf: Vec::new(), number: 0, whole_len: 0 };
     let bad = |line: usize, why: String| JoblogError::BadLine { path: path.into(), line, why };
-    // Only whole lines count; a torn tail is dropped.
-    let whole_len = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    let first_end = bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len()).min(200);
-    let first_line = String::from_utf8_lossy(&bytes[..first_end]).into_owned();
+    let text = |line: usize, bytes: &[u8]| -> Result<String, JoblogError> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| bad(line, "not UTF-8 text".into()))
+    };
+    // The first line, whole or torn, says whose file this is.
+    let first = match lines.next().map_err(io("read it"))? {
+        Next::Line(_, line) => line,
+        Next::Torn([]) => return Ok(None),
+        Next::Torn(torn) => torn,
+    };
+    let first_line = String::from_utf8_lossy(&first[..first.len().min(200)]).into_owned();
     if first_line != MAGIC {
         if let Some(version) = first_line.strip_prefix("# pisubmit joblog ") {
             return Err(bad(1, format!("a job log of version {version}; this pisubmit reads version 1")));
         }
         return Err(JoblogError::Foreign { path: path.into(), first_line });
     }
-    let text = std::str::from_utf8(&bytes[..whole_len]).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        bad(line, "not UTF-8 text".into())
-    })?;
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).skip(1);
     let mut meta = Vec::new();
-    let mut columns_seen = false;
-    for (number, line) in lines.by_ref() {
-        if let Some(rest) = line.strip_prefix("# ") {
-            meta.push((number, rest));
-            continue;
-        }
-        if line != COLUMNS.join("\t") {
-            return Err(bad(
-                number,
-                format!("expected the column header ({}...), found {line:?}", COLUMNS[..3].join(" ")),
-            ));
-        }
-        columns_seen = true;
-        break;
-    }
-    let header = Header::parse(&meta).map_err(|(line, why)| bad(line, why))?;
-    if !columns_seen {
-        // Killed while writing the header: nothing was logged yet.
-        return Ok(Some(Log { header, entries: Vec::new(), whole_len: whole_len as u64, columns: false }));
-    }
-    let mut entries: Vec<(usize, Entry)> = Vec::new();
-    for (number, line) in lines {
-        let entry = Entry::parse(line).map_err(|why| bad(number, why))?;
-        if let Some((_, last)) = entries.last() {
-            if entry.seq <= last.seq {
-                return Err(bad(number, format!("Seq {} does not follow {}", entry.seq, last.seq)));
+    let mut columns = false;
+    if lines.number == 1 {
+        while let Next::Line(number, line) = lines.next().map_err(io("read it"))? {
+            let line = text(number, line)?;
+            if let Some(rest) = line.strip_prefix("# ") {
+                meta.push((number, rest.to_string()));
+                continue;
             }
+            if line != COLUMNS.join("\t") {
+                return Err(bad(
+                    number,
+                    format!("expected the column header ({}...), found {line:?}", COLUMNS[..3].join(" ")),
+                ));
+            }
+            columns = true;
+            break;
         }
-        entries.push((number, entry));
     }
-    Ok(Some(Log { header, entries, whole_len: whole_len as u64, columns: true }))
+    let meta: Vec<(usize, &str)> = meta.iter().map(|(n, l)| (*n, l.as_str())).collect();
+    let header = Header::parse(&meta).map_err(|(line, why)| bad(line, why))?;
+    accept(&header)?;
+    if columns {
+        let mut last_seq = None;
+        while let Next::Line(number, line) = lines.next().map_err(io("read it"))? {
+            let line = std::str::from_utf8(line).map_err(|_| bad(number, "not UTF-8 text".into()))?;
+            let entry = Entry::parse(line).map_err(|why| bad(number, why))?;
+            if let Some(last) = last_seq.filter(|&last| entry.seq <= last) {
+                return Err(bad(number, format!("Seq {} does not follow {last}", entry.seq)));
+            }
+            last_seq = Some(entry.seq);
+            each(number, entry)?;
+        }
+    }
+    Ok(Some(Log { header, whole_len: lines.whole_len, columns }))
 }
