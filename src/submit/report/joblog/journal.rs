@@ -36,6 +36,7 @@ pub struct JoblogOpts {
 pub struct Journal {
     flusher: Flusher,
     path: PathBuf,
+    line: String,
     seq: u64,
 }
 
@@ -162,7 +163,7 @@ fn create(path: &Path, header: Header) -> Result<Session, JoblogError> {
 
 impl Journal {
     fn new(file: File, path: &Path, seq: u64) -> Journal {
-        Journal { flusher: Flusher::new(file), path: path.into(), seq }
+        Journal { flusher: Flusher::new(file), path: path.into(), line: String::new(), seq }
     }
 
     /// Appends `entry` with the next sequence number. A failure to write
@@ -170,7 +171,8 @@ impl Journal {
     pub fn write(&mut self, mut entry: Entry) -> Result<(), JoblogError> {
         self.seq += 1;
         entry.seq = self.seq;
-        self.flusher.append(entry).map_err(|f| self.failed(f))
+        entry.format(&mut self.line);
+        self.flusher.append(self.line.as_bytes()).map_err(|f| self.failed(f))
     }
 
     /// Writes every line handed over and syncs the log.

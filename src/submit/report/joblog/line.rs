@@ -62,9 +62,9 @@ fn push_clean(out: &mut String, text: &str) {
     out.extend(text.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }));
 }
 
-// A line per piece, formatted on the log's writer thread: on a farm of
-// 0-ms tasks `write!`'s number formatting was most of a line's cost (perf:
-// formatting fell from 4.7 % to 3.2 % of pisubmit's samples with these).
+// A line per piece, on the event loop's thread: on a farm of 0-ms tasks
+// `write!`'s number formatting was most of a line's cost (perf: formatting
+// fell from 4.7 % to 3.2 % of pisubmit's samples with these).
 
 fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
