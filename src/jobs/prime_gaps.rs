@@ -6,8 +6,10 @@
 //! `h = ceil(gap / 2)` as unsigned LEB128 (7 bits a byte, low bits first,
 //! high bit set on every byte but the last). Every gap after the one from
 //! 2 to 3 is even, so a half-gap loses nothing: after 2 the next prime is
-//! `2 + 2h - 1`, after any odd prime it is `prev + 2h`. Below 10^12 every
-//! half-gap is under 128 and takes one byte, against the 8 of a u64.
+//! `2 + 2h - 1`, after any odd prime it is `prev + 2h`. A gap under 256
+//! takes one byte, against the 8 of a u64: all but 3 of the 50,847,534
+//! primes below 10^9, and all but 1,032 of the 36,190,991 in
+//! [10^12, 10^12 + 10^9) (examples/prime_gap_stats.rs).
 //!
 //! Each partial starts from a prime in full, so it decodes alone: pieces and
 //! partials arrive in any order, and nothing depends on an earlier partial.

@@ -178,7 +178,8 @@ pub fn primes_in(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, list: Opti
 struct SegmentDone {
     index: u64,
     summary: Summary,
-    primes: Vec<u64>,
+    /// The segment's Partial payloads, encoded by the compute thread.
+    partials: Vec<Vec<u8>>,
 }
 
 struct Running {
@@ -187,7 +188,7 @@ struct Running {
     gaps: bool,
     summary: Summary,
     /// Segments finished ahead of the next one to stream, by index.
-    waiting: BTreeMap<u64, Vec<u64>>,
+    waiting: BTreeMap<u64, Vec<Vec<u8>>>,
     next_to_stream: u64,
     _memory: Reservation,
 }
@@ -206,6 +207,10 @@ const BLOCK_BYTES: u64 = 128 << 10;
 /// number to sieve them, 4 bytes per prime), each thread's block and its
 /// 8-byte place per base prime, a task per segment and, when listing, the
 /// segments' lists (8 bytes per prime, in a Vec that grows by doubling).
+/// A thread's sieved list is encoded into partials before it is handed
+/// on (at most 8 bytes a prime, exactly sized; about 1 as gaps), so the
+/// four lists' room per thread also holds the list being encoded, its
+/// partials and those of the three segments held after it.
 pub fn memory_need(p: &Params, threads: usize) -> Need {
     let root = isqrt(p.b);
     let base_primes = root / 2 + 1;
@@ -232,6 +237,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
 impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
         let Params { a, b, list } = self.params;
+        let gaps = self.gaps;
         // The first task to need the base primes computes them; the others wait.
         let base: Arc<OnceLock<Vec<u32>>> = Arc::new(OnceLock::new());
         let (first, last) = (a / SEGMENT, b / SEGMENT);
@@ -245,7 +251,9 @@ impl RunningJob for Running {
                     let base = base.get_or_init(|| base_primes(isqrt(b)));
                     let mut primes = Vec::new();
                     let summary = primes_in(lo, hi, base, cancel, list.then_some(&mut primes));
-                    Box::new(SegmentDone { index, summary, primes }) as TaskOutput
+                    // Encoded here, on a compute thread, not on the event loop.
+                    let partials = encode_partials(&primes, gaps);
+                    Box::new(SegmentDone { index, summary, partials }) as TaskOutput
                 }) as Task
             })
             .collect()
@@ -255,9 +263,9 @@ impl RunningJob for Running {
         let done = expect_output::<SegmentDone>(output, "primes")?;
         self.summary.merge(done.summary);
         if self.params.list {
-            self.waiting.insert(done.index, done.primes);
-            while let Some(primes) = self.waiting.remove(&self.next_to_stream) {
-                stream_primes(&primes, self.gaps, sink);
+            self.waiting.insert(done.index, done.partials);
+            while let Some(partials) = self.waiting.remove(&self.next_to_stream) {
+                partials.iter().for_each(|p| sink.partial(p));
                 self.next_to_stream += 1;
             }
         }
@@ -269,19 +277,19 @@ impl RunningJob for Running {
     }
 }
 
-/// Sends `primes` in partials of at most `PRIMES_PER_PARTIAL`, each one
-/// whole (a gaps partial starts from a prime in full).
-fn stream_primes(primes: &[u64], gaps: bool, sink: &mut dyn PartialSink) {
-    let mut payload = Vec::with_capacity(PRIMES_PER_PARTIAL.min(primes.len()) * if gaps { 2 } else { 8 });
-    for chunk in primes.chunks(PRIMES_PER_PARTIAL) {
-        payload.clear();
+/// `primes` as Partial payloads of at most `PRIMES_PER_PARTIAL` primes,
+/// each whole (a gaps partial starts from a prime in full).
+fn encode_partials(primes: &[u64], gaps: bool) -> Vec<Vec<u8>> {
+    let encode = |chunk: &[u64]| {
+        let mut payload = Vec::with_capacity(chunk.len() * if gaps { 2 } else { 8 });
         if gaps {
             prime_gaps::encode(chunk, &mut payload);
         } else {
             chunk.iter().for_each(|p| payload.put_u64(*p));
         }
-        sink.partial(&payload);
-    }
+        payload
+    };
+    primes.chunks(PRIMES_PER_PARTIAL).map(encode).collect()
 }
 
 #[cfg(test)]
