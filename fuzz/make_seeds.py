@@ -67,6 +67,9 @@ SEEDS = {
         "seed-loopsum": exact_sum(0.0, [64032004000000.0]),
         "seed-pi-or-primes": u64(785_398) + u64(1_000_000),
         "seed-primes-partial": b"".join(u64(p) for p in [2, 3, 5, 7, 11]),
+        # 1.4's gaps: tag 1, the first prime, then half-gaps as LEB128 (the
+        # last one, 150, takes two bytes).
+        "seed-primes-gaps-partial": u8(1) + u64(2) + bytes([1, 1, 1, 2, 1, 0x96, 0x01]),
         "seed-powers": u32(2) + u32(2) + b"".join(f64(v) for v in [2.0, 3.0, 4.0, 9.0]),
         "seed-reduce-sum-i64": u64(3) + u8(2) + i128(-12345678901234567890),
         "seed-reduce-sum-text": u64(2) + u8(7) + i128(7) + u8(1) + exact_sum(0.0, [7.0]),

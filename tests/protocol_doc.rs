@@ -713,6 +713,22 @@ fn the_keyed_handshake_vector_is_the_codes() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// primes' gaps example is what the worker encodes, and the head reads it
+/// back; the u64 form's first byte is the `00` the section says.
+#[test]
+fn primes_gaps_example_is_the_codes() {
+    use piworker::jobs::{prime_gaps, primes};
+    let doc = read_doc();
+    let flat = section(&doc, "### primes (kind 3)").join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let listed = [2, 3, 5, 7, 11, 13];
+    let mut gaps = Vec::new();
+    prime_gaps::encode(&listed, &mut gaps);
+    assert!(flat.contains(&format!("are `{}`", hex(&gaps))), "the gaps example is not {}", hex(&gaps));
+    assert!(flat.contains(&format!("tag` | u8 | `{:02x}`", prime_gaps::GAPS_TAG)), "the tag row");
+    assert_eq!(primes::decode_partial(&gaps).unwrap(), listed);
+    assert!(!prime_gaps::is_gaps(&primes::MAX_B.to_be_bytes()), "a u64 partial starts with 00");
+}
+
 /// pi's dart vectors and the generator's description.
 #[test]
 fn pi_darts_are_the_documented_generator() {

@@ -151,6 +151,8 @@ pub struct Connection {
     peer_gone: bool,
     /// The client's limit on threads for its jobs (Hello's max_threads).
     thread_cap: Option<Arc<ThreadCap>>,
+    /// The minor the client's Hello announced: what its jobs may send it.
+    client_minor: u8,
     /// The handshake finished and the server has not been told yet.
     newly_finished: bool,
 }
@@ -176,6 +178,7 @@ impl Connection {
             write_shut: false,
             peer_gone: false,
             thread_cap: None,
+            client_minor: 0,
             newly_finished: false,
         }
     }
@@ -458,6 +461,7 @@ impl Connection {
             "{}: hello from pisubmit {} (protocol {}.{})",
             self.peer, hello.software, hello.protocol_major, hello.protocol_minor
         );
+        self.client_minor = hello.protocol_minor;
         // Fewer threads than the worker has: a cap the pool enforces.
         self.thread_cap =
             hello.max_threads.map(usize::from).filter(|&t| t < env.pool.threads()).map(|t| Arc::new(ThreadCap::new(t)));
@@ -503,7 +507,8 @@ impl Connection {
             return self.refuse(job_id, input, ErrorCode::DuplicateJob, msg);
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
-        let ctx = WorkerContext { threads, exec: Some(Arc::clone(env.exec)), memory: Rc::clone(env.memory) };
+        let (exec, memory) = (Some(Arc::clone(env.exec)), Rc::clone(env.memory));
+        let ctx = WorkerContext { threads, exec, memory, client_minor: self.client_minor };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),

@@ -3,6 +3,7 @@
 
 use super::exec_env::ExecEnv;
 use super::memory;
+use crate::protocol::frame::PROTOCOL_MINOR;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ pub struct WorkerContext {
     pub exec: Option<Arc<ExecEnv>>,
     /// What a job may allocate, and what the running jobs hold.
     pub memory: Rc<memory::MemoryBudget>,
+    /// The protocol minor the client's Hello announced: which encodings
+    /// its partials may use (`protocol::versions`).
+    pub client_minor: u8,
 }
 
 impl WorkerContext {
@@ -25,8 +29,9 @@ impl WorkerContext {
         WorkerContext::with_budget(threads, memory::MemoryBudget::new(per_job, per_worker))
     }
 
-    /// A context with no job programs and the given budget.
+    /// A context with no job programs and the given budget, for a client
+    /// of this minor.
     pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
-        WorkerContext { threads, exec: None, memory }
+        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR }
     }
 }

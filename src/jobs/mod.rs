@@ -28,6 +28,7 @@ pub mod memory;
 pub(crate) mod needs_exactly;
 pub mod pi;
 pub mod powers;
+pub mod prime_gaps;
 pub mod primes;
 pub mod reduce;
 pub mod running;

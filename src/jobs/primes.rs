@@ -4,14 +4,17 @@
 //! A worker cuts [a, b] into segments at fixed multiples of `SEGMENT` and
 //! hands them to its compute threads in any order; when the primes
 //! themselves are asked for, segments are put back in order before they
-//! stream out as `Partial` frames (u64 each, ascending), so a reader can
-//! write them straight to a file.
+//! stream out as `Partial` frames, ascending, so a reader can write them
+//! straight to a file: as gaps (`prime_gaps`, about a byte a prime) to a
+//! client whose Hello announced minor 4 or later, as u64 each to older ones.
 
 use super::context::WorkerContext;
 use super::error::JobError;
 use super::memory::{tasks_cost, times, Need, Reservation};
+use super::prime_gaps;
 use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use super::sieve;
+use crate::protocol::versions::reads_prime_gaps;
 use crate::protocol::{WireReader, WireWrite};
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -22,7 +25,8 @@ pub const MAX_B: u64 = 1 << 40;
 /// Numbers per worker task: a few milliseconds of sieving, so a cancel or a
 /// disconnect frees the cores quickly and threads share the work evenly.
 pub const SEGMENT: u64 = 1 << 21;
-/// Primes per streamed `Partial` frame (256 KiB of payload).
+/// Primes per streamed `Partial` frame: 256 KiB of payload as u64s, about
+/// 32 KiB as gaps.
 pub const PRIMES_PER_PARTIAL: usize = 32 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,8 +94,14 @@ impl Summary {
     }
 }
 
-/// Decodes a streamed `Partial` payload: ascending primes, u64 each.
+/// Decodes a streamed `Partial` payload, in either form: gaps
+/// (`prime_gaps`, from a 1.4 or later worker) or ascending u64 primes.
 pub fn decode_partial(payload: &[u8]) -> Result<Vec<u64>, JobError> {
+    if prime_gaps::is_gaps(payload) {
+        let mut primes = Vec::new();
+        prime_gaps::decode(payload, |p| primes.push(p))?;
+        return Ok(primes);
+    }
     if payload.len() % 8 != 0 {
         return Err(JobError::failed(format!(
             "primes: partial of {} bytes is not a whole number of u64",
@@ -168,14 +178,17 @@ pub fn primes_in(lo: u64, hi: u64, base: &[u32], cancel: &AtomicBool, list: Opti
 struct SegmentDone {
     index: u64,
     summary: Summary,
-    primes: Vec<u64>,
+    /// The segment's Partial payloads, encoded by the compute thread.
+    partials: Vec<Vec<u8>>,
 }
 
 struct Running {
     params: Params,
+    /// Stream the primes as gaps: the client reads them (its Hello's minor).
+    gaps: bool,
     summary: Summary,
     /// Segments finished ahead of the next one to stream, by index.
-    waiting: BTreeMap<u64, Vec<u64>>,
+    waiting: BTreeMap<u64, Vec<Vec<u8>>>,
     next_to_stream: u64,
     _memory: Reservation,
 }
@@ -194,6 +207,10 @@ const BLOCK_BYTES: u64 = 128 << 10;
 /// number to sieve them, 4 bytes per prime), each thread's block and its
 /// 8-byte place per base prime, a task per segment and, when listing, the
 /// segments' lists (8 bytes per prime, in a Vec that grows by doubling).
+/// A thread's sieved list is encoded into partials before it is handed
+/// on (at most 8 bytes a prime, exactly sized; about 1 as gaps), so the
+/// four lists' room per thread also holds the list being encoded, its
+/// partials and those of the three segments held after it.
 pub fn memory_need(p: &Params, threads: usize) -> Need {
     let root = isqrt(p.b);
     let base_primes = root / 2 + 1;
@@ -213,13 +230,14 @@ pub fn memory_need(p: &Params, threads: usize) -> Need {
 pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn RunningJob>, JobError> {
     let params = Params::decode(payload)?;
     let _memory = ctx.memory.reserve(memory_need(&params, ctx.threads))?;
-    let waiting = BTreeMap::new();
-    Ok(Box::new(Running { params, summary: Summary::default(), waiting, next_to_stream: 0, _memory }))
+    let (waiting, gaps) = (BTreeMap::new(), reads_prime_gaps(ctx.client_minor));
+    Ok(Box::new(Running { params, gaps, summary: Summary::default(), waiting, next_to_stream: 0, _memory }))
 }
 
 impl RunningJob for Running {
     fn take_tasks(&mut self) -> Vec<Task> {
         let Params { a, b, list } = self.params;
+        let gaps = self.gaps;
         // The first task to need the base primes computes them; the others wait.
         let base: Arc<OnceLock<Vec<u32>>> = Arc::new(OnceLock::new());
         let (first, last) = (a / SEGMENT, b / SEGMENT);
@@ -233,7 +251,9 @@ impl RunningJob for Running {
                     let base = base.get_or_init(|| base_primes(isqrt(b)));
                     let mut primes = Vec::new();
                     let summary = primes_in(lo, hi, base, cancel, list.then_some(&mut primes));
-                    Box::new(SegmentDone { index, summary, primes }) as TaskOutput
+                    // Encoded here, on a compute thread, not on the event loop.
+                    let partials = encode_partials(&primes, gaps);
+                    Box::new(SegmentDone { index, summary, partials }) as TaskOutput
                 }) as Task
             })
             .collect()
@@ -243,9 +263,9 @@ impl RunningJob for Running {
         let done = expect_output::<SegmentDone>(output, "primes")?;
         self.summary.merge(done.summary);
         if self.params.list {
-            self.waiting.insert(done.index, done.primes);
-            while let Some(primes) = self.waiting.remove(&self.next_to_stream) {
-                stream_primes(&primes, sink);
+            self.waiting.insert(done.index, done.partials);
+            while let Some(partials) = self.waiting.remove(&self.next_to_stream) {
+                partials.iter().for_each(|p| sink.partial(p));
                 self.next_to_stream += 1;
             }
         }
@@ -257,13 +277,19 @@ impl RunningJob for Running {
     }
 }
 
-fn stream_primes(primes: &[u64], sink: &mut dyn PartialSink) {
-    let mut payload = Vec::with_capacity(PRIMES_PER_PARTIAL.min(primes.len()) * 8);
-    for chunk in primes.chunks(PRIMES_PER_PARTIAL) {
-        payload.clear();
-        chunk.iter().for_each(|p| payload.put_u64(*p));
-        sink.partial(&payload);
-    }
+/// `primes` as Partial payloads of at most `PRIMES_PER_PARTIAL` primes,
+/// each whole (a gaps partial starts from a prime in full).
+fn encode_partials(primes: &[u64], gaps: bool) -> Vec<Vec<u8>> {
+    let encode = |chunk: &[u64]| {
+        let mut payload = Vec::with_capacity(chunk.len() * if gaps { 2 } else { 8 });
+        if gaps {
+            prime_gaps::encode(chunk, &mut payload);
+        } else {
+            chunk.iter().for_each(|p| payload.put_u64(*p));
+        }
+        payload
+    };
+    primes.chunks(PRIMES_PER_PARTIAL).map(encode).collect()
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ pub const MAGIC: [u8; 4] = *b"PIWK";
 pub const PROTOCOL_MAJOR: u8 = 1;
 /// The protocol's minor version: additions that an older peer can ignore.
 /// 3: this side reads replies and results that a later minor grew
-/// (`versions`).
-pub const PROTOCOL_MINOR: u8 = 3;
+/// (`versions`). 4: primes' partials as gaps (`jobs::prime_gaps`).
+pub const PROTOCOL_MINOR: u8 = 4;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 /// Default largest payload a daemon accepts (`--max-frame`).

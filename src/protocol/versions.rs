@@ -16,6 +16,16 @@ pub fn reads_grown_replies(client_minor: u8) -> bool {
     client_minor >= GROWN_REPLIES_SINCE
 }
 
+/// The first minor whose clients read primes' partials as gaps
+/// (`jobs::prime_gaps`); older ones get u64 primes.
+pub const PRIME_GAPS_SINCE: u8 = 4;
+
+/// Whether a worker may stream primes as gaps to a client whose Hello
+/// announced `client_minor`.
+pub fn reads_prime_gaps(client_minor: u8) -> bool {
+    client_minor >= PRIME_GAPS_SINCE
+}
+
 /// Whether a request field (a job parameter) added in minor `since` may be
 /// sent to a worker whose Welcome announced `worker_minor`. A worker refuses
 /// parameter bytes it does not know, so a head that needs the field and
@@ -34,6 +44,7 @@ mod tests {
         assert!(!reads_grown_replies(0) && !reads_grown_replies(2));
         assert!(reads_grown_replies(GROWN_REPLIES_SINCE) && reads_grown_replies(PROTOCOL_MINOR));
         assert!(reads_grown_replies(200), "a later minor still skips what it does not know");
+        assert!(!reads_prime_gaps(3) && reads_prime_gaps(PRIME_GAPS_SINCE) && reads_prime_gaps(PROTOCOL_MINOR));
         assert!(understands(3, 3) && understands(4, 3));
         assert!(!understands(2, 3) && !understands(0, 1));
     }

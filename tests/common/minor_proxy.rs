@@ -1,7 +1,9 @@
 //! A proxy between pisubmit and a real piworker that makes the worker look
 //! like another minor version: a later one that appended fields to every
-//! reply and result (`Mode::Grow`), or a 1.0 one whose Hello and Welcome
-//! end before the fields 1.1 added (`Mode::AsOneZero`).
+//! reply and result (`Mode::Grow`), a 1.0 one whose Hello and Welcome
+//! end before the fields 1.1 added (`Mode::AsOneZero`), or one of an
+//! earlier minor on both sides (`Mode::AsMinor`); or that only watches
+//! (`Mode::Watch`), or spoils primes' gaps (`Mode::ZeroAGap`).
 //!
 //! It parses the frames going both ways. From the head it learns each
 //! job's kind (from the Submit), because whether a Partial or Result is a
@@ -32,6 +34,22 @@ pub enum Mode {
     /// Cut the head's Hello and the worker's Welcome where a 1.0 peer's
     /// end (after `software`, after `max_frame`), with minor 0.
     AsOneZero,
+    /// Set the minor of the head's Hello and the worker's Welcome to this
+    /// one: each side sees a peer of that minor and sends what it would.
+    AsMinor(u8),
+    /// Change nothing; count what passes (`primes_partials`).
+    Watch,
+    /// Set the last byte of every primes gaps partial to 0: a zero gap.
+    ZeroAGap,
+}
+
+/// Primes partials the proxy saw from the worker, by form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrimesSeen {
+    pub gaps_frames: usize,
+    pub gaps_bytes: usize,
+    pub u64_frames: usize,
+    pub u64_bytes: usize,
 }
 
 pub struct MinorProxy {
@@ -39,6 +57,7 @@ pub struct MinorProxy {
     stop: Arc<AtomicBool>,
     /// What was changed, by frame type name ("Welcome", "Result", ...).
     changed: Arc<Mutex<HashMap<&'static str, usize>>>,
+    primes: Arc<Mutex<PrimesSeen>>,
 }
 
 const SUBMIT: u8 = 0x10;
@@ -48,6 +67,7 @@ const STATUS: u8 = 0x07;
 const PARTIAL: u8 = 0x20;
 const RESULT: u8 = 0x21;
 const ERROR: u8 = 0x22;
+const PRIMES: u8 = 3;
 const SPIN: u8 = 7;
 const LIFE: u8 = 8;
 const LIFE_BORDERS: u8 = 1;
@@ -59,7 +79,9 @@ impl MinorProxy {
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(AtomicBool::new(false));
         let changed = Arc::new(Mutex::new(HashMap::new()));
+        let primes = Arc::new(Mutex::new(PrimesSeen::default()));
         let (worker, stop2, changed2) = (worker.to_string(), Arc::clone(&stop), Arc::clone(&changed));
+        let primes2 = Arc::clone(&primes);
         std::thread::spawn(move || {
             for head in listener.incoming() {
                 if stop2.load(Ordering::Relaxed) {
@@ -67,10 +89,10 @@ impl MinorProxy {
                 }
                 let Ok(head) = head else { continue };
                 let Ok(worker) = TcpStream::connect(&worker) else { continue };
-                relay(head, worker, mode, Arc::clone(&changed2));
+                relay(head, worker, mode, Arc::clone(&changed2), Arc::clone(&primes2));
             }
         });
-        MinorProxy { port, stop, changed }
+        MinorProxy { port, stop, changed, primes }
     }
 
     pub fn addr(&self) -> String {
@@ -80,6 +102,12 @@ impl MinorProxy {
     /// How many frames of this type the proxy changed.
     pub fn changed(&self, frame_type: &str) -> usize {
         self.changed.lock().unwrap().get(frame_type).copied().unwrap_or(0)
+    }
+
+    /// The primes partials seen so far, by form (the first byte: 1 gaps,
+    /// 0 u64s).
+    pub fn primes_partials(&self) -> PrimesSeen {
+        *self.primes.lock().unwrap()
     }
 }
 
@@ -93,7 +121,13 @@ impl Drop for MinorProxy {
 
 type Kinds = Arc<Mutex<HashMap<u32, u8>>>;
 
-fn relay(head: TcpStream, worker: TcpStream, mode: Mode, changed: Arc<Mutex<HashMap<&'static str, usize>>>) {
+fn relay(
+    head: TcpStream,
+    worker: TcpStream,
+    mode: Mode,
+    changed: Arc<Mutex<HashMap<&'static str, usize>>>,
+    primes: Arc<Mutex<PrimesSeen>>,
+) {
     // Every read is bounded: a stuck test ends its threads within a minute.
     for s in [&head, &worker] {
         let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
@@ -115,11 +149,25 @@ fn relay(head: TcpStream, worker: TcpStream, mode: Mode, changed: Arc<Mutex<Hash
                 cut_after_strings(payload, 1, 0);
                 count(&up_changed, "Hello");
             }
+            if let (HELLO, Mode::AsMinor(minor)) = (t, mode) {
+                payload[1] = minor;
+                count(&up_changed, "Hello");
+            }
         })
     });
     std::thread::spawn(move || {
         pump(w_in, h_out, |t, job, payload| {
             let kind = kinds.lock().unwrap().get(&job).copied();
+            if t == PARTIAL && kind == Some(PRIMES) {
+                let mut seen = primes.lock().unwrap();
+                if payload.first() == Some(&1) {
+                    seen.gaps_frames += 1;
+                    seen.gaps_bytes += payload.len();
+                } else {
+                    seen.u64_frames += 1;
+                    seen.u64_bytes += payload.len();
+                }
+            }
             match mode {
                 Mode::Grow => {
                     let grows = match t {
@@ -138,6 +186,20 @@ fn relay(head: TcpStream, worker: TcpStream, mode: Mode, changed: Arc<Mutex<Hash
                         // software, hostname, arch; then threads (2) and max_frame (4).
                         cut_after_strings(payload, 3, 6);
                         count(&changed, "Welcome");
+                    }
+                }
+                Mode::AsMinor(minor) => {
+                    if t == WELCOME {
+                        payload[1] = minor;
+                        count(&changed, "Welcome");
+                    }
+                }
+                Mode::Watch => {}
+                Mode::ZeroAGap => {
+                    // A gaps partial of more than one prime: tag, first prime, gaps.
+                    if t == PARTIAL && kind == Some(PRIMES) && payload.first() == Some(&1) && payload.len() > 9 {
+                        *payload.last_mut().unwrap() = 0;
+                        count(&changed, "Partial");
                     }
                 }
             }

@@ -1,8 +1,11 @@
 //! primes' head half: pieces of whole sieve segments; counts add, the
 //! largest is the last piece's, and --output writes the primes in order.
+//! Partials come as gaps from 1.4 workers and as u64 primes from older
+//! ones; gaps are turned into u64 primes here, so the writer and its
+//! format see one form.
 
-use crate::jobs::primes;
 use crate::jobs::JobKind;
+use crate::jobs::{prime_gaps, primes};
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Piece, Replayed};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
@@ -23,6 +26,8 @@ const OUTPUT_LOOKAHEAD: usize = 64;
 struct PrimesPlan {
     summary: primes::Summary,
     writer: Option<OrderedWriter<PrimeText>>,
+    /// A gaps partial's primes as u64s, reused from partial to partial.
+    decoded: Vec<u8>,
 }
 
 pub fn plan(
@@ -58,7 +63,7 @@ pub fn plan(
             piece(JobKind::Primes, params, format!("numbers {lo}..={}", hi - 1))
         })
         .collect();
-    Ok((pieces, Box::new(PrimesPlan { summary: primes::Summary::default(), writer })))
+    Ok((pieces, Box::new(PrimesPlan { summary: primes::Summary::default(), writer, decoded: Vec::new() })))
 }
 
 impl Gatherer for PrimesPlan {
@@ -68,7 +73,16 @@ impl Gatherer for PrimesPlan {
     fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         let nobody = || GatherError::BadAnswer("primes sent a list nobody asked for".into());
         let writer = self.writer.as_mut().ok_or_else(nobody)?;
-        Ok(writer.write(piece, payload)?)
+        if !prime_gaps::is_gaps(payload) {
+            return Ok(writer.write(piece, payload)?);
+        }
+        self.decoded.clear();
+        // At most a prime a byte.
+        self.decoded.reserve(payload.len() * 8);
+        let decoded = &mut self.decoded;
+        prime_gaps::decode(payload, |p| decoded.extend_from_slice(&p.to_be_bytes()))
+            .map_err(|e| GatherError::BadAnswer(e.message))?;
+        Ok(writer.write(piece, &self.decoded)?)
     }
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         self.summary.merge(primes::Summary::decode(payload).map_err(bad_result)?);
