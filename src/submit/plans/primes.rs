@@ -11,7 +11,8 @@ use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
 use crate::submit::plans::plan::{bad_result, piece, Output, Plan};
 use crate::submit::report::json::Json;
-use crate::submit::report::output::{OrderedWriter, PrimeText};
+use crate::submit::report::output::OrderedWriter;
+use crate::submit::report::prime_text::PrimeText;
 use crate::submit::report::summary::Answer;
 use std::path::PathBuf;
 

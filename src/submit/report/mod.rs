@@ -8,5 +8,6 @@ pub mod joblog;
 pub mod json;
 pub mod output;
 mod piece_hash;
+pub mod prime_text;
 pub mod progress;
 pub mod summary;

@@ -116,68 +116,6 @@ impl Format for Raw {
     }
 }
 
-/// Primes as decimal text, one per line.
-pub struct PrimeText;
-
-impl Format for PrimeText {
-    fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError> {
-        if payload.len() % 8 != 0 {
-            return Err(OutputError::BadPayload(format!(
-                "a primes partial of {} bytes is not whole u64 values",
-                payload.len()
-            )));
-        }
-        // Lines are built in a buffer on the stack, two digits at a time,
-        // and appended a few KiB at once: appending each prime's digits was
-        // a call to memmove per prime, 40 % of primes --output's head time
-        // (perf).
-        let mut batch = [0u8; 4096];
-        let mut used = 0;
-        out.reserve(payload.len() / 8 * 11);
-        for chunk in payload.chunks_exact(8) {
-            let n =
-                u64::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-            let len = decimal_len(n);
-            if used + len + 1 > batch.len() {
-                out.extend_from_slice(&batch[..used]);
-                used = 0;
-            }
-            write_digits(&mut batch[used..used + len], n);
-            batch[used + len] = b'\n';
-            used += len + 1;
-        }
-        out.extend_from_slice(&batch[..used]);
-        Ok(())
-    }
-}
-
-/// "00" to "99": two digits per division.
-const DIGIT_PAIRS: &[u8; 200] = b"\
-    0001020304050607080910111213141516171819\
-    2021222324252627282930313233343536373839\
-    4041424344454647484950515253545556575859\
-    6061626364656667686970717273747576777879\
-    8081828384858687888990919293949596979899";
-
-/// `n`'s decimal digits into `into`, which is exactly `decimal_len(n)` long.
-fn write_digits(into: &mut [u8], mut n: u64) {
-    let mut end = into.len();
-    while end >= 2 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        into[end - 2..end].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-        end -= 2;
-    }
-    if end == 1 {
-        into[0] = b'0' + n as u8;
-    }
-}
-
-/// How many decimal digits `n` has (1 for 0).
-fn decimal_len(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |l| l as usize + 1)
-}
-
 struct Held {
     data: Vec<u8>,
     done: bool,
@@ -458,8 +396,9 @@ impl Track {
 mod tests {
     use super::*;
 
+    /// A piece's lines, as `Raw` writes them.
     fn payload(v: &[u64]) -> Vec<u8> {
-        v.iter().flat_map(|p| p.to_be_bytes()).collect()
+        v.iter().map(|p| format!("{p}\n")).collect::<String>().into_bytes()
     }
 
     #[test]
@@ -467,7 +406,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("piworker-ow-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("primes.txt");
-        let mut w = OrderedWriter::create(path.clone(), 3, PrimeText).unwrap();
+        let mut w = OrderedWriter::create(path.clone(), 3, Raw).unwrap();
         w.write(2, &payload(&[11, 13])).unwrap();
         w.piece_done(2).unwrap();
         w.write(1, &payload(&[5])).unwrap();
@@ -482,23 +421,10 @@ mod tests {
     }
 
     #[test]
-    fn prime_text_is_what_format_writes() {
-        let mut values = vec![0, 1, 2, 9, u64::MAX, u64::MAX - 1];
-        for k in 1..20u32 {
-            let p = 10u64.pow(k);
-            values.extend([p - 1, p, p + 1]);
-        }
-        let mut out = b"kept\n".to_vec();
-        PrimeText.render(&payload(&values), &mut out).unwrap();
-        let want: String = values.iter().map(|v| format!("{v}\n")).collect();
-        assert_eq!(String::from_utf8(out).unwrap(), format!("kept\n{want}"));
-    }
-
-    #[test]
     fn a_device_is_written_to_not_replaced() {
         use std::os::unix::fs::FileTypeExt;
         let null = PathBuf::from("/dev/null");
-        let mut w = OrderedWriter::create(null.clone(), 1, PrimeText).unwrap();
+        let mut w = OrderedWriter::create(null.clone(), 1, Raw).unwrap();
         w.write(0, &payload(&[2])).unwrap();
         w.piece_done(0).unwrap();
         assert_eq!(w.finish().unwrap(), None, "streamed, not renamed into place");
