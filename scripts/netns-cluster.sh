@@ -63,37 +63,19 @@ up() {
     say "up: $n hosts pwc1..pwc$n at 198.18.1.11..198.18.1.$((10 + n)), head 198.18.1.1 on $BRIDGE"
 }
 
-# This kernel has no netem, so loss is nftables dropping on a random number
-# (numgen), in the host's own namespace: the table goes with the namespace.
-# Both directions, so a lost Data frame and a lost ACK both happen.
+# Host K's port drops P% of its packets each way (netns-lib.sh's lossy_port).
 loss() {
     local k=$1 percent=$2
     [[ "$k" =~ ^[0-9]+$ ]] && [[ "$percent" =~ ^[0-9]+$ ]] && [ "$percent" -le 100 ] ||
         { say "loss: K and P must be numbers, P at most 100 (got '$k' '$percent')"; exit 2; }
     command -v nft >/dev/null || { say "loss: the nft command (nftables) is missing"; exit 2; }
-    # A veth hands the stack 64 KiB super-packets (GSO): one segment each
-    # makes every rule decision about one wire-sized packet, as on a switch.
-    ip -n "pwc$k" link set eth0 gso_max_segs 1
-    ip link set "vpwc$k" gso_max_segs 1
-    ip netns exec "pwc$k" nft -f - <<EOF
-table inet pwloss {
-    chain in {
-        type filter hook input priority 0;
-        iifname "eth0" numgen random mod 100 < $percent counter drop
-    }
-    chain out {
-        type filter hook output priority 0;
-        oifname "eth0" numgen random mod 100 < $percent counter drop
-    }
-}
-EOF
+    lossy_port "pwc$k" "vpwc$k" "$percent" pwloss
     say "loss: pwc$k drops $percent% of its packets in and out"
 }
 
 # Packets host K's loss rules have dropped, both ways together.
 dropped() {
-    ip netns exec "pwc$1" nft list table inet pwloss |
-        awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+    dropped_packets "pwc$1" pwloss
 }
 
 [ "$(id -u)" = 0 ] || { say "needs root (it creates network namespaces)"; exit 2; }
