@@ -33,7 +33,8 @@
 # Pi figures (leoncode.co.uk/articles/raspberry-pi-benchmarks, `sysbench cpu
 # --threads=4 --time=60 run`) are 5900.85 events/s for a Pi 4 (4 Cortex-A72
 # at 1.5 GHz) and 2459.22 for a Pi 3B+ (4 Cortex-A53 at 1.4 GHz). One core of
-# this machine does about 3600 events/s (`sysbench cpu --threads=1`), so a
+# this machine does about 3600 events per CPU-second (`sysbench cpu
+# --threads=1`; `up` measures it again, by CPU time, not wall time), so a
 # Pi 4 is about 1.6 of these cores, a Pi 3B+ about 0.7. This machine has 2
 # cores for the head and all N Pis, so N x quota <= ~1.6 cores: 8 Pis can have
 # 0.2 core each, 8x less than a Pi 4. The quota is the same for every N
@@ -124,12 +125,16 @@ shape() {
     tc ${1:+-n "$1"} qdisc add dev "$2" root tbf rate "${3}kbit" burst "$burst" latency 50ms
 }
 
-# This machine's sysbench events/s on one core, the median of 3 runs of 1 s.
+# This machine's sysbench events per second of one core's CPU time: the
+# user time of 4000 events, not the wall time, so that other work on the
+# machine does not make it look slower (median of 3 runs, about 1 s each).
 here_events() {
     command -v sysbench >/dev/null ||
         fail "up: --dilation auto needs sysbench (apt-get install sysbench), or give --dilation F"
+    local TIMEFORMAT=%U
     for _ in 1 2 3; do
-        sysbench cpu --threads=1 --time=1 run | awk '/events per second/ { print $4 }'
+        { time sysbench cpu --threads=1 --events=4000 --time=0 run >/dev/null; } 2>&1 |
+            awk '{ if ($1 > 0) printf "%.1f\n", 4000 / $1 }'
     done | sort -g | sed -n 2p
 }
 
