@@ -125,13 +125,21 @@ job_args() {
 # run_job WORKLOAD N: runs it NET_REPS times; appends the wall times (s) to
 # T[$profile/$1/$N] and the head link's rates (MB/s) to R[...].
 declare -A T R L
+FAILED=()
 run_job() {
     local key=$profile/$1/$2 before after moved secs_taken rate
     job_args "$1"
     L[$1]=$LABEL
     for _ in $(seq "$reps"); do
         mapfile -t before < <(head_bytes)
-        timed "$INPUT" "$tmp/out" bash $emu run-head "$bin/pisubmit" --hosts "$hosts" --json "${ARGS[@]}"
+        # Timeouts are dilated too: a heartbeat that a real Pi answers in
+        # 3 s, an emulated one answers in 3 x D.
+        if ! TIMED_SOFT=1 timed "$INPUT" "$tmp/out" bash $emu run-head "$bin/pisubmit" --hosts "$hosts" \
+            --heartbeat-timeout "$heartbeat" --json "${ARGS[@]}"; then
+            FAILED+=("$1 on $2 Pis ($profile): $(tail -2 "$tmp/out.err" | tr '\n' ' ')")
+            echo "  $1 $profile $2 Pis: FAILED: ${FAILED[-1]}"
+            continue
+        fi
         mapfile -t after < <(head_bytes)
         moved=$(((after[0] - before[0]) > (after[1] - before[1]) ? after[0] - before[0] : after[1] - before[1]))
         secs_taken=$(awk -v ms="$MS" 'BEGIN { printf "%.3f", ms / 1000 }')
@@ -176,6 +184,7 @@ rows() {
 declare -A S
 for profile in $profiles; do
     d=$(profile_dilation "$profile")
+    heartbeat=$(awk -v d="$d" 'BEGIN { printf "%.1f", 3 * d }')
     for n in $pis; do
         bash $emu up --profile "$profile" --pis "$n" --dilation "$d" --job-dir "$tmp/jobs" --piworker "$bin/piworker"
         hosts=$(bash $emu hosts)
@@ -195,3 +204,7 @@ for profile in $profiles; do
     for w in $workloads; do rows "$profile" "$w"; done
     [ -z "${T[$profile/primes-goal/8]:-}" ] || rows "$profile" primes-goal
 done
+if [ ${#FAILED[@]} -gt 0 ]; then
+    echo "net: ${#FAILED[@]} runs failed (no sample recorded for them):"
+    printf '  %s\n' "${FAILED[@]}"
+fi
