@@ -17,9 +17,11 @@
 #                  shaped link (6): reduce and echo move rate x SECS bytes,
 #                  primes --output goes as far as makes that many bytes
 #   NET_PI_DARTS (8e8), NET_LOOPSUM_T (40001), NET_LOOPSUM_U (45001),
-#   NET_PRIMES_TO (7e9), NET_LIFE_SIZE (8192), NET_LIFE_GENS (60),
+#   NET_PRIMES_TO (7e9), NET_LIFE_SIZE (8192), NET_LIFE_GENS (1000),
 #   NET_EXEC_UNITS (16000), NET_FARM_TASKS (48), NET_FARM_MS (400):
 #                  the compute sizes, about 10 s each on 1 emulated Pi
+#                  (Life about 50 s: fewer generations and loading the board
+#                  and gathering it back, over the head link, is all it measures)
 #   NET_GOAL_PRIMES  1 (default) also runs issue 18's goal job, primes
 #                  --output to 10^9 on 8 Pis over lab-100 (when both are
 #                  in NET_PROFILES and NET_PIS), once
@@ -38,7 +40,7 @@ secs=${NET_TRANSFER_SECS:-6}
 darts=${NET_PI_DARTS:-8e8}
 loop_t=${NET_LOOPSUM_T:-40001} loop_u=${NET_LOOPSUM_U:-45001}
 primes_to=${NET_PRIMES_TO:-7e9}
-life_size=${NET_LIFE_SIZE:-8192} life_gens=${NET_LIFE_GENS:-60}
+life_size=${NET_LIFE_SIZE:-8192} life_gens=${NET_LIFE_GENS:-1000}
 exec_units=${NET_EXEC_UNITS:-16000}
 farm_tasks=${NET_FARM_TASKS:-48} farm_ms=${NET_FARM_MS:-400}
 emu=scripts/emu-cluster.sh
@@ -113,7 +115,10 @@ job_args() {
         primes-goal) ARGS=(primes --from 1 --to 1e9 --output "$tmp/primes.txt") LABEL="primes --output to 10^9 (406 MB at 8 B a prime)" ;;
         echo) ARGS=(echo --bytes "$bytes") LABEL="echo of $(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB" ;;
         life)
-            ARGS=(life --random 0.3 --width "$life_size" --height "$life_size" --generations "$life_gens")
+            # The head's checkpoint every 10 s (a gather of the whole board)
+            # is dilated with the rest: every 10 x D emulated seconds.
+            ARGS=(life --random 0.3 --width "$life_size" --height "$life_size" --generations "$life_gens"
+                --checkpoint-every "$(awk -v d="$d" 'BEGIN { printf "%.0fs", 10 * d }')")
             LABEL="life ${life_size}x${life_size}, $life_gens generations"
             ;;
         exec) ARGS=(exec crunch --range "0..$exec_units" --pieces 32 --output /dev/null) LABEL="exec, 32 pieces (2 MiB out)" ;;
@@ -147,6 +152,11 @@ run_job() {
         T[$key]+="$secs_taken " R[$key]+="$rate "
         printf '  %-13s %-11s %d Pis: %8.2f s, head link %7.2f MB/s of %.2f\n' "$1" "$profile" "$2" \
             "$secs_taken" "$rate" "$shaped_mbs"
+        if [ "$1" = life ]; then
+            python3 -c 'import json, sys; v = json.load(sys.stdin); print("    life:", ", ".join(
+                f"{k} {v[k]}" for k in ("rounds", "exchange_every", "compute_ms", "exchange_ms", "snapshots", "snapshot_ms")))' \
+                <"$tmp/out"
+        fi
         rm -f "$tmp/primes.txt"
     done
 }
@@ -155,12 +165,14 @@ med() { tr ' ' '\n' | grep . | median; }
 
 # rows PROFILE WORKLOAD: the rows of one workload on one profile.
 rows() {
-    local p=$1 w=$2 n one t note speedup target d real
+    local p=$1 w=$2 n one t note speedup target d real pis_word
     d=$(profile_dilation "$p")
     one=${T[$p/$w/1]:-}
     for n in $pis; do
         t=${T[$p/$w/$n]:-}
         [ -n "$t" ] || continue
+        pis_word=Pis
+        [ "$n" != 1 ] || pis_word=Pi
         real=$(echo "$t" | med | awk -v d="$d" '{ printf "%.2f", $1 / d }')
         note="≈ $real s on real Pis"
         target=-
@@ -169,13 +181,13 @@ rows() {
             note="speed-up $speedup, efficiency $(awk -v s="$speedup" -v n="$n" 'BEGIN { printf "%.2f", s / n }'); $note"
             # Issue 18's goal: Life on 8 Pis over gigabit at 80% efficiency.
             [ "$w/$p/$n" != life/pi4-gigabit/8 ] || target="ratio>=6.4"
-            bench_row "Emulated cluster: $p" "${L[$w]}, $n Pis ($p)" s lower "$t" "the same on 1 Pi" "$one" \
+            bench_row "Emulated cluster: $p" "${L[$w]}, $n $pis_word ($p)" s lower "$t" "the same on 1 Pi" "$one" \
                 "$target" "$note"
         else
-            bench_row "Emulated cluster: $p" "${L[$w]}, $n Pis ($p)" s lower "$t" - - - "$note"
+            bench_row "Emulated cluster: $p" "${L[$w]}, $n $pis_word ($p)" s lower "$t" - - - "$note"
         fi
         if [ -n "${R[$p/$w/$n]:-}" ] && [[ " primes-output primes-goal reduce echo " == *" $w "* ]]; then
-            bench_row "Emulated cluster: $p" "${L[$w]}, $n Pis ($p): head link rate" MB/s higher \
+            bench_row "Emulated cluster: $p" "${L[$w]}, $n $pis_word ($p): head link rate" MB/s higher \
                 "${R[$p/$w/$n]}" "the shaped head link" "${S[$p]}" "ratio>=0.9"
         fi
     done

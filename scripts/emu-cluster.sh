@@ -87,19 +87,9 @@ pi_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^emupi
 
 down() {
     set +e
-    local ns pid link cg
-    for ns in $(pi_namespaces) $HEAD_NS; do
-        ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" || continue
-        # A worker (or a frozen one) would keep the namespace alive.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -CONT "$pid" 2>/dev/null
-            kill -KILL "$pid" 2>/dev/null
-        done
-        ip netns del "$ns"
-    done
-    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^vemu(h|[0-9]+)$'); do
-        ip link del "$link" 2>/dev/null
-    done
+    local cg
+    remove_namespaces $(pi_namespaces) $(ip netns list 2>/dev/null | awk '{print $1}' | grep -x "$HEAD_NS")
+    remove_links '^vemu(h|[0-9]+)$'
     ip link del "$BRIDGE" 2>/dev/null
     for cg in "$CGROUP_ROOT"/emupi*; do
         [ -d "$cg" ] && [[ "$(basename "$cg")" =~ ^emupi[0-9]+$ ]] || continue

@@ -25,21 +25,10 @@ say() { echo "[netns-cluster] $*" >&2; }
 
 down() {
     set +e
-    local ns pid link
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pwc[0-9]+$'); do
-        # Anything still running in a test host (a worker left by a killed
-        # test run) would keep the namespace alive: stop it first.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -CONT "$pid" 2>/dev/null
-            kill -KILL "$pid" 2>/dev/null
-        done
-        ip netns del "$ns"
-    done
-    # A veth goes with its peer's namespace (the kernel may take a moment);
-    # one is left for good only by an `up` that stopped half-way.
-    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^vpwc[0-9]+$'); do
-        ip link del "$link" 2>/dev/null
-    done
+    # Anything still running in a test host (a worker left by a killed
+    # test run) is stopped first.
+    remove_namespaces $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pwc[0-9]+$')
+    remove_links '^vpwc[0-9]+$'
     ip link del "$BRIDGE" 2>/dev/null
     # Per-host /etc files that `ip netns exec` mounts (a test's /etc/hosts).
     for d in /etc/netns/pwc*; do

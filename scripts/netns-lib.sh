@@ -52,3 +52,29 @@ dropped_packets() {
     ip netns exec "$1" nft list table inet "$2" |
         awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
 }
+
+# remove_namespaces NAMESPACE...: stops what runs in each (a frozen worker
+# is thawed first; anything left would keep the namespace alive) and
+# deletes it.
+remove_namespaces() {
+    local ns pid
+    for ns in "$@"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            kill -CONT "$pid" 2>/dev/null
+            kill -KILL "$pid" 2>/dev/null
+        done
+        ip netns del "$ns" 2>/dev/null
+    done
+    return 0
+}
+
+# remove_links REGEX: the host's links whose names match. A veth goes with
+# its peer's namespace (the kernel may take a moment); one is left for good
+# only by an `up` that stopped half-way.
+remove_links() {
+    local link
+    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "$1"); do
+        ip link del "$link" 2>/dev/null
+    done
+    return 0
+}
