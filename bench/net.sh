@@ -46,7 +46,7 @@ farm_tasks=${NET_FARM_TASKS:-48} farm_ms=${NET_FARM_MS:-400}
 emu=scripts/emu-cluster.sh
 bin=$PWD/target/release
 [ -x "$bin/pisubmit" ] && [ -x "$bin/piworker" ] || die "no release build: run 'make build'"
-command -v sysbench >/dev/null || apt-get install -y -qq sysbench >/dev/null
+command -v sysbench >/dev/null || { apt-get update -qq && apt-get install -y -qq sysbench >/dev/null; }
 
 tmp=$(mktemp -d)
 chmod 755 "$tmp"

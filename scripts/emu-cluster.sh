@@ -148,7 +148,8 @@ start_pi() {
         kill -0 $! 2>/dev/null || break
         sleep 0.1
     done
-    fail "up: the piworker of emupi$k does not answer at $addr:$PORT: $(tail -3 "$STATE/pi$k.log")"
+    fail "up: the piworker of emupi$k ($PIWORKER) does not answer at $addr:$PORT;" \
+        "its log says: $(tail -3 "$STATE/pi$k.log" | grep . || echo nothing)"
 }
 
 up() {
