@@ -71,7 +71,7 @@ bench: build
 # in network namespaces, links shaped to pi4-gigabit, pi3-usb and lab-100,
 # each Pi held to a CPU quota) on 1, 2, 4 and 8 Pis; its own table in
 # docs/PERFORMANCE.md. Not part of `make bench` or `make test`. As root;
-# about 30 minutes on 2 cores. Subsets and sizes: NET_PROFILES, NET_PIS,
+# about 35 minutes on 2 cores. Subsets and sizes: NET_PROFILES, NET_PIS,
 # NET_WORKLOADS, NET_REPS and the others at the top of bench/net.sh.
 bench-net: export BENCH_ROWS = $(CURDIR)/target/bench/net-rows.tsv
 bench-net: build
