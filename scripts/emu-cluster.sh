@@ -10,6 +10,8 @@
 #   scripts/emu-cluster.sh hosts          # the --hosts spec of the Pis, one line
 #   scripts/emu-cluster.sh info           # KEY=VALUE lines: rates, dilation, ...
 #   scripts/emu-cluster.sh run-head CMD...   # CMD in the head's namespace
+#   scripts/emu-cluster.sh time-head CMD...  # the same, then its wall time on
+#                                            # stderr, emulated and on real Pis
 #   scripts/emu-cluster.sh dropped        # packets the loss rules dropped, all Pis
 #   scripts/emu-cluster.sh down           # removes everything; idempotent
 #
@@ -47,8 +49,9 @@
 # and every emulated time is D times the real one. `up` measures this
 # machine's rate (3 s of sysbench on one core) unless --dilation F gives D;
 # --dilation 1 shapes the links to the profile's own rate (for tests that
-# check correctness, not speed). `info` prints D, and the bench divides its
-# emulated times by D to give times on real Pis.
+# check correctness, not speed). `info` prints D, `time-head` divides a
+# command's time by it, and the bench its emulated times, to give times on
+# real Pis.
 # What this does not emulate, and the error it implies: (1) the round trip:
 # a real switch adds ~0.1-0.3 ms, veths ~0.02 ms, and without netem it cannot
 # be stretched by D, so phases that wait on round trips (Life's border
@@ -277,7 +280,16 @@ case $cmd in
         [ $# -gt 0 ] || fail "run-head: give a command"
         exec ip netns exec "$HEAD_NS" "$@"
         ;;
+    time-head)
+        need_up time-head
+        [ $# -gt 0 ] || fail "time-head: give a command"
+        start=$EPOCHREALTIME rc=0
+        ip netns exec "$HEAD_NS" "$@" || rc=$?
+        awk -v a="$start" -v b="$EPOCHREALTIME" -v d="$(sed -n 's/^dilation=//p' "$STATE/info")" \
+            'BEGIN { printf "[emu-cluster] %.3f s emulated, about %.3f s on real Pis (dilation %s)\n", b - a, (b - a) / d, d }' >&2
+        exit "$rc"
+        ;;
     dropped) dropped ;;
     down) down ;;
-    *) fail "usage: $0 up --profile P --pis N [...] | hosts | info | run-head CMD... | dropped | down" ;;
+    *) fail "usage: $0 up --profile P --pis N [...] | hosts | info | run-head CMD... | time-head CMD... | dropped | down" ;;
 esac
