@@ -33,8 +33,8 @@
 # The yardstick is sysbench 1.0.20's cpu test (trial division of the
 # numbers up to 10000, the same C on both machines), whose published Raspberry
 # Pi figures (leoncode.co.uk/articles/raspberry-pi-benchmarks, `sysbench cpu
-# --threads=4 --time=60 run`) are 5900.85 events/s for a Pi 4 (4 Cortex-A72
-# at 1.5 GHz) and 2459.22 for a Pi 3B+ (4 Cortex-A53 at 1.4 GHz). One core of
+# --threads=4 --time=60 run`) are 5900.85 events/s for a Pi 4 (4 Cortex-A72)
+# and 2459.22 for a Pi 3B+ (4 Cortex-A53). One core of
 # this machine does about 3600 events per CPU-second (`sysbench cpu
 # --threads=1`; `up` measures it again, by CPU time, not wall time), so a
 # Pi 4 is about 1.6 of these cores, a Pi 3B+ about 0.7. This machine has 2
@@ -59,10 +59,10 @@
 # relative to compute; (2) the cfs quota gives CPU in slices (1 ms of every
 # 5 ms at 20%), adding up to 4 ms of latency to an answer that waits on a
 # throttled worker; (3) one kernel's ratio: sysbench is integer division,
-# while the sieve is memory-bound and the darts float-bound; an A72 and this
-# x86 core differ by some tens of percent more or less on those, so D
-# (and with it a link-bound/compute-bound verdict near the boundary) is good
-# to about +-30%; (4) the quota is a ceiling: when the machine's other users
+# while the sieve is cache-bound and the darts float-bound; an A72 and this
+# x86 core may differ by some tens of percent more or less on those, so D
+# (and with it a link-bound/compute-bound verdict near the boundary) is an
+# estimate, good to perhaps +-30% (a guess: no Pi here to check against); (4) the quota is a ceiling: when the machine's other users
 # take CPU the Pis get less. The head (pisubmit) runs unthrottled.
 set -euo pipefail
 # shellcheck source=netns-lib.sh
