@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages fuzz lint bench clean man deb deb-arm64 deb-armhf debs build-deps install-test
+.PHONY: all build demo test test-packages fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test
 
 all: build
 
@@ -66,6 +66,18 @@ bench: build
 	bash bench/versus.sh $(BENCH_BASE)
 	BASE_BIN=target/versus/$(BENCH_BASE)/target/release bash bench/exact_sum.sh
 	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md
+
+# The seed workloads on emulated Pi clusters (scripts/emu-cluster.sh: Pis
+# in network namespaces, links shaped to pi4-gigabit, pi3-usb and lab-100,
+# each Pi held to a CPU quota) on 1, 2, 4 and 8 Pis; its own table in
+# docs/PERFORMANCE.md. Not part of `make bench` or `make test`. As root;
+# about 35 minutes on 2 cores. Subsets and sizes: NET_PROFILES, NET_PIS,
+# NET_WORKLOADS, NET_REPS and the others at the top of bench/net.sh.
+bench-net: export BENCH_ROWS = $(CURDIR)/target/bench/net-rows.tsv
+bench-net: build
+	mkdir -p target/bench && rm -f "$$BENCH_ROWS"
+	bash bench/net.sh
+	python3 bench/table.py "$$BENCH_ROWS" docs/PERFORMANCE.md --markers net
 
 # Debian packages (cargo-deb). `make build-deps` installs the cross
 # toolchains, qemu-user and cargo-deb on Debian (as root).

@@ -3,7 +3,11 @@
 bench/lib.sh) as a Markdown table, and puts it into docs/PERFORMANCE.md
 between the two marker lines, replacing the table of the previous run.
 
-    bench/table.py ROWS.tsv DOC.md [--print]
+    bench/table.py ROWS.tsv DOC.md [--print] [--markers NAME]
+
+--markers NAME puts the table between the marker lines of NAME instead
+(`<!-- bench-table:NAME:begin ...` and `<!-- bench-table:NAME:end -->`),
+so that `make bench-net` keeps its own table beside `make bench`'s.
 
 Each row holds every run's value, so the table shows the median and the
 spread (min-max) of each side and the ratio of the medians, expressed as
@@ -19,6 +23,16 @@ import sys
 
 BEGIN = "<!-- bench-table:begin (written by `make bench`; edits here are lost) -->"
 END = "<!-- bench-table:end -->"
+
+
+def markers(name):
+    """The marker lines of the table called NAME (None: `make bench`'s)."""
+    if name is None:
+        return BEGIN, END
+    if not re.fullmatch(r"[a-z0-9-]+", name):
+        raise RowError(f"--markers {name!r}: use lower-case letters, digits and dashes")
+    return (f"<!-- bench-table:{name}:begin (written by `make bench-{name}`; edits here are lost) -->",
+            f"<!-- bench-table:{name}:end -->")
 
 
 class RowError(Exception):
@@ -177,12 +191,13 @@ def header():
     ]
 
 
-def splice(doc, block):
+def splice(doc, block, name=None):
+    first, last = markers(name)
     text = open(doc, encoding="utf-8").read()
-    begin, end = text.find(BEGIN), text.find(END)
+    begin, end = text.find(first), text.find(last)
     if begin < 0 or end < begin:
-        raise RowError(f"{doc}: the marker lines are missing; add\n{BEGIN}\n{END}\nwhere the table goes")
-    new = text[:begin] + BEGIN + "\n" + "\n".join(block) + "\n" + text[end:]
+        raise RowError(f"{doc}: the marker lines are missing; add\n{first}\n{last}\nwhere the table goes")
+    new = text[:begin] + first + "\n" + "\n".join(block) + "\n" + text[end:]
     tmp = doc + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(new)
@@ -193,16 +208,23 @@ def main(argv):
     if len(argv) < 3 or argv[1] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
-    rows_path, doc = argv[1], argv[2]
+    rows_path, doc, options = argv[1], argv[2], argv[3:]
     try:
+        name = None
+        if "--markers" in options:
+            at = options.index("--markers")
+            if at + 1 >= len(options):
+                raise RowError("--markers needs a NAME")
+            name = options[at + 1]
+            markers(name)
         rows = parse(rows_path)
         if not rows:
             raise RowError(f"{rows_path}: no rows")
         block = header() + render_rows(rows)
-        if "--print" in argv[3:]:
+        if "--print" in options:
             print("\n".join(block))
         else:
-            splice(doc, block)
+            splice(doc, block, name)
             print(f"bench: wrote {len(rows)} rows to {doc}")
     except (OSError, RowError) as e:
         print(f"bench/table.py: {e}", file=sys.stderr)

@@ -3,12 +3,15 @@
 # cross linkers for arm64 and armhf, qemu-user to run arm binaries, the
 # tools to boot a Debian rootfs under systemd-nspawn, lintian (`make test`
 # checks the .debs with it), the checkers of the generated man page and
-# completions, the rustup targets and cargo-deb. Idempotent: it skips what is already there.
+# completions, the rustup targets and cargo-deb; iproute2 (ip, tc) and
+# nftables for the namespace cluster tests (tests/cluster_netns.rs,
+# tests/cluster_emulated.rs), sysbench for scripts/emu-cluster.sh's
+# measured dilation (make bench-net). Idempotent: it skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
-          faketime nftables lintian)
+          faketime nftables lintian sysbench)
 # Checkers for the generated man page and completions (tests/flags_drift.rs):
 # man-db and groff-base lint the page, zsh -n and fish --no-execute parse
 # the scripts. Installed without their Recommends (fish would pull lynx).

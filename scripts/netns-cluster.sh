@@ -25,21 +25,10 @@ say() { echo "[netns-cluster] $*" >&2; }
 
 down() {
     set +e
-    local ns pid link
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pwc[0-9]+$'); do
-        # Anything still running in a test host (a worker left by a killed
-        # test run) would keep the namespace alive: stop it first.
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -CONT "$pid" 2>/dev/null
-            kill -KILL "$pid" 2>/dev/null
-        done
-        ip netns del "$ns"
-    done
-    # A veth goes with its peer's namespace (the kernel may take a moment);
-    # one is left for good only by an `up` that stopped half-way.
-    for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^vpwc[0-9]+$'); do
-        ip link del "$link" 2>/dev/null
-    done
+    # Anything still running in a test host (a worker left by a killed
+    # test run) is stopped first.
+    remove_namespaces $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^pwc[0-9]+$')
+    remove_links '^vpwc[0-9]+$'
     ip link del "$BRIDGE" 2>/dev/null
     # Per-host /etc files that `ip netns exec` mounts (a test's /etc/hosts).
     for d in /etc/netns/pwc*; do
@@ -63,37 +52,19 @@ up() {
     say "up: $n hosts pwc1..pwc$n at 198.18.1.11..198.18.1.$((10 + n)), head 198.18.1.1 on $BRIDGE"
 }
 
-# This kernel has no netem, so loss is nftables dropping on a random number
-# (numgen), in the host's own namespace: the table goes with the namespace.
-# Both directions, so a lost Data frame and a lost ACK both happen.
+# Host K's port drops P% of its packets each way (netns-lib.sh's lossy_port).
 loss() {
     local k=$1 percent=$2
     [[ "$k" =~ ^[0-9]+$ ]] && [[ "$percent" =~ ^[0-9]+$ ]] && [ "$percent" -le 100 ] ||
         { say "loss: K and P must be numbers, P at most 100 (got '$k' '$percent')"; exit 2; }
     command -v nft >/dev/null || { say "loss: the nft command (nftables) is missing"; exit 2; }
-    # A veth hands the stack 64 KiB super-packets (GSO): one segment each
-    # makes every rule decision about one wire-sized packet, as on a switch.
-    ip -n "pwc$k" link set eth0 gso_max_segs 1
-    ip link set "vpwc$k" gso_max_segs 1
-    ip netns exec "pwc$k" nft -f - <<EOF
-table inet pwloss {
-    chain in {
-        type filter hook input priority 0;
-        iifname "eth0" numgen random mod 100 < $percent counter drop
-    }
-    chain out {
-        type filter hook output priority 0;
-        oifname "eth0" numgen random mod 100 < $percent counter drop
-    }
-}
-EOF
+    lossy_port "pwc$k" "vpwc$k" "$percent" pwloss
     say "loss: pwc$k drops $percent% of its packets in and out"
 }
 
 # Packets host K's loss rules have dropped, both ways together.
 dropped() {
-    ip netns exec "pwc$1" nft list table inet pwloss |
-        awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+    dropped_packets "pwc$1" pwloss
 }
 
 [ "$(id -u)" = 0 ] || { say "needs root (it creates network namespaces)"; exit 2; }

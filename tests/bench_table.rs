@@ -18,10 +18,15 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn render(rows: &Path, doc: &Path) -> Output {
+    render_with(rows, doc, &[])
+}
+
+fn render_with(rows: &Path, doc: &Path, options: &[&str]) -> Output {
     Command::new("python3")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/table.py"))
         .arg(rows)
         .arg(doc)
+        .args(options)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("python3 runs bench/table.py")
@@ -98,5 +103,49 @@ fn a_bad_row_is_an_error_naming_it_and_the_document_is_untouched() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the marker lines are missing"));
     assert_eq!(fs::read_to_string(&doc).unwrap(), "# no markers\n");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `make bench-net` keeps its own table (`--markers net`): rendering it
+/// leaves `make bench`'s table alone, and the other way round.
+#[test]
+fn a_named_table_has_its_own_markers_and_leaves_the_other_table_alone() {
+    let dir = scratch("named");
+    let doc = dir.join("PERFORMANCE.md");
+    let net_begin = "<!-- bench-table:net:begin (written by `make bench-net`; edits here are lost) -->";
+    let net_end = "<!-- bench-table:net:end -->";
+    fs::write(&doc, format!("{BEGIN}\nmain table\n{END}\n\n## Emulated\n\n{net_begin}\nold net\n{net_end}\n")).unwrap();
+    let rows = dir.join("rows.tsv");
+    let emulated =
+        ["Emulated cluster: lab-100", "pi, 4 Pis (lab-100)", "s", "lower", "2.5", "the same on 1 Pi", "10", "-", ""];
+    fs::write(&rows, row(emulated)).unwrap();
+    let out = render_with(&rows, &doc, &["--markers", "net"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let written = fs::read_to_string(&doc).unwrap();
+    assert!(written.starts_with(&format!("{BEGIN}\nmain table\n{END}\n")), "{written}");
+    assert!(!written.contains("old net"), "{written}");
+    // Lower is better: the ratio is the 1-Pi time over the 4-Pi one, the speed-up.
+    assert!(
+        written.contains("| pi, 4 Pis (lab-100) | **2.50** s | the same on 1 Pi | **10.0** s | **4.00** |  |"),
+        "{written}"
+    );
+
+    let main = ["Pi", "2e9 darts", "ms", "lower", "100", "-", "-", "-", ""];
+    fs::write(&rows, row(main)).unwrap();
+    assert!(render(&rows, &doc).status.success());
+    let written = fs::read_to_string(&doc).unwrap();
+    assert!(!written.contains("main table") && written.contains("| 2e9 darts |"), "{written}");
+    assert!(written.contains("| pi, 4 Pis (lab-100) |"), "the net table must stay: {written}");
+
+    for (bad, expected) in
+        [(&["--markers"][..], "--markers needs a NAME"), (&["--markers", "Net!"][..], "--markers 'Net!'")]
+    {
+        let before = fs::read_to_string(&doc).unwrap();
+        let out = render_with(&rows, &doc, bad);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "expected {expected:?} in {stderr}");
+        assert_eq!(fs::read_to_string(&doc).unwrap(), before);
+    }
     let _ = fs::remove_dir_all(&dir);
 }
