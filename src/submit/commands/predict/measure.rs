@@ -1,0 +1,144 @@
+//! What `bench --predict` measures with pisubmit itself: a sample of the
+//! job on one core of one worker (its time, its bytes each way, the head's
+//! own share), the head link's rate (an echo through every worker at
+//! once), and how many pieces the job is cut into for each host count.
+
+use super::model::JobCost;
+use super::sample::{harmless, scaled, units};
+use crate::submit::cli::Global;
+use crate::submit::cluster::connect::{connect, Reach};
+use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, PieceList, PieceRecord, Replayed, Unwatched};
+use crate::submit::cluster::hosts::HostSpec;
+use crate::submit::error::SubmitError;
+use crate::submit::plans::{self, JobSpec, Output};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Bytes the link probe echoes through the workers.
+pub const PROBE_BYTES: u64 = 16 << 20;
+/// How long the timed sample should compute: long enough that a round
+/// trip and the clock's noise are small beside it.
+const SAMPLE_TARGET: f64 = 0.5;
+
+/// The job's sample: what it took and what that means for the whole job.
+pub struct Sample {
+    pub host: String,
+    /// The sample's share of the job's work.
+    pub share: f64,
+    pub wall: Duration,
+    /// The whole job on one core of that host.
+    pub cost: JobCost,
+}
+
+/// Runs growing samples of `job` on one core of `host` until one computes
+/// for about `SAMPLE_TARGET` (or is the whole job); `rtt` is taken off
+/// each sample's wall time.
+pub fn sample_job(
+    global: &Global,
+    host: &HostSpec,
+    job: &JobSpec,
+    rtt: f64,
+    scratch: &Path,
+) -> Result<Sample, SubmitError> {
+    let one_core = HostSpec { threads: Some(1), ..host.clone() };
+    let (total, first) = units(job)?;
+    let mut share = (first / total.max(1.0)).min(1.0);
+    loop {
+        let (spec, got) = scaled(job, share, scratch)?;
+        let (wall, metered) = run_metered(global, vec![one_core.clone()], &spec)?;
+        let busy = (wall.as_secs_f64() - rtt).max(1e-6);
+        if got >= 1.0 || busy >= SAMPLE_TARGET / 2.0 {
+            let per = |x: f64| x / got;
+            let cost = JobCost {
+                core_seconds: per(busy),
+                bytes_to_workers: per(metered.bytes_to_workers as f64),
+                bytes_from_workers: per(metered.bytes_from_workers as f64),
+                head_seconds: per(metered.head.as_secs_f64()),
+            };
+            return Ok(Sample { host: host.to_string(), share: got, wall, cost });
+        }
+        // Aim at the target, growing at most a hundredfold a step.
+        share = (got * (SAMPLE_TARGET / busy).min(100.0)).min(1.0);
+    }
+}
+
+/// The head link's rate in bytes per second each way: `PROBE_BYTES`
+/// echoed through every host at once (each byte goes out and comes back).
+pub fn link_rate(global: &Global, hosts: Vec<HostSpec>, rtt: f64) -> Result<f64, SubmitError> {
+    let (wall, _) = run_metered(global, hosts, &JobSpec::Echo { bytes: PROBE_BYTES })?;
+    Ok(PROBE_BYTES as f64 / (wall.as_secs_f64() - rtt).max(1e-6))
+}
+
+/// The pieces `job` is cut into for 1, 2, ... `max_hosts` hosts.
+pub fn piece_counts(job: &JobSpec, max_hosts: usize, scratch: &Path) -> Result<Vec<usize>, SubmitError> {
+    let job = harmless(job, scratch);
+    (1..=max_hosts).map(|n| Ok(plans::build(&job, n, Output::Plain)?.0.len())).collect()
+}
+
+/// Runs `job` on `hosts` through its own plan (so the head's gathering
+/// and writing is in the time) and measures it.
+fn run_metered(global: &Global, hosts: Vec<HostSpec>, job: &JobSpec) -> Result<(Duration, Moved), SubmitError> {
+    let (pieces, plan) = plans::build(job, hosts.len(), Output::Plain)?;
+    let reach = Reach { hosts, hosts_file: None, ..global.reach(Instant::now()) };
+    let mut engine = connect(&reach, Box::new(Unwatched))?;
+    let mut metered = Metered { plan, bytes_to_workers: 0, bytes_from_workers: 0, head: Duration::ZERO };
+    let started = Instant::now();
+    engine.run(&mut PieceList::new(pieces), &mut metered)?;
+    let wall = started.elapsed();
+    let Metered { plan, bytes_to_workers, bytes_from_workers, mut head } = metered;
+    let finishing = Instant::now();
+    plan.finish()?;
+    head += finishing.elapsed();
+    Ok((wall, Moved { bytes_to_workers, bytes_from_workers, head }))
+}
+
+/// What a metered run moved, and the head's own time.
+struct Moved {
+    bytes_to_workers: u64,
+    bytes_from_workers: u64,
+    head: Duration,
+}
+
+/// A plan's gatherer, timed, with the bytes each piece moved.
+struct Metered {
+    plan: Box<dyn plans::plan::Plan>,
+    bytes_to_workers: u64,
+    bytes_from_workers: u64,
+    /// Time spent in the plan: the head's own work.
+    head: Duration,
+}
+
+impl Metered {
+    fn timed<T>(&mut self, f: impl FnOnce(&mut dyn plans::plan::Plan) -> T) -> T {
+        let started = Instant::now();
+        let out = f(self.plan.as_mut());
+        self.head += started.elapsed();
+        out
+    }
+}
+
+impl Gatherer for Metered {
+    fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
+        self.timed(|p| p.partial(piece, payload))
+    }
+    fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
+        self.timed(|p| p.result(piece, payload))
+    }
+    fn lookahead(&self) -> Option<usize> {
+        self.plan.lookahead()
+    }
+    fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
+        self.bytes_to_workers += record.bytes_in;
+        self.bytes_from_workers += record.bytes_out;
+        self.timed(|p| p.finished(piece, record))
+    }
+    fn replay(&mut self, piece: usize, logged: &Replayed<'_>) -> Result<(), GatherError> {
+        self.timed(|p| p.replay(piece, logged))
+    }
+    fn landed(&mut self, into: &mut Vec<Landed>) {
+        self.plan.landed(into)
+    }
+    fn writes_output(&self) -> bool {
+        self.plan.writes_output()
+    }
+}

@@ -1,0 +1,78 @@
+//! `pisubmit bench --predict`: "how long will N of my Pis take for this
+//! job, and is one more worth it?" Measures what the model needs with
+//! pisubmit itself (a sample of the job on one core, an echo for the head
+//! link, the status round trip, the cores of the first host), takes what
+//! the user says instead where given, and prints the model's forecast for
+//! every host count up to the cluster's (or `--hosts-count`).
+//!
+//! `model` is the formula, `sample` cuts the job down, `measure` runs it,
+//! `inputs` holds what the forecast rests on, `render` prints the table and
+//! the JSON.
+
+mod inputs;
+mod measure;
+pub mod model;
+mod render;
+mod sample;
+
+use crate::submit::cli::predict::PredictOpts;
+use crate::submit::cli::Global;
+use crate::submit::commands::bench::hosts_up;
+use crate::submit::error::SubmitError;
+use crate::submit::plans::JobSpec;
+use inputs::{Inputs, Source};
+use model::{predict, Cluster, JobCost, Prediction};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String, SubmitError> {
+    let up = hosts_up(global)?;
+    let mut rtts: Vec<Duration> = up.iter().filter_map(|u| u.rtt).collect();
+    rtts.sort();
+    let measured_rtt = rtts.get(rtts.len() / 2).map_or(0.0, Duration::as_secs_f64);
+    let first = up.iter().find(|u| u.threads > 0).unwrap_or(&up[0]);
+    let scratch = Scratch::new()?;
+    eprintln!("pisubmit: bench --predict: timing a sample of the job on one core of {}", first.spec);
+    let sample = measure::sample_job(global, &first.spec, job, measured_rtt, &scratch.0)?;
+    let (link, link_source) = match told.link {
+        Some(rate) => (rate, Source::Given),
+        None => {
+            eprintln!("pisubmit: bench --predict: measuring the head link (echo of 16 MiB through every host)");
+            let hosts = up.iter().map(|u| u.spec.clone()).collect();
+            (measure::link_rate(global, hosts, measured_rtt)?, Source::Measured)
+        }
+    };
+    let (rtt, rtt_source) = told.rtt.map_or((measured_rtt, Source::Measured), |r| (r.as_secs_f64(), Source::Given));
+    let cores_per_host = told.cores_per_host.unwrap_or(first.threads.max(1));
+    let max_hosts = told.hosts_count.unwrap_or(up.len()).clamp(1, crate::submit::cli::predict::MAX_PREDICTED_HOSTS);
+    let core_speed = told.core_speed.unwrap_or(1.0);
+    let cluster = Cluster { cores_per_host, link, rtt };
+    let cost = JobCost { core_seconds: sample.cost.core_seconds / core_speed, ..sample.cost };
+    let pieces = measure::piece_counts(job, max_hosts, &scratch.0)?;
+    let predictions: Vec<Prediction> =
+        pieces.iter().enumerate().map(|(i, &p)| predict(&cost, &cluster, i + 1, p)).collect();
+    let inputs = Inputs { sample, core_speed, cluster, link_source, rtt_source, max_hosts };
+    Ok(if global.json {
+        render::json(job, &inputs, &cost, &predictions).render() + "\n"
+    } else {
+        render::text(job, &inputs, &cost, &predictions)
+    })
+}
+
+/// A folder for what samples write, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, SubmitError> {
+        let dir = std::env::temp_dir().join(format!("pisubmit-predict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| SubmitError::Usage(format!("bench --predict: cannot make {}: {e}", dir.display())))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
