@@ -441,8 +441,8 @@ const BENCH: Command = Command {
                [--hosts-count N] [--cores-per-host C] [--core-speed X]  JOB [JOB OPTIONS]",
     about: "A scaling study: JOB (a built-in job with a fixed amount of work; not ping or farm) on 1, 2, 4, \
             ... cores (taken host by host), R runs each: wall time, speed-up, efficiency. With --predict, a \
-            forecast instead: a small sample of JOB on one core, a short echo to measure the head's link and \
-            the round trip, then the predicted wall time on 1 to N hosts, what limits it (cores, the head's \
+            forecast instead: a small sample of JOB on one core, 32 MiB streamed to the workers to measure the \
+            head's link, and the round trip, then the predicted wall time on 1 to N hosts, what limits it (cores, the head's \
             link, the head itself, round trips) and the number of hosts past which more stop helping (README, \
             What will my cluster do?).",
     groups: &[
@@ -475,7 +475,7 @@ const PREDICT_OPTIONS: Group = Group {
              1 to N hosts, and the recommended number of hosts.",
         ),
         Flag {
-            default: Some("measured with an echo of 16 MiB"),
+            default: Some("measured: 32 MiB to every host at once"),
             ..Flag::valued("link", "RATE", "The head's link, each way: 100mbit, 1gbit, 940Mbit/s, 12.5MB/s.")
         },
         Flag {

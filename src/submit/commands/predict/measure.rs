@@ -1,21 +1,25 @@
 //! What `bench --predict` measures with pisubmit itself: a sample of the
-//! job on one core of one worker (its time, its bytes each way, the head's
-//! own share), the head link's rate (an echo through every worker at
-//! once), and how many pieces the job is cut into for each host count.
+//! job on one core of one worker (its compute time from the worker's own
+//! busy counters, its bytes each way, the head's own share), the head
+//! link's rate (a file of zeros streamed to every worker at once, a
+//! reduce: one way, as most jobs that wait on the link are), and how many
+//! pieces the job is cut into for each host count.
 
 use super::model::JobCost;
 use super::sample::{harmless, scaled, units};
+use crate::jobs::reduce::{DType, Op};
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::{connect, Reach};
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, PieceList, PieceRecord, Replayed, Unwatched};
 use crate::submit::cluster::hosts::HostSpec;
+use crate::submit::cluster::survey::survey;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::{self, JobSpec, Output};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// Bytes the link probe echoes through the workers.
-pub const PROBE_BYTES: u64 = 16 << 20;
+/// Bytes the link probe streams to the workers.
+pub const PROBE_BYTES: u64 = 32 << 20;
 /// How long the timed sample should compute: long enough that a round
 /// trip and the clock's noise are small beside it.
 const SAMPLE_TARGET: f64 = 0.5;
@@ -31,8 +35,10 @@ pub struct Sample {
 }
 
 /// Runs growing samples of `job` on one core of `host` until one computes
-/// for about `SAMPLE_TARGET` (or is the whole job); `rtt` is taken off
-/// each sample's wall time.
+/// for about `SAMPLE_TARGET` (or is the whole job). Its compute time is
+/// what the worker's busy counters grew by (its status, asked before and
+/// after), so bytes waiting on a slow link are not taken for computing; a
+/// worker without the counters gives the wall time less `rtt`.
 pub fn sample_job(
     global: &Global,
     host: &HostSpec,
@@ -45,27 +51,52 @@ pub fn sample_job(
     let mut share = (first / total.max(1.0)).min(1.0);
     loop {
         let (spec, got) = scaled(job, share, scratch)?;
-        let (wall, metered) = run_metered(global, vec![one_core.clone()], &spec)?;
-        let busy = (wall.as_secs_f64() - rtt).max(1e-6);
-        if got >= 1.0 || busy >= SAMPLE_TARGET / 2.0 {
+        let before = busy_ms(global, host)?;
+        let (wall, moved) = run_metered(global, vec![one_core.clone()], &spec)?;
+        let busy = match (before, busy_ms(global, host)?) {
+            (Some(b), Some(a)) if a >= b => (a - b) as f64 / 1e3,
+            _ => (wall.as_secs_f64() - rtt).max(0.0),
+        };
+        // The wall time, not the busy time, says whether the sample was
+        // long enough to time: busy counters tick in milliseconds.
+        let long = wall.as_secs_f64() - rtt >= SAMPLE_TARGET / 2.0;
+        if got >= 1.0 || long || busy >= SAMPLE_TARGET / 2.0 {
             let per = |x: f64| x / got;
             let cost = JobCost {
                 core_seconds: per(busy),
-                bytes_to_workers: per(metered.bytes_to_workers as f64),
-                bytes_from_workers: per(metered.bytes_from_workers as f64),
-                head_seconds: per(metered.head.as_secs_f64()),
+                bytes_to_workers: per(moved.bytes_to_workers as f64),
+                bytes_from_workers: per(moved.bytes_from_workers as f64),
+                head_seconds: per(moved.head.as_secs_f64()),
             };
             return Ok(Sample { host: host.to_string(), share: got, wall, cost });
         }
         // Aim at the target, growing at most a hundredfold a step.
-        share = (got * (SAMPLE_TARGET / busy).min(100.0)).min(1.0);
+        let took = (wall.as_secs_f64() - rtt).max(busy).max(1e-3);
+        share = (got * (SAMPLE_TARGET / took).min(100.0)).min(1.0);
     }
 }
 
-/// The head link's rate in bytes per second each way: `PROBE_BYTES`
-/// echoed through every host at once (each byte goes out and comes back).
-pub fn link_rate(global: &Global, hosts: Vec<HostSpec>, rtt: f64) -> Result<f64, SubmitError> {
-    let (wall, _) = run_metered(global, hosts, &JobSpec::Echo { bytes: PROBE_BYTES })?;
+/// The milliseconds `host`'s compute threads have been busy, all added
+/// up; None from a worker whose status lacks them.
+fn busy_ms(global: &Global, host: &HostSpec) -> Result<Option<u64>, SubmitError> {
+    let key = global.reach(Instant::now()).key()?;
+    let answers = survey(std::slice::from_ref(host), key, global.connect_timeout)?;
+    Ok(answers
+        .first()
+        .and_then(|h| h.status())
+        .filter(|s| !s.core_busy_ms.is_empty())
+        .map(|s| s.core_busy_ms.iter().sum()))
+}
+
+/// The head link's rate in bytes per second, one way: `PROBE_BYTES` of
+/// zeros summed by every host at once (a reduce: the bytes go out, a
+/// number comes back).
+pub fn link_rate(global: &Global, hosts: Vec<HostSpec>, rtt: f64, scratch: &Path) -> Result<f64, SubmitError> {
+    let input = scratch.join("probe.i64");
+    let zeros = std::fs::File::create(&input).and_then(|f| f.set_len(PROBE_BYTES));
+    zeros.map_err(|e| SubmitError::Usage(format!("bench --predict: cannot write {}: {e}", input.display())))?;
+    let probe = JobSpec::Reduce { op: Op::Sum, dtype: DType::I64, input };
+    let (wall, _) = run_metered(global, hosts, &probe)?;
     Ok(PROBE_BYTES as f64 / (wall.as_secs_f64() - rtt).max(1e-6))
 }
 

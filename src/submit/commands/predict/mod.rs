@@ -1,7 +1,7 @@
 //! `pisubmit bench --predict`: "how long will N of my Pis take for this
 //! job, and is one more worth it?" Measures what the model needs with
-//! pisubmit itself (a sample of the job on one core, an echo for the head
-//! link, the status round trip, the cores of the first host), takes what
+//! pisubmit itself (a sample of the job on one core, a stream of zeros for
+//! the head link, the status round trip, the cores of the first host), takes what
 //! the user says instead where given, and prints the model's forecast for
 //! every host count up to the cluster's (or `--hosts-count`).
 //!
@@ -37,9 +37,9 @@ pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String,
     let (link, link_source) = match told.link {
         Some(rate) => (rate, Source::Given),
         None => {
-            eprintln!("pisubmit: bench --predict: measuring the head link (echo of 16 MiB through every host)");
+            eprintln!("pisubmit: bench --predict: measuring the head link (32 MiB to every host at once)");
             let hosts = up.iter().map(|u| u.spec.clone()).collect();
-            (measure::link_rate(global, hosts, measured_rtt)?, Source::Measured)
+            (measure::link_rate(global, hosts, measured_rtt, &scratch.0)?, Source::Measured)
         }
     };
     let (rtt, rtt_source) = told.rtt.map_or((measured_rtt, Source::Measured), |r| (r.as_secs_f64(), Source::Given));
