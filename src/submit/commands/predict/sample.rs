@@ -27,31 +27,33 @@ pub fn units(job: &JobSpec) -> Result<(f64, f64), SubmitError> {
 /// really has (whole units, whole lines).
 pub fn scaled(job: &JobSpec, share: f64, scratch: &Path) -> Result<(JobSpec, f64), SubmitError> {
     let share = share.clamp(0.0, 1.0);
-    // `k` of `n` units from the middle.
+    // `k` of `n` units from the middle (at least one, if there is one).
     let middle = |n: u64| {
-        let k = ((n as f64 * share).round() as u64).clamp(1, n.max(1));
+        let k = ((n as f64 * share).round() as u64).clamp(n.min(1), n);
         ((n - k) / 2, k)
     };
+    // An empty job is its own whole sample.
+    let part = |k: u64, n: u64| if n == 0 { 1.0 } else { k as f64 / n as f64 };
     Ok(match job {
         JobSpec::Pi { samples, seed } => {
             let (_, k) = middle(*samples);
-            (JobSpec::Pi { samples: k, seed: *seed }, k as f64 / *samples as f64)
+            (JobSpec::Pi { samples: k, seed: *seed }, part(k, *samples))
         }
         JobSpec::Loopsum(p) => {
             let rows = (p.t1 - p.t0).max(0) as u64;
             let (skip, k) = middle(rows);
             let t0 = p.t0 + skip as i64;
             let sample = crate::jobs::loopsum::Params { t0, t1: t0 + k as i64, ..*p };
-            (JobSpec::Loopsum(sample), k as f64 / rows.max(1) as f64)
+            (JobSpec::Loopsum(sample), part(k, rows))
         }
         JobSpec::Primes { a, b, output } => {
             let (skip, k) = middle(b - a + 1);
             let output = output.as_ref().map(|_| scratch.join("primes.txt"));
-            (JobSpec::Primes { a: a + skip, b: a + skip + k - 1, output }, k as f64 / (b - a + 1) as f64)
+            (JobSpec::Primes { a: a + skip, b: a + skip + k - 1, output }, part(k, b - a + 1))
         }
         JobSpec::Echo { bytes } => {
             let (_, k) = middle(*bytes);
-            (JobSpec::Echo { bytes: k }, k as f64 / (*bytes).max(1) as f64)
+            (JobSpec::Echo { bytes: k }, part(k, *bytes))
         }
         JobSpec::Reduce { op, dtype, input } => {
             let (slice, got) = slice_of(input, *dtype, share, &scratch.join("reduce.sample"))?;
@@ -106,7 +108,8 @@ fn slice_of(input: &Path, dtype: DType, share: f64, to: &Path) -> Result<(PathBu
     }
     std::fs::write(to, slice)
         .map_err(|e| SubmitError::Usage(format!("bench --predict: cannot write {}: {e}", to.display())))?;
-    Ok((to.to_path_buf(), slice.len() as f64 / len.max(1) as f64))
+    let share = if len == 0 { 1.0 } else { slice.len() as f64 / len as f64 };
+    Ok((to.to_path_buf(), share))
 }
 
 #[cfg(test)]
@@ -129,6 +132,9 @@ mod tests {
         assert!(matches!(s, JobSpec::Primes { output: Some(p), .. } if p.starts_with(&dir)));
         let (s, share) = scaled(&JobSpec::Pi { samples: 3, seed: 1 }, 0.01, &dir).unwrap();
         assert!(matches!(s, JobSpec::Pi { samples: 1, .. }) && share == 1.0 / 3.0);
+        // Nothing to do is the whole job: no division by zero, no loop.
+        let (s, share) = scaled(&JobSpec::Echo { bytes: 0 }, 0.5, &dir).unwrap();
+        assert!(matches!(s, JobSpec::Echo { bytes: 0 }) && share == 1.0);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
