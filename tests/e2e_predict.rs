@@ -73,7 +73,7 @@ fn a_measured_forecast_is_consistent_and_recommends_the_fewest_hosts_near_the_be
     // The table says the same in words.
     let text = pisubmit(&list, &["bench", "--predict", "--link", "1gbit", "pi", "--samples", "2e7"]);
     assert_eq!(text.code, 0, "{}", text.stderr);
-    for needle in ["predicted on 1 to 3 hosts of 1 cores", "head link 125.0 MB/s (1000 Mbit/s, given)", "recommended: "]
+    for needle in ["predicted on 1 to 3 hosts of 1 core", "head link 125.0 MB/s (1000 Mbit/s, given)", "recommended: "]
     {
         assert!(text.stdout.contains(needle), "{needle:?} in:\n{}", text.stdout);
     }

@@ -16,6 +16,11 @@ fn title(job: &JobSpec) -> String {
     format!("{}{output}", describe(job))
 }
 
+/// "1 host", "8 hosts".
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 fn source(s: Source) -> &'static str {
     match s {
         Source::Measured => "measured",
@@ -47,7 +52,11 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
     let mut out = String::new();
     let c = &inputs.cluster;
     let s = &inputs.sample;
-    let _ = writeln!(out, "{}: predicted on 1 to {} hosts of {} cores", title(job), inputs.max_hosts, c.cores_per_host);
+    let hosts = match inputs.max_hosts {
+        1 => "1 host".to_string(),
+        n => format!("1 to {n} hosts"),
+    };
+    let _ = writeln!(out, "{}: predicted on {hosts} of {}", title(job), plural(c.cores_per_host, "core"));
     let _ = writeln!(
         out,
         "  sample: {:.3}% of the job on one core of {} took {:.3} s: {:.2} core-seconds for the job{}",
@@ -97,9 +106,8 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
     if let Some(best) = recommended(predictions) {
         let _ = write!(
             out,
-            "recommended: {} host{} ({:.3} s, within {:.0}% of the best on up to {})",
-            best.hosts,
-            if best.hosts == 1 { "" } else { "s" },
+            "recommended: {} ({:.3} s, within {:.0}% of the best on up to {})",
+            plural(best.hosts, "host"),
             best.wall,
             100.0 * WITHIN_BEST,
             inputs.max_hosts
@@ -107,7 +115,7 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
     }
     match link_saturates(predictions) {
         Some(n) => {
-            let _ = writeln!(out, "; the head link is full from {n} host{} on", if n == 1 { "" } else { "s" });
+            let _ = writeln!(out, "; the head link is full from {} on", plural(n, "host"));
         }
         None => out.push_str("; the head link is never full\n"),
     }
