@@ -37,15 +37,18 @@ pub struct Sample {
 }
 
 /// Runs growing samples of `job` on one core of `host` until one computes
-/// for about `SAMPLE_TARGET` (or is the whole job), then that one again. Its compute time is
-/// what the worker's busy counters grew by (its status, asked before and
-/// after), so bytes waiting on a slow link are not taken for computing; a
-/// worker without the counters gives the wall time less `rtt`.
+/// for about `SAMPLE_TARGET` (or is the whole job), then that one again,
+/// keeping the faster. A sample's compute time is its wall time less a
+/// round trip and the time its bytes take through `link` (the link it ran
+/// over), but never less than what the worker's busy counters grew by
+/// (its status, asked before and after): so bytes waiting on a slow link
+/// are not taken for computing, and a core that is held back between
+/// tasks (a cgroup quota) still is.
 pub fn sample_job(
     global: &Global,
     host: &HostSpec,
     job: &JobSpec,
-    rtt: f64,
+    (rtt, link): (f64, f64),
     scratch: &Path,
 ) -> Result<Sample, SubmitError> {
     let one_core = HostSpec { threads: Some(1), ..host.clone() };
@@ -56,14 +59,14 @@ pub fn sample_job(
     // instant at every size.
     for _ in 0..SAMPLE_STEPS {
         let (spec, got) = scaled(job, share, scratch)?;
-        let (wall, busy, moved) = timed_sample(global, host, &one_core, &spec, rtt)?;
+        let (wall, busy, moved) = timed_sample(global, host, &one_core, &spec, (rtt, link))?;
         // The wall time, not the busy time, says whether the sample was
         // long enough to time: busy counters tick in milliseconds.
         let long = wall.as_secs_f64() - rtt >= SAMPLE_TARGET / 2.0;
         if got >= 1.0 || long || busy >= SAMPLE_TARGET / 2.0 {
             // Once more, keeping the faster: other work on a shared
             // machine only ever slows a sample down.
-            let (_, again, _) = timed_sample(global, host, &one_core, &spec, rtt)?;
+            let (_, again, _) = timed_sample(global, host, &one_core, &spec, (rtt, link))?;
             let per = |x: f64| x / got;
             let cost = JobCost {
                 core_seconds: per(busy.min(again)),
@@ -83,22 +86,22 @@ pub fn sample_job(
 }
 
 /// One run of a sample on `one_core` of `host`: its wall time, its
-/// compute seconds (the busy counters' growth, or the wall time less
-/// `rtt` from a worker without them), and what it moved.
+/// compute seconds (as `sample_job` says), and what it moved.
 fn timed_sample(
     global: &Global,
     host: &HostSpec,
     one_core: &HostSpec,
     spec: &JobSpec,
-    rtt: f64,
+    (rtt, link): (f64, f64),
 ) -> Result<(Duration, f64, Moved), SubmitError> {
     let before = busy_ms(global, host)?;
     let (wall, moved) = run_metered(global, vec![one_core.clone()], spec)?;
     let busy = match (before, busy_ms(global, host)?) {
         (Some(b), Some(a)) if a >= b => (a - b) as f64 / 1e3,
-        _ => (wall.as_secs_f64() - rtt).max(0.0),
+        _ => 0.0,
     };
-    Ok((wall, busy, moved))
+    let on_the_wire = moved.bytes_to_workers.max(moved.bytes_from_workers) as f64 / link;
+    Ok((wall, busy.max(wall.as_secs_f64() - rtt - on_the_wire), moved))
 }
 
 /// The milliseconds `host`'s compute threads have been busy, all added

@@ -32,8 +32,8 @@ pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String,
     let measured_rtt = rtts.get(rtts.len() / 2).map_or(0.0, Duration::as_secs_f64);
     let first = up.iter().find(|u| u.threads > 0).unwrap_or(&up[0]);
     let scratch = Scratch::new()?;
-    eprintln!("pisubmit: bench --predict: timing a sample of the job on one core of {}", first.spec);
-    let sample = measure::sample_job(global, &first.spec, job, measured_rtt, &scratch.0)?;
+    // The link the sample runs over, measured first. A given link stands
+    // in for it (the sample then leans on the busy counters).
     let (link, link_source) = match told.link {
         Some(rate) => (rate, Source::Given),
         None => {
@@ -42,6 +42,8 @@ pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String,
             (measure::link_rate(global, hosts, measured_rtt, &scratch.0)?, Source::Measured)
         }
     };
+    eprintln!("pisubmit: bench --predict: timing a sample of the job on one core of {}", first.spec);
+    let sample = measure::sample_job(global, &first.spec, job, (measured_rtt, link), &scratch.0)?;
     let (rtt, rtt_source) = told.rtt.map_or((measured_rtt, Source::Measured), |r| (r.as_secs_f64(), Source::Given));
     let cores_per_host = told.cores_per_host.unwrap_or(first.threads.max(1));
     let max_hosts = told.hosts_count.unwrap_or(up.len()).clamp(1, crate::submit::cli::predict::MAX_PREDICTED_HOSTS);
