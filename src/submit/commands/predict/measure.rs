@@ -1,7 +1,6 @@
 //! What `bench --predict` measures with pisubmit itself: a sample of the
-//! job on one core of one worker (its compute time from the worker's own
-//! busy counters, its bytes each way, the head's own share), the head
-//! link's rate (a file of zeros streamed to every worker at once, a
+//! job on one core of one worker (its compute time, its bytes each way,
+//! the head's own share), the head link's rate (a file of zeros streamed to every worker at once, a
 //! reduce: one way, as most jobs that wait on the link are), and how many
 //! pieces the job is cut into for each host count.
 

@@ -65,11 +65,24 @@ pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String,
 struct Scratch(PathBuf);
 
 impl Scratch {
+    /// A new folder of our own in the temporary directory: never one that
+    /// was there (another user's, or a link planted in a shared /tmp).
     fn new() -> Result<Scratch, SubmitError> {
-        let dir = std::env::temp_dir().join(format!("pisubmit-predict-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| SubmitError::Usage(format!("bench --predict: cannot make {}: {e}", dir.display())))?;
-        Ok(Scratch(dir))
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let cannot = |e: std::io::Error| {
+            SubmitError::Usage(format!("bench --predict: cannot make a folder in {}: {e}", base.display()))
+        };
+        for attempt in 0..16u32 {
+            let dir = base.join(format!("pisubmit-predict-{}-{nanos:x}-{attempt}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(cannot(e)),
+            }
+        }
+        Err(cannot(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "16 names taken")))
     }
 }
 
