@@ -437,8 +437,8 @@ const JOBS: Command = Command {
 
 const BENCH: Command = Command {
     name: "bench",
-    synopsis: "[--cores N,N,...] [--repeat R] [--svg FILE] | --predict [--link RATE] [--rtt TIME] \
-               [--hosts-count N] [--cores-per-host C] [--core-speed X]  JOB [JOB OPTIONS]",
+    synopsis: "[--cores N,N,...] [--repeat R] [--svg FILE] [--predict [--link RATE] [--rtt TIME] \
+               [--hosts-count N] [--cores-per-host C] [--core-speed X]] JOB [JOB OPTIONS]",
     about: "A scaling study: JOB (a built-in job with a fixed amount of work; not ping or farm) on 1, 2, 4, \
             ... cores (taken host by host), R runs each: wall time, speed-up, efficiency. With --predict, a \
             forecast instead: a small sample of JOB on one core, 32 MiB streamed to the workers to measure the \
