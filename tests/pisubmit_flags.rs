@@ -52,6 +52,9 @@ fn sample(meta: &str) -> &'static str {
         "CIDR,..." => "127.0.0.0/8",
         "P|A-B" => "31415",
         "N,N,..." => "1,2",
+        "RATE" => "100mbit",
+        "TIME" => "0.3ms",
+        "X" => "0.5",
         other => panic!("no sample value for {other}: add one to tests/pisubmit_flags.rs"),
     }
 }

@@ -7,6 +7,7 @@ pub mod args;
 pub mod exec;
 pub mod jobs;
 pub mod life;
+pub mod predict;
 pub mod table;
 pub mod tools;
 pub mod values;

@@ -437,24 +437,68 @@ const JOBS: Command = Command {
 
 const BENCH: Command = Command {
     name: "bench",
-    synopsis: "[--cores N,N,...] [--repeat R] [--svg FILE] JOB [JOB OPTIONS]",
+    synopsis: "[--cores N,N,...] [--repeat R] [--svg FILE] [--predict [--link RATE] [--rtt TIME] \
+               [--hosts-count N] [--cores-per-host C] [--core-speed X]] JOB [JOB OPTIONS]",
     about: "A scaling study: JOB (a built-in job with a fixed amount of work; not ping or farm) on 1, 2, 4, \
-            ... cores (taken host by host), R runs each: wall time, speed-up, efficiency.",
-    groups: &[Group {
-        title: "BENCH OPTIONS",
-        about: "",
-        flags: &[
-            Flag {
-                default: Some("1, 2, 4, ... up to every core"),
-                ..Flag::valued("cores", "N,N,...", "Core counts to run on.")
-            },
-            Flag { default: Some("3"), ..Flag::valued("repeat", "R", "Runs per core count.") },
-            Flag {
-                complete: Complete::File,
-                ..Flag::valued("svg", "FILE", "Draw the speed-up against the ideal line as an SVG chart.")
-            },
-        ],
-    }],
+            ... cores (taken host by host), R runs each: wall time, speed-up, efficiency. With --predict, a \
+            forecast instead: a small sample of JOB on one core, 32 MiB streamed to the workers to measure the \
+            head's link, and the round trip, then the predicted wall time on 1 to N hosts, what limits it (cores, the head's \
+            link, the head itself, round trips) and the number of hosts past which more stop helping (README, \
+            What will my cluster do?).",
+    groups: &[
+        Group {
+            title: "BENCH OPTIONS",
+            about: "",
+            flags: &[
+                Flag {
+                    default: Some("1, 2, 4, ... up to every core"),
+                    ..Flag::valued("cores", "N,N,...", "Core counts to run on.")
+                },
+                Flag { default: Some("3"), ..Flag::valued("repeat", "R", "Runs per core count.") },
+                Flag {
+                    complete: Complete::File,
+                    ..Flag::valued("svg", "FILE", "Draw the speed-up against the ideal line as an SVG chart.")
+                },
+            ],
+        },
+        PREDICT_OPTIONS,
+    ],
+};
+
+const PREDICT_OPTIONS: Group = Group {
+    title: "PREDICT OPTIONS",
+    about: "Measured on the --hosts unless given; give them to predict a cluster you do not have yet.",
+    flags: &[
+        Flag::switch(
+            "predict",
+            "Predict instead of measuring every core count: wall time, speed-up, efficiency and the limit for \
+             1 to N hosts, and the recommended number of hosts.",
+        ),
+        Flag {
+            default: Some("measured: 32 MiB to every host at once"),
+            ..Flag::valued("link", "RATE", "The head's link, each way: 100mbit, 1gbit, 940Mbit/s, 12.5MB/s.")
+        },
+        Flag {
+            default: Some("measured (status round trip)"),
+            ..Flag::valued("rtt", "TIME", "Round trip between head and a worker: 0.3ms, 300us, 0.0003 (seconds).")
+        },
+        Flag {
+            default: Some("the hosts that answer"),
+            ..Flag::valued("hosts-count", "N", "Predict for up to N hosts (at most 1024).")
+        },
+        Flag {
+            default: Some("the first host's threads"),
+            ..Flag::valued("cores-per-host", "C", "Cores (compute threads) of each host.")
+        },
+        Flag {
+            default: Some("1"),
+            ..Flag::valued(
+                "core-speed",
+                "X",
+                "How fast a core of the predicted hosts is against the measured one (0.25: four times slower).",
+            )
+        },
+    ],
 };
 
 const EXIT_STATUS: Section = Section {

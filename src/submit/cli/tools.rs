@@ -4,6 +4,9 @@
 use crate::protocol::DEFAULT_PORT;
 use crate::submit::cli::args::{next_flag as flags, text, Args, Next};
 use crate::submit::cli::jobs::parse_job;
+use crate::submit::cli::predict::{
+    parse_core_speed, parse_cores_per_host, parse_hosts_count, parse_link, parse_rtt, PredictOpts,
+};
 use crate::submit::cli::table::BENCH_JOBS;
 use crate::submit::cli::values::{number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
@@ -36,6 +39,8 @@ pub struct BenchOpts {
     pub cores: Vec<usize>,
     pub repeat: usize,
     pub svg: Option<PathBuf>,
+    /// `--predict`: forecast instead of measuring every core count.
+    pub predict: Option<PredictOpts>,
     pub job: JobSpec,
 }
 
@@ -121,6 +126,7 @@ fn parse_ports(text: &str) -> Result<Vec<u16>, SubmitError> {
 
 pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
     let (mut cores, mut repeat, mut svg) = (Vec::new(), 3usize, None);
+    let (mut predict, mut told) = (false, PredictOpts::default());
     let job_name = loop {
         match p.next_arg()? {
             Next::Flag("cores") => {
@@ -142,6 +148,14 @@ pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
                 }
             }
             Next::Flag("svg") => svg = Some(PathBuf::from(text(p, "--svg")?)),
+            Next::Flag("predict") => predict = true,
+            Next::Flag("link") => told.link = Some(parse_link(&text(p, "--link")?)?),
+            Next::Flag("rtt") => told.rtt = Some(parse_rtt(&text(p, "--rtt")?)?),
+            Next::Flag("hosts-count") => told.hosts_count = Some(parse_hosts_count(&text(p, "--hosts-count")?)?),
+            Next::Flag("cores-per-host") => {
+                told.cores_per_host = Some(parse_cores_per_host(&text(p, "--cores-per-host")?)?)
+            }
+            Next::Flag("core-speed") => told.core_speed = Some(parse_core_speed(&text(p, "--core-speed")?)?),
             Next::Flag(other) => return Err(unknown("bench", other)),
             Next::Word(word) => break word,
             Next::End => {
@@ -155,11 +169,17 @@ pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
             BENCH_JOBS.join(", ")
         )));
     }
+    if let (false, Some(flag)) = (predict, told.first_given()) {
+        return Err(usage(format!("bench: {flag} describes a cluster to predict; add --predict")));
+    }
+    if predict && (svg.is_some() || !cores.is_empty()) {
+        return Err(usage("bench: --predict forecasts every host count itself; leave out --cores and --svg"));
+    }
     p.enter(&job_name)?;
     let job = parse_job(&job_name, p)?;
     cores.sort_unstable();
     cores.dedup();
-    Ok(BenchOpts { cores, repeat, svg, job })
+    Ok(BenchOpts { cores, repeat, svg, predict: predict.then_some(told), job })
 }
 
 pub fn parse_jobs(p: &mut Args) -> Result<(), SubmitError> {
@@ -198,6 +218,13 @@ mod tests {
         let err = |args: &[&str]| parse_bench(&mut parser(args)).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err(&["ping"]).contains("no fixed amount"));
         assert!(err(&[]).contains("name the job"));
+        assert!(err(&["--link", "100mbit", "pi"]).contains("add --predict"));
+        assert!(err(&["--predict", "--svg", "s.svg", "pi"]).contains("leave out --cores"));
+        let b =
+            parse_bench(&mut parser(&["--predict", "--link", "1gbit", "--hosts-count", "240", "pi", "--samples", "9"]))
+                .unwrap();
+        let told = b.predict.unwrap();
+        assert_eq!((told.link, told.hosts_count, told.rtt), (Some(125e6), Some(240), None));
     }
 
     #[test]

@@ -35,8 +35,18 @@ impl Row {
     }
 }
 
-pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
-    let mut offered = Vec::new();
+/// A host that answered the survey: the threads bench may use on it and
+/// the round trip of its status request.
+pub struct Up {
+    pub spec: HostSpec,
+    pub threads: usize,
+    pub rtt: Option<Duration>,
+}
+
+/// The hosts that answer, in host-list order; the others are named on
+/// stderr and left out. An error if none answers.
+pub fn hosts_up(global: &Global) -> Result<Vec<Up>, SubmitError> {
+    let mut up = Vec::new();
     let key = global.reach(Instant::now()).key()?;
     for h in survey(&global.hosts, key, global.connect_timeout)? {
         let Some(s) = h.status() else {
@@ -45,12 +55,17 @@ pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
             continue;
         };
         let threads = h.spec.threads.map_or(s.threads, |t| t.min(s.threads)) as usize;
-        offered.push((h.spec.clone(), threads));
+        up.push(Up { spec: h.spec.clone(), threads, rtt: h.rtt });
     }
-    let total: usize = offered.iter().map(|(_, t)| t).sum();
-    if total == 0 {
+    if up.iter().all(|u| u.threads == 0) {
         return Err(SubmitError::Connect("bench: no worker answered".into()));
     }
+    Ok(up)
+}
+
+pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
+    let offered: Vec<(HostSpec, usize)> = hosts_up(global)?.into_iter().map(|u| (u.spec, u.threads)).collect();
+    let total: usize = offered.iter().map(|(_, t)| t).sum();
     let cores = if opts.cores.is_empty() { default_cores(total) } else { opts.cores.clone() };
     if let Some(too_many) = cores.iter().find(|&&c| c > total) {
         return Err(SubmitError::Usage(format!(
@@ -131,7 +146,7 @@ fn time_once(global: &Global, job: &JobSpec, hosts: Vec<HostSpec>) -> Result<(Du
     Ok((wall, answer.result.render()))
 }
 
-fn describe(job: &JobSpec) -> String {
+pub fn describe(job: &JobSpec) -> String {
     match job {
         JobSpec::Pi { samples, .. } => format!("pi, {samples} darts"),
         JobSpec::Primes { a, b, .. } => format!("primes in [{a}, {b}]"),

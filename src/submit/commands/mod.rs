@@ -8,6 +8,7 @@ pub mod exec;
 pub mod job;
 pub mod jobs;
 pub mod life;
+pub mod predict;
 pub mod status;
 
 use crate::submit::cli::{Command, Global};
@@ -20,7 +21,10 @@ pub fn run(global: &Global, command: &Command) -> Result<String, SubmitError> {
         Command::Status(opts) => status::run(global, opts),
         Command::Discover(opts) => discover::run(opts, global.json),
         Command::Doctor(opts) => doctor::run(global, opts),
-        Command::Bench(opts) => bench::run(global, opts),
+        Command::Bench(opts) => match &opts.predict {
+            Some(told) => predict::run(global, &opts.job, told),
+            None => bench::run(global, opts),
+        },
         Command::Life(opts) => life::run(global, opts),
         Command::Exec(opts) => exec::run(global, opts),
         Command::Jobs => jobs::run(global, global.json),
