@@ -77,11 +77,13 @@ profile_dilation() {
     esac
 }
 
-# pi(X) ~ X / (ln X - 1): the X whose primes take $1 bytes at 8 bytes each.
+# pi(X) ~ X / (ln X - 1): the X whose primes take $1 bytes on the wire at
+# about a byte each (protocol 1.4 streams primes as gaps: 1.0005 bytes a
+# prime below 10^9, docs/PERFORMANCE.md "Primes on the wire").
 primes_for_bytes() {
     python3 -c "
 import math
-want = $1 / 8
+want = $1
 x = 1e6
 while x / (math.log(x) - 1) < want: x *= 1.01
 print(int(x))"
@@ -106,13 +108,13 @@ job_args() {
         primes) ARGS=(primes --from 1 --to "$primes_to") LABEL="primes count to $primes_to" ;;
         primes-output)
             ARGS=(primes --from 1 --to "$out_to" --output "$tmp/primes.txt")
-            LABEL="primes --output to $out_to ($(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB at 8 B a prime)"
+            LABEL="primes --output to $out_to ($(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB as gaps)"
             ;;
         reduce)
             ARGS=(reduce --op sum --dtype i64 --input "$(ints_file "$bytes")")
             LABEL="reduce of a $(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB file"
             ;;
-        primes-goal) ARGS=(primes --from 1 --to 1e9 --output "$tmp/primes.txt") LABEL="primes --output to 10^9 (406 MB at 8 B a prime)" ;;
+        primes-goal) ARGS=(primes --from 1 --to 1e9 --output "$tmp/primes.txt") LABEL="primes --output to 10^9 (51 MB as gaps)" ;;
         echo) ARGS=(echo --bytes "$bytes") LABEL="echo of $(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB" ;;
         life)
             # The head's checkpoint every 10 s (a gather of the whole board)
