@@ -33,11 +33,17 @@ pub struct Sample {
     pub wall: Duration,
     /// The whole job on one core of that host.
     pub cost: JobCost,
+    /// How many of the host's cores the sample got when it ran on all of
+    /// them (its one-core time over its all-cores time, 1 to `threads`):
+    /// a Pi's four cores share its memory bus, and an emulated Pi's
+    /// threads share one cgroup's quota, so cores x one core's speed can
+    /// promise more than a host gives.
+    pub cores_worth: f64,
 }
 
 /// Runs growing samples of `job` on one core of `host` until one computes
 /// for about `SAMPLE_TARGET` (or is the whole job), then that one again,
-/// keeping the faster. A sample's compute time is its wall time less a
+/// keeping the faster, and once on all the host's `threads`. A sample's compute time is its wall time less a
 /// round trip and the time its bytes take through `link` (the link it ran
 /// over), but never less than what the worker's busy counters grew by
 /// (its status, asked before and after): so bytes waiting on a slow link
@@ -46,6 +52,7 @@ pub struct Sample {
 pub fn sample_job(
     global: &Global,
     host: &HostSpec,
+    threads: usize,
     job: &JobSpec,
     (rtt, link): (f64, f64),
     scratch: &Path,
@@ -66,14 +73,19 @@ pub fn sample_job(
             // Once more, keeping the faster: other work on a shared
             // machine only ever slows a sample down.
             let (_, again, _) = timed_sample(global, host, &one_core, &spec, (rtt, link))?;
+            let one = busy.min(again);
+            let (all_wall, _, all_moved) = timed_sample(global, host, host, &spec, (rtt, link))?;
+            let all_wire = all_moved.bytes_to_workers.max(all_moved.bytes_from_workers) as f64 / link;
+            let all = (all_wall.as_secs_f64() - rtt - all_wire).max(1e-6);
+            let cores_worth = (one / all).clamp(1.0, threads.max(1) as f64);
             let per = |x: f64| x / got;
             let cost = JobCost {
-                core_seconds: per(busy.min(again)),
+                core_seconds: per(one),
                 bytes_to_workers: per(moved.bytes_to_workers as f64),
                 bytes_from_workers: per(moved.bytes_from_workers as f64),
                 head_seconds: per(moved.head.as_secs_f64()),
             };
-            return Ok(Sample { host: host.to_string(), share: got, wall, cost });
+            return Ok(Sample { host: host.to_string(), share: got, wall, cost, cores_worth });
         }
         // Aim at the target, growing at most a hundredfold a step.
         let took = (wall.as_secs_f64() - rtt).max(busy).max(1e-3);

@@ -43,13 +43,23 @@ pub fn run(global: &Global, job: &JobSpec, told: &PredictOpts) -> Result<String,
         }
     };
     eprintln!("pisubmit: bench --predict: timing a sample of the job on one core of {}", first.spec);
-    let sample = measure::sample_job(global, &first.spec, job, (measured_rtt, link), &scratch.0)?;
+    let sample = measure::sample_job(global, &first.spec, first.threads, job, (measured_rtt, link), &scratch.0)?;
     let (rtt, rtt_source) = told.rtt.map_or((measured_rtt, Source::Measured), |r| (r.as_secs_f64(), Source::Given));
     let cores_per_host = told.cores_per_host.unwrap_or(first.threads.max(1));
     let max_hosts = told.hosts_count.unwrap_or(up.len()).clamp(1, crate::submit::cli::predict::MAX_PREDICTED_HOSTS);
     let core_speed = told.core_speed.unwrap_or(1.0);
     let cluster = Cluster { cores_per_host, link, rtt };
-    let cost = JobCost { core_seconds: sample.cost.core_seconds / core_speed, ..sample.cost };
+    // A host measured here counts as the cores' worth its threads gave the
+    // sample; cores or speeds given by hand describe another cluster.
+    let measured_host = told.cores_per_host.is_none() && told.core_speed.is_none();
+    let scaling = if measured_host { sample.cores_worth / cores_per_host as f64 } else { 1.0 };
+    if measured_host && scaling < 0.95 {
+        eprintln!(
+            "pisubmit: bench --predict: {} threads of {} ran the sample {:.2} times faster than one: counted as {:.2} cores",
+            cores_per_host, first.spec, sample.cores_worth, sample.cores_worth
+        );
+    }
+    let cost = JobCost { core_seconds: sample.cost.core_seconds / core_speed / scaling, ..sample.cost };
     let pieces = measure::piece_counts(job, max_hosts, &scratch.0)?;
     let predictions: Vec<Prediction> =
         pieces.iter().enumerate().map(|(i, &p)| predict(&cost, &cluster, i + 1, p)).collect();
