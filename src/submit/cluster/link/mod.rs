@@ -128,14 +128,6 @@ pub struct Link {
     pub handshake_rtt: Duration,
     /// When we last heard anything from the worker (any frame).
     last_heard: Instant,
-    /// When the worker's side last took bytes we sent. A ping queued
-    /// behind megabytes of a piece's input reaches a worker on a slow link
-    /// only after them, so while the input moves the worker is not silent:
-    /// a reduce of 32 MiB over 100 Mbit/s to 3 workers lost one to a 1 s
-    /// timeout before this. A hung worker's kernel takes bytes only until
-    /// its socket buffers fill, which delays declaring it lost by their
-    /// size over the link's rate.
-    last_taken: Instant,
     last_ping: Instant,
     hello_sent: bool,
     key: Option<Arc<Vec<u8>>>,
@@ -181,7 +173,6 @@ impl Link {
             welcome: None,
             handshake_rtt: Duration::ZERO,
             last_heard: now,
-            last_taken: now,
             last_ping: now,
             hello_sent: false,
             key,
@@ -481,7 +472,7 @@ impl Link {
                     }
                     self.last_ping = now;
                 }
-                now.duration_since(self.last_heard.max(self.last_taken)) > timeout
+                now.duration_since(self.last_heard) > timeout
             }
             State::Connecting(since) => now.duration_since(since) > timeout,
             State::Backoff(_) => false,
@@ -501,10 +492,6 @@ impl Link {
         let Some(conn) = self.conn.as_mut() else { return Ok(()) };
         match conn.write_some() {
             Ok(Io::Closed) => Err(SendError::Closed),
-            Ok(Io::Progress(n)) if n > 0 => {
-                self.last_taken = Instant::now();
-                Ok(())
-            }
             Ok(_) => Ok(()),
             Err(e) => Err(SendError::Write(e)),
         }
