@@ -128,6 +128,15 @@ pub struct Link {
     pub handshake_rtt: Duration,
     /// When we last heard anything from the worker (any frame).
     last_heard: Instant,
+    /// When the worker's kernel last made room for bytes we had waiting.
+    /// A ping queued behind megabytes of a piece's input reaches a worker
+    /// on a slow link only after them, so while that input drains the
+    /// worker is not silent. Only a write that leaves bytes still queued
+    /// counts: the socket was full, so the room came from the peer's
+    /// ACKs. A ping that fits the socket buffer proves nothing (a stopped
+    /// worker's buffer takes it), and a stopped worker stops ACKing once
+    /// its receive buffer fills.
+    last_drained: Instant,
     last_ping: Instant,
     hello_sent: bool,
     key: Option<Arc<Vec<u8>>>,
@@ -173,6 +182,7 @@ impl Link {
             welcome: None,
             handshake_rtt: Duration::ZERO,
             last_heard: now,
+            last_drained: now,
             last_ping: now,
             hello_sent: false,
             key,
@@ -472,7 +482,7 @@ impl Link {
                     }
                     self.last_ping = now;
                 }
-                now.duration_since(self.last_heard) > timeout
+                now.duration_since(self.last_heard.max(self.last_drained)) > timeout
             }
             State::Connecting(since) => now.duration_since(since) > timeout,
             State::Backoff(_) => false,
@@ -492,6 +502,10 @@ impl Link {
         let Some(conn) = self.conn.as_mut() else { return Ok(()) };
         match conn.write_some() {
             Ok(Io::Closed) => Err(SendError::Closed),
+            Ok(Io::Progress(n)) if n > 0 && conn.pending_output() > 0 => {
+                self.last_drained = Instant::now();
+                Ok(())
+            }
             Ok(_) => Ok(()),
             Err(e) => Err(SendError::Write(e)),
         }
