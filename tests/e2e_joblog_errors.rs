@@ -210,8 +210,9 @@ fn corrupted_edited_reordered_and_duplicated_lines_are_refused_naming_the_line()
     let mut again = Entry::parse(text.lines().nth(third - 1).unwrap()).unwrap();
     again.seq = 11;
     again.output = None;
-    let mut line = String::new();
-    again.format(&mut line);
+    let mut bytes = Vec::new();
+    again.format(&mut bytes);
+    let line = String::from_utf8(bytes.clone()).unwrap();
     let duplicated = format!("{text}{line}");
     let want = format!("piece {} is logged as done twice (also on line {third})", again.piece);
     s.refused("a piece logged twice", &duplicated, &[&format!("line {}", text.lines().count() + 1), &want]);
@@ -220,7 +221,8 @@ fn corrupted_edited_reordered_and_duplicated_lines_are_refused_naming_the_line()
     // is of another cut of the job.
     let mut other = Entry::parse(text.lines().nth(third - 1).unwrap()).unwrap();
     other.params ^= 1;
-    other.format(&mut line);
+    other.format(&mut bytes);
+    let line = String::from_utf8(bytes).unwrap();
     let moved = edit_line(&text, third, |_| line.trim_end().to_string());
     let err = s.refused("a piece with other parameters", &moved, &[&format!("line {third}"), "not the piece logged"]);
     eprintln!("{err}");

@@ -123,7 +123,7 @@ impl Engine {
             return Ok(()); // a late duplicate of a re-run piece
         }
         // The message is only built if the gatherer refuses the piece.
-        let (host, label) = (&self.links[i].spec, &slot.piece.label);
+        let (host, label) = (&self.links[i].address, &slot.piece.label);
         // A result that cannot be kept (a full disk) is not the worker's fault.
         let fail = |e: GatherError| match e {
             GatherError::CannotKeep(_) => SubmitError::Job(format!("{label}: {e}")),
@@ -135,7 +135,7 @@ impl Engine {
         gather.result(index, payload).map_err(fail)?;
         let record = PieceRecord {
             label,
-            host: &host.to_string(),
+            host,
             started: flight.sent_at,
             runtime: now - flight.sent,
             bytes_in: flight.bytes_in,

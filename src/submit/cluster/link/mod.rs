@@ -120,6 +120,8 @@ pub enum Event {
 
 pub struct Link {
     pub spec: HostSpec,
+    /// `spec` as text, made once: every finished piece names its host.
+    pub address: String,
     pub token: Token,
     pub state: State,
     conn: Option<FramedConn>,
@@ -174,6 +176,7 @@ impl Link {
     pub fn new(spec: HostSpec, token: Token, key: Option<Arc<Vec<u8>>>) -> Link {
         let now = Instant::now();
         Link {
+            address: spec.to_string(),
             spec,
             token,
             state: State::Backoff(now),

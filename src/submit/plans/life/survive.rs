@@ -148,7 +148,7 @@ impl Survival {
         for run in runs {
             let label =
                 format!("rows {}..{} generations {}..{}", run.first_row, run.first_row + run.rows, run.from, run.to);
-            let entry = Entry {
+            let mut entry = Entry {
                 seq: 0,
                 piece: self.next_piece,
                 host: run.host.clone(),
@@ -164,7 +164,7 @@ impl Survival {
                 result: run.population.map_or(Vec::new(), |p| p.to_be_bytes().to_vec()),
             };
             self.next_piece += 1;
-            log.journal.write(entry)?;
+            log.journal.write(&mut entry)?;
         }
         // The round's checkpoint comes next: a resume goes on from it, so
         // its strips' lines must not wait in memory for the log's writer.

@@ -36,7 +36,7 @@ pub struct JoblogOpts {
 pub struct Journal {
     flusher: Flusher,
     path: PathBuf,
-    line: String,
+    line: Vec<u8>,
     seq: u64,
 }
 
@@ -163,16 +163,16 @@ fn create(path: &Path, header: Header) -> Result<Session, JoblogError> {
 
 impl Journal {
     fn new(file: File, path: &Path, seq: u64) -> Journal {
-        Journal { flusher: Flusher::new(file), path: path.into(), line: String::new(), seq }
+        Journal { flusher: Flusher::new(file), path: path.into(), line: Vec::new(), seq }
     }
 
     /// Appends `entry` with the next sequence number. A failure to write
     /// shows here on the next line after it, or at `sync`.
-    pub fn write(&mut self, mut entry: Entry) -> Result<(), JoblogError> {
+    pub fn write(&mut self, entry: &mut Entry) -> Result<(), JoblogError> {
         self.seq += 1;
         entry.seq = self.seq;
         entry.format(&mut self.line);
-        self.flusher.append(self.line.as_bytes()).map_err(|f| self.failed(f))
+        self.flusher.append(&self.line).map_err(|f| self.failed(f))
     }
 
     /// Writes every line handed over and syncs the log.

@@ -102,16 +102,9 @@ mod tests {
                 seq: piece as u64 + 1,
                 piece,
                 host: "pi1".into(),
-                started: 0.0,
-                runtime: Duration::ZERO,
-                send: 0,
-                receive: 0,
-                failed: None,
-                retries: String::new(),
                 label: format!("piece {piece}"),
-                params: 0,
                 output: Some(Span { start, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) }),
-                result: Vec::new(),
+                ..Entry::empty()
             };
             s.done.insert(piece, Done::new(piece + 9, entry));
             start += len;
