@@ -88,7 +88,6 @@ fn same_bytes(reader: &mut impl Read, len: u64, hash: u64, buf: &mut [u8]) -> st
 mod tests {
     use super::*;
     use crate::submit::report::joblog::{open, Done, Entry, Header, Resume, Span};
-    use std::time::Duration;
 
     const PIECES: [&[u8]; 3] = [b"hello\n", b"world!\n", b"last\n"];
 
