@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 const DATA: u8 = 0x11;
 const PARTIAL: u8 = 0x20;
-/// pisubmit's window before anything came back (FIRST_WINDOW).
-const FIRST_WINDOW: u64 = 64 * 1024;
+/// pisubmit's window before anything came back, for one worker (FIRST_WINDOWS).
+const FIRST_WINDOW: u64 = 256 * 1024;
 
 struct Gate {
     port: u16,

@@ -428,24 +428,23 @@ impl Engine {
     /// link's return window is full.
     fn pump_input(&mut self, i: usize, run: &RunState) -> Result<(), String> {
         let Some((job_id, mut stream)) = self.streaming[i].take() else { return Ok(()) };
+        let links = self.links.iter().filter(|l| l.is_ready()).count();
         let link = &mut self.links[i];
         let returns = link.flights.get(&job_id).is_some_and(|f| run.pieces[f.piece].piece.kind.returns_input());
         let window = &self.windows[i];
         let mut max = DATA_CHUNK.min(link.max_frame());
         if returns {
-            max = window.chunk(max);
+            max = window.chunk(max, links);
         }
         loop {
             let mut more = true;
             while more && link.pending_output() < INPUT_QUEUE {
-                let room = if returns { window.room(return_window::out_on(link, run)) } else { usize::MAX };
-                if room == 0 {
-                    // Full: what comes back reopens it (the loop calls us
-                    // again after every event).
+                if returns && window.room(return_window::out_on(link, run), links) < max {
+                    // No room for a whole frame: what comes back makes
+                    // room (the loop calls us again after every event).
                     self.streaming[i] = Some((job_id, stream));
                     return link.flush().map_err(|e| e.to_string());
                 }
-                let max = max.min(room);
                 let Some(conn) = link.conn() else { return Ok(()) };
                 // Read straight into the output buffer, as a Data frame:
                 // no chunk buffer, no copy of the input of its own.

@@ -32,15 +32,18 @@ const HEADROOM: Duration = Duration::from_millis(40);
 const SAMPLE: Duration = Duration::from_millis(20);
 /// Rate samples kept; the window follows the best of them.
 const SAMPLES: usize = 10;
-/// The window before anything came back, and its floor.
-pub(super) const FIRST_WINDOW: u64 = 64 * 1024;
+/// Before anything came back, the links share this much (32 KiB each for
+/// 8 workers: the head's link may be slow; one worker on loopback may take
+/// the lot); and the window's floor.
+const FIRST_WINDOWS: u64 = 256 * 1024;
 const MIN_WINDOW: u64 = 8 * 1024;
 /// Input frames are at most a quarter of the window (and at least this),
 /// so that the worker echoes one while the next are on their way.
 const MIN_CHUNK: usize = 2 * 1024;
 
 pub struct ReturnWindow {
-    window: u64,
+    /// None until a rate sample is in.
+    window: Option<u64>,
     /// Start of the current rate sample (None until something came back)
     /// and the bytes back since.
     mark: Option<Instant>,
@@ -52,19 +55,24 @@ pub struct ReturnWindow {
 
 impl Default for ReturnWindow {
     fn default() -> Self {
-        ReturnWindow { window: FIRST_WINDOW, mark: None, back_since_mark: 0, rates: [0.0; SAMPLES], next_rate: 0 }
+        ReturnWindow { window: None, mark: None, back_since_mark: 0, rates: [0.0; SAMPLES], next_rate: 0 }
     }
 }
 
 impl ReturnWindow {
+    /// The window now, with `links` workers ready.
+    fn window(&self, links: usize) -> u64 {
+        self.window.unwrap_or_else(|| (FIRST_WINDOWS / links.max(1) as u64).max(MIN_WINDOW))
+    }
+
     /// Bytes of input that may be queued now, with `out` sent and not back.
-    pub fn room(&self, out: u64) -> usize {
-        self.window.saturating_sub(out).try_into().unwrap_or(usize::MAX)
+    pub fn room(&self, out: u64, links: usize) -> usize {
+        self.window(links).saturating_sub(out).try_into().unwrap_or(usize::MAX)
     }
 
     /// The largest input frame to send, up to `max`.
-    pub fn chunk(&self, max: usize) -> usize {
-        let quarter: usize = (self.window / 4).try_into().unwrap_or(usize::MAX);
+    pub fn chunk(&self, max: usize, links: usize) -> usize {
+        let quarter: usize = (self.window(links) / 4).try_into().unwrap_or(usize::MAX);
         quarter.max(MIN_CHUNK).min(max)
     }
 
@@ -84,7 +92,7 @@ impl ReturnWindow {
         self.next_rate = (self.next_rate + 1) % SAMPLES;
         let best = self.rates.iter().copied().fold(0.0, f64::max);
         let span = round_trip + HEADROOM;
-        self.window = ((best * span.as_secs_f64()) as u64).max(MIN_WINDOW);
+        self.window = Some(((best * span.as_secs_f64()) as u64).max(MIN_WINDOW));
         self.mark = Some(now);
         self.back_since_mark = 0;
     }
@@ -121,18 +129,19 @@ mod tests {
         let mut w = ReturnWindow::default();
         // 170 kB/s: one of 8 workers sharing a 1.35 MB/s head link.
         feed(&mut w, Instant::now(), 170_000, 400, Duration::from_micros(500));
-        assert!(w.window < FIRST_WINDOW, "window {}", w.window);
-        assert!(w.window >= MIN_WINDOW);
-        assert_eq!(w.room(w.window), 0);
-        assert!(w.chunk(256 * 1024) <= 4 * 1024, "chunk {}", w.chunk(256 * 1024));
+        let window = w.window(8);
+        assert!(window < FIRST_WINDOWS / 8, "window {window}");
+        assert!(window >= MIN_WINDOW);
+        assert_eq!(w.room(window, 8), 0);
+        assert!(w.chunk(256 * 1024, 8) <= 4 * 1024, "chunk {}", w.chunk(256 * 1024, 8));
     }
 
     #[test]
     fn a_fast_link_gets_a_window_that_does_not_bind() {
         let mut w = ReturnWindow::default();
         feed(&mut w, Instant::now(), 1_000_000_000, 50, Duration::from_micros(50));
-        assert!(w.window >= 32 << 20, "window {}", w.window);
-        assert_eq!(w.chunk(256 * 1024), 256 * 1024);
+        assert!(w.window(1) >= 32 << 20, "window {}", w.window(1));
+        assert_eq!(w.chunk(256 * 1024, 1), 256 * 1024);
     }
 
     #[test]
@@ -141,7 +150,8 @@ mod tests {
         let start = Instant::now();
         feed(&mut near, start, 1_000_000, 100, Duration::from_millis(1));
         feed(&mut far, start, 1_000_000, 100, Duration::from_millis(60));
-        assert!(far.window > 2 * near.window, "near {} far {}", near.window, far.window);
+        let (near, far) = (near.window(1), far.window(1));
+        assert!(far > 2 * near, "near {near} far {far}");
     }
 
     #[test]
@@ -149,9 +159,17 @@ mod tests {
         let mut w = ReturnWindow::default();
         let start = Instant::now();
         feed(&mut w, start, 1_000_000, 100, Duration::ZERO);
-        let before = w.window;
+        let before = w.window(1);
         // 60 ms with nothing back, then a trickle.
         w.returned(1, start + Duration::from_millis(160), Duration::ZERO);
-        assert_eq!(w.window, before);
+        assert_eq!(w.window(1), before);
+    }
+
+    #[test]
+    fn the_first_window_is_shared_by_the_links() {
+        let w = ReturnWindow::default();
+        assert_eq!(w.room(0, 1), FIRST_WINDOWS as usize);
+        assert_eq!(w.room(0, 8), (FIRST_WINDOWS / 8) as usize);
+        assert_eq!(w.room(0, 1000), MIN_WINDOW as usize);
     }
 }
