@@ -88,6 +88,13 @@ impl JobKind {
     pub fn may_fail_by_host(self) -> bool {
         matches!(self, JobKind::Exec)
     }
+
+    /// Whether the worker sends a piece's input straight back as its
+    /// partials (echo): the head then paces the input to what comes back
+    /// (`engine::return_window`).
+    pub fn returns_input(self) -> bool {
+        matches!(self, JobKind::Echo)
+    }
 }
 
 #[cfg(test)]

@@ -93,8 +93,12 @@ impl Engine {
         let job_id = frame.header.job_id;
         match frame.header.frame_type {
             FrameType::Partial => {
+                let round_trip = self.links[i].handshake_rtt;
                 if let Some(f) = self.links[i].flights.get_mut(&job_id) {
                     f.partials.push(frame.payload);
+                    if run.pieces[f.piece].piece.kind.returns_input() {
+                        self.windows[i].returned(frame.payload.len() as u64, now, round_trip);
+                    }
                 }
             }
             FrameType::Result => self.on_result(i, job_id, frame.payload, run, gather, now)?,

@@ -11,7 +11,8 @@
 //!
 //! Here: connecting and the scheduling loop; `api` holds what callers hand
 //! in and get back, `frames` handles what workers send, `run` the state of
-//! one run, `rounds` lockstep rounds and `watch` who hears how a run goes.
+//! one run, `rounds` lockstep rounds, `watch` who hears how a run goes and
+//! `return_window` how much of echo's input may be out at once.
 
 use crate::protocol::message::SUBMIT_HAS_INPUT;
 use crate::protocol::{FrameType, SubmitRef};
@@ -32,6 +33,7 @@ const INPUT_QUEUE: usize = 1024 * 1024;
 mod api;
 mod frames;
 mod gather_error;
+mod return_window;
 pub mod rounds;
 mod run_state;
 mod watch;
@@ -42,6 +44,7 @@ pub use api::{
 };
 pub use gather_error::GatherError;
 
+use return_window::ReturnWindow;
 use run_state::RunState;
 pub use watch::{Progress, Unwatched, Watch};
 
@@ -57,6 +60,8 @@ pub struct Engine {
     pub(super) links: Vec<Link>,
     /// The input stream being sent on each link, if any.
     streaming: Vec<Option<(u32, Box<dyn InputStream>)>>,
+    /// Per link: how much input of pieces that come back may be out.
+    windows: Vec<ReturnWindow>,
     hosts_file: Option<HostsFile>,
     last_hosts_check: Instant,
     pub(super) signals: Signals,
@@ -85,6 +90,7 @@ impl Engine {
             poll,
             links: Vec::new(),
             streaming: Vec::new(),
+            windows: Vec::new(),
             hosts_file,
             last_hosts_check: now,
             signals,
@@ -110,6 +116,7 @@ impl Engine {
         let token = Token(self.links.len());
         self.links.push(Link::new(spec, token, self.opts.key.clone()));
         self.streaming.push(None);
+        self.windows.push(ReturnWindow::default());
     }
 
     fn wait_for_first_worker(&mut self) -> Result<(), SubmitError> {
@@ -344,7 +351,7 @@ impl Engine {
                     continue;
                 }
                 loop {
-                    if let Err(e) = self.pump_input(i) {
+                    if let Err(e) = self.pump_input(i, run) {
                         self.lose(i, e.to_string(), run)?;
                         ready[i] = false;
                         break;
@@ -417,14 +424,27 @@ impl Engine {
     }
 
     /// Sends input for the piece streaming on link `i` until the socket is
-    /// full or the input ends.
-    fn pump_input(&mut self, i: usize) -> Result<(), String> {
+    /// full, the input ends, or (for a piece whose input comes back) the
+    /// link's return window is full.
+    fn pump_input(&mut self, i: usize, run: &RunState) -> Result<(), String> {
         let Some((job_id, mut stream)) = self.streaming[i].take() else { return Ok(()) };
+        let links = self.links.iter().filter(|l| l.is_ready()).count();
         let link = &mut self.links[i];
-        let max = DATA_CHUNK.min(link.max_frame());
+        let returns = link.flights.get(&job_id).is_some_and(|f| run.pieces[f.piece].piece.kind.returns_input());
+        let window = &self.windows[i];
+        let mut max = DATA_CHUNK.min(link.max_frame());
+        if returns {
+            max = window.chunk(max, links);
+        }
         loop {
             let mut more = true;
             while more && link.pending_output() < INPUT_QUEUE {
+                if returns && window.room(return_window::out_on(link, run), links) < max {
+                    // No room for a whole frame: what comes back makes
+                    // room (the loop calls us again after every event).
+                    self.streaming[i] = Some((job_id, stream));
+                    return link.flush().map_err(|e| e.to_string());
+                }
                 let Some(conn) = link.conn() else { return Ok(()) };
                 // Read straight into the output buffer, as a Data frame:
                 // no chunk buffer, no copy of the input of its own.
