@@ -5,6 +5,10 @@
 //! loop's time, as much as the rest of what a job log costs that job
 //! (docs/PERFORMANCE.md); on a head with a core to spare it now costs the
 //! hand-over of each rendered buffer, which comes back to be filled again.
+//!
+//! A small piece is hashed on the caller's thread: the hand-over and the
+//! wait for the digest are two thread switches, which cost a farm of
+//! 100,000 0-ms tasks (a few bytes a piece) several per cent of its time.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -12,6 +16,10 @@ use xxhash_rust::xxh3::Xxh3;
 
 /// Rendered buffers waiting to be hashed: bounds the memory they hold.
 const QUEUE: usize = 8;
+
+/// A piece with at most this many bytes is hashed where it is fed (xxh3
+/// takes a few microseconds for it, about what a thread switch costs).
+const SMALL_PIECE: usize = 64 << 10;
 
 pub enum Job {
     Bytes(Vec<u8>),
@@ -26,6 +34,10 @@ pub enum PieceHasher {
         digests: Receiver<u64>,
         spare: Receiver<Vec<u8>>,
         thread: Option<JoinHandle<()>>,
+        /// The piece's bytes so far, while they are few (`SMALL_PIECE`).
+        small: Vec<u8>,
+        /// Some of the piece's bytes went to the thread.
+        threaded: bool,
     },
     /// No thread could be started: hashed on the caller's.
     Inline(Box<Xxh3>),
@@ -54,7 +66,14 @@ impl PieceHasher {
             }
         });
         match spawned {
-            Ok(thread) => PieceHasher::Thread { work, digests, spare, thread: Some(thread) },
+            Ok(thread) => PieceHasher::Thread {
+                work,
+                digests,
+                spare,
+                thread: Some(thread),
+                small: Vec::new(),
+                threaded: false,
+            },
             Err(e) => {
                 log::warn!("no thread to hash output pieces ({e}): hashing them on the event loop's");
                 PieceHasher::Inline(Box::new(Xxh3::new()))
@@ -72,8 +91,18 @@ impl PieceHasher {
                 bytes.clear();
                 bytes
             }
-            PieceHasher::Thread { work, spare, .. } => {
+            PieceHasher::Thread { work, spare, small, threaded, .. } => {
+                if !*threaded && small.len() + bytes.len() <= SMALL_PIECE {
+                    small.extend_from_slice(&bytes);
+                    let mut bytes = bytes;
+                    bytes.clear();
+                    return bytes;
+                }
+                *threaded = true;
                 // A thread that is gone (it panicked) fails `end_piece`.
+                if !small.is_empty() {
+                    let _ = work.send(Job::Bytes(std::mem::take(small)));
+                }
                 let _ = work.send(Job::Bytes(bytes));
                 let mut next = spare.try_recv().unwrap_or_default();
                 next.clear();
@@ -91,7 +120,13 @@ impl PieceHasher {
                 hash.reset();
                 Some(digest)
             }
-            PieceHasher::Thread { work, digests, .. } => {
+            PieceHasher::Thread { work, digests, small, threaded, .. } => {
+                if !*threaded {
+                    let digest = xxhash_rust::xxh3::xxh3_64(small);
+                    small.clear();
+                    return Some(digest);
+                }
+                *threaded = false;
                 work.send(Job::End).ok()?;
                 digests.recv().ok()
             }
@@ -107,6 +142,37 @@ impl Drop for PieceHasher {
             *work = closed;
             if let Some(t) = thread.take() {
                 let _ = t.join();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every piece's digest is xxh3 of its bytes, whether they were few
+    /// (hashed where fed), many (on the thread) or crossed from one to the
+    /// other between two feeds.
+    #[test]
+    fn digests_are_the_pieces_xxh3_small_or_large() {
+        let bytes = |n: usize, seed: u8| (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+        let pieces: Vec<Vec<Vec<u8>>> = vec![
+            vec![],
+            vec![bytes(5, 1)],
+            vec![bytes(SMALL_PIECE, 2)],
+            vec![bytes(SMALL_PIECE - 3, 3), bytes(10, 4)],
+            vec![bytes(100, 5), bytes(3 * SMALL_PIECE, 6), bytes(7, 7)],
+            vec![bytes(1, 8), bytes(2, 9)],
+        ];
+        for mut hasher in [PieceHasher::new(), PieceHasher::Inline(Box::new(Xxh3::new()))] {
+            for piece in &pieces {
+                for part in piece {
+                    let back = hasher.feed(part.clone());
+                    assert!(back.is_empty(), "a buffer comes back emptied");
+                }
+                let whole: Vec<u8> = piece.concat();
+                assert_eq!(hasher.end_piece(), Some(xxhash_rust::xxh3::xxh3_64(&whole)), "{} bytes", whole.len());
             }
         }
     }

@@ -2,16 +2,19 @@
 //! (a lock and a copy, no system call), and it writes them in batches every
 //! few milliseconds and syncs them at most once a second.
 //!
-//! The lines are formatted on the loop's thread, so that what a piece's
-//! entry allocated is freed there too: entries freed on this thread left
-//! glibc holding 7 MiB more for a farm of 200,000 tasks (a second malloc
-//! arena), where the bytes of a batch cost nothing to hand over.
+//! The loop hands over each line as a record of bytes (`Entry::encode`)
+//! that this thread formats: entries themselves, freed on this thread,
+//! left glibc holding 7 MiB more for a farm of 200,000 tasks (a second
+//! malloc arena), where the bytes of a batch cost nothing to hand over;
+//! and formatting on the loop's thread cost a farm of 0-ms tasks a third
+//! of what a line cost it.
 //!
 //! One `write` per line on the loop's thread cost a farm of 100,000
 //! zero-millisecond tasks 14 % of its time (docs/PERFORMANCE.md). Batching
 //! costs a head that is killed the last few milliseconds of lines: their
 //! pieces run again on resume, as after any other kill.
 
+use super::line::format_records;
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,13 +50,15 @@ impl Failure {
 
 struct Disk {
     file: File,
+    /// The lines of a batch, formatted from its records.
+    text: Vec<u8>,
     unsynced: bool,
     last_sync: Instant,
     failure: Option<Failure>,
 }
 
 struct Shared {
-    /// Lines handed over and not yet written.
+    /// Records of lines handed over and not yet written.
     pending: Mutex<Vec<u8>>,
     /// The last batch's buffer, emptied, for the next one.
     spare: Mutex<Vec<u8>>,
@@ -79,7 +84,7 @@ impl Flusher {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
-            disk: Mutex::new(Disk { file, unsynced: false, last_sync: Instant::now(), failure: None }),
+            disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: false, last_sync: Instant::now(), failure: None }),
             failed: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -92,14 +97,15 @@ impl Flusher {
         Flusher { shared, thread }
     }
 
-    /// Hands `line` over to be written; reports an earlier write's failure.
-    pub fn append(&self, line: &[u8]) -> Result<(), Failure> {
+    /// Hands a line's record over to be written; reports an earlier
+    /// write's failure.
+    pub fn append(&self, record: &[u8]) -> Result<(), Failure> {
         if self.shared.failed.load(Ordering::Relaxed) {
             return Err(self.failure());
         }
         let waiting = {
             let mut pending = lock(&self.shared.pending);
-            pending.extend_from_slice(line);
+            pending.extend_from_slice(record);
             pending.len()
         };
         if waiting >= MAX_PENDING {
@@ -155,7 +161,10 @@ fn write_pending(shared: &Shared, disk: &mut Disk, sync: bool) {
     let mut batch = std::mem::replace(&mut *lock(&shared.pending), spare);
     let mut result = Ok(());
     if !batch.is_empty() {
-        result = disk.file.write_all(&batch).map_err(|e| ("write a line", e));
+        disk.text.clear();
+        format_records(&batch, &mut disk.text);
+        let Disk { file, text, .. } = disk;
+        result = file.write_all(text).map_err(|e| ("write a line", e));
         disk.unsynced = true;
     }
     batch.clear();

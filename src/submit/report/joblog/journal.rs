@@ -171,7 +171,8 @@ impl Journal {
     pub fn write(&mut self, entry: &mut Entry) -> Result<(), JoblogError> {
         self.seq += 1;
         entry.seq = self.seq;
-        entry.format(&mut self.line);
+        self.line.clear();
+        entry.encode(&mut self.line);
         self.flusher.append(&self.line).map_err(|f| self.failed(f))
     }
 

@@ -159,43 +159,34 @@ impl Entry {
 
     /// The line, with its newline, into `out` (cleared first): UTF-8.
     pub fn format(&self, out: &mut Vec<u8>) {
+        let mut record = Vec::new();
+        self.encode(&mut record);
         out.clear();
-        let outcome = if self.failed.is_some() { "failed" } else { "ok" };
-        for n in [self.seq, self.piece as u64] {
-            push_u64(out, n);
-            out.push(b'\t');
+        format_records(&record, out);
+    }
+
+    /// The entry as a record for [`format_records`], appended to `out`:
+    /// the event loop hands records to the log's writer thread, which
+    /// formats them, so that a farm of 0-ms tasks does not wait for its
+    /// lines to be formatted (they were a third of a line's cost).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let started_ms = (self.started.max(0.0) * 1000.0).round() as u64;
+        let runtime_ms = (self.runtime.as_micros() as u64 + 500) / 1000;
+        for n in [self.seq, self.piece as u64, started_ms, runtime_ms, self.send, self.receive, self.params] {
+            out.extend_from_slice(&n.to_le_bytes());
         }
-        push_clean(out, &self.host);
-        out.push(b'\t');
-        push_millis(out, (self.started.max(0.0) * 1000.0).round() as u64);
-        out.push(b'\t');
-        push_millis(out, (self.runtime.as_micros() as u64 + 500) / 1000);
-        for n in [self.send, self.receive] {
-            out.push(b'\t');
-            push_u64(out, n);
-        }
-        out.push(b'\t');
-        out.extend_from_slice(outcome.as_bytes());
-        out.push(b'\t');
-        for text in [self.failed.as_deref().unwrap_or(""), &self.retries, &self.label] {
-            push_clean(out, text);
-            out.push(b'\t');
-        }
-        push_hex16(out, self.params);
-        out.push(b'\t');
+        out.push(u8::from(self.failed.is_some()) | u8::from(self.output.is_some()) << 1);
         if let Some(s) = self.output {
-            push_u64(out, s.start);
-            out.push(b'+');
-            push_u64(out, s.len);
-            out.push(b':');
-            push_hex16(out, s.hash);
+            for n in [s.start, s.len, s.hash] {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
         }
-        out.push(b'\t');
-        hex(&self.result, out);
-        out.push(b'\t');
-        let check = checksum(out);
-        push_hex16(out, check);
-        out.push(b'\n');
+        let failed = self.failed.as_deref().unwrap_or("");
+        for bytes in [self.host.as_bytes(), failed.as_bytes(), self.retries.as_bytes(), self.label.as_bytes(), &self.result]
+        {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
     }
 
     /// Reads a line (without its newline); the error says what is wrong.
@@ -243,6 +234,89 @@ impl Entry {
             result: unhex(fields[13]).ok_or_else(|| "Result is not hex bytes".to_string())?,
         })
     }
+}
+
+/// Reads the records `Entry::encode` wrote, in this process.
+struct Record<'a>(&'a [u8]);
+
+impl<'a> Record<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        self.take(len as usize)
+    }
+
+    fn text(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.bytes()?).ok()
+    }
+}
+
+/// Formats the records in `records` (`Entry::encode`'s, back to back) as
+/// lines appended to `out`. Records come only from this process; one that
+/// does not read (which would be a bug) ends the batch.
+pub fn format_records(records: &[u8], out: &mut Vec<u8>) {
+    let mut record = Record(records);
+    while !record.0.is_empty() {
+        if format_record(&mut record, out).is_none() {
+            debug_assert!(false, "a job log record that does not read");
+            return;
+        }
+    }
+}
+
+fn format_record(r: &mut Record<'_>, out: &mut Vec<u8>) -> Option<()> {
+    let [seq, piece, started_ms, runtime_ms, send, receive, params] =
+        [r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?];
+    let flags = r.take(1)?[0];
+    let output = if flags & 2 != 0 { Some([r.u64()?, r.u64()?, r.u64()?]) } else { None };
+    let [host, failed, retries, label] = [r.text()?, r.text()?, r.text()?, r.text()?];
+    let result = r.bytes()?;
+    let start = out.len();
+    for n in [seq, piece] {
+        push_u64(out, n);
+        out.push(b'\t');
+    }
+    push_clean(out, host);
+    out.push(b'\t');
+    push_millis(out, started_ms);
+    out.push(b'\t');
+    push_millis(out, runtime_ms);
+    for n in [send, receive] {
+        out.push(b'\t');
+        push_u64(out, n);
+    }
+    out.push(b'\t');
+    out.extend_from_slice(if flags & 1 != 0 { b"failed" } else { b"ok" });
+    out.push(b'\t');
+    for text in [failed, retries, label] {
+        push_clean(out, text);
+        out.push(b'\t');
+    }
+    push_hex16(out, params);
+    out.push(b'\t');
+    if let Some([start, len, hash]) = output {
+        push_u64(out, start);
+        out.push(b'+');
+        push_u64(out, len);
+        out.push(b':');
+        push_hex16(out, hash);
+    }
+    out.push(b'\t');
+    hex(result, out);
+    out.push(b'\t');
+    let check = checksum(&out[start..]);
+    push_hex16(out, check);
+    out.push(b'\n');
+    Some(())
 }
 
 fn parse_span(text: &str) -> Option<Span> {
