@@ -290,6 +290,14 @@ const LIFE: Command = Command {
                     )
                 },
                 Flag {
+                    default: Some("peers when every worker runs protocol 1.5"),
+                    ..Flag::valued(
+                        "borders",
+                        "peers|head",
+                        "Swap strip borders directly between neighbouring workers, or relay them through the head.",
+                    )
+                },
+                Flag {
                     default: Some("10s"),
                     ..Flag::valued(
                         "checkpoint-every",

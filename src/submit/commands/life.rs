@@ -51,6 +51,7 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         checkpoint: opts.checkpoint,
         every: (opts.frames.is_some() || opts.show).then_some(opts.every.unwrap_or(1)),
         deadline: global.timeout.map(|t| started + t),
+        borders: opts.borders,
     };
     let run_started = Instant::now();
     let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, start, &driver_opts, &mut frames)?;
@@ -213,6 +214,7 @@ fn finish(
             ("rounds", Json::Int(i128::from(out.rounds))),
             ("exchange_every", Json::Int(i128::from(out.depth))),
             ("exchange_every_reason", Json::Str(out.depth_reason.clone())),
+            ("borders", Json::Str(out.borders.into())),
             ("round_ms", Json::Float(ms(out.round_time))),
             ("compute_ms", Json::Float(ms(out.compute_time))),
             ("exchange_ms", Json::Float(ms(exchange))),

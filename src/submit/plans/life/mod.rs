@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod driver;
 pub mod fingerprint;
 mod partition;
+pub mod peers;
 pub mod runs;
 pub mod survive;
 
@@ -52,6 +53,8 @@ pub struct LifeOpts {
     /// Generations between border exchanges; None: chosen from measured
     /// round trip and compute time.
     pub exchange_every: Option<u32>,
+    /// `--borders`; None: directly between workers when every worker can.
+    pub borders: Option<peers::Borders>,
     pub checkpoint: Checkpoint,
     /// --checkpoint FILE: each checkpoint is written there too.
     pub checkpoint_file: Option<PathBuf>,
