@@ -7,8 +7,8 @@
 
 use super::context::WorkerContext;
 use super::error::JobError;
-use super::life::get_rows;
 use super::life_peers::{token_hex, Inbox, Side, Token};
+use super::life_rows::get_rows;
 use super::running::{PartialSink, RunningJob};
 use crate::protocol::WireReader;
 use std::cell::RefCell;

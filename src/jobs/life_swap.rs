@@ -13,9 +13,9 @@
 //! a zero token.
 
 use super::error::JobError;
-use super::life::put_rows;
 use super::life_link::PeerLink;
 use super::life_peers::{Inbox, PeerHub, Side, Token, MAX_FEED_ROWS, MAX_QUEUED};
+use super::life_rows::put_rows;
 use crate::protocol::{WireReader, WireWrite};
 use std::cell::RefCell;
 use std::rc::Rc;

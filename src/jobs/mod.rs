@@ -25,6 +25,7 @@ pub mod life;
 pub mod life_ghosts;
 pub mod life_link;
 pub mod life_peers;
+pub mod life_rows;
 pub mod life_swap;
 pub mod loopsum;
 pub mod memory;

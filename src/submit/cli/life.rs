@@ -58,11 +58,10 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
                 o.exchange_every = Some(k);
             }
             "borders" => {
-                o.borders = Some(match text(p, "--borders")?.as_str() {
-                    "peers" => Borders::Peers,
-                    "head" => Borders::Head,
-                    other => return Err(usage(format!("--borders: {other} is not peers or head"))),
-                })
+                let v = text(p, "--borders")?;
+                let borders =
+                    Borders::parse(&v).ok_or_else(|| usage(format!("--borders: {v:?} is not peers or head")))?;
+                o.borders = Some(borders);
             }
             "checkpoint-every" => o.checkpoint = parse_checkpoint(&text(p, "--checkpoint-every")?)?,
             "no-checkpoint" => o.checkpoint = Checkpoint::Off,

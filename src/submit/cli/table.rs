@@ -291,9 +291,10 @@ const LIFE: Command = Command {
                 },
                 Flag {
                     default: Some("peers when every worker runs protocol 1.5"),
+                    complete: Complete::OneOf(&["peers", "head"]),
                     ..Flag::valued(
                         "borders",
-                        "peers|head",
+                        "ROUTE",
                         "Swap strip borders directly between neighbouring workers, or relay them through the head.",
                     )
                 },

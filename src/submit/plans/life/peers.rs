@@ -23,6 +23,10 @@ pub enum Borders {
 }
 
 impl Borders {
+    pub fn parse(text: &str) -> Option<Borders> {
+        [Borders::Peers, Borders::Head].into_iter().find(|b| b.name() == text)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Borders::Peers => "peers",
