@@ -622,15 +622,25 @@ impl<'a> Epoch<'a> {
                 Ok(events) => events,
                 Err(e) => return Stop::Fatal(e),
             };
-            for ev in events {
-                if let SessionEvent::Lost(link, why) = ev {
-                    if self.strips.iter().any(|s| s.link == link) {
-                        return Stop::Lost { link, why, generation };
-                    }
-                }
+            if let Some(stop) = self.lost_in(&events, generation) {
+                return stop;
             }
         }
-        failed
+        let ready = self.engine.ready_links();
+        match self.strips.iter().find(|s| !ready.contains(&s.link)) {
+            Some(s) => Stop::Lost { link: s.link, why: "connection lost".into(), generation },
+            None => failed,
+        }
+    }
+
+    /// The loss of one of this epoch's workers among `events`.
+    fn lost_in(&self, events: &[SessionEvent], generation: u64) -> Option<Stop> {
+        events.iter().find_map(|ev| match ev {
+            SessionEvent::Lost(link, why) if self.strips.iter().any(|s| s.link == *link) => {
+                Some(Stop::Lost { link: *link, why: why.clone(), generation })
+            }
+            _ => None,
+        })
     }
 
     /// Waits for and applies what the workers sent.
@@ -638,13 +648,15 @@ impl<'a> Epoch<'a> {
         if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(Stop::Fatal(SubmitError::Job(format!("--timeout reached at generation {generation}"))));
         }
-        for ev in self.engine.wait(self.events, TICK)? {
+        let events = self.engine.wait(self.events, TICK)?;
+        // A loss first: the frames beside it may be its neighbours saying
+        // that their links to it broke, which it explains.
+        if let Some(stop) = self.lost_in(&events, generation) {
+            return Err(stop);
+        }
+        for ev in events {
             match ev {
-                SessionEvent::Lost(link, why) => {
-                    if self.strips.iter().any(|s| s.link == link) {
-                        return Err(Stop::Lost { link, why, generation });
-                    }
-                }
+                SessionEvent::Lost(..) => {}
                 SessionEvent::Frame(link, frame) => {
                     let job = frame.header.job_id;
                     let Some(i) = self.strips.iter().position(|s| s.link == link && s.job_id == job) else {
