@@ -23,6 +23,9 @@
 //!   band, then its top `ret` rows and bottom `ret` rows (none once the
 //!   strip has peers: they went to the neighbours); `2 Strip`
 //!   generation u64, first_row u32, rows; `3 PeersReady` (empty).
+//! - (1.5) `6 Fill` density f64, seed u64, first_row u32 instead of Loads:
+//!   the strip is the rows of a `--random` board from its first row
+//!   (`life::random`), made on the bands' threads; answered by `4 Filled`.
 //! - result: generation u64, population u64.
 
 use super::context::WorkerContext;
@@ -50,9 +53,11 @@ pub const OP_STEP: u8 = 2;
 pub const OP_SNAPSHOT: u8 = 3;
 pub const OP_PEERS: u8 = 4;
 pub const OP_PEER_STEP: u8 = 5;
+pub const OP_FILL: u8 = 6;
 pub const PART_BORDERS: u8 = 1;
 pub const PART_STRIP: u8 = 2;
 pub const PART_PEERS_READY: u8 = 3;
+pub const PART_FILLED: u8 = 4;
 
 const FLAG_WRAP_X: u8 = 1;
 const FLAG_DEAD_TOP: u8 = 2;
@@ -174,6 +179,8 @@ struct Running {
     inbox_bytes: u64,
     /// A `PeerStep` (steps, depth, ret) waiting for its ghost rows.
     waiting: Option<(u32, u32, u32)>,
+    /// Bands still being filled by a `Fill`.
+    filling: usize,
     ctx: WorkerContext,
 }
 
@@ -219,6 +226,7 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
         peers: None,
         inbox_bytes: 0,
         waiting: None,
+        filling: 0,
         ctx,
     }))
 }
@@ -246,6 +254,12 @@ impl Band {
 thread_local! {
     /// Each compute thread's kernel buffers, reused round after round.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// What a band's `Fill` task hands back.
+struct BandFilled {
+    index: usize,
+    band: Band,
 }
 
 /// What a band's task hands back.
@@ -302,6 +316,47 @@ impl Running {
         let mut need = memory_need(&self.p, margin, self.bands.len());
         need.bytes = need.bytes.saturating_add(self.inbox_bytes);
         need
+    }
+
+    /// `Fill`: the strip's rows of a `--random` board, one task a band.
+    fn fill(&mut self, r: &mut WireReader) -> Result<(), JobError> {
+        let density = r.f64("life.fill.density")?;
+        let seed = r.u64("life.fill.seed")?;
+        let first_row = r.u32("life.fill.first_row")?;
+        r.finish("life fill")?;
+        let rows = self.p.rows;
+        if self.loaded != 0 || self.filling != 0 || !(0.0..=1.0).contains(&density) {
+            return Err(JobError::bad_params(format!(
+                "life: fill with density {density} after {} rows were loaded: need a density in 0..=1, \
+                 before any Load or Fill",
+                self.loaded
+            )));
+        }
+        if first_row.checked_add(rows).is_none() {
+            return Err(JobError::bad_params(format!("life: fill from row {first_row} runs past row 2^32")));
+        }
+        let (width, words) = (self.p.width, self.geom.words);
+        let _ = self.bands()?;
+        for index in 0..self.bands.len() {
+            let Some(mut band) = self.bands[index].take() else { continue };
+            self.pending.push(Box::new(move |_: &AtomicBool| {
+                let own = band.margin_top * words..(band.margin_top + band.own) * words;
+                let first = first_row + band.start as u32;
+                crate::life::random::fill_rows(&mut band.rows[own], width, first, band.own as u32, density, seed);
+                Box::new(BandFilled { index, band }) as TaskOutput
+            }));
+            self.filling += 1;
+        }
+        Ok(())
+    }
+
+    fn band_filled(&mut self, done: BandFilled, sink: &mut dyn PartialSink) {
+        self.bands[done.index] = Some(done.band);
+        self.filling -= 1;
+        if self.filling == 0 {
+            self.loaded = self.p.rows;
+            sink.partial(&[PART_FILLED]);
+        }
     }
 
     /// `Peers`: registers the strip's feeds and dials its neighbours.
@@ -537,6 +592,7 @@ impl RunningJob for Running {
             }
             OP_PEERS => self.peers(&mut r, sink),
             OP_PEER_STEP => self.peer_step(&mut r),
+            OP_FILL => self.fill(&mut r),
             op => Err(JobError::bad_params(format!("life: unknown op {op}"))),
         }
     }
@@ -556,6 +612,13 @@ impl RunningJob for Running {
     }
 
     fn task_done(&mut self, output: TaskOutput, sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        let output = match output.downcast::<BandFilled>() {
+            Ok(filled) => {
+                self.band_filled(*filled, sink);
+                return Ok(());
+            }
+            Err(other) => other,
+        };
         let done: BandDone = expect_output(output, "life")?;
         let Some(round) = self.round.as_mut() else {
             return Err(JobError::failed("internal error: life band came back outside a round"));

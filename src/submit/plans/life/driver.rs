@@ -64,6 +64,10 @@ pub struct DriverOpts {
     pub deadline: Option<Instant>,
     /// `--borders`; None: directly between workers when all can.
     pub borders: Option<Borders>,
+    /// The board at generation 0 is `--random DENSITY --seed S`: workers
+    /// of protocol 1.5 fill their own strips rather than take them through
+    /// the head's link.
+    pub random: Option<(f64, u64)>,
 }
 
 /// Receives the whole board at chosen generations (frames, --show).
@@ -159,6 +163,8 @@ struct Strip {
     answered: bool,
     /// Its `Peers` op has been taken.
     peers_ready: bool,
+    /// Its rows have all come (loaded, or filled by the worker).
+    loaded: bool,
     /// Rows each border of this round's answer must have.
     ret: u32,
     /// Rows of the snapshot under way received.
@@ -250,6 +256,8 @@ struct Epoch<'a> {
     /// Whether this epoch may, and does, swap borders between workers.
     peers_allowed: bool,
     peers: bool,
+    /// The workers fill their strips of the random board at generation 0.
+    fill: Option<(f64, u64)>,
     /// Rounds started in this epoch, and those whose ghost rows came from
     /// the neighbours.
     rounds: u64,
@@ -270,6 +278,7 @@ impl<'a> Epoch<'a> {
             gathering: None,
             peers_allowed: false,
             peers: false,
+            fill: None,
             rounds: 0,
             peer_rounds: 0,
         }
@@ -295,16 +304,15 @@ impl<'a> Epoch<'a> {
         let plan = partition(self.height, &hosts);
         let cap = plan.iter().map(|p| p.2).min().unwrap_or(1).min(MAX_DEPTH);
         let links: Vec<usize> = plan.iter().map(|p| p.0).collect();
-        self.peers = self.peers_allowed && {
-            let old = peers::unable(self.engine, &links);
-            if !old.is_empty() && self.opts.borders == Some(Borders::Peers) {
-                snaps.note(&format!(
-                    "life: {} run piworker before protocol 1.5; relaying borders through the head",
-                    old.join(", ")
-                ));
-            }
-            old.is_empty()
-        };
+        let old = peers::unable(self.engine, &links);
+        if !old.is_empty() && self.peers_allowed && self.opts.borders == Some(Borders::Peers) {
+            snaps.note(&format!(
+                "life: {} run piworker before protocol 1.5; relaying borders through the head",
+                old.join(", ")
+            ));
+        }
+        self.peers = self.peers_allowed && old.is_empty();
+        self.fill = self.opts.random.filter(|_| old.is_empty() && generation == 0);
         self.out.borders = if self.peers { Borders::Peers.name() } else { Borders::Head.name() };
         self.out.strips = plan
             .iter()
@@ -324,7 +332,10 @@ impl<'a> Epoch<'a> {
         let settled = |measured: u32| self.opts.exchange_every.is_some() || measured >= 2;
         self.start_jobs(&plan, board, generation, depth, cap)?;
         if self.peers {
-            self.introduce(&links, cap, generation)?;
+            self.introduce(&links, cap)?;
+        }
+        while self.strips.iter().any(|s| !s.loaded || (self.peers && !s.peers_ready)) {
+            self.pump(generation)?;
         }
         let mut last_checkpoint = Instant::now();
         while generation < self.opts.generations {
@@ -475,6 +486,16 @@ impl<'a> Epoch<'a> {
             let limit = LOAD_CHUNK_BYTES.min(self.engine.link_max_frame(link).saturating_sub(64));
             let per_chunk = (limit / row_bytes).max(1) as u32;
             let (mut at, mut sent) = (0, frame.payload.len() as u64);
+            if let Some((density, seed)) = self.fill {
+                // The worker makes the rows; the head has them already.
+                let mut payload = vec![wire::OP_FILL];
+                payload.put_f64(density);
+                payload.put_u64(seed);
+                payload.put_u32(first);
+                self.engine.send(link, FrameType::Data, job_id, &payload);
+                sent += payload.len() as u64;
+                at = rows;
+            }
             while at < rows {
                 let count = per_chunk.min(rows - at);
                 let mut payload = Vec::with_capacity(5 + count as usize * row_bytes);
@@ -496,6 +517,7 @@ impl<'a> Epoch<'a> {
                 bottom,
                 answered: false,
                 peers_ready: false,
+                loaded: self.fill.is_none(),
                 ret,
                 snapshot_rows: 0,
                 result: None,
@@ -509,16 +531,14 @@ impl<'a> Epoch<'a> {
     }
 
     /// Tells every strip its neighbours (`max_rows`: the deepest borders
-    /// a round sends) and waits until all have registered their feeds, so
-    /// that no strip's rows reach a neighbour that does not know them yet.
-    fn introduce(&mut self, links: &[usize], max_rows: u32, generation: u64) -> Result<(), Stop> {
+    /// a round sends). The caller waits until all have registered their
+    /// feeds, so that no strip's rows reach a neighbour that does not know
+    /// them yet.
+    fn introduce(&mut self, links: &[usize], max_rows: u32) -> Result<(), Stop> {
         let ops = peers::peer_ops(self.engine, links, self.opts.edges, max_rows)?;
         for (s, op) in self.strips.iter_mut().zip(ops) {
             s.run.sent += op.len() as u64;
             self.engine.send(s.link, FrameType::Data, s.job_id, &op);
-        }
-        while self.strips.iter().any(|s| !s.peers_ready) {
-            self.pump(generation)?;
         }
         Ok(())
     }
@@ -682,6 +702,10 @@ impl<'a> Epoch<'a> {
                     wire::PART_STRIP => self.on_strip(i, &mut r).map_err(|e| bad(format!("bad strip: {e}"))),
                     wire::PART_PEERS_READY => {
                         self.strips[i].peers_ready = true;
+                        Ok(())
+                    }
+                    wire::PART_FILLED => {
+                        self.strips[i].loaded = true;
                         Ok(())
                     }
                     other => Err(bad(format!("unknown life partial {other}"))),
