@@ -35,6 +35,6 @@ impl WorkerContext {
     /// A context with no job programs and the given budget, for a client
     /// of this minor.
     pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
-        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR, peers: PeerHub::loopback() }
+        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR, peers: PeerHub::isolated() }
     }
 }

@@ -854,6 +854,70 @@ mod tests {
         }
     }
 
+    /// A strip filled by the worker is the board's rows from its first row
+    /// (as the head fills the whole board), whatever its bands.
+    #[test]
+    fn a_filled_strip_is_the_random_boards_rows() {
+        for threads in [1, 3] {
+            let p = Params { peers: false, ..strip(70, 8, 2) };
+            let mut job = start_job(&p, threads);
+            let mut sink = Sink(Vec::new());
+            let mut fill = vec![OP_FILL];
+            fill.put_f64(0.4);
+            fill.put_u64(9);
+            fill.put_u32(5);
+            job.input(&fill, &mut sink).expect("fill");
+            drain(&mut job, &mut sink);
+            assert_eq!(sink.0.pop().expect("filled"), vec![PART_FILLED]);
+            assert!(job.input(&fill, &mut sink).is_err(), "a second fill");
+            job.input(&[OP_SNAPSHOT], &mut sink).expect("snapshot");
+            let got: Vec<u8> = sink.0.iter().flat_map(|part| part[13..].to_vec()).collect();
+            let mut want = vec![0u64; 2 * 13];
+            crate::life::random::fill_rows(&mut want, 70, 0, 13, 0.4, 9);
+            let mut bytes = Vec::new();
+            put_rows(&mut bytes, &want[10..]);
+            assert_eq!(got, bytes, "{threads} threads");
+        }
+    }
+
+    /// Peers and PeerStep on a strip without flag 8, a PeerStep before
+    /// Peers, sides that do not match the edges, a fill with a bad
+    /// density: errors, not panics.
+    #[test]
+    fn bad_peer_and_fill_ops_are_errors() {
+        use crate::jobs::life_swap::{encode_peers, SideSpec};
+        let mut sink = Sink(Vec::new());
+        let side = SideSpec { receive: [1; 16], address: "127.0.0.1:1".into(), send: [2; 16] };
+        let peers = |up: &SideSpec, down: &SideSpec| [vec![OP_PEERS], encode_peers(2, up, down)].concat();
+        let mut plain = start_job(&strip(64, 4, 1), 1);
+        assert!(plain.input(&peers(&SideSpec::DEAD, &SideSpec::DEAD), &mut sink).is_err(), "no flag 8");
+        let flagged = Params { peers: true, dead_top: true, dead_bottom: true, ..strip(64, 4, 1) };
+        let mut job = start_job(&flagged, 1);
+        let mut step = vec![OP_PEER_STEP];
+        step.put_u32(1);
+        step.put_u32(1);
+        step.put_u32(1);
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        put_rows(&mut load, &[1, 2, 3, 4]);
+        job.input(&load, &mut sink).expect("load");
+        assert!(job.input(&step, &mut sink).is_err(), "a peer step before peers");
+        let err = job.input(&peers(&side, &SideSpec::DEAD), &mut sink).expect_err("a neighbour on a dead edge");
+        assert!(err.message.contains("upper side of peers must be empty"), "{err}");
+        let mut fill = vec![OP_FILL];
+        fill.put_f64(1.5);
+        fill.put_u64(1);
+        fill.put_u32(0);
+        assert!(start_job(&strip(64, 4, 1), 1).input(&fill, &mut sink).is_err(), "density 1.5");
+        // Both edges dead: no neighbour, so a peer step runs at once.
+        job.input(&peers(&SideSpec::DEAD, &SideSpec::DEAD), &mut sink).expect("peers");
+        assert_eq!(sink.0.pop().expect("ready"), vec![PART_PEERS_READY]);
+        job.input(&step, &mut sink).expect("peer step");
+        drain(&mut job, &mut sink);
+        let borders = sink.0.pop().expect("borders");
+        assert_eq!(borders.len(), 33, "numbers only: the rows went to the neighbours");
+    }
+
     /// Ops out of order, short, oversized or with bad numbers: an error
     /// each, never a panic.
     #[test]
