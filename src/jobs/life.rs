@@ -393,13 +393,17 @@ impl Running {
     }
 
     /// Starts the waiting round if its ghost rows have come; reports a
-    /// link to a neighbour that failed.
+    /// link to a neighbour that failed. Only a strip that waits for rows
+    /// (here) or sends them (at a round's end) reports one: after the last
+    /// round a neighbour's strip may end before this one, and the feed that
+    /// then fails was needed by nobody.
     fn start_waiting(&mut self) -> Result<(), JobError> {
-        let Some(peers) = self.peers.as_mut() else { return Ok(()) };
+        let (Some(peers), Some((steps, depth, ret))) = (self.peers.as_mut(), self.waiting) else {
+            return Ok(());
+        };
         if let Some(why) = peers.failure() {
             return Err(JobError::failed(why));
         }
-        let Some((steps, depth, ret)) = self.waiting else { return Ok(()) };
         if !peers.ready(self.generation) {
             return Ok(());
         }
