@@ -11,7 +11,8 @@
 # Knobs (environment):
 #   NET_PROFILES   profiles to run (lab-100 pi4-gigabit pi3-usb)
 #   NET_PIS        cluster sizes (1 2 4 8); speed-ups need 1 among them
-#   NET_WORKLOADS  (loopsum pi primes primes-output reduce echo life exec farm)
+#   NET_WORKLOADS  (loopsum pi primes primes-output reduce echo life exec farm);
+#                  also life-head: life with --borders head, to compare
 #   NET_REPS       runs of each job on each cluster (2); the table shows the median
 #   NET_TRANSFER_SECS  the transfers are sized to take this long on the
 #                  shaped link (6): reduce and echo move rate x SECS bytes,
@@ -123,6 +124,13 @@ job_args() {
                 --checkpoint-every "$(awk -v d="$d" 'BEGIN { printf "%.0fs", 10 * d }')")
             LABEL="life ${life_size}x${life_size}, $life_gens generations"
             ;;
+        life-head)
+            # The same, with the borders relayed through the head (as
+            # before protocol 1.5), to compare with the direct swap.
+            job_args life
+            ARGS+=(--borders head)
+            LABEL="$LABEL, borders through the head"
+            ;;
         exec) ARGS=(exec crunch --range "0..$exec_units" --pieces 32 --output /dev/null) LABEL="exec, 32 pieces (2 MiB out)" ;;
         farm) ARGS=(farm spin) INPUT=$tmp/farm.txt LABEL="farm of $farm_tasks spin tasks of $farm_ms ms" ;;
         *) die "unknown workload '$1' in NET_WORKLOADS" ;;
@@ -154,9 +162,10 @@ run_job() {
         T[$key]+="$secs_taken " R[$key]+="$rate "
         printf '  %-13s %-11s %d Pis: %8.2f s, head link %7.2f MB/s of %.2f\n' "$1" "$profile" "$2" \
             "$secs_taken" "$rate" "$shaped_mbs"
-        if [ "$1" = life ]; then
+        if [[ $1 == life* ]]; then
             python3 -c 'import json, sys; v = json.load(sys.stdin); print("    life:", ", ".join(
-                f"{k} {v[k]}" for k in ("rounds", "exchange_every", "compute_ms", "exchange_ms", "snapshots", "snapshot_ms")))' \
+                f"{k} {v.get(k)}" for k in ("borders", "rounds", "exchange_every", "round_ms", "compute_ms",
+                                            "exchange_ms", "snapshots", "snapshot_ms", "wall_ms")))' \
                 <"$tmp/out"
         fi
         rm -f "$tmp/primes.txt"

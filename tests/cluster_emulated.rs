@@ -245,6 +245,26 @@ fn jobs(dir: &Path) -> Vec<Job> {
                 ],
             )
         },
+        // The same board with its borders relayed through the head rather
+        // than swapped between the emulated Pis (the run above).
+        job(
+            "life, borders through the head",
+            &[
+                "life",
+                "--random",
+                "0.3",
+                "--seed",
+                "4",
+                "--width",
+                "300",
+                "--height",
+                "200",
+                "--generations",
+                "300",
+                "--borders",
+                "head",
+            ],
+        ),
         Job { input: farm, ..job("farm", &["farm", "spin"]) },
         Job { output: Some("--output"), ..job("exec", &["exec", "count", "--range", "0..3000", "--pieces", "12"]) },
     ]

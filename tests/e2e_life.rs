@@ -221,12 +221,22 @@ fn methuselahs_reach_their_published_lifespans_and_populations() {
 
 /// A worker killed mid-run: its strip is rebuilt from the last checkpoint
 /// on the two hosts left, and the final board is the one an unbroken run
-/// gives (and the reference's).
+/// gives (and the reference's); with borders swapped between the workers
+/// (its neighbours' links to it break too) and relayed through the head.
 #[test]
 fn a_worker_killed_mid_run_is_rebuilt_from_the_checkpoint() {
+    killed_mid_run("peers");
+}
+
+#[test]
+fn a_worker_killed_mid_run_is_rebuilt_from_the_checkpoint_with_borders_through_the_head() {
+    killed_mid_run("head");
+}
+
+fn killed_mid_run(borders: &str) {
     let mut pool = workers(3, "1");
     let hosts = host_list(&pool);
-    let dir = scratch("kill");
+    let dir = scratch(&format!("kill-{borders}"));
     let start = RefBoard::random(256, 256, 0.3, 7);
     let input = dir.join("start.rle");
     write_rle(&start, &input);
@@ -251,6 +261,8 @@ fn a_worker_killed_mid_run_is_rebuilt_from_the_checkpoint() {
             frames.to_str().unwrap(),
             "--every",
             "1000",
+            "--borders",
+            borders,
         ]
         .map(String::from)
         .to_vec()
@@ -276,6 +288,7 @@ fn a_worker_killed_mid_run_is_rebuilt_from_the_checkpoint() {
     assert!(lost < 6000, "the worker was lost mid-run, not after it: {lost}");
     assert!(run.stderr.contains("resuming from the checkpoint"), "{}", run.stderr);
     assert_eq!(json["strips"].as_array().unwrap().len(), 2, "the last epoch ran on the two hosts left");
+    assert_eq!(json["borders"], borders, "{}", run.stderr);
     // Every frame around the loss, and the final board, are the reference's.
     let mut want = start;
     for g in (1000..=6000).step_by(1000) {

@@ -106,7 +106,16 @@ fn client(w: &Worker) -> RawClient {
 }
 
 fn strip(width: u32, rows: u32, margin: u32) -> life::Params {
-    life::Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
+    life::Params {
+        width,
+        rows,
+        margin,
+        wrap_x: false,
+        dead_top: false,
+        dead_bottom: false,
+        peers: false,
+        generation: 0,
+    }
 }
 
 /// The most rows of `width` cells (margin 1, one thread) that fit `budget`.

@@ -55,6 +55,7 @@ fn sample(meta: &str) -> &'static str {
         "RATE" => "100mbit",
         "TIME" => "0.3ms",
         "X" => "0.5",
+        "ROUTE" => "head",
         other => panic!("no sample value for {other}: add one to tests/pisubmit_flags.rs"),
     }
 }

@@ -9,6 +9,7 @@
 use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
 use crate::jobs::exec::ExecEnv;
+use crate::jobs::life_peers::PeerHub;
 use crate::jobs::memory::MemoryBudget;
 use crate::jobs::{self, JobError, PartialSink, RunningJob, TaskOutput, WorkerContext};
 use crate::net::{FramedConn, InputBuf, Io};
@@ -61,6 +62,8 @@ pub struct Env<'a> {
     pub connections_full: Option<usize>,
     /// What jobs may allocate; each job holds its share until it is dropped.
     pub memory: &'a Rc<MemoryBudget>,
+    /// Life strips and the border feeds their neighbours send them.
+    pub peers: &'a Rc<PeerHub>,
 }
 
 /// Where a connection is in its handshake.
@@ -508,7 +511,8 @@ impl Connection {
         }
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
         let (exec, memory) = (Some(Arc::clone(env.exec)), Rc::clone(env.memory));
-        let ctx = WorkerContext { threads, exec, memory, client_minor: self.client_minor };
+        let peers = Rc::clone(env.peers);
+        let ctx = WorkerContext { threads, exec, memory, client_minor: self.client_minor, peers };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),
@@ -592,8 +596,10 @@ impl Connection {
 
     /// Hands on the output streaming jobs made since the last call; holds
     /// it back while the client is not reading (the job's tasks then
-    /// stop too: see `exec`). Says whether any output moved.
-    pub fn poll_streams(&mut self) -> bool {
+    /// stop too: see `exec`). A job may also have work that waited on
+    /// something outside its connection (a life strip on its neighbours'
+    /// rows): its tasks go to the pool. Says whether any output moved.
+    pub fn poll_streams(&mut self, pool: &Pool, conn: usize) -> bool {
         if self.framed.pending_output() > OUTPUT_HIGH_WATER {
             return false;
         }
@@ -602,8 +608,9 @@ impl Connection {
         for job_id in ids {
             let Some(slot) = self.jobs.get_mut(&job_id) else { continue };
             let mut sink = FrameSink { framed: &mut self.framed, job_id };
-            if let Err(e) = slot.job.poll_output(&mut sink) {
-                self.job_error(job_id, e);
+            match slot.job.poll_output(&mut sink) {
+                Ok(()) => self.submit_new_tasks(job_id, pool, conn),
+                Err(e) => self.job_error(job_id, e),
             }
         }
         self.framed.pending_output() > before

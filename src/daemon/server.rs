@@ -24,6 +24,7 @@ use super::status::StatusSource;
 use crate::jobs::child::Limits as ChildLimits;
 use crate::jobs::exec::ExecEnv;
 use crate::jobs::jobdir::JobDirs;
+use crate::jobs::life_peers::PeerHub;
 use crate::jobs::memory::MemoryBudget;
 use crate::protocol::auth::load_key;
 use crate::protocol::discovery::Announce;
@@ -118,12 +119,22 @@ struct Server {
     stop_deadline: Option<Instant>,
     exec: Arc<ExecEnv>,
     memory: Rc<MemoryBudget>,
+    peers: Rc<PeerHub>,
     /// When `sweep` is next due.
     next_sweep: Instant,
     /// Lists of connection keys, kept between uses so that the loop's
     /// steady path allocates nothing.
     sweep_keys: Vec<usize>,
     touched: Vec<usize>,
+}
+
+/// What life strips need to swap borders with their neighbours: the key
+/// to prove, and this worker's own --allow list as the only addresses it
+/// dials (docs/SECURITY.md).
+fn peer_hub(config: &Config, key: Option<&Vec<u8>>, exec: &Arc<ExecEnv>) -> Rc<PeerHub> {
+    let allow = config.allow.clone();
+    let may_dial = Arc::new(move |ip| super::allow::allowed(&allow, ip));
+    PeerHub::new(key.map(|k| Arc::new(k.clone())), may_dial, Arc::clone(&exec.wake))
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -186,6 +197,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let discovery =
         if config.discovery { start_discovery(&poll, local, &welcome, cluster_key.is_some()) } else { None };
     let status = StatusSource::new(config.host_root.clone(), local, cpus.first().copied().unwrap_or(0));
+    let peers = peer_hub(&config, cluster_key.as_ref(), &exec);
     notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
     let mut server = Server {
         poll,
@@ -214,6 +226,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         stop_deadline: None,
         exec,
         memory: super::memory::budget(config.memory, &config.host_root),
+        peers,
         next_sweep: Instant::now() + TICK,
         sweep_keys: Vec::new(),
         touched: Vec::new(),
@@ -299,6 +312,7 @@ impl Server {
             exec: &self.exec,
             connections_full: self.admission.finished_full().then_some(self.limits.max_connections),
             memory: &self.memory,
+            peers: &self.peers,
         };
         let conn = &mut self.conns[key];
         conn.pump(&env);
@@ -320,7 +334,7 @@ impl Server {
                 return self.drop_connection(key);
             }
             let conn = &mut self.conns[key];
-            if stream_rounds > 0 && conn.has_streams() && conn.poll_streams() {
+            if stream_rounds > 0 && conn.has_streams() && conn.poll_streams(&self.pool, key) {
                 stream_rounds -= 1;
                 continue;
             }
@@ -373,7 +387,7 @@ impl Server {
             self.conns.iter().filter(|(_, c)| c.has_streams()).map(|(k, _)| k).collect()
         };
         for key in streaming {
-            let _ = self.conns[key].poll_streams();
+            let _ = self.conns[key].poll_streams(&self.pool, key);
             if !touched.contains(&key) {
                 touched.push(key);
             }

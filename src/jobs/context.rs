@@ -2,6 +2,7 @@
 //! job programs, memory budget).
 
 use super::exec_env::ExecEnv;
+use super::life_peers::PeerHub;
 use super::memory;
 use crate::protocol::frame::PROTOCOL_MINOR;
 use std::rc::Rc;
@@ -19,6 +20,8 @@ pub struct WorkerContext {
     /// The protocol minor the client's Hello announced: which encodings
     /// its partials may use (`protocol::versions`).
     pub client_minor: u8,
+    /// The worker's life strips and the border feeds between them.
+    pub peers: Rc<PeerHub>,
 }
 
 impl WorkerContext {
@@ -32,6 +35,6 @@ impl WorkerContext {
     /// A context with no job programs and the given budget, for a client
     /// of this minor.
     pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
-        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR }
+        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR, peers: PeerHub::isolated() }
     }
 }

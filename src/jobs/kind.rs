@@ -14,6 +14,7 @@ pub enum JobKind {
     Life,
     Exec,
     JobList,
+    LifeGhosts,
 }
 
 /// Whether a kind takes an input stream after its Submit.
@@ -35,7 +36,7 @@ struct KindInfo {
 
 /// The one list of job kinds. A new kind is a row here, a variant above,
 /// an arm in `jobs::start`, and its own file.
-const KINDS: [KindInfo; 10] = [
+const KINDS: [KindInfo; 11] = [
     KindInfo { kind: JobKind::Loopsum, code: 1, name: "loopsum", input: Input::None },
     KindInfo { kind: JobKind::Pi, code: 2, name: "pi", input: Input::None },
     KindInfo { kind: JobKind::Primes, code: 3, name: "primes", input: Input::None },
@@ -46,6 +47,7 @@ const KINDS: [KindInfo; 10] = [
     KindInfo { kind: JobKind::Life, code: 8, name: "life", input: Input::Required },
     KindInfo { kind: JobKind::Exec, code: 9, name: "exec", input: Input::Optional },
     KindInfo { kind: JobKind::JobList, code: 10, name: "jobs", input: Input::None },
+    KindInfo { kind: JobKind::LifeGhosts, code: 11, name: "life-ghosts", input: Input::Required },
 ];
 
 impl JobKind {
@@ -114,6 +116,7 @@ mod tests {
             JobKind::Life,
             JobKind::Exec,
             JobKind::JobList,
+            JobKind::LifeGhosts,
         ];
         for kind in variants {
             assert_eq!(KINDS.iter().filter(|k| k.kind == kind).count(), 1, "{kind:?}");

@@ -15,18 +15,26 @@
 //!   generation u64.
 //! - head to worker, one op per `Data` frame: `1 Load` first_row u32, rows;
 //!   `2 Step` steps u32, depth u32, ret u32, ghost rows above then below
-//!   (depth rows each, none for a dead edge); `3 Snapshot`.
+//!   (depth rows each, none for a dead edge); `3 Snapshot`; with flag 8
+//!   (protocol 1.5) also `4 Peers` (`life_swap.rs`) and `5 PeerStep` steps
+//!   u32, depth u32, ret u32, whose ghost rows come from the neighbours.
 //! - worker to head, one per `Partial`: `1 Borders` generation u64,
 //!   population u64, compute_ns u64 and row_updates u64 of the slowest
-//!   band, then its top `ret` rows and bottom `ret` rows; `2 Strip`
-//!   generation u64, first_row u32, rows.
+//!   band, then its top `ret` rows and bottom `ret` rows (none once the
+//!   strip has peers: they went to the neighbours); `2 Strip`
+//!   generation u64, first_row u32, rows; `3 PeersReady` (empty).
+//! - (1.5) `6 Fill` density f64, seed u64, first_row u32 instead of Loads:
+//!   the strip is the rows of a `--random` board from its first row
+//!   (`life::random`), made on the bands' threads; answered by `4 Filled`.
 //! - result: generation u64, population u64.
 
 use super::context::WorkerContext;
 use super::error::JobError;
+pub use super::life_rows::{get_rows, put_rows};
+use super::life_swap::{inbox_bytes, StripPeers, StripShape};
 use super::memory::{times, Need, Reservation, JOB_BASE_BYTES};
 use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
-use crate::life::board::{last_word_mask, words_per_row};
+use crate::life::board::words_per_row;
 use crate::life::kernel::{advance, FixedSides, Geometry, Scratch};
 use crate::protocol::{WireReader, WireWrite};
 use std::cell::RefCell;
@@ -43,12 +51,18 @@ const STRIP_CHUNK_BYTES: usize = 4 << 20;
 pub const OP_LOAD: u8 = 1;
 pub const OP_STEP: u8 = 2;
 pub const OP_SNAPSHOT: u8 = 3;
+pub const OP_PEERS: u8 = 4;
+pub const OP_PEER_STEP: u8 = 5;
+pub const OP_FILL: u8 = 6;
 pub const PART_BORDERS: u8 = 1;
 pub const PART_STRIP: u8 = 2;
+pub const PART_PEERS_READY: u8 = 3;
+pub const PART_FILLED: u8 = 4;
 
 const FLAG_WRAP_X: u8 = 1;
 const FLAG_DEAD_TOP: u8 = 2;
 const FLAG_DEAD_BOTTOM: u8 = 4;
+const FLAG_PEERS: u8 = 8;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Params {
@@ -59,6 +73,8 @@ pub struct Params {
     pub wrap_x: bool,
     pub dead_top: bool,
     pub dead_bottom: bool,
+    /// Borders may swap with the neighbours directly (protocol 1.5).
+    pub peers: bool,
     pub generation: u64,
 }
 
@@ -71,7 +87,8 @@ impl Params {
         let flag = |on: bool, bit: u8| if on { bit } else { 0 };
         let flags = flag(self.wrap_x, FLAG_WRAP_X)
             | flag(self.dead_top, FLAG_DEAD_TOP)
-            | flag(self.dead_bottom, FLAG_DEAD_BOTTOM);
+            | flag(self.dead_bottom, FLAG_DEAD_BOTTOM)
+            | flag(self.peers, FLAG_PEERS);
         p.put_u8(flags);
         p.put_u64(self.generation);
         p
@@ -83,7 +100,7 @@ impl Params {
         let flags = r.u8("life.flags")?;
         let generation = r.u64("life.generation")?;
         r.finish("life params")?;
-        if flags & !(FLAG_WRAP_X | FLAG_DEAD_TOP | FLAG_DEAD_BOTTOM) != 0 {
+        if flags & !(FLAG_WRAP_X | FLAG_DEAD_TOP | FLAG_DEAD_BOTTOM | FLAG_PEERS) != 0 {
             return Err(JobError::bad_params(format!("life: unknown flags {flags:#04x}")));
         }
         if width == 0 || width > MAX_WIDTH {
@@ -104,33 +121,10 @@ impl Params {
             wrap_x: flags & FLAG_WRAP_X != 0,
             dead_top: flags & FLAG_DEAD_TOP != 0,
             dead_bottom: flags & FLAG_DEAD_BOTTOM != 0,
+            peers: flags & FLAG_PEERS != 0,
             generation,
         })
     }
-}
-
-/// Appends packed rows as little-endian words.
-pub fn put_rows(out: &mut Vec<u8>, rows: &[u64]) {
-    out.reserve(rows.len() * 8);
-    for w in rows {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-}
-
-/// Reads packed rows written by `put_rows`, clearing bits past the width.
-pub fn get_rows(bytes: &[u8], width: u32, into: &mut [u64]) -> Result<(), JobError> {
-    let words = words_per_row(width);
-    if bytes.len() != into.len() * 8 {
-        return Err(JobError::bad_params(format!("life: expected {} row bytes, got {}", into.len() * 8, bytes.len())));
-    }
-    for (w, b) in into.iter_mut().zip(bytes.chunks_exact(8)) {
-        *w = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-    }
-    let mask = last_word_mask(width);
-    for row in into.chunks_mut(words) {
-        row[words - 1] &= mask;
-    }
-    Ok(())
 }
 
 /// One thread's share of the strip: its own rows between two margins.
@@ -179,6 +173,15 @@ struct Running {
     /// What the strip holds of the worker's memory budget; a step with
     /// deeper ghost rows resizes it first.
     memory: Reservation,
+    /// Its neighbours, once `Peers` has come; the inbox of their rows is
+    /// part of the reservation.
+    peers: Option<StripPeers>,
+    inbox_bytes: u64,
+    /// A `PeerStep` (steps, depth, ret) waiting for its ghost rows.
+    waiting: Option<(u32, u32, u32)>,
+    /// Bands still being filled by a `Fill`.
+    filling: usize,
+    ctx: WorkerContext,
 }
 
 /// What a strip of `p.rows` rows costs with `margin` ghost rows per side,
@@ -220,6 +223,11 @@ pub(super) fn start(payload: &[u8], ctx: WorkerContext) -> Result<Box<dyn Runnin
         round: None,
         pending: Vec::new(),
         memory,
+        peers: None,
+        inbox_bytes: 0,
+        waiting: None,
+        filling: 0,
+        ctx,
     }))
 }
 
@@ -246,6 +254,12 @@ impl Band {
 thread_local! {
     /// Each compute thread's kernel buffers, reused round after round.
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// What a band's `Fill` task hands back.
+struct BandFilled {
+    index: usize,
+    band: Band,
 }
 
 /// What a band's task hands back.
@@ -297,7 +311,129 @@ impl Running {
         Ok(())
     }
 
+    /// What the strip costs with `margin` ghost rows, and its inbox.
+    fn need(&self, margin: u32) -> Need {
+        let mut need = memory_need(&self.p, margin, self.bands.len());
+        need.bytes = need.bytes.saturating_add(self.inbox_bytes);
+        need
+    }
+
+    /// `Fill`: the strip's rows of a `--random` board, one task a band.
+    fn fill(&mut self, r: &mut WireReader) -> Result<(), JobError> {
+        let density = r.f64("life.fill.density")?;
+        let seed = r.u64("life.fill.seed")?;
+        let first_row = r.u32("life.fill.first_row")?;
+        r.finish("life fill")?;
+        let rows = self.p.rows;
+        if self.loaded != 0 || self.filling != 0 || !(0.0..=1.0).contains(&density) {
+            return Err(JobError::bad_params(format!(
+                "life: fill with density {density} after {} rows were loaded: need a density in 0..=1, \
+                 before any Load or Fill",
+                self.loaded
+            )));
+        }
+        if first_row.checked_add(rows).is_none() {
+            return Err(JobError::bad_params(format!("life: fill from row {first_row} runs past row 2^32")));
+        }
+        let (width, words) = (self.p.width, self.geom.words);
+        let _ = self.bands()?;
+        for index in 0..self.bands.len() {
+            let Some(mut band) = self.bands[index].take() else { continue };
+            self.pending.push(Box::new(move |_: &AtomicBool| {
+                let own = band.margin_top * words..(band.margin_top + band.own) * words;
+                let first = first_row + band.start as u32;
+                crate::life::random::fill_rows(&mut band.rows[own], width, first, band.own as u32, density, seed);
+                Box::new(BandFilled { index, band }) as TaskOutput
+            }));
+            self.filling += 1;
+        }
+        Ok(())
+    }
+
+    fn band_filled(&mut self, done: BandFilled, sink: &mut dyn PartialSink) {
+        self.bands[done.index] = Some(done.band);
+        self.filling -= 1;
+        if self.filling == 0 {
+            self.loaded = self.p.rows;
+            sink.partial(&[PART_FILLED]);
+        }
+    }
+
+    /// `Peers`: registers the strip's feeds and dials its neighbours.
+    fn peers(&mut self, r: &mut WireReader, sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        if !self.p.peers || self.peers.is_some() {
+            return Err(JobError::bad_params("life: peers for a strip without flag 8, or a second time"));
+        }
+        let shape = StripShape {
+            width: self.p.width,
+            rows: self.p.rows,
+            generation: self.generation,
+            dead_top: self.p.dead_top,
+            dead_bottom: self.p.dead_bottom,
+        };
+        let peers = StripPeers::open(r, &self.ctx.peers, &shape)?;
+        // Dropping `peers` on a refusal unregisters it and closes its links.
+        self.inbox_bytes = inbox_bytes(self.p.width, peers.max_rows());
+        self.memory.resize(self.need(self.margin as u32))?;
+        self.peers = Some(peers);
+        sink.partial(&[PART_PEERS_READY]);
+        Ok(())
+    }
+
+    /// `PeerStep`: a step whose ghost rows come from the neighbours; it
+    /// starts when they have (`start_waiting`).
+    fn peer_step(&mut self, r: &mut WireReader) -> Result<(), JobError> {
+        let (steps, depth, ret) = self.step_header(r)?;
+        r.finish("life peer step")?;
+        if self.peers.is_none() || self.waiting.is_some() {
+            return Err(JobError::bad_params("life: a peer step before peers, or while one waits"));
+        }
+        self.waiting = Some((steps, depth, ret));
+        self.start_waiting()
+    }
+
+    /// Starts the waiting round if its ghost rows have come; reports a
+    /// link to a neighbour that failed. Only a strip that waits for rows
+    /// (here) or sends them (at a round's end) reports one: after the last
+    /// round a neighbour's strip may end before this one, and the feed that
+    /// then fails was needed by nobody.
+    fn start_waiting(&mut self) -> Result<(), JobError> {
+        let (Some(peers), Some((steps, depth, ret))) = (self.peers.as_mut(), self.waiting) else {
+            return Ok(());
+        };
+        if let Some(why) = peers.failure() {
+            return Err(JobError::failed(why));
+        }
+        if !peers.ready(self.generation) {
+            return Ok(());
+        }
+        self.waiting = None;
+        let (above, below) = peers.take(self.generation, depth as usize)?;
+        self.start_round(steps, depth, ret, above, below);
+        Ok(())
+    }
+
     fn step(&mut self, r: &mut WireReader) -> Result<(), JobError> {
+        let (steps, depth, ret) = self.step_header(r)?;
+        let (words, d) = (self.geom.words, depth as usize);
+        // The bytes are taken before the rows are allocated, so a depth
+        // the frame does not carry allocates nothing.
+        let ghost = |r: &mut WireReader, dead: bool, what| -> Result<Vec<u64>, JobError> {
+            let len = if dead { 0 } else { d * words };
+            let bytes = r.take(len * 8, what)?;
+            let mut rows = vec![0; len];
+            get_rows(bytes, self.p.width, &mut rows)?;
+            Ok(rows)
+        };
+        let above = ghost(r, self.p.dead_top, "life.step.above")?;
+        let below = ghost(r, self.p.dead_bottom, "life.step.below")?;
+        r.finish("life step")?;
+        self.start_round(steps, depth, ret, above, below);
+        Ok(())
+    }
+
+    /// A step's numbers, checked, with the memory for its depth reserved.
+    fn step_header(&mut self, r: &mut WireReader) -> Result<(u32, u32, u32), JobError> {
         let steps = r.u32("life.step.steps")?;
         let depth = r.u32("life.step.depth")?;
         let ret = r.u32("life.step.ret")?;
@@ -313,22 +449,16 @@ impl Running {
                  need 1 <= steps <= depth <= {rows} (the strip's rows) and 1 <= ret <= {rows}"
             )));
         }
-        let (words, d) = (self.geom.words, depth as usize);
-        if d != self.margin {
-            self.memory.resize(memory_need(&self.p, depth, self.bands.len()))?;
+        if depth as usize != self.margin {
+            self.memory.resize(self.need(depth))?;
         }
-        // The bytes are taken before the rows are allocated, so a depth
-        // the frame does not carry allocates nothing.
-        let ghost = |r: &mut WireReader, dead: bool, what| -> Result<Vec<u64>, JobError> {
-            let len = if dead { 0 } else { d * words };
-            let bytes = r.take(len * 8, what)?;
-            let mut rows = vec![0; len];
-            get_rows(bytes, self.p.width, &mut rows)?;
-            Ok(rows)
-        };
-        let above = ghost(r, self.p.dead_top, "life.step.above")?;
-        let below = ghost(r, self.p.dead_bottom, "life.step.below")?;
-        r.finish("life step")?;
+        Ok((steps, depth, ret))
+    }
+
+    /// Copies the ghost rows into the bands' margins and hands out a task
+    /// per band.
+    fn start_round(&mut self, steps: u32, depth: u32, ret: u32, above: Vec<u64>, below: Vec<u64>) {
+        let (words, d) = (self.geom.words, depth as usize);
         if d != self.margin {
             self.remargin(d);
         }
@@ -368,7 +498,6 @@ impl Running {
             }));
         }
         self.round = Some(Round { steps, ret, bands_out: n, population: 0, slowest: (0, 0) });
-        Ok(())
     }
 
     /// The strip row each band starts at.
@@ -465,6 +594,9 @@ impl RunningJob for Running {
                 r.finish("life snapshot")?;
                 self.snapshot(sink)
             }
+            OP_PEERS => self.peers(&mut r, sink),
+            OP_PEER_STEP => self.peer_step(&mut r),
+            OP_FILL => self.fill(&mut r),
             op => Err(JobError::bad_params(format!("life: unknown op {op}"))),
         }
     }
@@ -473,7 +605,24 @@ impl RunningJob for Running {
         std::mem::take(&mut self.pending)
     }
 
+    /// A strip with peers is polled whenever the loop wakes: a feed may
+    /// have brought the rows its round waits for, or a link failed.
+    fn streams(&self) -> bool {
+        self.p.peers
+    }
+
+    fn poll_output(&mut self, _sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        self.start_waiting()
+    }
+
     fn task_done(&mut self, output: TaskOutput, sink: &mut dyn PartialSink) -> Result<(), JobError> {
+        let output = match output.downcast::<BandFilled>() {
+            Ok(filled) => {
+                self.band_filled(*filled, sink);
+                return Ok(());
+            }
+            Err(other) => other,
+        };
         let done: BandDone = expect_output(output, "life")?;
         let Some(round) = self.round.as_mut() else {
             return Err(JobError::failed("internal error: life band came back outside a round"));
@@ -498,8 +647,19 @@ impl RunningJob for Running {
         out.put_u64(round.population);
         out.put_u64(round.slowest.0);
         out.put_u64(round.slowest.1);
-        put_rows(&mut out, &top);
-        put_rows(&mut out, &bottom);
+        match self.peers.as_mut() {
+            // The neighbours get the borders; the head only the numbers.
+            Some(peers) => {
+                if let Some(why) = peers.failure() {
+                    return Err(JobError::failed(why));
+                }
+                peers.send(self.generation, &top, &bottom);
+            }
+            None => {
+                put_rows(&mut out, &top);
+                put_rows(&mut out, &bottom);
+            }
+        }
         sink.partial(&out);
         Ok(())
     }
@@ -530,7 +690,7 @@ mod tests {
     use std::rc::Rc;
 
     fn strip(width: u32, rows: u32, margin: u32) -> Params {
-        Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, generation: 0 }
+        Params { width, rows, margin, wrap_x: false, dead_top: false, dead_bottom: false, peers: false, generation: 0 }
     }
 
     #[test]
@@ -641,8 +801,16 @@ mod tests {
             }
             let start = board.clone();
             let margin = 1 + rng.next(u64::from(h)) as u32;
-            let p =
-                Params { width: w, rows: h, margin, wrap_x: !dead, dead_top: dead, dead_bottom: dead, generation: 0 };
+            let p = Params {
+                width: w,
+                rows: h,
+                margin,
+                wrap_x: !dead,
+                dead_top: dead,
+                dead_bottom: dead,
+                peers: false,
+                generation: 0,
+            };
             let mut job = start_job(&p, threads);
             let mut sink = Sink(Vec::new());
             let mut load = vec![OP_LOAD];
@@ -690,12 +858,84 @@ mod tests {
         }
     }
 
+    /// A strip filled by the worker is the board's rows from its first row
+    /// (as the head fills the whole board), whatever its bands.
+    #[test]
+    fn a_filled_strip_is_the_random_boards_rows() {
+        for threads in [1, 3] {
+            let p = Params { peers: false, ..strip(70, 8, 2) };
+            let mut job = start_job(&p, threads);
+            let mut sink = Sink(Vec::new());
+            let mut fill = vec![OP_FILL];
+            fill.put_f64(0.4);
+            fill.put_u64(9);
+            fill.put_u32(5);
+            job.input(&fill, &mut sink).expect("fill");
+            drain(&mut job, &mut sink);
+            assert_eq!(sink.0.pop().expect("filled"), vec![PART_FILLED]);
+            assert!(job.input(&fill, &mut sink).is_err(), "a second fill");
+            job.input(&[OP_SNAPSHOT], &mut sink).expect("snapshot");
+            let got: Vec<u8> = sink.0.iter().flat_map(|part| part[13..].to_vec()).collect();
+            let mut want = vec![0u64; 2 * 13];
+            crate::life::random::fill_rows(&mut want, 70, 0, 13, 0.4, 9);
+            let mut bytes = Vec::new();
+            put_rows(&mut bytes, &want[10..]);
+            assert_eq!(got, bytes, "{threads} threads");
+        }
+    }
+
+    /// Peers and PeerStep on a strip without flag 8, a PeerStep before
+    /// Peers, sides that do not match the edges, a fill with a bad
+    /// density: errors, not panics.
+    #[test]
+    fn bad_peer_and_fill_ops_are_errors() {
+        use crate::jobs::life_swap::{encode_peers, SideSpec};
+        let mut sink = Sink(Vec::new());
+        let side = SideSpec { receive: [1; 16], address: "127.0.0.1:1".into(), send: [2; 16] };
+        let peers = |up: &SideSpec, down: &SideSpec| [vec![OP_PEERS], encode_peers(2, up, down)].concat();
+        let mut plain = start_job(&strip(64, 4, 1), 1);
+        assert!(plain.input(&peers(&SideSpec::DEAD, &SideSpec::DEAD), &mut sink).is_err(), "no flag 8");
+        let flagged = Params { peers: true, dead_top: true, dead_bottom: true, ..strip(64, 4, 1) };
+        let mut job = start_job(&flagged, 1);
+        let mut step = vec![OP_PEER_STEP];
+        step.put_u32(1);
+        step.put_u32(1);
+        step.put_u32(1);
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        put_rows(&mut load, &[1, 2, 3, 4]);
+        job.input(&load, &mut sink).expect("load");
+        assert!(job.input(&step, &mut sink).is_err(), "a peer step before peers");
+        let err = job.input(&peers(&side, &SideSpec::DEAD), &mut sink).expect_err("a neighbour on a dead edge");
+        assert!(err.message.contains("upper side of peers must be empty"), "{err}");
+        let mut fill = vec![OP_FILL];
+        fill.put_f64(1.5);
+        fill.put_u64(1);
+        fill.put_u32(0);
+        assert!(start_job(&strip(64, 4, 1), 1).input(&fill, &mut sink).is_err(), "density 1.5");
+        // Both edges dead: no neighbour, so a peer step runs at once.
+        job.input(&peers(&SideSpec::DEAD, &SideSpec::DEAD), &mut sink).expect("peers");
+        assert_eq!(sink.0.pop().expect("ready"), vec![PART_PEERS_READY]);
+        job.input(&step, &mut sink).expect("peer step");
+        drain(&mut job, &mut sink);
+        let borders = sink.0.pop().expect("borders");
+        assert_eq!(borders.len(), 33, "numbers only: the rows went to the neighbours");
+    }
+
     /// Ops out of order, short, oversized or with bad numbers: an error
     /// each, never a panic.
     #[test]
     fn bad_ops_are_errors_not_panics() {
-        let p =
-            Params { width: 70, rows: 8, margin: 2, wrap_x: true, dead_top: false, dead_bottom: false, generation: 0 };
+        let p = Params {
+            width: 70,
+            rows: 8,
+            margin: 2,
+            wrap_x: true,
+            dead_top: false,
+            dead_bottom: false,
+            peers: false,
+            generation: 0,
+        };
         let mut job = start_job(&p, 2);
         let mut sink = Sink(Vec::new());
         let step = |steps: u32, depth: u32, ret: u32, rows: usize| {

@@ -22,6 +22,11 @@ pub mod jobdir;
 pub mod joblist;
 pub mod kind;
 pub mod life;
+pub mod life_ghosts;
+pub mod life_link;
+pub mod life_peers;
+pub mod life_rows;
+pub mod life_swap;
 pub mod loopsum;
 pub mod memory;
 #[cfg(test)]
@@ -68,6 +73,7 @@ pub fn start(kind: u8, params: &[u8], has_input: bool, ctx: WorkerContext) -> Re
         JobKind::Life => life::start(params, ctx)?,
         JobKind::Exec => exec::start(params, has_input, ctx)?,
         JobKind::JobList => joblist::start(params, ctx)?,
+        JobKind::LifeGhosts => life_ghosts::start(params, ctx)?,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod board;
 pub mod kernel;
 pub mod pattern;
 pub mod picture;
+pub mod random;
 pub mod show;
 
 pub use board::{Board, Edges};

@@ -26,6 +26,10 @@ pub fn reads_prime_gaps(client_minor: u8) -> bool {
     client_minor >= PRIME_GAPS_SINCE
 }
 
+/// The first minor whose workers run `life-ghosts` and take life's
+/// `Peers` and `PeerStep`: neighbouring strips swap borders directly.
+pub const PEER_BORDERS_SINCE: u8 = 5;
+
 /// Whether a request field (a job parameter) added in minor `since` may be
 /// sent to a worker whose Welcome announced `worker_minor`. A worker refuses
 /// parameter bytes it does not know, so a head that needs the field and

@@ -5,6 +5,7 @@ use crate::life::Edges;
 use crate::submit::cli::args::{next_flag, text, Args};
 use crate::submit::cli::values::{count, number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
+use crate::submit::plans::life::peers::Borders;
 use crate::submit::plans::life::{Checkpoint, LifeOpts, Start, MAX_CELLS, MAX_SIDE};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,6 +20,7 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
         start: Start::Random { density: 0.0, seed: 1 },
         edges: None,
         exchange_every: None,
+        borders: None,
         checkpoint: Checkpoint::Every(DEFAULT_CHECKPOINT),
         checkpoint_file: None,
         resume: false,
@@ -54,6 +56,12 @@ pub fn parse_life(p: &mut Args) -> Result<LifeOpts, SubmitError> {
                     return Err(usage("--exchange-every must be at least 1 generation"));
                 }
                 o.exchange_every = Some(k);
+            }
+            "borders" => {
+                let v = text(p, "--borders")?;
+                let borders =
+                    Borders::parse(&v).ok_or_else(|| usage(format!("--borders: {v:?} is not peers or head")))?;
+                o.borders = Some(borders);
             }
             "checkpoint-every" => o.checkpoint = parse_checkpoint(&text(p, "--checkpoint-every")?)?,
             "no-checkpoint" => o.checkpoint = Checkpoint::Off,

@@ -290,6 +290,15 @@ const LIFE: Command = Command {
                     )
                 },
                 Flag {
+                    default: Some("peers when every worker runs protocol 1.5"),
+                    complete: Complete::OneOf(&["peers", "head"]),
+                    ..Flag::valued(
+                        "borders",
+                        "ROUTE",
+                        "Swap strip borders directly between neighbouring workers, or relay them through the head.",
+                    )
+                },
+                Flag {
                     default: Some("10s"),
                     ..Flag::valued(
                         "checkpoint-every",

@@ -12,7 +12,7 @@ use crate::submit::plans::life::checkpoint::Format;
 use crate::submit::plans::life::driver::{DriverOpts, Outcome, Snapshots};
 use crate::submit::plans::life::runs::StripRun;
 use crate::submit::plans::life::survive::{self, Survival};
-use crate::submit::plans::life::{initial_board, LifeOpts};
+use crate::submit::plans::life::{initial_board, LifeOpts, Start};
 use crate::submit::report::json::Json;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{host_json, ms};
@@ -51,6 +51,11 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         checkpoint: opts.checkpoint,
         every: (opts.frames.is_some() || opts.show).then_some(opts.every.unwrap_or(1)),
         deadline: global.timeout.map(|t| started + t),
+        borders: opts.borders,
+        random: match opts.start {
+            Start::Random { density, seed } if !opts.resume => Some((density, seed)),
+            _ => None,
+        },
     };
     let run_started = Instant::now();
     let (board, outcome) = crate::submit::plans::life::driver::run(&mut engine, start, &driver_opts, &mut frames)?;
@@ -213,6 +218,7 @@ fn finish(
             ("rounds", Json::Int(i128::from(out.rounds))),
             ("exchange_every", Json::Int(i128::from(out.depth))),
             ("exchange_every_reason", Json::Str(out.depth_reason.clone())),
+            ("borders", Json::Str(out.borders.into())),
             ("round_ms", Json::Float(ms(out.round_time))),
             ("compute_ms", Json::Float(ms(out.compute_time))),
             ("exchange_ms", Json::Float(ms(exchange))),

@@ -38,6 +38,17 @@ impl Engine {
         self.links[i].spec.to_string()
     }
 
+    /// Where the link's worker listens, as the user wrote it: what another
+    /// worker dials to reach it.
+    pub fn link_address(&self, i: usize) -> String {
+        self.links[i].spec.address()
+    }
+
+    /// Whether the link's worker takes what minor `since` added.
+    pub fn link_may_send(&self, i: usize, since: u8) -> bool {
+        self.links[i].may_send(since)
+    }
+
     pub fn next_job_id(&mut self, i: usize) -> u32 {
         self.links[i].next_job_id()
     }

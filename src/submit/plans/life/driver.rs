@@ -7,11 +7,12 @@
 //! (a `life` job) and splits it over its cores. A round is: the head sends
 //! every strip its ghost rows (the neighbours' borders, `depth` deep), each
 //! worker runs up to `depth` generations, and answers with its own borders.
-//! Borders go through the head rather than worker to worker: the head
-//! already holds every connection, key and address, it needs the borders
-//! anyway to rebuild a lost strip's neighbours, and with the exchange only
-//! every `depth` generations the extra hop is a small share of the run
-//! (measured and reported as `exchange`).
+//! Borders go worker to worker when every worker can (protocol 1.5,
+//! `peers.rs`): the head sends each strip its neighbours' addresses and
+//! fresh tokens, and the rounds' Steps then carry no rows, so the head's
+//! one link no longer carries every border of every round. Otherwise, or
+//! with `--borders head`, or when a worker cannot reach its neighbour, the
+//! borders go through the head, which holds every connection already.
 //!
 //! The head keeps a checkpoint: the whole board at some generation. A
 //! worker lost mid-run ends the *epoch*: the others are cancelled, the
@@ -20,9 +21,11 @@
 
 use super::bad_part::BadPart;
 use super::partition::partition;
+use super::peers::{self, Borders};
 use super::runs::{RunStart, StripRun};
 use super::Checkpoint;
 use crate::jobs::life::{self as wire, Params};
+use crate::jobs::life_link::PEER_LINK_FAILED;
 use crate::jobs::JobKind;
 use crate::life::board::words_per_row;
 use crate::life::{Board, Edges};
@@ -42,6 +45,13 @@ const FIRST_DEPTH: u32 = 4;
 /// Rows per `Load` frame: about 4 MiB, and within the worker's frame limit.
 const LOAD_CHUNK_BYTES: usize = 4 << 20;
 const TICK: Duration = Duration::from_millis(100);
+/// After a link between workers fails: how long to watch for the loss of
+/// a worker that would explain it (a killed worker's neighbours notice at
+/// once, as the head does).
+const PEER_FAILURE_GRACE: Duration = Duration::from_millis(500);
+/// Failures of links between workers after they had worked, before the
+/// rest of the run relays borders through the head.
+const MAX_PEER_FAILURES: u32 = 3;
 
 pub struct DriverOpts {
     pub edges: Edges,
@@ -52,6 +62,12 @@ pub struct DriverOpts {
     /// Call `Snapshots::frame` at every multiple of this many generations.
     pub every: Option<u64>,
     pub deadline: Option<Instant>,
+    /// `--borders`; None: directly between workers when all can.
+    pub borders: Option<Borders>,
+    /// The board at generation 0 is `--random DENSITY --seed S`: workers
+    /// of protocol 1.5 fill their own strips rather than take them through
+    /// the head's link.
+    pub random: Option<(f64, u64)>,
 }
 
 /// Receives the whole board at chosen generations (frames, --show).
@@ -108,11 +124,23 @@ pub struct Outcome {
     pub strips: Vec<StripReport>,
     /// Measured round trip and kernel time per row, used to choose depth.
     pub measured: Option<(Duration, f64)>,
+    /// How the last epoch's borders travelled: "peers" or "head".
+    pub borders: &'static str,
 }
 
 /// How an epoch ended early.
 enum Stop {
-    Lost { link: usize, why: String, generation: u64 },
+    Lost {
+        link: usize,
+        why: String,
+        generation: u64,
+    },
+    /// A link between two workers failed (`link`'s strip reported it).
+    PeersFailed {
+        link: usize,
+        why: String,
+        generation: u64,
+    },
     Fatal(SubmitError),
 }
 
@@ -133,6 +161,10 @@ struct Strip {
     bottom: Vec<u64>,
     /// This round's answer has come.
     answered: bool,
+    /// Its `Peers` op has been taken.
+    peers_ready: bool,
+    /// Its rows have all come (loaded, or filled by the worker).
+    loaded: bool,
     /// Rows each border of this round's answer must have.
     ret: u32,
     /// Rows of the snapshot under way received.
@@ -156,13 +188,34 @@ pub fn run(
     let mut checkpoint = start;
     let mut events = Events::with_capacity(256);
     let mut chosen: Option<u32> = opts.exchange_every;
+    let (mut peers_allowed, mut peer_failures) = (opts.borders != Some(Borders::Head), 0);
     loop {
         let mut epoch = Epoch::new(engine, &mut events, opts, &mut out);
+        epoch.peers_allowed = peers_allowed;
         match epoch.run(&mut checkpoint, &mut chosen, snaps) {
             Ok(board) => return Ok((board, out)),
             Err(Stop::Fatal(e)) => {
                 epoch.cancel_all();
                 return Err(e);
+            }
+            Err(Stop::PeersFailed { link, why, generation }) => {
+                let lost = epoch.lost_runs(link, &why, generation, checkpoint.0);
+                let worked = epoch.peer_rounds > 0;
+                epoch.cancel_all();
+                snaps.strips_ran(&lost)?;
+                peer_failures += 1;
+                let host = epoch.engine.link_name(link);
+                let then = if !worked || peer_failures >= MAX_PEER_FAILURES {
+                    peers_allowed = false;
+                    "relaying borders through the head for the rest of the run"
+                } else {
+                    "trying again"
+                };
+                snaps.note(&format!(
+                    "life: worker {host} could not swap borders with its neighbour at generation {generation} \
+                     ({why}); {then}, from the checkpoint at generation {}",
+                    checkpoint.0
+                ));
             }
             Err(Stop::Lost { link, why, generation }) => {
                 let host = epoch.engine.link_name(link);
@@ -200,11 +253,35 @@ struct Epoch<'a> {
     words: usize,
     /// The board a snapshot is being gathered into.
     gathering: Option<Board>,
+    /// Whether this epoch may, and does, swap borders between workers.
+    peers_allowed: bool,
+    peers: bool,
+    /// The workers fill their strips of the random board at generation 0.
+    fill: Option<(f64, u64)>,
+    /// Rounds started in this epoch, and those whose ghost rows came from
+    /// the neighbours.
+    rounds: u64,
+    peer_rounds: u64,
 }
 
 impl<'a> Epoch<'a> {
     fn new(engine: &'a mut Engine, events: &'a mut Events, opts: &'a DriverOpts, out: &'a mut Outcome) -> Epoch<'a> {
-        Epoch { engine, events, opts, out, strips: Vec::new(), width: 0, height: 0, words: 0, gathering: None }
+        Epoch {
+            engine,
+            events,
+            opts,
+            out,
+            strips: Vec::new(),
+            width: 0,
+            height: 0,
+            words: 0,
+            gathering: None,
+            peers_allowed: false,
+            peers: false,
+            fill: None,
+            rounds: 0,
+            peer_rounds: 0,
+        }
     }
 
     fn run(
@@ -226,6 +303,17 @@ impl<'a> Epoch<'a> {
         }
         let plan = partition(self.height, &hosts);
         let cap = plan.iter().map(|p| p.2).min().unwrap_or(1).min(MAX_DEPTH);
+        let links: Vec<usize> = plan.iter().map(|p| p.0).collect();
+        let old = peers::unable(self.engine, &links);
+        if !old.is_empty() && self.peers_allowed && self.opts.borders == Some(Borders::Peers) {
+            snaps.note(&format!(
+                "life: {} run piworker before protocol 1.5; relaying borders through the head",
+                old.join(", ")
+            ));
+        }
+        self.peers = self.peers_allowed && old.is_empty();
+        self.fill = self.opts.random.filter(|_| old.is_empty() && generation == 0);
+        self.out.borders = if self.peers { Borders::Peers.name() } else { Borders::Head.name() };
         self.out.strips = plan
             .iter()
             .map(|&(link, first, rows)| StripReport {
@@ -243,6 +331,12 @@ impl<'a> Epoch<'a> {
         let mut measured_rounds = 0;
         let settled = |measured: u32| self.opts.exchange_every.is_some() || measured >= 2;
         self.start_jobs(&plan, board, generation, depth, cap)?;
+        if self.peers {
+            self.introduce(&links, cap)?;
+        }
+        while self.strips.iter().any(|s| !s.loaded || (self.peers && !s.peers_ready)) {
+            self.pump(generation)?;
+        }
         let mut last_checkpoint = Instant::now();
         while generation < self.opts.generations {
             let stop_at = self.next_stop(generation);
@@ -381,6 +475,7 @@ impl<'a> Epoch<'a> {
                 wrap_x: wrap,
                 dead_top: !wrap && i == 0,
                 dead_bottom: !wrap && i + 1 == n,
+                peers: self.peers,
                 generation,
             };
             let job_id = self.engine.next_job_id(link);
@@ -391,6 +486,16 @@ impl<'a> Epoch<'a> {
             let limit = LOAD_CHUNK_BYTES.min(self.engine.link_max_frame(link).saturating_sub(64));
             let per_chunk = (limit / row_bytes).max(1) as u32;
             let (mut at, mut sent) = (0, frame.payload.len() as u64);
+            if let Some((density, seed)) = self.fill {
+                // The worker makes the rows; the head has them already.
+                let mut payload = vec![wire::OP_FILL];
+                payload.put_f64(density);
+                payload.put_u64(seed);
+                payload.put_u32(first);
+                self.engine.send(link, FrameType::Data, job_id, &payload);
+                sent += payload.len() as u64;
+                at = rows;
+            }
             while at < rows {
                 let count = per_chunk.min(rows - at);
                 let mut payload = Vec::with_capacity(5 + count as usize * row_bytes);
@@ -411,6 +516,8 @@ impl<'a> Epoch<'a> {
                 top,
                 bottom,
                 answered: false,
+                peers_ready: false,
+                loaded: self.fill.is_none(),
                 ret,
                 snapshot_rows: 0,
                 result: None,
@@ -423,27 +530,48 @@ impl<'a> Epoch<'a> {
         Ok(())
     }
 
-    /// One round: ghost rows out, `steps` generations, borders back.
+    /// Tells every strip its neighbours (`max_rows`: the deepest borders
+    /// a round sends). The caller waits until all have registered their
+    /// feeds, so that no strip's rows reach a neighbour that does not know
+    /// them yet.
+    fn introduce(&mut self, links: &[usize], max_rows: u32) -> Result<(), Stop> {
+        let ops = peers::peer_ops(self.engine, links, self.opts.edges, max_rows)?;
+        for (s, op) in self.strips.iter_mut().zip(ops) {
+            s.run.sent += op.len() as u64;
+            self.engine.send(s.link, FrameType::Data, s.job_id, &op);
+        }
+        Ok(())
+    }
+
+    /// One round: ghost rows out (or, between workers that swap them, only
+    /// the command), `steps` generations, borders (or only numbers) back.
     fn round(&mut self, steps: u32, depth: u32, ret: u32, generation: u64) -> Result<(), Stop> {
         let n = self.strips.len();
         let (words, d) = (self.words, depth as usize);
+        // The epoch's first round takes its ghost rows from the head's
+        // board; from then on, with peers, from the neighbours.
+        let from_peers = self.peers && self.rounds > 0;
+        self.rounds += 1;
         for i in 0..n {
             let wrap = self.opts.edges == Edges::Wrap;
             let mut payload = Vec::new();
-            payload.put_u8(wire::OP_STEP);
+            payload.put_u8(if from_peers { wire::OP_PEER_STEP } else { wire::OP_STEP });
             payload.put_u32(steps);
             payload.put_u32(depth);
             payload.put_u32(ret);
-            if wrap || i > 0 {
+            if from_peers {
+                // Nothing more: the rows come from the neighbours.
+            } else if wrap || i > 0 {
                 let above = &self.strips[(i + n - 1) % n].bottom;
                 wire::put_rows(&mut payload, &above[above.len() - d * words..]);
             }
-            if wrap || i + 1 < n {
+            if !from_peers && (wrap || i + 1 < n) {
                 let below = &self.strips[(i + 1) % n].top;
                 wire::put_rows(&mut payload, &below[..d * words]);
             }
             self.strips[i].answered = false;
-            self.strips[i].ret = ret;
+            // A strip with peers sends its borders to them, not here.
+            self.strips[i].ret = if self.peers { 0 } else { ret };
             self.strips[i].run.sent += payload.len() as u64;
             let (link, job) = (self.strips[i].link, self.strips[i].job_id);
             self.engine.send(link, FrameType::Data, job, &payload);
@@ -451,6 +579,7 @@ impl<'a> Epoch<'a> {
         while self.strips.iter().any(|s| !s.answered) {
             self.pump(generation)?;
         }
+        self.peer_rounds += u64::from(from_peers);
         Ok(())
     }
 
@@ -504,18 +633,50 @@ impl<'a> Epoch<'a> {
         let _ = self.engine.wait(self.events, Duration::from_millis(1));
     }
 
+    /// A link between workers failed: if a worker of the run is lost
+    /// meanwhile (its neighbours noticed first), that loss is the reason.
+    fn explain_peer_failure(&mut self, failed: Stop, generation: u64) -> Stop {
+        let until = Instant::now() + PEER_FAILURE_GRACE;
+        while Instant::now() < until {
+            let events = match self.engine.wait(self.events, Duration::from_millis(20)) {
+                Ok(events) => events,
+                Err(e) => return Stop::Fatal(e),
+            };
+            if let Some(stop) = self.lost_in(&events, generation) {
+                return stop;
+            }
+        }
+        let ready = self.engine.ready_links();
+        match self.strips.iter().find(|s| !ready.contains(&s.link)) {
+            Some(s) => Stop::Lost { link: s.link, why: "connection lost".into(), generation },
+            None => failed,
+        }
+    }
+
+    /// The loss of one of this epoch's workers among `events`.
+    fn lost_in(&self, events: &[SessionEvent], generation: u64) -> Option<Stop> {
+        events.iter().find_map(|ev| match ev {
+            SessionEvent::Lost(link, why) if self.strips.iter().any(|s| s.link == *link) => {
+                Some(Stop::Lost { link: *link, why: why.clone(), generation })
+            }
+            _ => None,
+        })
+    }
+
     /// Waits for and applies what the workers sent.
     fn pump(&mut self, generation: u64) -> Result<(), Stop> {
         if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(Stop::Fatal(SubmitError::Job(format!("--timeout reached at generation {generation}"))));
         }
-        for ev in self.engine.wait(self.events, TICK)? {
+        let events = self.engine.wait(self.events, TICK)?;
+        // A loss first: the frames beside it may be its neighbours saying
+        // that their links to it broke, which it explains.
+        if let Some(stop) = self.lost_in(&events, generation) {
+            return Err(stop);
+        }
+        for ev in events {
             match ev {
-                SessionEvent::Lost(link, why) => {
-                    if self.strips.iter().any(|s| s.link == link) {
-                        return Err(Stop::Lost { link, why, generation });
-                    }
-                }
+                SessionEvent::Lost(..) => {}
                 SessionEvent::Frame(link, frame) => {
                     let job = frame.header.job_id;
                     let Some(i) = self.strips.iter().position(|s| s.link == link && s.job_id == job) else {
@@ -539,6 +700,14 @@ impl<'a> Epoch<'a> {
                 match op {
                     wire::PART_BORDERS => self.on_borders(i, &mut r).map_err(|e| bad(format!("bad borders: {e}"))),
                     wire::PART_STRIP => self.on_strip(i, &mut r).map_err(|e| bad(format!("bad strip: {e}"))),
+                    wire::PART_PEERS_READY => {
+                        self.strips[i].peers_ready = true;
+                        Ok(())
+                    }
+                    wire::PART_FILLED => {
+                        self.strips[i].loaded = true;
+                        Ok(())
+                    }
                     other => Err(bad(format!("unknown life partial {other}"))),
                 }
             }
@@ -557,6 +726,10 @@ impl<'a> Epoch<'a> {
                     let link = self.strips[i].link;
                     self.engine.drop_link(link, msg.clone());
                     return Err(Stop::Lost { link, why: msg, generation });
+                }
+                if self.peers && msg.contains(PEER_LINK_FAILED) {
+                    let (link, why) = (self.strips[i].link, msg);
+                    return Err(self.explain_peer_failure(Stop::PeersFailed { link, why, generation }, generation));
                 }
                 if code == Some(ErrorCode::UnknownJobKind) {
                     return Err(bad(format!("runs a piworker without the life job ({msg}); upgrade it")));

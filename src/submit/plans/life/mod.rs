@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod driver;
 pub mod fingerprint;
 mod partition;
+pub mod peers;
 pub mod runs;
 pub mod survive;
 
@@ -52,6 +53,8 @@ pub struct LifeOpts {
     /// Generations between border exchanges; None: chosen from measured
     /// round trip and compute time.
     pub exchange_every: Option<u32>,
+    /// `--borders`; None: directly between workers when every worker can.
+    pub borders: Option<peers::Borders>,
     pub checkpoint: Checkpoint,
     /// --checkpoint FILE: each checkpoint is written there too.
     pub checkpoint_file: Option<PathBuf>,
@@ -109,24 +112,12 @@ pub fn initial_board(opts: &LifeOpts) -> Result<(Board, Edges), SubmitError> {
     Ok((board, edges))
 }
 
-/// Each cell alive with probability `density`: xorshift64* seeded from
-/// `seed`, cells in row-major order, alive when the top 53 bits of the
-/// next number, as a fraction of 2^53, are below `density`.
+/// Each cell alive with probability `density`, from `seed`
+/// (`life::random`, which a worker uses to fill its own strip): replaces
+/// the board's cells.
 pub fn fill_random(board: &mut Board, density: f64, seed: u64) {
-    let mut s = seed ^ 0x9E37_79B9_7F4A_7C15;
-    if s == 0 {
-        s = 1;
-    }
-    let threshold = (density * (1u64 << 53) as f64) as u64;
-    for y in 0..board.height() {
-        for x in 0..board.width() {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-            if r < threshold {
-                board.set(x, y, true);
-            }
-        }
-    }
+    let (width, height) = (board.width(), board.height());
+    let mut words = vec![0; crate::life::board::words_per_row(width) * height as usize];
+    crate::life::random::fill_rows(&mut words, width, 0, height, density, seed);
+    board.put_rows(0, &words);
 }
