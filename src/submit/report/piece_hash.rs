@@ -66,14 +66,9 @@ impl PieceHasher {
             }
         });
         match spawned {
-            Ok(thread) => PieceHasher::Thread {
-                work,
-                digests,
-                spare,
-                thread: Some(thread),
-                small: Vec::new(),
-                threaded: false,
-            },
+            Ok(thread) => {
+                PieceHasher::Thread { work, digests, spare, thread: Some(thread), small: Vec::new(), threaded: false }
+            }
             Err(e) => {
                 log::warn!("no thread to hash output pieces ({e}): hashing them on the event loop's");
                 PieceHasher::Inline(Box::new(Xxh3::new()))

@@ -30,6 +30,10 @@ const WRITE_EVERY: Duration = Duration::from_millis(20);
 /// memory to about a megabyte, not a piece count.
 const MAX_PENDING: usize = 1 << 20;
 
+/// Lines formatted and written at a time: the text of a batch is not held
+/// whole (a megabyte of records would make as much text, kept for the run).
+const WRITE_BYTES: usize = 64 << 10;
+
 /// How often the log is synced to disk: a head that loses power loses at
 /// most this much of the log (the pieces are run again).
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -84,7 +88,7 @@ impl Flusher {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
-            disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: false, last_sync: Instant::now(), failure: None }),
+            disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: true, last_sync: Instant::now(), failure: None }),
             failed: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -160,9 +164,10 @@ fn write_pending(shared: &Shared, disk: &mut Disk, sync: bool) {
     let spare = std::mem::take(&mut *lock(&shared.spare));
     let mut batch = std::mem::replace(&mut *lock(&shared.pending), spare);
     let mut result = Ok(());
-    if !batch.is_empty() {
+    let mut records = &batch[..];
+    while !records.is_empty() && result.is_ok() {
         disk.text.clear();
-        format_records(&batch, &mut disk.text);
+        records = format_records(records, &mut disk.text, WRITE_BYTES);
         let Disk { file, text, .. } = disk;
         result = file.write_all(text).map_err(|e| ("write a line", e));
         disk.unsynced = true;

@@ -162,7 +162,7 @@ impl Entry {
         let mut record = Vec::new();
         self.encode(&mut record);
         out.clear();
-        format_records(&record, out);
+        format_records(&record, out, usize::MAX);
     }
 
     /// The entry as a record for [`format_records`], appended to `out`:
@@ -182,7 +182,8 @@ impl Entry {
             }
         }
         let failed = self.failed.as_deref().unwrap_or("");
-        for bytes in [self.host.as_bytes(), failed.as_bytes(), self.retries.as_bytes(), self.label.as_bytes(), &self.result]
+        for bytes in
+            [self.host.as_bytes(), failed.as_bytes(), self.retries.as_bytes(), self.label.as_bytes(), &self.result]
         {
             out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
             out.extend_from_slice(bytes);
@@ -261,16 +262,18 @@ impl<'a> Record<'a> {
 }
 
 /// Formats the records in `records` (`Entry::encode`'s, back to back) as
-/// lines appended to `out`. Records come only from this process; one that
-/// does not read (which would be a bug) ends the batch.
-pub fn format_records(records: &[u8], out: &mut Vec<u8>) {
+/// lines appended to `out`, until `out` holds `limit` bytes or more;
+/// returns the records not formatted yet. Records come only from this
+/// process; one that does not read (which would be a bug) ends the batch.
+pub fn format_records<'a>(records: &'a [u8], out: &mut Vec<u8>, limit: usize) -> &'a [u8] {
     let mut record = Record(records);
-    while !record.0.is_empty() {
+    while !record.0.is_empty() && out.len() < limit {
         if format_record(&mut record, out).is_none() {
             debug_assert!(false, "a job log record that does not read");
-            return;
+            return &[];
         }
     }
+    record.0
 }
 
 fn format_record(r: &mut Record<'_>, out: &mut Vec<u8>) -> Option<()> {
@@ -419,6 +422,27 @@ mod tests {
         let mut line = Vec::new();
         e.format(&mut line);
         String::from_utf8(line).expect("a line is UTF-8")
+    }
+
+    #[test]
+    fn records_formatted_a_few_at_a_time_make_the_same_lines() {
+        let entries: Vec<Entry> = (0..5).map(|i| Entry { seq: i, piece: i as usize * 7, ..entry() }).collect();
+        let mut records = Vec::new();
+        let mut whole = String::new();
+        for e in &entries {
+            e.encode(&mut records);
+            whole += &line_of(e);
+        }
+        let (mut rest, mut text, mut chunks) = (&records[..], Vec::new(), 0);
+        while !rest.is_empty() {
+            let mut chunk = Vec::new();
+            // A limit below one line's length: one line a chunk.
+            rest = format_records(rest, &mut chunk, 10);
+            text.extend_from_slice(&chunk);
+            chunks += 1;
+        }
+        assert_eq!(chunks, entries.len());
+        assert_eq!(String::from_utf8(text).unwrap(), whole);
     }
 
     #[test]
