@@ -16,8 +16,9 @@ use crate::net::{FramedConn, InputBuf, Io};
 use crate::protocol::auth::{self, NONCE_LEN};
 use crate::protocol::frame::human_bytes;
 use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
-use crate::protocol::message::version_refusal;
 use crate::protocol::message::Challenge;
+use crate::protocol::message::{version_refusal, SUBMIT_PACKED_STDOUT};
+use crate::protocol::versions;
 use crate::protocol::{ErrorCode, ErrorMessage, FrameError, FrameRef, FrameType, Hello, SubmitRef, Welcome};
 use log::{debug, warn};
 use std::cell::Cell;
@@ -512,7 +513,9 @@ impl Connection {
         let threads = self.thread_cap.as_ref().map_or(env.pool.threads(), |c| c.max);
         let (exec, memory) = (Some(Arc::clone(env.exec)), Rc::clone(env.memory));
         let peers = Rc::clone(env.peers);
-        let ctx = WorkerContext { threads, exec, memory, client_minor: self.client_minor, peers };
+        let packed_stdout = submit.flags & SUBMIT_PACKED_STDOUT != 0
+            && versions::understands(self.client_minor, versions::PACKED_STDOUT_SINCE);
+        let ctx = WorkerContext { threads, exec, memory, client_minor: self.client_minor, peers, packed_stdout };
         let mut job = match jobs::start(submit.kind, submit.params, submit.has_input(), ctx) {
             Ok(job) => job,
             Err(e) => return self.refuse(job_id, input, e.code, e.message),

@@ -22,6 +22,9 @@ pub struct WorkerContext {
     pub client_minor: u8,
     /// The worker's life strips and the border feeds between them.
     pub peers: Rc<PeerHub>,
+    /// Whether exec's stdout goes packed (`exec_stdout`): the client
+    /// asked (`SUBMIT_PACKED_STDOUT`) and its minor reads it.
+    pub packed_stdout: bool,
 }
 
 impl WorkerContext {
@@ -35,6 +38,13 @@ impl WorkerContext {
     /// A context with no job programs and the given budget, for a client
     /// of this minor.
     pub fn with_budget(threads: usize, memory: Rc<memory::MemoryBudget>) -> WorkerContext {
-        WorkerContext { threads, exec: None, memory, client_minor: PROTOCOL_MINOR, peers: PeerHub::isolated() }
+        WorkerContext {
+            threads,
+            exec: None,
+            memory,
+            client_minor: PROTOCOL_MINOR,
+            peers: PeerHub::isolated(),
+            packed_stdout: false,
+        }
     }
 }

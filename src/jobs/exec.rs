@@ -7,7 +7,7 @@
 //! and `PIW_JOB` (its name), `PIW_PIECE`, `PIW_START`, `PIW_END` and
 //! `PIW_THREADS` (1: each program holds one compute slot). Its stdin is the
 //! piece's input stream (or empty), its stdout streams back as Partial
-//! frames, its stderr goes to the worker's log (capped) and its last bytes
+//! frames (packed by `exec_stdout` when the client asked), its stderr goes to the worker's log (capped) and its last bytes
 //! come back with a failure. A non-zero exit, a signal, the time limit or
 //! an input the program does not read fast enough fails the piece.
 //!
@@ -19,6 +19,7 @@ use super::child::{self, Ending, Limits, NextInput, ProgramIo};
 use super::context::WorkerContext;
 use super::error::JobError;
 pub use super::exec_env::ExecEnv;
+use super::exec_stdout;
 use super::memory::{tasks_cost, Need, Reservation};
 use super::running::{expect_output, PartialSink, RunningJob, Task, TaskOutput};
 use crate::protocol::{WireReader, WireWrite};
@@ -77,8 +78,11 @@ struct TaskIo {
     input: Receiver<Option<Vec<u8>>>,
     /// Input bytes sent by the connection and not yet taken here.
     queued: Arc<AtomicUsize>,
-    chunks: Sender<Vec<u8>>,
+    chunks: Sender<Chunk>,
     in_flight: Arc<AtomicUsize>,
+    /// Pack each chunk (`exec_stdout`), here on the compute thread rather
+    /// than on the worker's event loop.
+    packed: bool,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -95,8 +99,10 @@ impl ProgramIo for TaskIo {
     }
 
     fn stdout(&mut self, data: Vec<u8>) {
-        self.in_flight.fetch_add(data.len(), Ordering::Relaxed);
-        let _ = self.chunks.send(data);
+        let stdout_len = data.len();
+        self.in_flight.fetch_add(stdout_len, Ordering::Relaxed);
+        let wire = if self.packed { exec_stdout::pack(&data) } else { data };
+        let _ = self.chunks.send(Chunk { stdout_len, wire });
         (self.wake)();
     }
 
@@ -105,12 +111,19 @@ impl ProgramIo for TaskIo {
     }
 }
 
+/// A piece of stdout as it goes on the wire, and how many bytes of stdout
+/// it carries (packed, the two differ).
+struct Chunk {
+    stdout_len: usize,
+    wire: Vec<u8>,
+}
+
 struct Running {
     name: String,
     task: Option<Task>,
     input: Option<Sender<Option<Vec<u8>>>>,
     queued: Arc<AtomicUsize>,
-    chunks: Receiver<Vec<u8>>,
+    chunks: Receiver<Chunk>,
     in_flight: Arc<AtomicUsize>,
     stdout_bytes: u64,
     outcome: Option<Result<child::Outcome, String>>,
@@ -161,6 +174,7 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
         queued: Arc::clone(&queued),
         chunks: chunks_tx,
         in_flight: Arc::clone(&in_flight),
+        packed: ctx.packed_stdout,
         wake: Arc::clone(&env.wake),
     };
     let (dirs, name) = (env.dirs.clone(), p.name.clone());
@@ -196,9 +210,9 @@ pub(super) fn start(payload: &[u8], has_input: bool, ctx: WorkerContext) -> Resu
 impl Running {
     fn forward_stdout(&mut self, sink: &mut dyn PartialSink) {
         while let Ok(chunk) = self.chunks.try_recv() {
-            self.in_flight.fetch_sub(chunk.len(), Ordering::Relaxed);
-            self.stdout_bytes += chunk.len() as u64;
-            sink.partial(&chunk);
+            self.in_flight.fetch_sub(chunk.stdout_len, Ordering::Relaxed);
+            self.stdout_bytes += chunk.stdout_len as u64;
+            sink.partial(&chunk.wire);
         }
     }
 }

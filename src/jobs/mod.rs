@@ -18,6 +18,7 @@ pub mod error;
 pub mod exact_sum;
 pub mod exec;
 pub mod exec_env;
+pub mod exec_stdout;
 pub mod jobdir;
 pub mod joblist;
 pub mod kind;

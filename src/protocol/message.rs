@@ -248,6 +248,10 @@ impl fmt::Display for ErrorMessage {
 
 /// Set in `Submit.flags` when input follows as `Data` frames and `EndInput`.
 pub const SUBMIT_HAS_INPUT: u8 = 0x01;
+/// Set in `Submit.flags` of an exec job by a client of minor 1.6 or later:
+/// each stdout Partial comes back packed (`jobs::exec_stdout`). A worker
+/// honours it only for a client whose Hello announced 1.6 or later.
+pub const SUBMIT_PACKED_STDOUT: u8 = 0x02;
 
 /// The envelope of a job: its kind, flags, and the kind's own parameters.
 #[derive(Clone, Debug, PartialEq)]

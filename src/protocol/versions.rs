@@ -30,6 +30,10 @@ pub fn reads_prime_gaps(client_minor: u8) -> bool {
 /// `Peers` and `PeerStep`: neighbouring strips swap borders directly.
 pub const PEER_BORDERS_SINCE: u8 = 5;
 
+/// The first minor whose workers pack exec's stdout when a Submit sets
+/// `SUBMIT_PACKED_STDOUT`, and whose clients read it.
+pub const PACKED_STDOUT_SINCE: u8 = 6;
+
 /// Whether a request field (a job parameter) added in minor `since` may be
 /// sent to a worker whose Welcome announced `worker_minor`. A worker refuses
 /// parameter bytes it does not know, so a head that needs the field and
@@ -50,6 +54,7 @@ mod tests {
         assert!(reads_grown_replies(200), "a later minor still skips what it does not know");
         assert!(!reads_prime_gaps(3) && reads_prime_gaps(PRIME_GAPS_SINCE) && reads_prime_gaps(PROTOCOL_MINOR));
         assert!(understands(3, 3) && understands(4, 3));
+        assert!(!understands(5, PACKED_STDOUT_SINCE) && understands(PROTOCOL_MINOR, PACKED_STDOUT_SINCE));
         assert!(!understands(2, 3) && !understands(0, 1));
     }
 }

@@ -3,7 +3,8 @@
 //! reply and result (`Mode::Grow`), a 1.0 one whose Hello and Welcome
 //! end before the fields 1.1 added (`Mode::AsOneZero`), or one of an
 //! earlier minor on both sides (`Mode::AsMinor`); or that only watches
-//! (`Mode::Watch`), or spoils primes' gaps (`Mode::ZeroAGap`).
+//! (`Mode::Watch`), or spoils primes' gaps (`Mode::ZeroAGap`) or exec's LZ4
+//! blocks (`Mode::HugeLz4`).
 //!
 //! It parses the frames going both ways. From the head it learns each
 //! job's kind (from the Submit), because whether a Partial or Result is a
@@ -41,6 +42,19 @@ pub enum Mode {
     Watch,
     /// Set the last byte of every primes gaps partial to 0: a zero gap.
     ZeroAGap,
+    /// Make every LZ4 exec partial declare 4 GiB of stdout.
+    HugeLz4,
+}
+
+/// Exec traffic the proxy saw: Submits asking for packed stdout, and the
+/// exec partials from the worker (frames whose first byte is 1, LZ4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecSeen {
+    pub submits: usize,
+    pub packed_submits: usize,
+    pub frames: usize,
+    pub lz4_frames: usize,
+    pub bytes: usize,
 }
 
 /// Primes partials the proxy saw from the worker, by form.
@@ -58,6 +72,7 @@ pub struct MinorProxy {
     /// What was changed, by frame type name ("Welcome", "Result", ...).
     changed: Arc<Mutex<HashMap<&'static str, usize>>>,
     primes: Arc<Mutex<PrimesSeen>>,
+    exec: Arc<Mutex<ExecSeen>>,
 }
 
 const SUBMIT: u8 = 0x10;
@@ -71,6 +86,8 @@ const PRIMES: u8 = 3;
 const SPIN: u8 = 7;
 const LIFE: u8 = 8;
 const LIFE_BORDERS: u8 = 1;
+const EXEC: u8 = 9;
+const PACKED_STDOUT: u8 = 0x02;
 
 impl MinorProxy {
     /// Listens on a loopback port and relays each connection to `worker`.
@@ -82,6 +99,8 @@ impl MinorProxy {
         let primes = Arc::new(Mutex::new(PrimesSeen::default()));
         let (worker, stop2, changed2) = (worker.to_string(), Arc::clone(&stop), Arc::clone(&changed));
         let primes2 = Arc::clone(&primes);
+        let exec = Arc::new(Mutex::new(ExecSeen::default()));
+        let exec2 = Arc::clone(&exec);
         std::thread::spawn(move || {
             for head in listener.incoming() {
                 if stop2.load(Ordering::Relaxed) {
@@ -89,10 +108,11 @@ impl MinorProxy {
                 }
                 let Ok(head) = head else { continue };
                 let Ok(worker) = TcpStream::connect(&worker) else { continue };
-                relay(head, worker, mode, Arc::clone(&changed2), Arc::clone(&primes2));
+                let seen = Seen { primes: Arc::clone(&primes2), exec: Arc::clone(&exec2) };
+                relay(head, worker, mode, Arc::clone(&changed2), seen);
             }
         });
-        MinorProxy { port, stop, changed, primes }
+        MinorProxy { port, stop, changed, primes, exec }
     }
 
     pub fn addr(&self) -> String {
@@ -109,6 +129,11 @@ impl MinorProxy {
     pub fn primes_partials(&self) -> PrimesSeen {
         *self.primes.lock().unwrap()
     }
+
+    /// The exec Submits and partials seen so far.
+    pub fn exec_seen(&self) -> ExecSeen {
+        *self.exec.lock().unwrap()
+    }
 }
 
 impl Drop for MinorProxy {
@@ -121,13 +146,21 @@ impl Drop for MinorProxy {
 
 type Kinds = Arc<Mutex<HashMap<u32, u8>>>;
 
+/// What the proxy counts as it relays.
+struct Seen {
+    primes: Arc<Mutex<PrimesSeen>>,
+    exec: Arc<Mutex<ExecSeen>>,
+}
+
 fn relay(
     head: TcpStream,
     worker: TcpStream,
     mode: Mode,
     changed: Arc<Mutex<HashMap<&'static str, usize>>>,
-    primes: Arc<Mutex<PrimesSeen>>,
+    seen: Seen,
 ) {
+    let Seen { primes, exec } = seen;
+    let up_exec = Arc::clone(&exec);
     // Every read is bounded: a stuck test ends its threads within a minute.
     for s in [&head, &worker] {
         let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
@@ -143,6 +176,11 @@ fn relay(
             if t == SUBMIT {
                 if let Some(&kind) = payload.first() {
                     up_kinds.lock().unwrap().insert(job, kind);
+                }
+                if payload.first() == Some(&EXEC) {
+                    let mut seen = up_exec.lock().unwrap();
+                    seen.submits += 1;
+                    seen.packed_submits += usize::from(payload.get(1).is_some_and(|f| f & PACKED_STDOUT != 0));
                 }
             }
             if t == HELLO && mode == Mode::AsOneZero {
@@ -167,6 +205,12 @@ fn relay(
                     seen.u64_frames += 1;
                     seen.u64_bytes += payload.len();
                 }
+            }
+            if t == PARTIAL && kind == Some(EXEC) {
+                let mut seen = exec.lock().unwrap();
+                seen.frames += 1;
+                seen.lz4_frames += usize::from(payload.first() == Some(&1));
+                seen.bytes += payload.len();
             }
             match mode {
                 Mode::Grow => {
@@ -199,6 +243,12 @@ fn relay(
                     // A gaps partial of more than one prime: tag, first prime, gaps.
                     if t == PARTIAL && kind == Some(PRIMES) && payload.first() == Some(&1) && payload.len() > 9 {
                         *payload.last_mut().unwrap() = 0;
+                        count(&changed, "Partial");
+                    }
+                }
+                Mode::HugeLz4 => {
+                    if t == PARTIAL && kind == Some(EXEC) && payload.first() == Some(&1) && payload.len() > 5 {
+                        payload[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
                         count(&changed, "Partial");
                     }
                 }

@@ -530,6 +530,10 @@ const ENVIRONMENT: Section = Section {
     blocks: &[
         Block::Item("PISUBMIT_HOSTS", "The workers when --hosts is not given."),
         Block::Item("PISUBMIT_KEY", "The cluster key's file when --key is not given."),
+        Block::Item(
+            "PISUBMIT_PACK_STDOUT",
+            "0: ask no worker to LZ4-pack exec's stdout on the wire (by default workers of protocol 1.6 or later do).",
+        ),
         Block::Item("RUST_LOG", "Log filter: error, warn (default), info, debug, trace; on stderr."),
     ],
     man_only: false,

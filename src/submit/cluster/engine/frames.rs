@@ -3,6 +3,7 @@
 
 use super::api::{Gatherer, PieceRecord};
 use super::gather_error::GatherError;
+use super::packed;
 use super::run_state::RunState;
 use super::Engine;
 use crate::net::Io;
@@ -126,6 +127,22 @@ impl Engine {
             self.links[i].recycle_partials(flight.partials);
             return Ok(()); // a late duplicate of a re-run piece
         }
+        let unpacked = match flight.packed {
+            true => match packed::unpack(&flight.partials, self.links[i].max_frame()) {
+                Ok(stdout) => Some(stdout),
+                // Like a failed program: the piece runs again elsewhere.
+                Err(why) => {
+                    let host = self.links[i].spec.to_string();
+                    let label = &run.pieces[index].piece.label;
+                    run.progress.notice(format!("pisubmit: worker {host}: {label}: {why}"));
+                    self.links[i].recycle_partials(flight.partials);
+                    self.links[i].failures += 1;
+                    return run.piece_failed(index, i, &host, &why, self.opts.retries);
+                }
+            },
+            false => None,
+        };
+        let slot = &mut run.pieces[index];
         // The message is only built if the gatherer refuses the piece.
         let (host, label) = (&self.links[i].address, &slot.piece.label);
         // A result that cannot be kept (a full disk) is not the worker's fault.
@@ -133,8 +150,13 @@ impl Engine {
             GatherError::CannotKeep(_) => SubmitError::Job(format!("{label}: {e}")),
             GatherError::BadAnswer(_) => SubmitError::Job(format!("worker {host}: {label}: {e}")),
         };
-        for p in flight.partials.iter() {
-            gather.partial(index, p).map_err(fail)?;
+        match &unpacked {
+            Some(stdout) => gather.partial(index, stdout).map_err(fail)?,
+            None => {
+                for p in flight.partials.iter() {
+                    gather.partial(index, p).map_err(fail)?;
+                }
+            }
         }
         gather.result(index, payload).map_err(fail)?;
         let record = PieceRecord {

@@ -14,7 +14,7 @@
 //! one run, `rounds` lockstep rounds, `watch` who hears how a run goes and
 //! `return_window` how much of echo's input may be out at once.
 
-use crate::protocol::message::SUBMIT_HAS_INPUT;
+use crate::protocol::message::{SUBMIT_HAS_INPUT, SUBMIT_PACKED_STDOUT};
 use crate::protocol::{FrameType, SubmitRef};
 use crate::submit::cluster::hosts::{HostSpec, HostsFile};
 use crate::submit::cluster::link::{Event, Link, State};
@@ -33,6 +33,7 @@ const INPUT_QUEUE: usize = 1024 * 1024;
 mod api;
 mod frames;
 mod gather_error;
+mod packed;
 mod return_window;
 pub mod rounds;
 mod run_state;
@@ -408,12 +409,14 @@ impl Engine {
         let link = &mut self.links[i];
         let job_id = link.next_job_id();
         let slot = &mut run.pieces[index];
+        let packed = packed::asks_packed(slot.piece.kind, link);
         let flags = if slot.piece.input.is_some() { SUBMIT_HAS_INPUT } else { 0 };
+        let flags = if packed { flags | SUBMIT_PACKED_STDOUT } else { flags };
         let submit = SubmitRef { kind: slot.piece.kind.to_u8(), flags, params: &slot.piece.params };
         let Some(conn) = link.conn() else { return Ok(()) };
         // Written straight into the output buffer: no Frame to build.
         conn.queue_parts(FrameType::Submit, job_id, &[&submit.head(), submit.params]);
-        link.start_flight(job_id, index, slot.piece.params.len(), now);
+        link.start_flight(job_id, index, slot.piece.params.len(), now).packed = packed;
         slot.running_on.push(i);
         if let Some(open) = &slot.piece.input {
             let stream =

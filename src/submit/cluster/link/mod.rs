@@ -65,6 +65,8 @@ pub struct Flight {
     /// piece whose worker dies half-way leaves no trace in the output.
     /// Give them back with `Link::recycle_partials` once gathered.
     pub partials: Partials,
+    /// Whether its stdout comes packed (`SUBMIT_PACKED_STDOUT`).
+    pub packed: bool,
 }
 
 /// A piece's partial results, back to back in one buffer. Stores are
@@ -520,13 +522,14 @@ impl Link {
         id
     }
 
-    pub fn start_flight(&mut self, job_id: u32, piece: usize, params_len: usize, now: Instant) {
+    pub fn start_flight(&mut self, job_id: u32, piece: usize, params_len: usize, now: Instant) -> &mut Flight {
         let partials = self.spare_partials.pop().unwrap_or_default();
         let sent_at = std::time::SystemTime::now();
-        self.flights.insert(job_id, Flight { piece, sent: now, sent_at, bytes_in: params_len as u64, partials });
         if self.busy_since.is_none() {
             self.busy_since = Some(now);
         }
+        let flight = Flight { piece, sent: now, sent_at, bytes_in: params_len as u64, partials, packed: false };
+        self.flights.entry(job_id).insert_entry(flight).into_mut()
     }
 
     pub fn end_flight(&mut self, job_id: u32, now: Instant) -> Option<Flight> {
