@@ -27,6 +27,8 @@
 #                  --output to 10^9 on 8 Pis over lab-100 (when both are
 #                  in NET_PROFILES and NET_PIS), once
 #   NET_DILATION   the dilation factor (default: measured once, at the start)
+#   PISUBMIT_PACK_STDOUT  0: exec's stdout goes unpacked (as before protocol
+#                  1.6), for a before/after pair of rows
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
@@ -53,12 +55,16 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"
 trap 'stop_children; bash $emu down; rm -rf "$tmp"' EXIT
 trap_signals
-# The exec job: CPU work in proportion to its range, then 64 KiB of output.
+# The exec job: CPU work in proportion to its range, then 64 KiB of text
+# such as a real job program prints: CSV rows "piece,x,sqrt(x)" (LZ4
+# packs it about 2.2 times; protocol 1.6 sends it packed unless
+# PISUBMIT_PACK_STDOUT=0, which this script passes through).
 mkdir "$tmp/jobs"
 cat >"$tmp/jobs/crunch" <<'EOF'
 #!/bin/sh
 awk -v n="$((PIW_END - PIW_START))" 'BEGIN { for (i = 0; i < n * 1000; i++) s += i % 7; print s }'
-head -c 65536 /dev/zero
+awk -v p="$PIW_PIECE" -v a="$PIW_START" \
+    'BEGIN { for (i = 0; i < 3000; i++) { x = a * 1000 + i; printf "%d,%d,%.6f\n", p, x, sqrt(x) } }' | head -c 65536
 EOF
 chmod 755 "$tmp/jobs" "$tmp/jobs/crunch"
 seq "$farm_tasks" | awk -v ms="$farm_ms" '{ print ms, "task" $1 }' >"$tmp/farm.txt"
@@ -131,7 +137,10 @@ job_args() {
             ARGS+=(--borders head)
             LABEL="$LABEL, borders through the head"
             ;;
-        exec) ARGS=(exec crunch --range "0..$exec_units" --pieces 32 --output /dev/null) LABEL="exec, 32 pieces (2 MiB out)" ;;
+        exec)
+            ARGS=(exec crunch --range "0..$exec_units" --pieces 32 --output /dev/null)
+            LABEL="exec, 32 pieces (2 MiB of CSV out$([ "${PISUBMIT_PACK_STDOUT:-1}" != 0 ] || echo ", not packed"))"
+            ;;
         farm) ARGS=(farm spin) INPUT=$tmp/farm.txt LABEL="farm of $farm_tasks spin tasks of $farm_ms ms" ;;
         *) die "unknown workload '$1' in NET_WORKLOADS" ;;
     esac
@@ -160,8 +169,8 @@ run_job() {
         secs_taken=$(awk -v ms="$MS" 'BEGIN { printf "%.3f", ms / 1000 }')
         rate=$(awk -v b="$moved" -v ms="$MS" 'BEGIN { printf "%.3f", b / 1e6 / (ms / 1000) }')
         T[$key]+="$secs_taken " R[$key]+="$rate "
-        printf '  %-13s %-11s %d Pis: %8.2f s, head link %7.2f MB/s of %.2f\n' "$1" "$profile" "$2" \
-            "$secs_taken" "$rate" "$shaped_mbs"
+        printf '  %-13s %-11s %d Pis: %8.2f s, head link %7.2f MB/s of %.2f (%.3f MB)\n' "$1" "$profile" "$2" \
+            "$secs_taken" "$rate" "$shaped_mbs" "$(awk -v b="$moved" 'BEGIN { printf "%.3f", b / 1e6 }')"
         if [[ $1 == life* ]]; then
             python3 -c 'import json, sys; v = json.load(sys.stdin); print("    life:", ", ".join(
                 f"{k} {v.get(k)}" for k in ("borders", "rounds", "exchange_every", "round_ms", "compute_ms",

@@ -8,7 +8,7 @@
 //! re-encoding, or an accepted value outside its documented bounds.
 
 use piworker::jobs::memory::MemoryBudget;
-use piworker::jobs::{self, echo, loopsum, pi, powers, prime_gaps, primes, reduce, spin, WorkerContext};
+use piworker::jobs::{self, echo, exec_stdout, loopsum, pi, powers, prime_gaps, primes, reduce, spin, WorkerContext};
 use piworker::protocol::auth::{self, NONCE_LEN};
 use piworker::protocol::frame::{decode_frame, decode_header, Decoded, DEFAULT_MAX_FRAME, HEADER_LEN, PROTOCOL_MAJOR};
 use piworker::protocol::{ErrorCode, ErrorMessage, Hello, Submit, Welcome};
@@ -201,6 +201,26 @@ pub fn job_results(data: &[u8]) {
     if let Ok(bytes) = echo::decode_result(data) {
         assert!(data.starts_with(&bytes.to_be_bytes()), "echo result");
     }
+    exec_packed(data);
+}
+
+/// exec's packed stdout: a Partial unpacks to at most the limit (nothing
+/// allocated past it) or fails leaving the output as it was; any bytes pack
+/// to at most one byte more and unpack to themselves.
+fn exec_packed(data: &[u8]) {
+    for limit in [0, 16, 64 << 10] {
+        let mut out = b"kept".to_vec();
+        match exec_stdout::unpack(data, limit, &mut out) {
+            Ok(()) => assert!(out.len() - 4 <= limit.max(data.len()), "unpacked past the limit"),
+            Err(e) => assert_eq!(out, b"kept", "a refused Partial left bytes behind: {e}"),
+        }
+        assert!(out.starts_with(b"kept"));
+    }
+    let packed = exec_stdout::pack(data);
+    assert!(packed.len() <= data.len() + 1, "packing grew the chunk by more than its tag");
+    let mut again = Vec::new();
+    exec_stdout::unpack(&packed, data.len(), &mut again).expect("packed bytes unpack");
+    assert_eq!(again, data, "exec stdout round trip");
 }
 
 fn assert_same_f64(a: f64, b: f64, what: &str) {
