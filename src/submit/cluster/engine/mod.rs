@@ -416,7 +416,7 @@ impl Engine {
         let Some(conn) = link.conn() else { return Ok(()) };
         // Written straight into the output buffer: no Frame to build.
         conn.queue_parts(FrameType::Submit, job_id, &[&submit.head(), submit.params]);
-        link.start_flight(job_id, index, slot.piece.params.len(), now).packed = packed;
+        link.start_flight(job_id, index, slot.piece.params.len(), packed, now);
         slot.running_on.push(i);
         if let Some(open) = &slot.piece.input {
             let stream =

@@ -522,14 +522,14 @@ impl Link {
         id
     }
 
-    pub fn start_flight(&mut self, job_id: u32, piece: usize, params_len: usize, now: Instant) -> &mut Flight {
+    pub fn start_flight(&mut self, job_id: u32, piece: usize, params_len: usize, packed: bool, now: Instant) {
         let partials = self.spare_partials.pop().unwrap_or_default();
         let sent_at = std::time::SystemTime::now();
         if self.busy_since.is_none() {
             self.busy_since = Some(now);
         }
-        let flight = Flight { piece, sent: now, sent_at, bytes_in: params_len as u64, partials, packed: false };
-        self.flights.entry(job_id).insert_entry(flight).into_mut()
+        let flight = Flight { piece, sent: now, sent_at, bytes_in: params_len as u64, partials, packed };
+        self.flights.insert(job_id, flight);
     }
 
     pub fn end_flight(&mut self, job_id: u32, now: Instant) -> Option<Flight> {

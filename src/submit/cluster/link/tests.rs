@@ -7,7 +7,7 @@ fn partials_come_back_as_they_went_in_and_stores_are_reused() {
     let spec = crate::submit::cluster::hosts::parse_host("127.0.0.1:1").unwrap();
     let mut link = Link::new(spec, Token(0), None);
     let now = Instant::now();
-    link.start_flight(1, 0, 0, now);
+    link.start_flight(1, 0, 0, false, now);
     let sent: [&[u8]; 4] = [b"first", b"", b"third one", &[7; 1000]];
     for p in sent {
         link.flights.get_mut(&1).unwrap().partials.push(p);
@@ -17,7 +17,7 @@ fn partials_come_back_as_they_went_in_and_stores_are_reused() {
     let kept = flight.partials.bytes.as_ptr();
     link.recycle_partials(flight.partials);
     // The next piece gets the emptied store, memory and all.
-    link.start_flight(2, 1, 0, now);
+    link.start_flight(2, 1, 0, false, now);
     let partials = &link.flights[&2].partials;
     assert_eq!((partials.iter().count(), partials.bytes.as_ptr()), (0, kept));
 }
