@@ -209,6 +209,10 @@ struct Job {
     output: Option<&'static str>,
 }
 
+/// A board small enough for a few seconds on 3 emulated Pis.
+const LIFE: &[&str] =
+    &["life", "--random", "0.3", "--seed", "4", "--width", "300", "--height", "200", "--generations", "300"];
+
 fn job(name: &'static str, args: &[&str]) -> Job {
     Job { name, args: args.iter().map(|a| a.to_string()).collect(), input: String::new(), output: None }
 }
@@ -226,45 +230,10 @@ fn jobs(dir: &Path) -> Vec<Job> {
         Job { output: Some("--output"), ..job("primes --output", &["primes", "--from", "1000", "--to", "5e6"]) },
         job("reduce", &["reduce", "--op", "sum", "--dtype", "i64", "--input", &ints]),
         job("echo", &["echo", "--bytes", "8e6"]),
-        Job {
-            output: Some("--output"),
-            ..job(
-                "life",
-                &[
-                    "life",
-                    "--random",
-                    "0.3",
-                    "--seed",
-                    "4",
-                    "--width",
-                    "300",
-                    "--height",
-                    "200",
-                    "--generations",
-                    "300",
-                ],
-            )
-        },
+        Job { output: Some("--output"), ..job("life", LIFE) },
         // The same board with its borders relayed through the head rather
         // than swapped between the emulated Pis (the run above).
-        job(
-            "life, borders through the head",
-            &[
-                "life",
-                "--random",
-                "0.3",
-                "--seed",
-                "4",
-                "--width",
-                "300",
-                "--height",
-                "200",
-                "--generations",
-                "300",
-                "--borders",
-                "head",
-            ],
-        ),
+        job("life, borders through the head", &[LIFE, &["--borders", "head"]].concat()),
         Job { input: farm, ..job("farm", &["farm", "spin"]) },
         Job { output: Some("--output"), ..job("exec", &["exec", "count", "--range", "0..3000", "--pieces", "12"]) },
     ]

@@ -10,7 +10,6 @@ mod minor_proxy;
 
 use common::*;
 use minor_proxy::{MinorProxy, Mode};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Numbers printed by the text program: 0..NUMBERS over the pieces.
@@ -20,17 +19,11 @@ const PIECES: &str = "6";
 const NOISE: usize = 200_000;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piw-packed-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    common::job_dir("piw-packed", name)
 }
 
 fn program(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::write(&path, body).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::job_program(dir, name, body)
 }
 
 /// xorshift bytes: what LZ4 cannot shrink, the same on every run.

@@ -19,17 +19,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("piw-minor-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    common::job_dir("piw-minor", name)
 }
 
 fn program(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::write(&path, body).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::job_program(dir, name, body)
 }
 
 /// Runs pisubmit against the worker directly and through the proxy; both
