@@ -97,7 +97,7 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
 
 /// The mistakes found before connecting.
 fn check(global: &Global, opts: &ExecOpts) -> Result<(), SubmitError> {
-    if global.json && opts.output.is_none() {
+    if global.json && opts.output.is_none() && !crate::submit::report::stdio::redirected() {
         return Err(SubmitError::Usage(
             "exec: --json needs --output FILE (stdout carries the programs' output)".into(),
         ));

@@ -11,6 +11,7 @@ use crate::jobs::{spin, JobKind};
 use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, Landed, Next, Piece, PieceSource, Replayed};
 use crate::submit::report::json::Json;
 use crate::submit::report::output::OutputError;
+use crate::submit::report::stdio;
 use mio::Waker;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -134,7 +135,7 @@ impl PieceSource for StdinTasks {
     }
 
     fn set_waker(&mut self, waker: Arc<Waker>) {
-        self.start(std::io::BufReader::new(std::io::stdin()), waker);
+        self.start(stdio::input(), waker);
     }
 }
 
@@ -179,11 +180,13 @@ impl FarmOutput {
     fn emit(&mut self, piece: usize, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
         let line = String::from_utf8_lossy(payload).into_owned();
-        if self.json {
+        // With --json stdout is the report's, so results join it; a
+        // library caller's stream takes them as they come either way.
+        if self.json && !stdio::redirected() {
             self.results.push(line);
             return Ok(());
         }
-        let mut out = std::io::stdout().lock();
+        let mut out = stdio::output();
         writeln!(out, "{line}")
             .and_then(|_| out.flush())
             .map_err(|error| OutputError::Write { name: "a result".into(), error })?;

@@ -10,4 +10,5 @@ pub mod output;
 mod piece_hash;
 pub mod prime_text;
 pub mod progress;
+pub mod stdio;
 pub mod summary;

@@ -23,6 +23,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,17 @@ pub use gather_error::GatherError;
 use return_window::ReturnWindow;
 use run_state::RunState;
 pub use watch::{Progress, Unwatched, Watch};
+
+/// Whether runs stop on SIGTERM as well as on SIGINT. A library caller
+/// (the Python package) turns it off: once signal-hook has a handler for a
+/// signal it stays for the life of the process, and a host program's
+/// SIGTERM must keep ending that program between calls.
+static STOP_ON_SIGTERM: AtomicBool = AtomicBool::new(true);
+
+/// Runs from now on stop on SIGINT only (`false`) or on SIGTERM too.
+pub fn stop_on_sigterm(yes: bool) {
+    STOP_ON_SIGTERM.store(yes, Ordering::Relaxed);
+}
 
 const WAKER: Token = Token(usize::MAX - 1);
 pub(super) const SIGNALS: Token = Token(usize::MAX - 2);
@@ -84,7 +96,8 @@ impl Engine {
         let setup = |what: &str, e: io::Error| SubmitError::Connect(format!("cannot {what}: {e}"));
         let poll = Poll::new().map_err(|e| setup("create an event loop", e))?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| setup("create a waker", e))?);
-        let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| setup("watch signals", e))?;
+        let watched: &[i32] = if STOP_ON_SIGTERM.load(Ordering::Relaxed) { &[SIGINT, SIGTERM] } else { &[SIGINT] };
+        let mut signals = Signals::new(watched).map_err(|e| setup("watch signals", e))?;
         poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(|e| setup("watch signals", e))?;
         let now = Instant::now();
         let mut engine = Engine {

@@ -37,7 +37,7 @@ impl Appender {
 
     /// To stdout, reporting where each piece lands.
     pub fn tracked_stdout() -> Appender {
-        let mut a = Appender::plain(Box::new(io::stdout()));
+        let mut a = Appender::plain(crate::submit::report::stdio::output());
         a.track = Some(Track::new(0));
         a
     }

@@ -8,6 +8,7 @@ use super::append::Appender;
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Replayed};
 use crate::submit::plans::Output;
 use crate::submit::report::output::{OrderedWriter, OutputError, Raw};
+use crate::submit::report::stdio;
 use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
@@ -61,11 +62,11 @@ impl ExecOutput {
             (true, Some(path), Output::Logged(at)) => {
                 Out::Ordered(OrderedWriter::tracked(path.clone(), pieces.unwrap_or(usize::MAX), Raw, at)?)
             }
-            (true, None, Output::Plain) => Out::Ordered(OrderedWriter::stream(Box::new(io::stdout()), Raw)),
-            (true, None, Output::Logged(_)) => Out::Ordered(OrderedWriter::tracked_stream(Box::new(io::stdout()), Raw)),
+            (true, None, Output::Plain) => Out::Ordered(OrderedWriter::stream(stdio::output(), Raw)),
+            (true, None, Output::Logged(_)) => Out::Ordered(OrderedWriter::tracked_stream(stdio::output(), Raw)),
             (false, Some(path), Output::Plain) => Out::AsTheyFinish(Appender::plain(create(path)?)),
             (false, Some(path), Output::Logged(at)) => Out::AsTheyFinish(Appender::tracked_file(path.clone(), at)?),
-            (false, None, Output::Plain) => Out::AsTheyFinish(Appender::plain(Box::new(io::stdout()))),
+            (false, None, Output::Plain) => Out::AsTheyFinish(Appender::plain(stdio::output())),
             (false, None, Output::Logged(_)) => Out::AsTheyFinish(Appender::tracked_stdout()),
         };
         Ok(ExecOutput { out, open: BTreeMap::new(), logged, expected: pieces, pieces: 0, bytes: 0 })

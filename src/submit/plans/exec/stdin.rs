@@ -57,6 +57,6 @@ impl PieceSource for StdinLines {
     }
 
     fn set_waker(&mut self, waker: Arc<Waker>) {
-        self.rx = Some(crate::submit::plans::farm::read_lines(io::BufReader::new(io::stdin()), waker));
+        self.rx = Some(crate::submit::plans::farm::read_lines(crate::submit::report::stdio::input(), waker));
     }
 }

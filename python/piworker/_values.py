@@ -1,0 +1,78 @@
+"""Numbers in and out: NumPy arrays when NumPy is there, the standard
+library's array and memoryview otherwise."""
+
+from __future__ import annotations
+
+import array
+import sys
+from typing import Any, Iterable, Optional, Tuple
+
+try:  # NumPy is optional: everything works without it.
+    import numpy as _np
+except ImportError:  # pragma: no cover - the no-NumPy tests hide it
+    _np = None
+
+
+def numpy() -> Any:
+    """NumPy, or None when it is not installed (or hidden by the tests)."""
+    return _np if "numpy" not in _hidden else None
+
+
+_hidden: set = set()
+
+
+def hide_numpy(hidden: bool) -> None:
+    """For the tests: behave as if NumPy were not installed."""
+    if hidden:
+        _hidden.add("numpy")
+    else:
+        _hidden.discard("numpy")
+
+
+def u64_from_text(lines: bytes) -> Any:
+    """Decimal numbers, one a line, as uint64: a NumPy array or array('Q')."""
+    np = numpy()
+    words = lines.split()
+    if np is not None:
+        return np.array(words, dtype=np.uint64) if words else np.zeros(0, dtype=np.uint64)
+    return array.array("Q", map(int, words))
+
+
+def concat_u64(parts: list) -> Any:
+    np = numpy()
+    if np is not None:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    out = array.array("Q")
+    for p in parts:
+        out.extend(p)
+    return out
+
+
+# Formats of a buffer's items, by (kind, size): what reduce's --dtype names.
+_DTYPES = {("f", 8): "f64", ("i", 8): "i64", ("f", 4): "f32", ("i", 4): "i32"}
+
+
+def buffer_dtype(view: memoryview) -> Optional[str]:
+    """reduce's --dtype for a buffer's items in this machine's order, or
+    None when the format is not one reduce reads."""
+    fmt = view.format.lstrip("@=<")
+    if view.format.startswith(">") or (view.format.startswith("!")):
+        return None
+    kinds = {"d": ("f", 8), "f": ("f", 4), "q": ("i", 8), "l": ("i", view.itemsize), "i": ("i", 4)}
+    kind = kinds.get(fmt)
+    return _DTYPES.get(kind) if kind else None
+
+
+def numbers_to_buffer(values: Iterable[Any]) -> Tuple[memoryview, str]:
+    """An iterable of Python numbers as a buffer: int64 when every one is an
+    int that fits, else float64."""
+    items = list(values)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+        try:
+            return memoryview(array.array("q", items)), "i64"
+        except OverflowError:
+            pass
+    return memoryview(array.array("d", (float(v) for v in items))), "f64"
+
+
+LITTLE_ENDIAN = sys.byteorder == "little"

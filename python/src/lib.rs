@@ -1,0 +1,103 @@
+//! `piworker._piworker`: pisubmit's engine for the Python package.
+//!
+//! One entry point, `run`, takes a pisubmit command line and runs it
+//! exactly as pisubmit would (the same parser, scheduler, merges, retries,
+//! heartbeats and key handling), with the GIL released, and returns what
+//! pisubmit would print: JSON when `--json` is given. Task lines and
+//! results can come from and go to file descriptors the Python side holds
+//! (pipes fed and read by its threads) instead of stdin and stdout.
+//! Everything a person sees of the package is in python/piworker/.
+
+use piworker::submit::cli::{parse_args, Parsed};
+use piworker::submit::cluster::engine::stop_on_sigterm;
+use piworker::submit::commands;
+use piworker::submit::report::stdio::{with_streams, Streams};
+use piworker::submit::SubmitError;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyOSError};
+use pyo3::prelude::*;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::BufReader;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+create_exception!(
+    _piworker,
+    CallFailed,
+    PyException,
+    "A pisubmit call that failed: args are (kind, message); piworker/__init__.py turns it into a typed exception."
+);
+
+/// Runs the pisubmit command line `argv` (without the program's name).
+/// `env_hosts` stands for PISUBMIT_HOSTS. Task lines are read from
+/// `input_fd` and results written to `output_fd` when given (the
+/// descriptors are duplicated: the caller still owns and closes its own).
+#[pyfunction]
+#[pyo3(signature = (argv, env_hosts=None, input_fd=None, output_fd=None))]
+fn run(
+    py: Python<'_>,
+    argv: Vec<String>,
+    env_hosts: Option<String>,
+    input_fd: Option<i32>,
+    output_fd: Option<i32>,
+) -> PyResult<String> {
+    let (global, command) = match parse_args(argv.into_iter().map(OsString::from), env_hosts) {
+        Ok(Parsed::Print(text)) => return Ok(text),
+        Ok(Parsed::Run(global, command)) => (global, command),
+        Err(e) => return Err(failed(py, e)),
+    };
+    let input = input_fd.map(duplicate).transpose()?;
+    let output = output_fd.map(duplicate).transpose()?;
+    let outcome = py.detach(move || {
+        if input.is_none() && output.is_none() {
+            return commands::run(&global, &command);
+        }
+        let streams = Streams {
+            input: input.map(|fd| Box::new(BufReader::new(File::from(fd))) as Box<dyn std::io::BufRead + Send>),
+            output: output.map(|fd| Arc::new(Mutex::new(File::from(fd))) as Arc<Mutex<dyn std::io::Write + Send>>),
+        };
+        with_streams(streams, || commands::run(&global, &command))
+    });
+    outcome.map_err(|e| failed(py, e))
+}
+
+/// Our own copy of a descriptor the caller lends.
+fn duplicate(fd: i32) -> PyResult<OwnedFd> {
+    if fd < 0 {
+        return Err(PyOSError::new_err(format!("file descriptor {fd} is not valid")));
+    }
+    // SAFETY: the caller keeps `fd` open for the length of this call; we
+    // only duplicate it here and own the copy.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed.try_clone_to_owned().map_err(|e| PyOSError::new_err(format!("cannot duplicate file descriptor {fd}: {e}")))
+}
+
+/// The Python exception for pisubmit's error. Ctrl-C becomes Python's own
+/// KeyboardInterrupt (the workers have been told to cancel by then).
+fn failed(py: Python<'_>, e: SubmitError) -> PyErr {
+    let kind = match &e {
+        SubmitError::Interrupted => {
+            // Python's handler saw the SIGINT too: raise what it would.
+            if let Err(pending) = py.check_signals() {
+                return pending;
+            }
+            return PyKeyboardInterrupt::new_err(e.to_string());
+        }
+        SubmitError::Usage(_) => "usage",
+        SubmitError::Connect(_) => "connect",
+        SubmitError::Job(_) => "job",
+        SubmitError::Findings { .. } => "findings",
+    };
+    CallFailed::new_err((kind, e.to_string()))
+}
+
+#[pymodule]
+fn _piworker(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A Python program keeps SIGTERM's default; runs stop on Ctrl-C only.
+    stop_on_sigterm(false);
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add("CallFailed", m.py().get_type::<CallFailed>())?;
+    m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
