@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test
+.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test
 
 all: build
 
@@ -20,7 +20,14 @@ demo: build
 test: test-packages
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --release -- -D warnings
+	$(CARGO) clippy -p piworker-python --release -- -D warnings
 	$(CARGO) test --release
+	$(MAKE) --no-print-directory test-python
+
+# The Python package (python/): built into target/pyvenv with maturin and
+# tested with pytest against real workers on loopback.
+test-python:
+	bash scripts/python-test.sh
 
 # The packaging tests install the amd64 .deb; build it when cargo-deb is
 # there (`make build-deps` installs it; CI always has it).
