@@ -236,8 +236,8 @@ class Cluster:
             if _life.is_pattern_file(board):
                 source = os.fspath(board)
             else:
-                source = os.path.join(tmp, "board.cells")
                 text = board if isinstance(board, str) else _life.to_cells_text(board)
+                source = os.path.join(tmp, "board.rle" if _life.is_rle_text(text) else "board.cells")
                 if not isinstance(board, str):
                     rows = text.count("\n") - 1
                     cols = len(text.split("\n")[1])

@@ -72,6 +72,15 @@ def read_rle(path: str, width: int, height: int) -> Any:
     return rows
 
 
+def is_rle_text(text: str) -> bool:
+    """RLE (a header line "x = ..." after the comments) rather than .cells."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "!")):
+            return line.startswith("x")
+    return False
+
+
 def is_pattern_file(board: Any) -> bool:
     """A path (of an RLE or .cells file) rather than the pattern's text:
     text has more than one line."""

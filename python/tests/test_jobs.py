@@ -175,3 +175,8 @@ def test_life_from_an_array_a_list_and_an_rle(cluster, tmp_path):
     assert start.sum() == 5
     assert (cluster.life(glider, 64, width=16, height=16) == start).all()
     assert cluster.last_report["result"] == 5 and len(cluster.last_report["hash"]) == 64
+    # The same glider given as RLE text, and as .cells text.
+    as_text = cluster.life("x = 3, y = 3\nbob$2bo$3o!\n", 64, width=16, height=16)
+    assert (as_text == start).all()
+    cells = cluster.life("!glider\n.O.\n..O\nOOO\n", 64, width=16, height=16)
+    assert (cells == start).all()
