@@ -180,3 +180,16 @@ def test_life_from_an_array_a_list_and_an_rle(cluster, tmp_path):
     assert (as_text == start).all()
     cells = cluster.life("!glider\n.O.\n..O\nOOO\n", 64, width=16, height=16)
     assert (cells == start).all()
+
+
+def test_hosts_from_a_file_and_from_pisubmit_hosts(two_workers, tmp_path, monkeypatch):
+    listed = tmp_path / "pi_list.txt"
+    listed.write_text("# the lab\n" + "\n".join(w.address for w in two_workers) + "\n")
+    from_file = piworker.Cluster(f"@{listed}")
+    assert [h["address"] for h in from_file.ping()] == [w.address for w in two_workers]
+    monkeypatch.setenv("PISUBMIT_HOSTS", ",".join(w.address for w in two_workers))
+    from_env = piworker.Cluster()
+    assert from_env.threads() == 3
+    monkeypatch.delenv("PISUBMIT_HOSTS")
+    with pytest.raises(piworker.UsageError, match="PISUBMIT_HOSTS"):
+        piworker.Cluster().ping()
