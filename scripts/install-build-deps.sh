@@ -11,7 +11,7 @@ set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
-          faketime nftables lintian sysbench python3-venv python3-numpy)
+          faketime nftables lintian sysbench python3-venv python3-numpy python3-matplotlib)
 # Checkers for the generated man page and completions (tests/flags_drift.rs):
 # man-db and groff-base lint the page, zsh -n and fish --no-execute parse
 # the scripts. Installed without their Recommends (fish would pull lynx).
