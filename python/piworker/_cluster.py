@@ -66,10 +66,12 @@ class Cluster:
 
     # --- running pisubmit's commands -------------------------------------
 
-    def _call(self, argv: List[str], input_fd: Optional[int] = None, output_fd: Optional[int] = None) -> Dict[str, Any]:
+    def _call(
+        self, argv: List[str], input_fd: Optional[int] = None, output_fd: Optional[int] = None, cancel: Any = None
+    ) -> Dict[str, Any]:
         env_hosts = os.environ.get("PISUBMIT_HOSTS")
         try:
-            text = _run(argv + self._global, env_hosts, input_fd, output_fd)
+            text = _run(argv + self._global, env_hosts, input_fd, output_fd, cancel)
         except CallFailed as e:
             kind, message = e.args
             raise _errors.from_call(kind, message) from None
@@ -81,14 +83,15 @@ class Cluster:
         """`argv` running on its own thread, its results read as they come."""
         feed = _streams.feed_lines(lines) if lines is not None else None
 
-        def call(output_fd: int) -> Dict[str, Any]:
+        def call(output_fd: int, cancel: Any) -> Dict[str, Any]:
             # A job that writes a file (primes --output) is given the pipe
             # by its name; the others write their results to output_fd.
             named = [a.replace(_OUT, f"/dev/fd/{output_fd}") for a in argv]
+            input_fd = feed[0] if feed else None
             try:
                 if named != argv:
-                    return self._call(named, feed[0] if feed else None)
-                return self._call(argv, feed[0] if feed else None, output_fd)
+                    return self._call(named, input_fd, cancel=cancel)
+                return self._call(argv, input_fd, output_fd, cancel)
             finally:
                 if feed:
                     os.close(feed[0])
@@ -149,7 +152,7 @@ class Cluster:
         report = self._call(["powers", "--nums", csv(nums), "--exps", csv(exps)])
         return [[float(v) for v in row] for row in report["result"]]
 
-    def reduce(self, op: str, data: Any, dtype: Optional[str] = None) -> Union[int, float]:
+    def reduce(self, op: str, data: Any, dtype: Optional[str] = None) -> Union[int, float, None]:
         """sum, min, max or count over `data`: a NumPy array, any buffer of
         8- or 4-byte numbers, a file's path (binary with `dtype`, text
         without), or an iterable of numbers. Sums are exact: the same bits
@@ -158,13 +161,13 @@ class Cluster:
             argv = ["reduce", "--op", op, "--input", os.fspath(data)]
             if dtype is not None:
                 argv += ["--dtype", dtype]
-            return _number(self._call(argv)["result"])
+            return _reduced(self._call(argv))
         view, given = _as_buffer(data)
         with tempfile.TemporaryDirectory(prefix="piworker-") as tmp:
             path = os.path.join(tmp, "data.bin")
             with open(path, "wb") as f:
                 f.write(view)
-            return _number(self._call(["reduce", "--op", op, "--input", path, "--dtype", dtype or given])["result"])
+            return _reduced(self._call(["reduce", "--op", op, "--input", path, "--dtype", dtype or given]))
 
     def echo(self, nbytes: int) -> int:
         """Sends `nbytes` through the workers and checks them; bytes back."""
@@ -257,7 +260,13 @@ class Cluster:
             return _life.read_rle(out, int(report["width"]), int(report["height"]))
 
 
-def _number(value: Any) -> Union[int, float]:
+def _reduced(report: Dict[str, Any]) -> Union[int, float, None]:
+    """reduce's answer: an int, a float (NaN and infinities, which JSON
+    cannot hold, are named by `non_finite`), or None for min or max of
+    nothing."""
+    value = report["result"]
+    if value is None:
+        return float(report["non_finite"]) if "non_finite" in report else None
     return value if isinstance(value, int) else float(value)
 
 
@@ -282,18 +291,19 @@ def _as_buffer(data: Any) -> "tuple[memoryview, str]":
 
 
 def _prime_chunks(run: _streams.Running) -> Iterator[Any]:
-    tail = b""
-    for data in run.chunks(1 << 20):
-        data = tail + data
-        cut = data.rfind(b"\n") + 1
-        tail = data[cut:]
-        if cut:
-            yield _values.u64_from_text(data[:cut])
-    if tail.strip():
-        yield _values.u64_from_text(tail)
-    run.join()
+    def parsed() -> Iterator[Any]:
+        tail = b""
+        for data in run.chunks(1 << 20):
+            data = tail + data
+            cut = data.rfind(b"\n") + 1
+            tail = data[cut:]
+            if cut:
+                yield _values.u64_from_text(data[:cut])
+        if tail.strip():
+            yield _values.u64_from_text(tail)
+
+    return _streams.stop_when_closed(run, parsed())
 
 
 def _lines_then_report(run: _streams.Running) -> Iterator[str]:
-    yield from run.lines()
-    run.join()
+    return _streams.stop_when_closed(run, run.lines())

@@ -12,5 +12,14 @@ def run(
     env_hosts: Optional[str] = None,
     input_fd: Optional[int] = None,
     output_fd: Optional[int] = None,
+    cancel: Optional["Cancel"] = None,
 ) -> str:
     """Runs a pisubmit command line; returns what pisubmit prints."""
+
+class Cancel:
+    """Stops a call from another thread (a generator closed early)."""
+
+    def __init__(self) -> None: ...
+    def cancel(self) -> None: ...
+    @property
+    def cancelled(self) -> bool: ...

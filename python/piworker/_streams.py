@@ -12,6 +12,8 @@ import os
 import threading
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from ._piworker import Cancel
+
 
 def feed_lines(lines: Iterable[Any]) -> tuple[int, threading.Thread, list]:
     """A pipe's read end that yields `lines` (one str per line, newline
@@ -39,16 +41,21 @@ def feed_lines(lines: Iterable[Any]) -> tuple[int, threading.Thread, list]:
 
 
 class Running:
-    """A call running on a thread of its own, writing results to a pipe."""
+    """A call running on a thread of its own, writing results to a pipe.
 
-    def __init__(self, call: Callable[[int], Any]) -> None:
+    `call(output_fd, cancel)` runs the command; a caller that stops reading
+    early calls `stop()`, which cancels the call on the workers."""
+
+    def __init__(self, call: Callable[[int, Any], Any]) -> None:
         self._read_fd, self._write_fd = os.pipe()
+        self._reader: Optional[Any] = None
+        self.cancel = Cancel()
         self.result: Any = None
         self.error: Optional[BaseException] = None
 
         def work() -> None:
             try:
-                self.result = call(self._write_fd)
+                self.result = call(self._write_fd, self.cancel)
             except BaseException as e:  # noqa: BLE001 - re-raised by join()
                 self.error = e
             finally:
@@ -59,12 +66,26 @@ class Running:
 
     def chunks(self, size: int = 1 << 16) -> Iterator[bytes]:
         """The results' bytes as they come, until the call ends."""
-        with os.fdopen(self._read_fd, "rb", buffering=0) as pipe:
+        self._reader = os.fdopen(self._read_fd, "rb", buffering=0)
+        with self._reader as pipe:
             while True:
                 data = pipe.read(size)
                 if not data:
                     return
                 yield data
+
+    def stop(self) -> None:
+        """Nobody reads the results any more: cancel the call if it still
+        runs (its pieces are cancelled on the workers) and wait for it."""
+        if not self._thread.is_alive():
+            return
+        self.cancel.cancel()
+        # A call blocked writing results to a full pipe sees it closed.
+        if self._reader is not None:
+            self._reader.close()
+        else:
+            os.close(self._read_fd)
+        self._thread.join()
 
     def lines(self) -> Iterator[str]:
         """The results, a line at a time, as they come."""
@@ -83,3 +104,16 @@ class Running:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+def stop_when_closed(run: Running, results: Iterator[Any]) -> Iterator[Any]:
+    """`results`, then the call's end (its exception raised here); a
+    consumer that stops early (break, close, an exception) cancels it."""
+    finished = False
+    try:
+        yield from results
+        finished = True
+    finally:
+        if not finished:
+            run.stop()
+    run.join()

@@ -9,7 +9,7 @@
 //! Everything a person sees of the package is in python/piworker/.
 
 use piworker::submit::cli::{parse_args, Parsed};
-use piworker::submit::cluster::engine::stop_on_sigterm;
+use piworker::submit::cluster::engine::{stop_on_sigterm, with_cancel, Cancel};
 use piworker::submit::commands;
 use piworker::submit::report::stdio::{with_streams, Streams};
 use piworker::submit::SubmitError;
@@ -29,18 +29,44 @@ create_exception!(
     "A pisubmit call that failed: args are (kind, message); piworker/__init__.py turns it into a typed exception."
 );
 
+/// A way to stop a call from another thread: the Python side cancels a
+/// call whose results nobody reads any more (a generator closed early).
+#[pyclass(name = "Cancel", frozen)]
+struct PyCancel(Arc<Cancel>);
+
+#[pymethods]
+impl PyCancel {
+    #[new]
+    fn new() -> PyCancel {
+        PyCancel(Cancel::new())
+    }
+
+    /// Ends the call: the workers are told to cancel its pieces, and the
+    /// call raises CallFailed("cancelled", ...).
+    fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
+}
+
 /// Runs the pisubmit command line `argv` (without the program's name).
 /// `env_hosts` stands for PISUBMIT_HOSTS. Task lines are read from
 /// `input_fd` and results written to `output_fd` when given (the
 /// descriptors are duplicated: the caller still owns and closes its own).
+/// `cancel` stops the call from another thread.
 #[pyfunction]
-#[pyo3(signature = (argv, env_hosts=None, input_fd=None, output_fd=None))]
+#[pyo3(signature = (argv, env_hosts=None, input_fd=None, output_fd=None, cancel=None))]
 fn run(
     py: Python<'_>,
     argv: Vec<String>,
     env_hosts: Option<String>,
     input_fd: Option<i32>,
     output_fd: Option<i32>,
+    cancel: Option<&PyCancel>,
 ) -> PyResult<String> {
     let (global, command) = match parse_args(argv.into_iter().map(OsString::from), env_hosts) {
         Ok(Parsed::Print(text)) => return Ok(text),
@@ -49,17 +75,19 @@ fn run(
     };
     let input = input_fd.map(duplicate).transpose()?;
     let output = output_fd.map(duplicate).transpose()?;
+    let token = cancel.map_or_else(Cancel::new, |c| Arc::clone(&c.0));
+    let caller = Arc::clone(&token);
     let outcome = py.detach(move || {
-        if input.is_none() && output.is_none() {
-            return commands::run(&global, &command);
-        }
         let streams = Streams {
             input: input.map(|fd| Box::new(BufReader::new(File::from(fd))) as Box<dyn std::io::BufRead + Send>),
             output: output.map(|fd| Arc::new(Mutex::new(File::from(fd))) as Arc<Mutex<dyn std::io::Write + Send>>),
         };
-        with_streams(streams, || commands::run(&global, &command))
+        with_cancel(caller, || with_streams(streams, || commands::run(&global, &command)))
     });
-    outcome.map_err(|e| failed(py, e))
+    outcome.map_err(|e| match e {
+        SubmitError::Interrupted if token.is_cancelled() => CallFailed::new_err(("cancelled", e.to_string())),
+        e => failed(py, e),
+    })
 }
 
 /// Our own copy of a descriptor the caller lends.
@@ -97,6 +125,7 @@ fn _piworker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A Python program keeps SIGTERM's default; runs stop on Ctrl-C only.
     stop_on_sigterm(false);
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_class::<PyCancel>()?;
     m.add("CallFailed", m.py().get_type::<CallFailed>())?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

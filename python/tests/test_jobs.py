@@ -193,3 +193,35 @@ def test_hosts_from_a_file_and_from_pisubmit_hosts(two_workers, tmp_path, monkey
     monkeypatch.delenv("PISUBMIT_HOSTS")
     with pytest.raises(piworker.UsageError, match="PISUBMIT_HOSTS"):
         piworker.Cluster().ping()
+
+
+def test_reduce_says_nan_and_infinities(cluster, tmp_path):
+    values = tmp_path / "odd.txt"
+    values.write_text("1\ninf\n")
+    assert cluster.reduce("sum", values) == math.inf
+    values.write_text("1\n-inf\n2\n")
+    assert cluster.reduce("sum", values) == -math.inf
+    values.write_text("1\nnan\n")
+    assert math.isnan(cluster.reduce("sum", values))
+    values.write_text("inf\n-inf\n")
+    assert math.isnan(cluster.reduce("sum", values)), "+inf with -inf is NaN"
+    values.write_text("# nothing\n")
+    assert cluster.reduce("min", values) is None and cluster.reduce("count", values) == 0
+
+
+def test_leaving_a_farm_early_cancels_its_pieces(cluster):
+    import time
+
+    results = cluster.farm(["10 a", "20000 b", "20000 c", "20000 d"], ordered=False)
+    assert next(results) == "10 a"
+    results.close()
+    deadline = time.monotonic() + 1.0
+    busy = None
+    while time.monotonic() < deadline:
+        busy = sum(h.get("threads_busy") or 0 for h in cluster.status())
+        if busy == 0:
+            break
+        time.sleep(0.05)
+    assert busy == 0, "the abandoned farm's tasks still run a second later"
+    for line in cluster.farm(["5 after"]):
+        assert line == "5 after"

@@ -135,6 +135,14 @@ impl Plan for ReducePlan {
             Value::MinI64(m) | Value::MaxI64(m) => m.map_or(Json::Null, |v| Json::Int(v.into())),
         };
         let text = format!("{} = {} over {} values", self.op.name(), o.display_value(), o.count);
-        Ok(Answer { result, extra: vec![("count", Json::Int(o.count.into()))], text })
+        let mut extra = vec![("count", Json::Int(o.count.into()))];
+        // JSON has no NaN or infinity: the result is null, and this says
+        // which ("NaN", "inf" or "-inf").
+        if let Json::Float(v) = result {
+            if !v.is_finite() {
+                extra.push(("non_finite", Json::Str(reduce::format_f64(v))));
+            }
+        }
+        Ok(Answer { result, extra, text })
     }
 }

@@ -32,6 +32,7 @@ const DATA_CHUNK: usize = 256 * 1024;
 /// Keep at most this much input queued per connection; read more later.
 const INPUT_QUEUE: usize = 1024 * 1024;
 mod api;
+mod cancel;
 mod frames;
 mod gather_error;
 mod packed;
@@ -44,6 +45,7 @@ pub use api::{
     Cores, Gatherer, HostReport, InputOpener, InputStream, Landed, Next, Options, Piece, PieceList, PieceRecord,
     PieceSource, PieceTimeout, Replayed,
 };
+pub use cancel::{with_cancel, Cancel};
 pub use gather_error::GatherError;
 
 use return_window::ReturnWindow;
@@ -87,6 +89,8 @@ pub struct Engine {
     ready: Vec<bool>,
     /// Hears how each run goes (a progress bar, notices).
     watch: Box<dyn Watch>,
+    /// A library caller's way to stop the run from another thread.
+    pub(super) cancel: Option<Arc<Cancel>>,
 }
 
 impl Engine {
@@ -100,6 +104,7 @@ impl Engine {
         let mut signals = Signals::new(watched).map_err(|e| setup("watch signals", e))?;
         poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(|e| setup("watch signals", e))?;
         let now = Instant::now();
+        let cancel = cancel::watched_by(&waker);
         let mut engine = Engine {
             poll,
             links: Vec::new(),
@@ -113,6 +118,7 @@ impl Engine {
             last_usable: now,
             ready: Vec::new(),
             watch: Box::new(Unwatched),
+            cancel,
         };
         for spec in hosts {
             engine.add_link(spec);
@@ -177,6 +183,11 @@ impl Engine {
             })
             .collect();
         format!("{what}: {}", why.join("; "))
+    }
+
+    /// Whether the library caller gave up on the run (see `cancel`).
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.is_cancelled())
     }
 
     pub fn total_threads(&self) -> usize {
@@ -577,6 +588,9 @@ impl Engine {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(SubmitError::Connect(format!("waiting for workers failed: {e}")));
             }
+        }
+        if self.cancelled() {
+            return Err(SubmitError::Interrupted);
         }
         for event in events.iter() {
             match event.token() {

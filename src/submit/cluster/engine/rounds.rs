@@ -81,6 +81,9 @@ impl Engine {
                 return Err(SubmitError::Connect(format!("waiting for workers failed: {e}")));
             }
         }
+        if self.cancelled() {
+            return Err(SubmitError::Interrupted);
+        }
         for event in events.iter() {
             let Token(i) = event.token();
             if event.token() == crate::submit::cluster::engine::SIGNALS && self.signals.pending().next().is_some() {
