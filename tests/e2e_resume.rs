@@ -318,7 +318,7 @@ fn reduce_input_survives_kills_and_rereads_only_missing_ranges() {
     let bin_s = binary.display().to_string();
     let text_s = text.display().to_string();
     for (job, input) in [
-        (Job::new("reduce-f64", &["reduce", "--op", "sum", "--dtype", "f64", "--input", &bin_s]), &binary),
+        (Job::new("reduce-f64", &["reduce", "--op", "sum", "--dtype", "f64be", "--input", &bin_s]), &binary),
         (Job::new("reduce-text", &["reduce", "--op", "sum", "--input", &text_s]), &text),
     ] {
         let want = reference(&cluster, &job, &dir);
@@ -364,7 +364,7 @@ fn a_worker_killed_during_the_resumed_run_changes_nothing() {
     let input_s = input.display().to_string();
     for job in [
         Job::new("primes", &["primes", "--from", "1", "--to", "150000000"]).writing(&dir.join("primes.txt")),
-        Job::new("reduce", &["reduce", "--op", "sum", "--dtype", "f64", "--input", &input_s]),
+        Job::new("reduce", &["reduce", "--op", "sum", "--dtype", "f64be", "--input", &input_s]),
     ] {
         let workers: Vec<Worker> = (0..3).map(|_| Worker::start(&["--threads", "1"])).collect();
         let cluster = hosts(&workers.iter().collect::<Vec<_>>());
