@@ -65,6 +65,10 @@ impl ReduceInput {
 
     /// A raw input's size fits whole values, and its first bytes the dtype.
     fn check(&self, sample: &[u8]) -> Result<(), String> {
+        // Text given as binary is rarely whole values: say what it is first.
+        if let Some(why) = mismatch(self.dtype, sample) {
+            return Err(why);
+        }
         if let Some(width) = self.dtype.width() {
             let size = self.end - self.start;
             if size % width as u64 != 0 {
@@ -75,7 +79,7 @@ impl ReduceInput {
                 ));
             }
         }
-        mismatch(self.dtype, sample).map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// The file, for a job log's fingerprint; None for memory.
