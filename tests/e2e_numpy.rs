@@ -168,3 +168,81 @@ fn what_cannot_be_read_is_refused_with_the_reason_and_the_file() {
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
+
+/// Loads a .npy with NumPy and prints what the test compares.
+const LOAD: &str = r#"
+import json, sys
+import numpy as np
+a = np.load(sys.argv[1])
+print(json.dumps({"dtype": a.dtype.str, "shape": list(a.shape), "values": [int(x) for x in a.ravel()]}))
+"#;
+
+fn numpy_load(path: &Path) -> Value {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", LOAD, path.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("/usr/bin/python3 must exist: these tests compare with NumPy");
+    assert!(out.status.success(), "np.load({}) failed:\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("the loader's JSON")
+}
+
+#[test]
+fn primes_and_life_write_npy_files_numpy_loads() {
+    let dir = temp_dir("e2e-numpy-output");
+    let (a, b) = (Worker::start(&[]), Worker::start(&[]));
+    let hosts = common::hosts(&[&a, &b]);
+    let (npy, txt) = (dir.join("p.npy"), dir.join("p.txt"));
+    for out in [&npy, &txt] {
+        let run = pisubmit(
+            &hosts,
+            &["--json", "primes", "--from", "1", "--to", "5000000", "--output", out.to_str().unwrap()],
+        );
+        assert_eq!(run.json()["result"], 348_513, "{}", run.stderr);
+    }
+    let loaded = numpy_load(&npy);
+    assert_eq!((loaded["dtype"].as_str(), &loaded["shape"]), (Some("<u8"), &serde_json::json!([348_513])));
+    let text: Vec<u64> = std::fs::read_to_string(&txt).unwrap().lines().map(|l| l.parse().expect("a prime")).collect();
+    let values: Vec<u64> = loaded["values"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(values == text, "the .npy holds the text output's primes");
+    let empty = dir.join("none.npy");
+    let run =
+        pisubmit(&hosts, &["--json", "primes", "--from", "24", "--to", "28", "--output", empty.to_str().unwrap()]);
+    assert_eq!(run.json()["result"], 0);
+    assert_eq!(numpy_load(&empty)["shape"], serde_json::json!([0]));
+
+    // A glider on a 13 x 21 board: the .npy board is the RLE board.
+    let glider = dir.join("glider.rle");
+    std::fs::write(&glider, "x = 3, y = 3, rule = B3/S23\nbo$2bo$3o!\n").unwrap();
+    let (board, rle) = (dir.join("board.npy"), dir.join("board.rle"));
+    for out in [&board, &rle] {
+        let run = pisubmit(
+            &hosts,
+            &[
+                "--json",
+                "life",
+                "--input",
+                glider.to_str().unwrap(),
+                "--width",
+                "21",
+                "--height",
+                "13",
+                "--generations",
+                "9",
+                "--output",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let loaded = numpy_load(&board);
+    assert_eq!((loaded["dtype"].as_str(), &loaded["shape"]), (Some("|u1"), &serde_json::json!([13, 21])));
+    let cells: Vec<u64> = loaded["values"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let pattern = piworker::life::pattern::parse_rle(&std::fs::read_to_string(&rle).unwrap(), "board.rle").unwrap();
+    assert_eq!((pattern.width, pattern.height), (21, 13), "the RLE is the whole board");
+    let live: std::collections::HashSet<(u32, u32)> = pattern.live.iter().copied().collect();
+    let want: Vec<u64> =
+        (0..13).flat_map(|y| (0..21).map(move |x| (x, y))).map(|c| u64::from(live.contains(&c))).collect();
+    assert_eq!(cells.iter().sum::<u64>(), 5, "a glider is five cells");
+    assert!(cells == want, "the .npy board is the RLE board");
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}

@@ -242,6 +242,21 @@ fn primes_output_survives_kills_at_any_moment() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A .npy output: its header comes before the first piece and gets the
+/// count at the end; a resume keeps it and the pieces after it.
+#[test]
+fn primes_npy_output_survives_kills_at_any_moment() {
+    let dir = temp_dir("resume-primes-npy");
+    let (a, b) = two_workers();
+    let cluster = hosts(&[&a, &b]);
+    let job = Job::new("primes-npy", &["primes", "--from", "1", "--to", "150000000"]).writing(&dir.join("primes.npy"));
+    let want = reference(&cluster, &job, &dir);
+    let bytes = want.output.as_ref().expect("the .npy output");
+    assert!(bytes.starts_with(b"\x93NUMPY") && bytes.len() == 128 + 8_444_396 * 8, "{} bytes", bytes.len());
+    kill_and_resume(&cluster, &job, &dir, &want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn pi_and_loopsum_survive_kills_at_any_moment() {
     let dir = temp_dir("resume-pi");
