@@ -170,7 +170,12 @@ const PRIMES: Command = Command {
             Flag::valued("to", "B", "The last number, included (required)."),
             Flag {
                 complete: Complete::File,
-                ..Flag::valued("output", "FILE", "Also write the primes, sorted, one per line.")
+                ..Flag::valued(
+                    "output",
+                    "FILE",
+                    "Also write the primes, sorted, one per line; a FILE named *.npy gets them as a NumPy uint64 \
+                     array (np.load), header patched with the count at the end.",
+                )
             },
         ],
     }],
@@ -334,7 +339,15 @@ const LIFE: Command = Command {
             title: "OUTPUT",
             about: "",
             flags: &[
-                Flag { complete: Complete::File, ..Flag::valued("output", "FILE", "Write the final board as RLE.") },
+                Flag {
+                    complete: Complete::File,
+                    ..Flag::valued(
+                        "output",
+                        "FILE",
+                        "Write the final board as RLE; a FILE named *.npy gets it as a NumPy uint8 array of 0 and \
+                         1, shape (rows, columns).",
+                    )
+                },
                 Flag { complete: Complete::Dir, ..Flag::valued("frames", "DIR", "Write PNG frames here.") },
                 Flag {
                     default: Some("1"),
