@@ -166,12 +166,12 @@ fn finish(
 ) -> Result<String, SubmitError> {
     if let Some(path) = &opts.output {
         let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges().name());
-        let bytes = if npy::is_npy(path) {
-            npy::board_file(board.height(), board.width(), |x, y| board.get(x, y))
+        let written = if npy::is_npy(path) {
+            npy::write_board(path, board.height(), board.width(), |x, y| board.get(x, y))
         } else {
-            to_rle(&board, opts.edges(), None, &[comment]).into_bytes()
+            std::fs::write(path, to_rle(&board, opts.edges(), None, &[comment]))
         };
-        std::fs::write(path, bytes).map_err(|e| SubmitError::Job(format!("--output {}: {e}", path.display())))?;
+        written.map_err(|e| SubmitError::Job(format!("--output {}: {e}", path.display())))?;
     }
     let population = board.population();
     let hash = board.digest();

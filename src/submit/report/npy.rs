@@ -8,7 +8,7 @@
 //! is where a job log's offsets start too (`prefix_len`).
 
 use crate::submit::report::output::{Format, OutputError};
-use crate::submit::report::prime_text::PrimeText;
+use crate::submit::report::prime_text::{whole_primes, PrimeText};
 use std::path::Path;
 
 /// The streamed header's length: magic, version, length, and the dict
@@ -52,12 +52,7 @@ pub struct PrimeNpy;
 
 impl Format for PrimeNpy {
     fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError> {
-        if payload.len() % 8 != 0 {
-            return Err(OutputError::BadPayload(format!(
-                "a primes partial of {} bytes is not whole u64 values",
-                payload.len()
-            )));
-        }
+        whole_primes(payload)?;
         let at = out.len();
         out.extend_from_slice(payload);
         for v in out[at..].chunks_exact_mut(8) {
@@ -102,14 +97,19 @@ impl Format for PrimeFile {
     }
 }
 
-/// A board of `rows` x `cols` cells, row after row, as a uint8 .npy of 0/1.
-pub fn board_file(rows: u32, cols: u32, alive: impl Fn(u32, u32) -> bool) -> Vec<u8> {
-    let mut out = header("|u1", &[rows.into(), cols.into()], 0);
-    out.reserve(rows as usize * cols as usize);
+/// Writes a board of `rows` x `cols` cells to `path`, row after row, as a
+/// uint8 .npy of 0 and 1; a row at a time, not the whole board at once.
+pub fn write_board(path: &Path, rows: u32, cols: u32, alive: impl Fn(u32, u32) -> bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    out.write_all(&header("|u1", &[rows.into(), cols.into()], 0))?;
+    let mut row = Vec::with_capacity(cols as usize);
     for y in 0..rows {
-        out.extend((0..cols).map(|x| u8::from(alive(x, y))));
+        row.clear();
+        row.extend((0..cols).map(|x| u8::from(alive(x, y))));
+        out.write_all(&row)?;
     }
-    out
+    out.flush()
 }
 
 #[cfg(test)]

@@ -185,8 +185,9 @@ pub fn parse_dict(text: &[u8], version: u8, data_start: u64) -> Result<NpyHeader
     Ok(NpyHeader { dtype, descr, fortran_order, shape, data_start })
 }
 
-/// The dtypes reduce reads, from NumPy's descr.
-fn dtype_of(descr: &str) -> Result<Binary, String> {
+/// The dtype reduce reads for NumPy's descr (`a.dtype.str`: "<f8",
+/// ">i4", "|u1"), or why it reads none.
+pub fn dtype_of(descr: &str) -> Result<Binary, String> {
     let supported = "<f8 >f8 <f4 >f4 <i8 >i8 <i4 >i4 and the narrower integers i2 u2 u4 |i1 |u1";
     let (order, body) = match descr.chars().next() {
         Some(c @ ('<' | '>' | '|' | '=')) => (c, &descr[1..]),
