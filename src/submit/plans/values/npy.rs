@@ -216,11 +216,10 @@ pub fn dtype_of(descr: &str) -> Result<Binary, String> {
     let big_endian = match order {
         '>' => true,
         '<' => false,
-        // Native: the order of the machine that wrote it, which NumPy
-        // spells out in files; taken as this machine's.
-        '=' => cfg!(target_endian = "big"),
-        _ if width == 1 => false,
-        _ => return Err(format!("dtype '{descr}' has no byte order ('<' or '>')")),
+        // '=', '|' or none: native, as np.dtype() reads them. NumPy spells
+        // the order out in the files it writes ('|' only for one byte, where
+        // there is none); a hand-made header is taken as this machine's.
+        _ => cfg!(target_endian = "big"),
     };
     Ok(Binary { kind, width, big_endian })
 }
@@ -374,6 +373,8 @@ mod tests {
         assert_eq!(h.values(), Some(1));
         let h = parse("{\"descr\": \"i1\", \"shape\": (0,), \"fortran_order\": False}").expect("any key order");
         assert_eq!(h.values(), Some(0));
+        let native = dtype_of("f8").expect("an order-less descr is native, as np.dtype('f8')");
+        assert_eq!(native.big_endian, cfg!(target_endian = "big"));
     }
 
     #[test]
