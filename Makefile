@@ -62,6 +62,7 @@ bench: build
 	bash bench/seed000.sh
 	bash bench/run.sh
 	bash bench/transfer.sh
+	bash bench/dtype.sh
 	bash bench/scale.sh
 	bash bench/footprint.sh
 	bash bench/scheduler.sh

@@ -52,7 +52,7 @@ reduce=() loopsum=() result=() looped=()
 for r in $(seq 0 "$reps"); do
     for i in "${!builds[@]}"; do
         b=${builds[$i]}
-        timed /dev/null "$tmp/out" "$b/pisubmit" --hosts "${hosts[$i]}" --json reduce --op sum --dtype f64 --input "$data"
+        timed /dev/null "$tmp/out" "$b/pisubmit" --hosts "${hosts[$i]}" --json reduce --op sum --dtype "$(be_dtype "$b/pisubmit" f64)" --input "$data"
         a=$MS
         result[$i]=$(field result <"$tmp/out")
         timed /dev/null "$tmp/out" "$b/pisubmit" --hosts "${hosts[$i]}" --json loopsum --t-range 0..$side --u-len $side

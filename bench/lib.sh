@@ -16,6 +16,11 @@ wait_for_port() {
 }
 
 # The median of the numbers on stdin, one per line.
+# be_dtype PISUBMIT TYPE: the --dtype that reads big-endian TYPE (f64, i64)
+# with that build: TYPEbe since f64/i64 became little-endian (CHANGELOG.md),
+# TYPE for an older build given as BASE_BIN.
+be_dtype() { if "$1" reduce --help 2>&1 | grep -q "${2}be"; then echo "${2}be"; else echo "$2"; fi; }
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Field $1 of the JSON object on stdin.

@@ -118,7 +118,7 @@ job_args() {
             LABEL="primes --output to $out_to ($(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB as gaps)"
             ;;
         reduce)
-            ARGS=(reduce --op sum --dtype i64 --input "$(ints_file "$bytes")")
+            ARGS=(reduce --op sum --dtype i64be --input "$(ints_file "$bytes")")
             LABEL="reduce of a $(awk -v b="$bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB file"
             ;;
         primes-goal) ARGS=(primes --from 1 --to 1e9 --output "$tmp/primes.txt") LABEL="primes --output to 10^9 (51 MB as gaps)" ;;

@@ -59,7 +59,7 @@ job_args() {
     loopsum) echo "loopsum --t-range 0..30001 --u-len 30001" ;;
     primes) echo "primes --from 1 --to 4e9" ;;
     primes-output) echo "primes --from 1 --to 2e8 --output $tmp/primes.txt" ;;
-    reduce) echo "reduce --op sum --dtype i64 --input $tmp/ints.i64" ;;
+    reduce) echo "reduce --op sum --dtype i64be --input $tmp/ints.i64" ;;
     echo) echo "echo --bytes 64e6" ;;
     *) die "unknown workload $1 (pi loopsum primes primes-output reduce echo)" ;;
     esac

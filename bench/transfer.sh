@@ -43,7 +43,7 @@ for r in $(seq 0 "$reps"); do
     a=$MS
     timed /dev/null "$tmp/out" target/bench/pingpong bulk "$echo_port" $mib
     b=$MS
-    timed /dev/null "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json reduce --op sum --dtype i64 --input "$data"
+    timed /dev/null "$tmp/out" target/release/pisubmit --hosts "$WORKER" --json reduce --op sum --dtype i64be --input "$data"
     c=$MS
     sum=$(field result <"$tmp/out")
     [ "$sum" = "$expect" ] || die "reduce gave $sum, not $expect"

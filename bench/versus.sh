@@ -91,10 +91,10 @@ one() {
     pipe=$(kv pipe_jobs_per_s <<<"$out")
     timed /dev/null "$tmp/out" "$bin/pisubmit" --hosts "$addr" --json echo --bytes $((mib * 1024 * 1024))
     e=$(rate "$MS")
-    timed /dev/null "$tmp/out" "$bin/pisubmit" --hosts "$addr" --json reduce --op sum --dtype i64 --input "$ints"
+    timed /dev/null "$tmp/out" "$bin/pisubmit" --hosts "$addr" --json reduce --op sum --dtype "$(be_dtype "$bin/pisubmit" i64)" --input "$ints"
     [ "$(field result <"$tmp/out")" = $((n * (n - 1) / 2)) ] || die "$bin: the i64 sum is wrong"
     i=$(rate "$MS")
-    timed /dev/null "$tmp/out" "$bin/pisubmit" --hosts "$addr" --json reduce --op sum --dtype f64 --input "$floats"
+    timed /dev/null "$tmp/out" "$bin/pisubmit" --hosts "$addr" --json reduce --op sum --dtype "$(be_dtype "$bin/pisubmit" f64)" --input "$floats"
     field result <"$tmp/out" >"$tmp/f64.$name"
     f=$(rate "$MS")
     rm -f "$tmp/primes.$name"

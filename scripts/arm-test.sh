@@ -226,10 +226,10 @@ JOBS=(
     "reduce --op sum --input $WORK/longs.txt"
     "reduce --op sum --input $WORK/decimals.txt"
     "reduce --op max --input $WORK/decimals.txt"
-    "reduce --op sum --dtype i64 --input $WORK/values.i64"
-    "reduce --op min --dtype i64 --input $WORK/values.i64"
-    "reduce --op sum --dtype f64 --input $WORK/values.f64"
-    "reduce --op count --dtype f64 --input $WORK/values.f64"
+    "reduce --op sum --dtype i64be --input $WORK/values.i64"
+    "reduce --op min --dtype i64be --input $WORK/values.i64"
+    "reduce --op sum --dtype f64be --input $WORK/values.f64"
+    "reduce --op count --dtype f64be --input $WORK/values.f64"
     "echo --bytes 3000000"
 )
 

@@ -228,7 +228,7 @@ fn jobs(dir: &Path) -> Vec<Job> {
         job("pi", &["pi", "--samples", "2e8", "--seed", "5"]),
         job("primes count", &["primes", "--from", "1", "--to", "5e7"]),
         Job { output: Some("--output"), ..job("primes --output", &["primes", "--from", "1000", "--to", "5e6"]) },
-        job("reduce", &["reduce", "--op", "sum", "--dtype", "i64", "--input", &ints]),
+        job("reduce", &["reduce", "--op", "sum", "--dtype", "i64be", "--input", &ints]),
         job("echo", &["echo", "--bytes", "8e6"]),
         Job { output: Some("--output"), ..job("life", LIFE) },
         // The same board with its borders relayed through the head rather
@@ -327,7 +327,8 @@ fn every_workload_on_three_emulated_pis_with_loss_matches_loopback() {
     let bytes: Vec<u8> = (0..n).flat_map(|i| i.to_be_bytes()).collect();
     std::fs::write(&big, bytes).unwrap();
     let big_path = big.display().to_string();
-    let args = ["--json", "--heartbeat-timeout", "1", "reduce", "--op", "sum", "--dtype", "i64", "--input", &big_path];
+    let args =
+        ["--json", "--heartbeat-timeout", "1", "reduce", "--op", "sum", "--dtype", "i64be", "--input", &big_path];
     let v = emulated.submit(&args, "").json();
     assert_eq!(v["result"].as_i64(), Some(n * (n - 1) / 2), "the sum of 0..{n}: {v}");
     let hosts = v["hosts"].as_array().expect("a hosts list");

@@ -387,9 +387,9 @@ fn every_job_same_on_1_and_4_hosts() {
         vec!["powers", "--nums", "1,2,3,4,5,6", "--exps", "1,2,3,4,5"],
         vec!["reduce", "--op", "sum", "--input", &text],
         vec!["reduce", "--op", "max", "--input", &text],
-        vec!["reduce", "--op", "sum", "--dtype", "i64", "--input", &bin],
-        vec!["reduce", "--op", "sum", "--dtype", "f64", "--input", &floats],
-        vec!["reduce", "--op", "min", "--dtype", "f64", "--input", &floats],
+        vec!["reduce", "--op", "sum", "--dtype", "i64be", "--input", &bin],
+        vec!["reduce", "--op", "sum", "--dtype", "f64be", "--input", &floats],
+        vec!["reduce", "--op", "min", "--dtype", "f64be", "--input", &floats],
         vec!["echo", "--bytes", "30e6"],
     ];
     let mut answers = Vec::new();
@@ -546,7 +546,7 @@ fn five_percent_packet_loss() {
     let jobs: [Vec<&str>; 3] = [
         vec!["loopsum", "--t-range", "0..40001", "--u-len", "40001"],
         vec!["echo", "--bytes", "20e6"],
-        vec!["reduce", "--op", "sum", "--dtype", "i64", "--input", &bin],
+        vec!["reduce", "--op", "sum", "--dtype", "i64be", "--input", &bin],
     ];
     let expected: Vec<Value> = jobs
         .iter()

@@ -213,7 +213,7 @@ fn binary_f64_input_sums_exactly_across_workers() {
     std::fs::write(&file, bytes).unwrap();
     let want = python_sum(&file, "f64");
     assert!(want.is_finite(), "the total is in range: {want}");
-    let args = ["reduce", "--op", "sum", "--dtype", "f64", "--input", file.to_str().unwrap()];
+    let args = ["reduce", "--op", "sum", "--dtype", "f64be", "--input", file.to_str().unwrap()];
     assert_same(sum_of(&three, &args), want, "three workers");
     assert_same(sum_of(&one, &args), want, "one worker");
     assert!(pieces(&three, &args) >= 3);
@@ -233,7 +233,7 @@ fn a_piece_far_beyond_f64s_range_travels_exactly() {
     values.extend(vec![-f64::MAX; n]);
     values.push(0.5);
     std::fs::write(&file, values.iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>()).unwrap();
-    let args = ["reduce", "--op", "sum", "--dtype", "f64", "--input", file.to_str().unwrap()];
+    let args = ["reduce", "--op", "sum", "--dtype", "f64be", "--input", file.to_str().unwrap()];
     assert_same(sum_of(&two, &args), 0.5, "f64::MAX cancelled across pieces");
     assert!(pieces(&two, &args) >= 3);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -65,11 +65,11 @@ fn every_job_gives_the_same_answer_on_one_and_three_workers() {
     let values: Vec<u8> = (0..3_000_000i64).flat_map(|i| (i * 3 - 7).to_be_bytes()).collect();
     std::fs::write(&bin, values).unwrap();
     let v =
-        same_on_1_and_3(&one, &three, &["reduce", "--op", "sum", "--dtype", "i64", "--input", bin.to_str().unwrap()]);
+        same_on_1_and_3(&one, &three, &["reduce", "--op", "sum", "--dtype", "i64be", "--input", bin.to_str().unwrap()]);
     let n = 3_000_000i64;
     assert_eq!(v["result"], 3 * n * (n - 1) / 2 - 7 * n);
     let v =
-        same_on_1_and_3(&one, &three, &["reduce", "--op", "min", "--dtype", "f64", "--input", bin.to_str().unwrap()]);
+        same_on_1_and_3(&one, &three, &["reduce", "--op", "min", "--dtype", "f64be", "--input", bin.to_str().unwrap()]);
     assert!(v["result"].is_number(), "i64 bytes read as f64 still fold: {v}");
 
     let v = same_on_1_and_3(&one, &three, &["echo", "--bytes", "20000000"]);

@@ -51,7 +51,7 @@ fn a_256_mib_reduce_keeps_both_ends_small() {
     let idle_hwm = w.status_kib("VmHWM");
     let mut child = spawn_pisubmit(
         &hosts(&[&w]),
-        &["--json", "reduce", "--op", "sum", "--dtype", "i64", "--input", path.to_str().unwrap()],
+        &["--json", "reduce", "--op", "sum", "--dtype", "i64be", "--input", path.to_str().unwrap()],
     );
     // Sample the client's peak while it runs (its /proc entry goes at exit).
     let pid = child.id() as i32;

@@ -94,9 +94,9 @@ fn every_job_reads_the_same_through_a_worker_that_appended_fields() {
         ("sum", &floats, "text"),
         ("min", &text, "text"),
         ("max", &floats, "text"),
-        ("sum", &bin, "i64"),
-        ("max", &bin, "i64"),
-        ("min", &bin, "f64"),
+        ("sum", &bin, "i64be"),
+        ("max", &bin, "i64be"),
+        ("min", &bin, "f64be"),
     ] {
         same_json(&w, &p, &["reduce", "--op", op, "--dtype", dtype, "--input", file.to_str().unwrap()], &["result"]);
     }

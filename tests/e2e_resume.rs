@@ -242,6 +242,21 @@ fn primes_output_survives_kills_at_any_moment() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A .npy output: its header comes before the first piece and gets the
+/// count at the end; a resume keeps it and the pieces after it.
+#[test]
+fn primes_npy_output_survives_kills_at_any_moment() {
+    let dir = temp_dir("resume-primes-npy");
+    let (a, b) = two_workers();
+    let cluster = hosts(&[&a, &b]);
+    let job = Job::new("primes-npy", &["primes", "--from", "1", "--to", "150000000"]).writing(&dir.join("primes.npy"));
+    let want = reference(&cluster, &job, &dir);
+    let bytes = want.output.as_ref().expect("the .npy output");
+    assert!(bytes.starts_with(b"\x93NUMPY") && bytes.len() == 128 + 8_444_396 * 8, "{} bytes", bytes.len());
+    kill_and_resume(&cluster, &job, &dir, &want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn pi_and_loopsum_survive_kills_at_any_moment() {
     let dir = temp_dir("resume-pi");
@@ -318,7 +333,7 @@ fn reduce_input_survives_kills_and_rereads_only_missing_ranges() {
     let bin_s = binary.display().to_string();
     let text_s = text.display().to_string();
     for (job, input) in [
-        (Job::new("reduce-f64", &["reduce", "--op", "sum", "--dtype", "f64", "--input", &bin_s]), &binary),
+        (Job::new("reduce-f64", &["reduce", "--op", "sum", "--dtype", "f64be", "--input", &bin_s]), &binary),
         (Job::new("reduce-text", &["reduce", "--op", "sum", "--input", &text_s]), &text),
     ] {
         let want = reference(&cluster, &job, &dir);
@@ -364,7 +379,7 @@ fn a_worker_killed_during_the_resumed_run_changes_nothing() {
     let input_s = input.display().to_string();
     for job in [
         Job::new("primes", &["primes", "--from", "1", "--to", "150000000"]).writing(&dir.join("primes.txt")),
-        Job::new("reduce", &["reduce", "--op", "sum", "--dtype", "f64", "--input", &input_s]),
+        Job::new("reduce", &["reduce", "--op", "sum", "--dtype", "f64be", "--input", &input_s]),
     ] {
         let workers: Vec<Worker> = (0..3).map(|_| Worker::start(&["--threads", "1"])).collect();
         let cluster = hosts(&workers.iter().collect::<Vec<_>>());

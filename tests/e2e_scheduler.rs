@@ -34,7 +34,7 @@ fn the_same_bits_on_1_2_and_7_workers_with_any_threads() {
     let jobs: Vec<Vec<String>> = vec![
         vec!["loopsum", "--t-range", "-5000..20001", "--u-len", "20001", "--c", "0.1"],
         vec!["pi", "--samples", "300000000", "--seed", "11"],
-        vec!["reduce", "--op", "sum", "--dtype", "f64", "--input", f64s.to_str().unwrap()],
+        vec!["reduce", "--op", "sum", "--dtype", "f64be", "--input", f64s.to_str().unwrap()],
         vec!["primes", "--from", "999", "--to", "200000000"],
     ]
     .into_iter()

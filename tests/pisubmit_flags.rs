@@ -272,6 +272,6 @@ fn bash_completes_commands_their_flags_and_fixed_values() {
     };
     assert_eq!(complete("pisubmit lo", 1), "loopsum\n");
     assert_eq!(complete("pisubmit --hosts a life --generati", 4), "--generations\n");
-    assert_eq!(complete("pisubmit reduce --dtype ''", 3), "f64\ni64\ntext\n");
+    assert_eq!(complete("pisubmit reduce --dtype ''", 3), "f64\nf64be\ni64\ni64be\nf32\nf32be\ni32\ni32be\ntext\n");
     assert!(complete("pisubmit status --", 2).lines().any(|l| l == "--watch"), "status offers --watch");
 }

@@ -4,6 +4,7 @@ use crate::jobs::{loopsum, reduce};
 use crate::submit::cli::args::{next_flag, text, unknown_command, Args, Next};
 use crate::submit::cli::values::{count, list, number, unknown, usage};
 use crate::submit::error::SubmitError;
+use crate::submit::plans::values::{self, Dtype};
 use crate::submit::plans::JobSpec;
 use std::path::PathBuf;
 
@@ -94,7 +95,7 @@ fn parse_powers(p: &mut Args) -> Result<JobSpec, SubmitError> {
 }
 
 fn parse_reduce(p: &mut Args) -> Result<JobSpec, SubmitError> {
-    let (mut op, mut input, mut dtype) = (None, None, reduce::DType::Text);
+    let (mut op, mut input, mut dtype) = (None, None, None);
     while let Some(flag) = next_flag(p, "reduce")? {
         match flag {
             "op" => {
@@ -105,8 +106,8 @@ fn parse_reduce(p: &mut Args) -> Result<JobSpec, SubmitError> {
             }
             "dtype" => {
                 let v = text(p, "--dtype")?;
-                dtype =
-                    reduce::DType::parse(&v).ok_or_else(|| usage(format!("--dtype: {v:?} is not f64, i64 or text")))?;
+                let names = values::dtype::CLI_NAMES.join(", ");
+                dtype = Some(Dtype::parse(&v).ok_or_else(|| usage(format!("--dtype: {v:?} is not one of {names}")))?);
             }
             "input" => input = Some(PathBuf::from(text(p, "--input")?)),
             other => return Err(unknown("reduce", other)),

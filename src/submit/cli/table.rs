@@ -170,7 +170,12 @@ const PRIMES: Command = Command {
             Flag::valued("to", "B", "The last number, included (required)."),
             Flag {
                 complete: Complete::File,
-                ..Flag::valued("output", "FILE", "Also write the primes, sorted, one per line.")
+                ..Flag::valued(
+                    "output",
+                    "FILE",
+                    "Also write the primes, sorted, one per line; a FILE named *.npy gets them as a NumPy uint64 \
+                     array (np.load), header patched with the count at the end.",
+                )
             },
         ],
     }],
@@ -192,10 +197,13 @@ const POWERS: Command = Command {
 
 const REDUCE: Command = Command {
     name: "reduce",
-    synopsis: "--op sum|min|max|count --input FILE [--dtype f64|i64|text]",
-    about: "Fold a file of big-endian 8-byte values, or of text with one number per line. An f64 or text sum is \
-            the exact sum rounded once (ties to even), whatever the order or the split; any NaN, or +inf with \
-            -inf, gives NaN, else an infinity gives it.",
+    synopsis: "--op sum|min|max|count --input FILE [--dtype TYPE]",
+    about: "Fold a file of binary values (NumPy's tofile(): f64, i64, f32, i32 little-endian, or their be forms), \
+            a NumPy .npy file (its header gives the dtype: f8 f4 i8 i4 i2 i1 u4 u2 u1, either byte order, any \
+            shape, C or Fortran order), or text with one number per line. An f64 or text sum is the exact sum \
+            rounded once (ties to even), whatever the order or the split; any NaN, or +inf with -inf, gives NaN, \
+            else an infinity gives it. Text given as binary, binary given as text, or a size that is not whole \
+            values is refused before anything is sent.",
     groups: &[Group {
         title: "REDUCE OPTIONS",
         about: "",
@@ -207,8 +215,14 @@ const REDUCE: Command = Command {
             Flag { complete: Complete::File, ..Flag::valued("input", "FILE", "The file to fold (required).") },
             Flag {
                 default: Some("text"),
-                complete: Complete::OneOf(&["f64", "i64", "text"]),
-                ..Flag::valued("dtype", "TYPE", "How the file holds its values: f64, i64 or text.")
+                complete: Complete::OneOf(&["f64", "f64be", "i64", "i64be", "f32", "f32be", "i32", "i32be", "text"]),
+                ..Flag::valued(
+                    "dtype",
+                    "TYPE",
+                    "How the file holds its values: f64, i64, f32, i32 (little-endian, as NumPy writes them on \
+                     Pis and PCs), f64be, i64be, f32be, i32be (big-endian: what f64 and i64 meant in earlier pisubmit, see \
+                     CHANGELOG.md), or text. A .npy file's header gives its own; a --dtype that disagrees is an error.",
+                )
             },
         ],
     }],
@@ -325,7 +339,15 @@ const LIFE: Command = Command {
             title: "OUTPUT",
             about: "",
             flags: &[
-                Flag { complete: Complete::File, ..Flag::valued("output", "FILE", "Write the final board as RLE.") },
+                Flag {
+                    complete: Complete::File,
+                    ..Flag::valued(
+                        "output",
+                        "FILE",
+                        "Write the final board as RLE; a FILE named *.npy gets it as a NumPy uint8 array of 0 and \
+                         1, shape (rows, columns).",
+                    )
+                },
                 Flag { complete: Complete::Dir, ..Flag::valued("frames", "DIR", "Write PNG frames here.") },
                 Flag {
                     default: Some("1"),

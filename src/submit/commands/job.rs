@@ -9,6 +9,7 @@ use crate::submit::plans::farm::{FarmOutput, StdinTasks};
 use crate::submit::plans::{self, fingerprint, JobSpec, Output};
 use crate::submit::report::joblog::{self, Header, Session};
 use crate::submit::report::json::Json;
+use crate::submit::report::npy;
 use crate::submit::report::output::file_to_resume;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
@@ -22,7 +23,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
     let mut session = open_joblog(global, job)?;
     let cut = session.as_ref().map_or(global.hosts.len(), |s| s.cut() as usize);
     let resumed = match (session.as_mut(), job.output()) {
-        (Some(s), Some(path)) => Some(joblog::verify_output(s, &file_to_resume(path))?),
+        (Some(s), Some(path)) => Some(joblog::verify_output_after(s, &file_to_resume(path), npy::prefix_len(path))?),
         _ => None,
     };
     let output = match &session {

@@ -14,6 +14,7 @@ use crate::submit::plans::life::runs::StripRun;
 use crate::submit::plans::life::survive::{self, Survival};
 use crate::submit::plans::life::{initial_board, LifeOpts, Start};
 use crate::submit::report::json::Json;
+use crate::submit::report::npy;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{host_json, ms};
 use std::fmt::Write as _;
@@ -165,8 +166,12 @@ fn finish(
 ) -> Result<String, SubmitError> {
     if let Some(path) = &opts.output {
         let comment = format!("generation {} of pisubmit life ({} edges)", opts.generations, opts.edges().name());
-        let text = to_rle(&board, opts.edges(), None, &[comment]);
-        std::fs::write(path, text).map_err(|e| SubmitError::Job(format!("--output {}: {e}", path.display())))?;
+        let written = if npy::is_npy(path) {
+            npy::write_board(path, board.height(), board.width(), |x, y| board.get(x, y))
+        } else {
+            std::fs::write(path, to_rle(&board, opts.edges(), None, &[comment]))
+        };
+        written.map_err(|e| SubmitError::Job(format!("--output {}: {e}", path.display())))?;
     }
     let population = board.population();
     let hash = board.digest();
@@ -297,7 +302,8 @@ fn finish(
         );
     }
     if let Some(path) = &opts.output {
-        let _ = writeln!(s, "  final board written to {} (RLE)", path.display());
+        let format = if npy::is_npy(path) { "NumPy uint8 rows x columns" } else { "RLE" };
+        let _ = writeln!(s, "  final board written to {} ({format})", path.display());
     }
     if let Some(dir) = &opts.frames {
         let _ = writeln!(s, "  frames in {}", dir.display());

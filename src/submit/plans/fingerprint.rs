@@ -64,7 +64,7 @@ pub fn of_job(spec: &JobSpec) -> Result<Params, SubmitError> {
         JobSpec::Powers { nums, exps } => vec![pair("nums", numbers(nums)), pair("exps", numbers(exps))],
         JobSpec::Reduce { op, dtype, input } => vec![
             pair("op", op.name()),
-            pair("dtype", dtype.name()),
+            pair("dtype", dtype_fingerprint(*dtype, input)),
             pair("input", input.display()),
             pair("input-data", file_digest(input, "--input")?),
         ],
@@ -72,4 +72,17 @@ pub fn of_job(spec: &JobSpec) -> Result<Params, SubmitError> {
         JobSpec::Farm { ordered } => vec![pair("ordered", ordered)],
         JobSpec::Ping => Vec::new(),
     })
+}
+
+/// --dtype as a job log records it. f64 and i64 were big-endian until
+/// issue 19 (logged as "f64" then): little-endian ones are logged as
+/// "f64le", so an old log is not resumed with the new meaning.
+fn dtype_fingerprint(dtype: Option<crate::submit::plans::values::Dtype>, input: &std::path::Path) -> String {
+    use crate::submit::plans::values::{input::is_npy_name, Dtype};
+    match dtype {
+        None if is_npy_name(input) => "npy".into(),
+        None => "text".into(),
+        Some(Dtype::Binary(b)) if !b.big_endian && b.width > 1 => format!("{}le", b.name()),
+        Some(d) => d.name(),
+    }
 }

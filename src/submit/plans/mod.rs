@@ -19,6 +19,7 @@ pub mod plan;
 pub mod powers;
 pub mod primes;
 pub mod reduce;
+pub mod values;
 
 use crate::jobs;
 use crate::submit::cluster::engine::Piece;
@@ -46,7 +47,8 @@ pub enum JobSpec {
     },
     Reduce {
         op: jobs::reduce::Op,
-        dtype: jobs::reduce::DType,
+        /// As given by --dtype; None: text, or a .npy file's own.
+        dtype: Option<values::Dtype>,
         input: PathBuf,
     },
     Echo {

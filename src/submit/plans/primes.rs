@@ -11,8 +11,8 @@ use crate::submit::error::SubmitError;
 use crate::submit::plans::cut::{piece_size, PRIMES_PIECE};
 use crate::submit::plans::plan::{bad_result, piece, Output, Plan};
 use crate::submit::report::json::Json;
+use crate::submit::report::npy::PrimeFile;
 use crate::submit::report::output::OrderedWriter;
-use crate::submit::report::prime_text::PrimeText;
 use crate::submit::report::summary::Answer;
 use std::path::PathBuf;
 
@@ -26,7 +26,7 @@ const OUTPUT_LOOKAHEAD: usize = 64;
 
 struct PrimesPlan {
     summary: primes::Summary,
-    writer: Option<OrderedWriter<PrimeText>>,
+    writer: Option<OrderedWriter<PrimeFile>>,
     /// A gaps partial's primes as u64s, reused from partial to partial.
     decoded: Vec<u8>,
 }
@@ -53,8 +53,12 @@ pub fn plan(
         lo = hi;
     }
     let writer = match (output, how) {
-        (Some(path), Output::Plain) => Some(OrderedWriter::create(path, ranges.len(), PrimeText)?),
-        (Some(path), Output::Logged(at)) => Some(OrderedWriter::tracked(path, ranges.len(), PrimeText, at)?),
+        (Some(path), Output::Plain) => {
+            Some(OrderedWriter::create(path.clone(), ranges.len(), PrimeFile::for_path(&path))?)
+        }
+        (Some(path), Output::Logged(at)) => {
+            Some(OrderedWriter::tracked(path.clone(), ranges.len(), PrimeFile::for_path(&path), at)?)
+        }
         (None, _) => None,
     };
     let pieces = ranges

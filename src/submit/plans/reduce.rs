@@ -1,21 +1,20 @@
-//! reduce's head half: the input file cut at line (text) or value
-//! (binary) boundaries and streamed to the workers; partial folds merge
-//! exactly.
+//! reduce's head half: the input cut at line (text) or value (binary)
+//! boundaries and streamed to the workers, converted to the wire's values
+//! on the way (`values`); partial folds merge exactly.
 
 use crate::jobs::reduce;
 use crate::jobs::JobKind;
 use crate::submit::cluster::engine::{Cores, GatherError, Gatherer, InputOpener, InputStream, Piece};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::plan::{bad_result, number, Plan};
+use crate::submit::plans::values::{Dtype, ReduceInput};
 use crate::submit::report::json::Json;
 use crate::submit::report::summary::Answer;
-use std::fs::File;
-use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::Path;
 
-/// Bytes of input per piece: large enough that per-piece overhead does not
-/// show, small enough that a lost piece is quick to send again.
+/// Bytes of the wire's input per piece: large enough that per-piece
+/// overhead does not show, small enough that a lost piece is quick to
+/// send again.
 const REDUCE_PIECE: u64 = 4 << 20;
 
 struct ReducePlan {
@@ -23,92 +22,56 @@ struct ReducePlan {
     op: reduce::Op,
 }
 
-pub fn plan(op: reduce::Op, dtype: reduce::DType, input: &PathBuf) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
-    let file = File::open(input).map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?;
-    let size = file.metadata().map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?.len();
-    let width = dtype.width().unwrap_or(1) as u64;
-    if dtype.width().is_some() && size % width != 0 {
-        return Err(SubmitError::Usage(format!(
-            "--input {}: {size} bytes is not a whole number of 8-byte {} values",
-            input.display(),
-            dtype.name()
-        )));
-    }
-    let piece_size = REDUCE_PIECE.div_ceil(width) * width;
-    let mut cuts = vec![0u64];
-    let mut nominal = piece_size;
-    while nominal < size {
-        let cut = match dtype.width() {
-            Some(_) => nominal,
-            None => line_start_at_or_after(&file, nominal)
-                .map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.display())))?,
-        };
-        if cut > *cuts.last().unwrap_or(&0) && cut < size {
-            cuts.push(cut);
-        }
-        nominal += piece_size;
-    }
-    cuts.push(size);
-    let params = reduce::Params { op, dtype };
+/// `reduce --input FILE`: a .npy file gives its dtype; `dtype` is the
+/// --dtype given, if any.
+pub fn plan(op: reduce::Op, dtype: Option<Dtype>, input: &Path) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+    plan_input(op, ReduceInput::from_file(input, dtype).map_err(SubmitError::Usage)?)
+}
+
+/// The pieces and the gatherer for folding `input` (a file or memory).
+pub fn plan_input(op: reduce::Op, input: ReduceInput) -> Result<(Vec<Piece>, Box<dyn Plan>), SubmitError> {
+    let cuts = cuts(&input).map_err(|e| SubmitError::Usage(format!("--input {}: {e}", input.name)))?;
+    let params = reduce::Params { op, dtype: input.dtype.wire() };
     let pieces = cuts
         .windows(2)
         .map(|w| {
             let (start, end) = (w[0], w[1]);
-            let path = input.clone();
-            let open: InputOpener = Box::new(move || {
-                let file = File::open(&path)?;
-                Ok(Box::new(FileRange { file, pos: start, end }) as Box<dyn InputStream>)
-            });
+            let (data, dtype) = (input.data.clone(), input.dtype);
+            let open: InputOpener =
+                Box::new(move || Ok(Box::new(data.stream(dtype, start, end)?) as Box<dyn InputStream>));
             Piece {
                 kind: JobKind::Reduce,
                 params: params.encode(),
                 input: Some(open),
                 cores: Cores::All,
-                label: format!("bytes {start}..{end} of {}", input.display()),
+                label: format!("bytes {start}..{end} of {}", input.name),
             }
         })
         .collect();
     Ok((pieces, Box::new(ReducePlan { outcome: reduce::Outcome::empty(params), op })))
 }
 
-/// Where the line that contains or follows byte `pos` starts, so that text
-/// pieces hold whole lines.
-fn line_start_at_or_after(file: &File, pos: u64) -> io::Result<u64> {
-    let mut buf = [0u8; 4096];
-    let mut at = pos - 1;
-    loop {
-        let n = file.read_at(&mut buf, at)?;
-        if n == 0 {
-            return Ok(at);
+/// Where pieces start and end, in bytes of the input: whole values of
+/// about `REDUCE_PIECE` wire bytes, or whole lines.
+fn cuts(input: &ReduceInput) -> std::io::Result<Vec<u64>> {
+    let (start, end) = (input.start, input.end);
+    let width = input.dtype.width().unwrap_or(8) as u64;
+    // Narrow values are widened to 8 bytes: fewer of their bytes a piece.
+    let piece_size = REDUCE_PIECE / 8 * width;
+    let mut cuts = vec![start];
+    let mut nominal = start + piece_size;
+    while nominal < end {
+        let cut = match input.dtype {
+            Dtype::Text => input.data.line_start_at_or_after(nominal, end)?,
+            Dtype::Binary(_) => nominal,
+        };
+        if cut > *cuts.last().unwrap_or(&start) && cut < end {
+            cuts.push(cut);
         }
-        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
-            return Ok(at + i as u64 + 1);
-        }
-        at += n as u64;
+        nominal += piece_size;
     }
-}
-
-/// Streams bytes [pos, end) of a file.
-struct FileRange {
-    file: File,
-    pos: u64,
-    end: u64,
-}
-
-impl InputStream for FileRange {
-    fn read_chunk(&mut self, buf: &mut [u8]) -> io::Result<(usize, bool)> {
-        let want = (self.end - self.pos).min(buf.len() as u64) as usize;
-        let mut filled = 0;
-        while filled < want {
-            let n = self.file.read_at(&mut buf[filled..want], self.pos + filled as u64)?;
-            if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the input file shrank while being read"));
-            }
-            filled += n;
-        }
-        self.pos += want as u64;
-        Ok((want, self.pos < self.end))
-    }
+    cuts.push(end);
+    Ok(cuts)
 }
 
 impl Gatherer for ReducePlan {

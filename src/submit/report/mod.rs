@@ -6,6 +6,7 @@ pub mod chart;
 pub mod grid;
 pub mod joblog;
 pub mod json;
+pub mod npy;
 pub mod output;
 mod piece_hash;
 pub mod prime_text;

@@ -104,6 +104,12 @@ impl From<OutputError> for SubmitError {
 /// Turns a piece's raw partial payload into file bytes.
 pub trait Format {
     fn render(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), OutputError>;
+    /// Bytes a file starts with, before any piece, given the pieces'
+    /// bytes (a .npy header): written first with 0, rewritten with the
+    /// real length once the file is whole, so always the same length.
+    fn header(&self, _data_len: u64) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// Bytes as they came (a job program's stdout).
@@ -139,6 +145,8 @@ pub struct OrderedWriter<F: Format> {
     scratch: Vec<u8>,
     /// Set for a job log: where each piece's bytes land.
     track: Option<Box<Track>>,
+    /// Bytes in the file so far, header included.
+    file_len: u64,
 }
 
 /// Where each piece's output lands in a file, for a job log.
@@ -213,12 +221,28 @@ impl<F: Format> OrderedWriter<F> {
                 .write(true)
                 .open(&path)
                 .map_err(|error| OutputError::Open { path: path.clone(), error })?;
+            if !format.header(0).is_empty() {
+                let why = "a .npy file's header gets the count at the end: write it to a regular file";
+                return Err(OutputError::Open { path, error: io::Error::other(why) });
+            }
             return Ok(OrderedWriter::stream(Box::new(out), format));
         }
         let temp = partial_path(&path);
         let file = File::create(&temp).map_err(|error| OutputError::Create { path: temp.clone(), error })?;
-        let out: Box<dyn Write> = Box::new(file);
-        Ok(OrderedWriter::new(Dest::File { path, temp, pieces }, out, format))
+        OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format).with_header(0)
+    }
+
+    /// Starts a file (after `kept` bytes a resumed log vouches for) with
+    /// the format's header, if it has one.
+    fn with_header(mut self, kept: u64) -> Result<OrderedWriter<F>, OutputError> {
+        let header = self.format.header(0);
+        // A file that kept pieces has its header (patched at the end).
+        if kept < header.len() as u64 {
+            let name = self.name();
+            self.out.write_all(&header).map_err(|error| OutputError::Write { name, error })?;
+        }
+        self.file_len = kept.max(header.len() as u64);
+        Ok(self)
     }
 
     /// Like `create`, but for a job log: reports where each piece lands
@@ -239,7 +263,7 @@ impl<F: Format> OrderedWriter<F> {
             Some(at) if !not_a_file => at,
             _ => {
                 let mut w = OrderedWriter::create(path.clone(), pieces, format)?;
-                w.track = Some(Box::new(Track::new(0)));
+                w.track = Some(Box::new(Track::new(w.file_len)));
                 return Ok(w);
             }
         };
@@ -247,9 +271,10 @@ impl<F: Format> OrderedWriter<F> {
             return Err(OutputError::NotInOrder { path });
         }
         let (temp, file) = reopen_partial(&path, at.offset)?;
-        let mut w = OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format);
+        let mut w =
+            OrderedWriter::new(Dest::File { path, temp, pieces }, Box::new(file), format).with_header(at.offset)?;
         w.next = at.pieces.len();
-        w.track = Some(Box::new(Track::new(at.offset)));
+        w.track = Some(Box::new(Track::new(w.file_len)));
         Ok(w)
     }
 
@@ -292,7 +317,16 @@ impl<F: Format> OrderedWriter<F> {
 
     fn new(dest: Dest, out: Box<dyn Write>, format: F) -> OrderedWriter<F> {
         let out = BufWriter::with_capacity(1 << 20, out);
-        OrderedWriter { dest, out, format, next: 0, held: BTreeMap::new(), scratch: Vec::new(), track: None }
+        OrderedWriter {
+            dest,
+            out,
+            format,
+            next: 0,
+            held: BTreeMap::new(),
+            scratch: Vec::new(),
+            track: None,
+            file_len: 0,
+        }
     }
 
     fn name(&self) -> String {
@@ -338,6 +372,7 @@ impl<F: Format> OrderedWriter<F> {
         self.format.render(payload, &mut self.scratch)?;
         let name = self.name();
         self.out.write_all(&self.scratch).map_err(|error| OutputError::Write { name, error })?;
+        self.file_len += self.scratch.len() as u64;
         if let Some(t) = &mut self.track {
             t.written += self.scratch.len() as u64;
             self.scratch = t.hash.feed(std::mem::take(&mut self.scratch));
@@ -373,6 +408,13 @@ impl<F: Format> OrderedWriter<F> {
             Dest::File { path, temp, pieces } => {
                 if self.next != pieces {
                     return Err(OutputError::Incomplete { written: self.next, pieces });
+                }
+                let header = self.format.header(0);
+                if !header.is_empty() {
+                    let header = self.format.header(self.file_len - header.len() as u64);
+                    let write = |error| OutputError::Write { name: temp.display().to_string(), error };
+                    let file = File::options().write(true).open(&temp).map_err(write)?;
+                    std::os::unix::fs::FileExt::write_all_at(&file, &header, 0).map_err(write)?;
                 }
                 // Not synced first, as without a log: a resume hashes the
                 // finished file's pieces too, so a power cut costs re-runs,

@@ -6,13 +6,14 @@
 
 use super::model::JobCost;
 use super::sample::{harmless, scaled, units};
-use crate::jobs::reduce::{DType, Op};
+use crate::jobs::reduce::Op;
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::{connect, Reach};
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, PieceList, PieceRecord, Replayed, Unwatched};
 use crate::submit::cluster::hosts::HostSpec;
 use crate::submit::cluster::survey::survey;
 use crate::submit::error::SubmitError;
+use crate::submit::plans::values::Dtype;
 use crate::submit::plans::{self, JobSpec, Output};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -134,7 +135,7 @@ pub fn link_rate(global: &Global, hosts: Vec<HostSpec>, rtt: f64, scratch: &Path
     let input = scratch.join("probe.i64");
     let zeros = std::fs::File::create(&input).and_then(|f| f.set_len(PROBE_BYTES));
     zeros.map_err(|e| SubmitError::Usage(format!("bench --predict: cannot write {}: {e}", input.display())))?;
-    let probe = JobSpec::Reduce { op: Op::Sum, dtype: DType::I64, input };
+    let probe = JobSpec::Reduce { op: Op::Sum, dtype: Some(Dtype::I64), input };
     let (wall, _) = run_metered(global, hosts, &probe)?;
     Ok(PROBE_BYTES as f64 / (wall.as_secs_f64() - rtt).max(1e-6))
 }

@@ -3,8 +3,8 @@
 //! the share of the whole job it is. What the copy writes (primes'
 //! --output, a slice of reduce's file) goes to a scratch folder.
 
-use crate::jobs::reduce::DType;
 use crate::submit::error::SubmitError;
+use crate::submit::plans::values::{input::is_npy_name, Dtype};
 use crate::submit::plans::JobSpec;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -82,11 +82,19 @@ fn file_len(path: &Path) -> Result<u64, SubmitError> {
 
 /// Copies about `share` of `input`, from its middle, to `to`: whole 8-byte
 /// values, or whole lines of text. Returns the copy and its share.
-fn slice_of(input: &Path, dtype: DType, share: f64, to: &Path) -> Result<(PathBuf, f64), SubmitError> {
+fn slice_of(input: &Path, dtype: Option<Dtype>, share: f64, to: &Path) -> Result<(PathBuf, f64), SubmitError> {
     let cannot = |e: std::io::Error| SubmitError::Usage(format!("--input {}: cannot read: {e}", input.display()));
+    if is_npy_name(input) {
+        return Err(SubmitError::Usage(format!(
+            "--input {}: bench --predict does not sample .npy files yet: give the values as a tofile() file and \
+             --dtype",
+            input.display()
+        )));
+    }
     let len = file_len(input)?;
-    let text = dtype == DType::Text;
-    let width = if text { 1 } else { 8 };
+    let dtype = dtype.unwrap_or(Dtype::Text);
+    let text = dtype == Dtype::Text;
+    let width = dtype.width().unwrap_or(1) as u64;
     let want = ((len as f64 * share) as u64).max(width).min(len) / width * width;
     let start = (len - want) / 2 / width * width;
     // Text: from the byte before, to see whether `start` begins a line,
@@ -144,7 +152,7 @@ mod tests {
         let input = dir.join("in.txt");
         let text: String = (0..1000).map(|i| format!("{}\n", i * 7919)).collect();
         std::fs::write(&input, &text).unwrap();
-        let spec = JobSpec::Reduce { op: crate::jobs::reduce::Op::Sum, dtype: DType::Text, input };
+        let spec = JobSpec::Reduce { op: crate::jobs::reduce::Op::Sum, dtype: None, input };
         let (s, share) = scaled(&spec, 0.1, &dir).unwrap();
         let JobSpec::Reduce { input: slice, .. } = s else { panic!("{s:?}") };
         let got = std::fs::read_to_string(slice).unwrap();

@@ -25,7 +25,7 @@ pub use journal::Done;
 pub use journal::{open, JoblogOpts, Journal, Resume, Session};
 pub use line::{Entry, Span, COLUMNS};
 pub use logged::params_hash;
-pub use output::{verify_output, OutputResume};
+pub use output::{verify_output, verify_output_after, OutputResume};
 pub use read::{read_log, Log};
 
 use crate::submit::cluster::engine::{Engine, Gatherer, PieceSource, Replayed};

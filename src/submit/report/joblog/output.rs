@@ -22,12 +22,28 @@ pub struct OutputResume {
 /// Checks `file` against the pieces `session` holds as done, keeps as done
 /// only those whose output is really there, and says where to go on.
 pub fn verify_output(session: &mut Session, file: &Path) -> Result<OutputResume, JoblogError> {
+    verify_output_after(session, file, 0)
+}
+
+/// `verify_output` for a file whose pieces start after a `prefix` of
+/// bytes no piece owns (a .npy header, rewritten at the end).
+pub fn verify_output_after(session: &mut Session, file: &Path, prefix: u64) -> Result<OutputResume, JoblogError> {
     let mut spans: Vec<(u64, u64, u64, usize)> =
         session.done.iter().filter_map(|(&piece, d)| d.output.map(|s| (s.start, s.len, s.hash, piece))).collect();
     spans.sort_unstable();
     let mut resume = OutputResume::default();
     match File::open(file) {
-        Ok(f) => {
+        Ok(mut f) => {
+            if prefix > 0 {
+                use std::io::Seek;
+                let at = f.seek(std::io::SeekFrom::Start(prefix)).map_err(|error| JoblogError::Output {
+                    path: file.into(),
+                    why: format!("cannot read it: {error}"),
+                })?;
+                // A file shorter than its header keeps nothing: a new one is written.
+                let long_enough = f.metadata().is_ok_and(|m| m.len() >= prefix);
+                resume.offset = if long_enough { at } else { 0 };
+            }
             let mut reader = BufReader::with_capacity(1 << 20, f);
             let mut buf = vec![0u8; 1 << 16];
             for (start, len, hash, piece) in spans {
