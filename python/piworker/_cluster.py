@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections import namedtuple
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from . import _errors, _life, _streams, _values
-from ._piworker import CallFailed, run as _run
+from ._piworker import CallFailed, reduce_memory as _reduce_memory, run as _run
 
 PathLike = Union[str, "os.PathLike[str]"]
 Primes = namedtuple("Primes", ["count", "largest"])
@@ -163,11 +162,19 @@ class Cluster:
                 argv += ["--dtype", dtype]
             return _reduced(self._call(argv))
         view, given = _as_buffer(data)
-        with tempfile.TemporaryDirectory(prefix="piworker-") as tmp:
-            path = os.path.join(tmp, "data.bin")
-            with open(path, "wb") as f:
-                f.write(view)
-            return _reduced(self._call(["reduce", "--op", op, "--input", path, "--dtype", dtype or given]))
+        address, pinned = _values.address_of(view)
+        # The workers read the memory in place: `view` and `pinned` keep it
+        # exported (it cannot be resized or freed) until the call returns.
+        try:
+            text = _reduce_memory(
+                self._global, op, dtype or given, address, len(pinned), os.environ.get("PISUBMIT_HOSTS")
+            )
+        except CallFailed as e:
+            kind, message = e.args
+            raise _errors.from_call(kind, message) from None
+        del pinned
+        self.last_report = json.loads(text)
+        return _reduced(self.last_report)
 
     def echo(self, nbytes: int) -> int:
         """Sends `nbytes` through the workers and checks them; bytes back."""

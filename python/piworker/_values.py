@@ -69,10 +69,28 @@ def numbers_to_buffer(values: Iterable[Any]) -> Tuple[memoryview, str]:
     items = list(values)
     if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
         try:
-            return memoryview(array.array("q", items)), "i64"
+            return memoryview(array.array("q", items)).cast("B"), "i64"
         except OverflowError:
             pass
-    return memoryview(array.array("d", (float(v) for v in items))), "f64"
+    return memoryview(array.array("d", (float(v) for v in items))).cast("B"), "f64"
 
 
 LITTLE_ENDIAN = sys.byteorder == "little"
+
+
+def address_of(view: memoryview) -> Tuple[int, memoryview]:
+    """The address of a contiguous byte view's first byte, and a view that
+    must stay alive while the address is used (it keeps the memory
+    exported: the owner cannot resize or free it). Read-only buffers
+    without NumPy are copied once; everything else is read in place."""
+    import ctypes
+
+    if len(view) == 0:
+        return 0, view
+    np = numpy()
+    if np is not None:
+        flat = np.frombuffer(view, dtype=np.uint8)
+        return int(flat.ctypes.data), memoryview(flat)
+    if view.readonly:
+        view = memoryview(bytearray(view))
+    return ctypes.addressof(ctypes.c_char.from_buffer(view)), view

@@ -8,9 +8,13 @@
 //! (pipes fed and read by its threads) instead of stdin and stdout.
 //! Everything a person sees of the package is in python/piworker/.
 
+use piworker::jobs::reduce::Op;
 use piworker::submit::cli::{parse_args, Parsed};
 use piworker::submit::cluster::engine::{stop_on_sigterm, with_cancel, Cancel};
 use piworker::submit::commands;
+use piworker::submit::commands::job::run_planned;
+use piworker::submit::plans::reduce::plan_input;
+use piworker::submit::plans::values::{Dtype, ReduceInput, SharedBytes};
 use piworker::submit::report::stdio::{with_streams, Streams};
 use piworker::submit::SubmitError;
 use pyo3::create_exception;
@@ -90,6 +94,79 @@ fn run(
     })
 }
 
+/// A caller's bytes, read where they are: the Python side keeps the
+/// object that exports them (a memoryview of a NumPy array, an
+/// array.array, bytes) alive and unchanged until `reduce_memory` returns,
+/// and nothing here outlives the call.
+struct Lent {
+    address: usize,
+    length: usize,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        if self.length == 0 {
+            return &[];
+        }
+        // SAFETY: `reduce_memory`'s caller guarantees `address` points at
+        // `length` readable bytes for as long as the call runs, and every
+        // `Lent` is dropped before the call returns (the engine and its
+        // pieces live inside `commands::job::run_planned`).
+        unsafe { std::slice::from_raw_parts(self.address as *const u8, self.length) }
+    }
+}
+
+/// Folds `length` bytes at `address` with reduce's `op`, holding values of
+/// `dtype` (reduce's --dtype names: f64, i64, f32, i32, their `be` forms),
+/// on the workers of the global options in `globals`, without a copy or a
+/// file. Returns pisubmit's report (JSON when `globals` has --json).
+///
+/// The caller (piworker/_cluster.py) must keep the memory the address
+/// points at alive and unchanged until this returns.
+#[pyfunction]
+#[pyo3(signature = (globals, op, dtype, address, length, env_hosts=None, cancel=None))]
+#[allow(clippy::too_many_arguments)]
+fn reduce_memory(
+    py: Python<'_>,
+    globals: Vec<String>,
+    op: &str,
+    dtype: &str,
+    address: usize,
+    length: usize,
+    env_hosts: Option<String>,
+    cancel: Option<&PyCancel>,
+) -> PyResult<String> {
+    let usage = |m: String| failed(py, SubmitError::Usage(m));
+    let op = Op::parse(op).ok_or_else(|| usage(format!("reduce: unknown op {op:?} (sum, min, max or count)")))?;
+    let dtype = Dtype::parse(dtype).ok_or_else(|| usage(format!("reduce: {dtype:?} is not a dtype reduce reads")))?;
+    if address == 0 && length > 0 {
+        return Err(usage("reduce: the buffer's address is null".into()));
+    }
+    // The global options are parsed as pisubmit parses them, on a job
+    // that takes no others.
+    let argv = std::iter::once("ping".to_string()).chain(globals).map(OsString::from);
+    let global = match parse_args(argv, env_hosts) {
+        Ok(Parsed::Run(global, _)) => global,
+        Ok(Parsed::Print(text)) => return Ok(text),
+        Err(e) => return Err(failed(py, e)),
+    };
+    let lent: SharedBytes = Arc::new(Lent { address, length });
+    let input = ReduceInput::from_memory(lent, dtype, "the array").map_err(usage)?;
+    let token = cancel.map_or_else(Cancel::new, |c| Arc::clone(&c.0));
+    let caller = Arc::clone(&token);
+    // Pieces and plan are made where they run: they stay on one thread.
+    let outcome = py.detach(move || {
+        with_cancel(caller, || {
+            let (pieces, plan) = plan_input(op, input)?;
+            run_planned(&global, "reduce", pieces, plan)
+        })
+    });
+    outcome.map_err(|e| match e {
+        SubmitError::Interrupted if token.is_cancelled() => CallFailed::new_err(("cancelled", e.to_string())),
+        e => failed(py, e),
+    })
+}
+
 /// Our own copy of a descriptor the caller lends.
 fn duplicate(fd: i32) -> PyResult<OwnedFd> {
     if fd < 0 {
@@ -125,6 +202,7 @@ fn _piworker(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // A Python program keeps SIGTERM's default; runs stop on Ctrl-C only.
     stop_on_sigterm(false);
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(reduce_memory, m)?)?;
     m.add_class::<PyCancel>()?;
     m.add("CallFailed", m.py().get_type::<CallFailed>())?;
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;

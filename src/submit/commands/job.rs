@@ -3,9 +3,10 @@
 
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
-use crate::submit::cluster::engine::PieceList;
+use crate::submit::cluster::engine::{Piece, PieceList};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::farm::{FarmOutput, StdinTasks};
+use crate::submit::plans::plan::Plan;
 use crate::submit::plans::{self, fingerprint, JobSpec, Output};
 use crate::submit::report::joblog::{self, Header, Session};
 use crate::submit::report::json::Json;
@@ -86,6 +87,32 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
     }
     // The farm's stdout is its results, one per line: the summary goes aside.
     Ok(deliver(report_text(name, answer, wall, &reports), name == "farm"))
+}
+
+/// Runs pieces and a plan a library caller made (the Python package's
+/// reduce of an array in memory) as `run` runs a planned job, and returns
+/// its report. No job log: memory is gone when the caller is, so there is
+/// nothing to resume from.
+pub fn run_planned(
+    global: &Global,
+    name: &str,
+    pieces: Vec<Piece>,
+    mut plan: Box<dyn Plan>,
+) -> Result<String, SubmitError> {
+    if global.joblog.is_some() {
+        return Err(SubmitError::Usage(format!("{name}: --joblog needs input from a file, not from memory")));
+    }
+    let started = Instant::now();
+    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
+    let run_started = Instant::now();
+    joblog::run(&mut engine, None, &mut PieceList::new(pieces), plan.as_mut())?;
+    let answer = plan.finish()?;
+    let wall = run_started.elapsed();
+    let reports = engine.reports();
+    if global.json {
+        return Ok(report_json(name, answer, wall, &reports));
+    }
+    Ok(report_text(name, answer, wall, &reports))
 }
 
 /// The job log of --joblog, new or resumed; ping runs no pieces to log.

@@ -4,10 +4,9 @@
 use super::dtype::Dtype;
 use super::npy;
 use super::sniff::{mismatch, SNIFF_BYTES};
-use super::source::Data;
+use super::source::{Data, SharedBytes};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Values to fold: bytes `start..end` of `data`, holding `dtype`.
 #[derive(Clone, Debug)]
@@ -23,9 +22,10 @@ pub struct ReduceInput {
 impl ReduceInput {
     /// A caller's bytes in memory (a NumPy array's buffer, `tofile()`'s
     /// bytes), checked as a file would be.
-    pub fn from_memory(bytes: Arc<[u8]>, dtype: Dtype, name: &str) -> Result<ReduceInput, String> {
-        let len = bytes.len() as u64;
-        let sample = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    pub fn from_memory(bytes: SharedBytes, dtype: Dtype, name: &str) -> Result<ReduceInput, String> {
+        let all = (*bytes).as_ref();
+        let len = all.len() as u64;
+        let sample = &all[..all.len().min(SNIFF_BYTES)];
         let input = ReduceInput { dtype, start: 0, end: len, name: name.into(), data: Data::Memory(bytes.clone()) };
         input.check(sample)?;
         Ok(input)

@@ -18,4 +18,4 @@ pub mod source;
 pub use convert::{to_wire, wire_values};
 pub use dtype::{Binary, Dtype, Kind};
 pub use input::ReduceInput;
-pub use source::{Data, ValueStream};
+pub use source::{Data, SharedBytes, ValueStream};

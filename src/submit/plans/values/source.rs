@@ -10,18 +10,32 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Bytes in memory that someone else may own: a `Vec`, or a NumPy array's
+/// buffer that the Python binding keeps pinned while the call runs, read
+/// in place rather than copied.
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// The bytes values are read from. Cheap to clone: every piece opens its
 /// own reader, again when it is re-run.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Data {
     File(PathBuf),
     /// A caller's array (the Python binding hands NumPy's buffer over).
-    Memory(Arc<[u8]>),
+    Memory(SharedBytes),
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Data::File(path) => f.debug_tuple("File").field(path).finish(),
+            Data::Memory(bytes) => write!(f, "Memory({} bytes)", (**bytes).as_ref().len()),
+        }
+    }
 }
 
 enum Reader {
     File(File),
-    Memory(Arc<[u8]>),
+    Memory(SharedBytes),
 }
 
 impl Data {
@@ -76,7 +90,7 @@ impl Reader {
             }
             Reader::Memory(bytes) => {
                 let start = usize::try_from(pos).map_err(|_| shrank())?;
-                let from = bytes.get(start..start + buf.len()).ok_or_else(shrank)?;
+                let from = (**bytes).as_ref().get(start..start + buf.len()).ok_or_else(shrank)?;
                 buf.copy_from_slice(from);
                 Ok(())
             }
@@ -179,7 +193,7 @@ mod tests {
         let xs: Vec<f32> = (0..37).map(|i| i as f32 * 0.25 - 3.0).collect();
         let le: Vec<u8> = xs.iter().flat_map(|x| x.to_le_bytes()).collect();
         let want: Vec<u8> = xs.iter().flat_map(|&x| f64::from(x).to_be_bytes()).collect();
-        let data = Data::Memory(le.into());
+        let data = Data::Memory(Arc::new(le.clone()));
         let f32le = Dtype::binary(Kind::Float, 4, false);
         for chunk in [1, 3, 7, 8, 9, 16, 61, 4096] {
             let s = data.stream(f32le, 0, 37 * 4).expect("a stream");
@@ -194,15 +208,16 @@ mod tests {
         let xs = [1.0f64, -2.5, 1e300];
         let le: Vec<u8> = xs.iter().flat_map(|x| x.to_le_bytes()).collect();
         let be: Vec<u8> = xs.iter().flat_map(|x| x.to_be_bytes()).collect();
-        let s = Data::Memory(le.into()).stream(Dtype::F64, 0, 24).expect("a stream");
+        let s = Data::Memory(Arc::new(le)).stream(Dtype::F64, 0, 24).expect("a stream");
         assert_eq!(drain(s, 13), be);
-        let s = Data::Memory(be.clone().into()).stream(Dtype::binary(Kind::Float, 8, true), 0, 24).expect("a stream");
+        let s =
+            Data::Memory(Arc::new(be.clone())).stream(Dtype::binary(Kind::Float, 8, true), 0, 24).expect("a stream");
         assert_eq!(drain(s, 5), be);
     }
 
     #[test]
     fn a_range_past_the_end_of_memory_is_an_error_not_a_panic() {
-        let mut s = Data::Memory(vec![0u8; 8].into()).stream(Dtype::I64, 0, 16).expect("a stream");
+        let mut s = Data::Memory(Arc::new(vec![0u8; 8])).stream(Dtype::I64, 0, 16).expect("a stream");
         assert!(s.read_chunk(&mut [0u8; 64]).is_err());
     }
 }
