@@ -199,7 +199,7 @@ mkdir -p "$ARM_TREE$INSIDE"
 cp "$ARM64_WHEEL" scripts/wheel-check.py "$WORK/expected.json" "$WORK"/*.txt "$ARM_TREE$INSIDE/"
 # In a mount namespace of its own: /proc and /dev for the chroot go away
 # with it, whatever happens. The network namespace is the host's.
-timeout "$RUN_TIMEOUT" unshare --mount --propagation private sh -euc '
+timeout --kill-after=10 "$RUN_TIMEOUT" unshare --mount --propagation private sh -euc '
     tree=$1 inside=$2 hosts=$3 wheel=$4
     mount -t proc proc "$tree/proc"
     mount --rbind /dev "$tree/dev"
@@ -209,7 +209,7 @@ timeout "$RUN_TIMEOUT" unshare --mount --propagation private sh -euc '
         [ \"\$(uname -m)\" = aarch64 ] || { echo \"not an aarch64 userland\" >&2; exit 1; }
         python3 -m venv $inside/venv
         $inside/venv/bin/pip install --quiet --no-index --disable-pip-version-check $inside/$wheel
-        # The tree s own python3 imports it: bookworm s 3.11 through the abi3 tag.
+        # The python3 of the tree itself (3.11 in bookworm) imports the cp39-abi3 wheel.
         $inside/venv/bin/python -c \"import sys, piworker; assert sys.version_info[:2] == (3, 11), sys.version\"
         $inside/venv/bin/python $inside/wheel-check.py check $hosts $inside
     "
