@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test
+.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test wheels
 
 all: build
 
@@ -139,6 +139,13 @@ deb-armhf: man
 		&& ln -f "$$deb" target/$(ARMHF)/debian/
 
 debs: deb deb-arm64 deb-armhf
+
+# The Python package's abi3 wheels (one per machine for CPython 3.9 and
+# later) for x86_64, aarch64 and armv7 heads, stripped, into target/wheels/;
+# scripts/build-wheels.sh says how they are built and tagged. maturin comes
+# from PyPI into a venv under target/ on first use.
+wheels:
+	bash scripts/build-wheels.sh
 
 # Boots Debian with a real systemd in systemd-nspawn, installs the amd64
 # package and exercises it (needs root; part of `make test` via tests/).

@@ -6,7 +6,10 @@
 # completions, the rustup targets and cargo-deb; iproute2 (ip, tc) and
 # nftables for the namespace cluster tests (tests/cluster_netns.rs,
 # tests/cluster_emulated.rs), sysbench for scripts/emu-cluster.sh's
-# measured dilation (make bench-net). Idempotent: it skips what is already there.
+# measured dilation (make bench-net); python3-venv and maturin (from PyPI,
+# into a venv under target/) for the Python wheels of `make wheels`, which
+# tests/python_wheels.rs installs in a debootstrap'd arm64 tree. Idempotent:
+# it skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
@@ -37,3 +40,6 @@ rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf >/dev/
 if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --locked --version '^3'
 fi
+
+# maturin for `make wheels` (scripts/build-wheels.sh makes its venv once).
+bash "$(dirname "$0")/build-wheels.sh" --tools
