@@ -26,9 +26,11 @@ PISUBMIT = os.environ.get("PISUBMIT_BIN", "target/release/pisubmit")
 REDUCE_BYTES = int(os.environ.get("PY_REDUCE_BYTES", str(1 << 30)))
 
 
-def pisubmit(*argv):
+def pisubmit(*argv, stdin=None):
     started = time.perf_counter()
-    subprocess.run([PISUBMIT, *argv, "--hosts", HOSTS, "--json", "--quiet"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PISUBMIT, *argv, "--hosts", HOSTS, "--json", "--quiet"], input=stdin, check=True, stdout=subprocess.DEVNULL
+    )
     return (time.perf_counter() - started) * 1000
 
 
@@ -38,11 +40,11 @@ def python(call):
     return (time.perf_counter() - started) * 1000
 
 
-def rounds(cli_argv, call):
+def rounds(cli_argv, call, stdin=None):
     cli, py = [], []
-    pisubmit(*cli_argv), python(call)  # warm-up
+    pisubmit(*cli_argv, stdin=stdin), python(call)  # warm-up
     for _ in range(REPS):
-        cli.append(pisubmit(*cli_argv))
+        cli.append(pisubmit(*cli_argv, stdin=stdin))
         py.append(python(call))
     return cli, py
 
@@ -65,6 +67,13 @@ def main():
             cli, py = rounds(argv, call)
             row(out, measure, py, cli, target)
             print(f"python: {measure}: pisubmit {sorted(cli)[len(cli) // 2]:.2f} ms, Python {sorted(py)[len(py) // 2]:.2f} ms", file=sys.stderr)
+        # Seed 001's farm at its smallest: 10,000 tasks of 0 ms, fed as they
+        # are produced (the Tiny tasks rows run the same through dispy).
+        tasks = [f"0 task {i}" for i in range(10_000)]
+        stdin = ("\n".join(tasks) + "\n").encode()
+        cli, py = rounds(["farm", "--unordered", "spin"], lambda: sum(1 for _ in c.farm(tasks, ordered=False)), stdin)
+        row(out, "farm of 10,000 0-ms tasks (a generator's results)", py, cli, "ratio>=0.95")
+        print(f"python: farm: pisubmit {sorted(cli)[len(cli) // 2]:.1f} ms, Python {sorted(py)[len(py) // 2]:.1f} ms", file=sys.stderr)
         values = np.random.default_rng(1).standard_normal(REDUCE_BYTES // 8)
         with tempfile.TemporaryDirectory(prefix="piworker-bench-", dir="target") as tmp:
             path = os.path.join(tmp, "values.f64")
