@@ -1,5 +1,6 @@
-//! Stopping a run from another thread: a library caller (the Python
-//! package) whose user abandoned a call, as Ctrl-C stops pisubmit's.
+//! What stops a run: SIGINT (and SIGTERM, unless a library caller turns
+//! it off), and a library caller (the Python package) whose user
+//! abandoned a call, from another thread, as Ctrl-C stops pisubmit's.
 //!
 //! The caller makes a `Cancel` and runs the command inside `with_cancel`;
 //! every engine that command connects registers its waker with it, so
@@ -7,9 +8,30 @@
 //! one does: the workers are told to cancel what they were running.
 
 use mio::Waker;
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Whether runs stop on SIGTERM as well as on SIGINT. A library caller
+/// (the Python package) turns it off: once signal-hook has a handler for a
+/// signal it stays for the life of the process, and a host program's
+/// SIGTERM must keep ending that program between calls.
+static STOP_ON_SIGTERM: AtomicBool = AtomicBool::new(true);
+
+/// Runs from now on stop on SIGINT only (`false`) or on SIGTERM too.
+pub fn stop_on_sigterm(yes: bool) {
+    STOP_ON_SIGTERM.store(yes, Ordering::Relaxed);
+}
+
+/// The signals an engine watches.
+pub(super) fn stop_signals() -> &'static [i32] {
+    if STOP_ON_SIGTERM.load(Ordering::Relaxed) {
+        &[SIGINT, SIGTERM]
+    } else {
+        &[SIGINT]
+    }
+}
 
 #[derive(Default)]
 pub struct Cancel {

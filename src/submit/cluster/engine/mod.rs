@@ -11,19 +11,18 @@
 //!
 //! Here: connecting and the scheduling loop; `api` holds what callers hand
 //! in and get back, `frames` handles what workers send, `run` the state of
-//! one run, `rounds` lockstep rounds, `watch` who hears how a run goes and
-//! `return_window` how much of echo's input may be out at once.
+//! one run, `rounds` lockstep rounds, `watch` who hears how a run goes,
+//! `return_window` how much of echo's input may be out at once, `ping` the
+//! round trips and `cancel` what stops a run (signals, a library caller).
 
 use crate::protocol::message::{SUBMIT_HAS_INPUT, SUBMIT_PACKED_STDOUT};
 use crate::protocol::{FrameType, SubmitRef};
 use crate::submit::cluster::hosts::{HostSpec, HostsFile};
-use crate::submit::cluster::link::{Event, Link, State};
+use crate::submit::cluster::link::{Link, State};
 use crate::submit::error::SubmitError;
 use mio::{Events, Interest, Poll, Token, Waker};
-use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +35,7 @@ mod cancel;
 mod frames;
 mod gather_error;
 mod packed;
+mod ping;
 mod return_window;
 pub mod rounds;
 mod run_state;
@@ -45,23 +45,12 @@ pub use api::{
     Cores, Gatherer, HostReport, InputOpener, InputStream, Landed, Next, Options, Piece, PieceList, PieceRecord,
     PieceSource, PieceTimeout, Replayed,
 };
-pub use cancel::{with_cancel, Cancel};
+pub use cancel::{stop_on_sigterm, with_cancel, Cancel};
 pub use gather_error::GatherError;
 
 use return_window::ReturnWindow;
 use run_state::RunState;
 pub use watch::{Progress, Unwatched, Watch};
-
-/// Whether runs stop on SIGTERM as well as on SIGINT. A library caller
-/// (the Python package) turns it off: once signal-hook has a handler for a
-/// signal it stays for the life of the process, and a host program's
-/// SIGTERM must keep ending that program between calls.
-static STOP_ON_SIGTERM: AtomicBool = AtomicBool::new(true);
-
-/// Runs from now on stop on SIGINT only (`false`) or on SIGTERM too.
-pub fn stop_on_sigterm(yes: bool) {
-    STOP_ON_SIGTERM.store(yes, Ordering::Relaxed);
-}
 
 const WAKER: Token = Token(usize::MAX - 1);
 pub(super) const SIGNALS: Token = Token(usize::MAX - 2);
@@ -100,8 +89,7 @@ impl Engine {
         let setup = |what: &str, e: io::Error| SubmitError::Connect(format!("cannot {what}: {e}"));
         let poll = Poll::new().map_err(|e| setup("create an event loop", e))?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(|e| setup("create a waker", e))?);
-        let watched: &[i32] = if STOP_ON_SIGTERM.load(Ordering::Relaxed) { &[SIGINT, SIGTERM] } else { &[SIGINT] };
-        let mut signals = Signals::new(watched).map_err(|e| setup("watch signals", e))?;
+        let mut signals = Signals::new(cancel::stop_signals()).map_err(|e| setup("watch signals", e))?;
         poll.registry().register(&mut signals, SIGNALS, Interest::READABLE).map_err(|e| setup("watch signals", e))?;
         let now = Instant::now();
         let cancel = cancel::watched_by(&waker);
@@ -212,53 +200,6 @@ impl Engine {
                 handshake_rtt: l.handshake_rtt,
             })
             .collect()
-    }
-
-    /// Pings every ready worker `rounds` times; each one's median round trip.
-    pub fn ping(&mut self, rounds: usize) -> Result<Vec<Option<Duration>>, SubmitError> {
-        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); self.links.len()];
-        let mut sent = vec![Instant::now(); self.links.len()];
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut events = Events::with_capacity(256);
-        for (i, link) in self.links.iter_mut().enumerate() {
-            if let (true, Some(conn)) = (link.is_ready(), link.conn()) {
-                conn.queue(FrameType::Ping, 0, &[]);
-                sent[i] = Instant::now();
-                let _ = link.flush();
-            }
-        }
-        let wanted =
-            |s: &[Vec<Duration>], links: &[Link]| links.iter().zip(s).any(|(l, s)| l.is_ready() && s.len() < rounds);
-        while wanted(&samples, &self.links) && Instant::now() < deadline {
-            self.poll.poll(&mut events, Some(TICK)).map_err(|e| SubmitError::Connect(format!("poll failed: {e}")))?;
-            for event in events.iter() {
-                let i = event.token().0;
-                if i >= self.links.len() {
-                    continue;
-                }
-                let now = Instant::now();
-                for ev in self.links[i].on_event(now) {
-                    let Event::Frame(f) = ev else { continue };
-                    if f.header.frame_type == FrameType::Pong && samples[i].len() < rounds {
-                        samples[i].push(now - sent[i]);
-                        if samples[i].len() < rounds {
-                            if let Some(conn) = self.links[i].conn() {
-                                conn.queue(FrameType::Ping, 0, &[]);
-                            }
-                            sent[i] = Instant::now();
-                        }
-                    }
-                }
-                let _ = self.links[i].flush();
-            }
-        }
-        Ok(samples
-            .into_iter()
-            .map(|mut s| {
-                s.sort();
-                s.get(s.len() / 2).copied()
-            })
-            .collect())
     }
 
     /// Runs every piece of `source` somewhere, feeding `gather`.
