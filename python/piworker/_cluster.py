@@ -246,15 +246,15 @@ class Cluster:
             if _life.is_pattern_file(board):
                 source = os.fspath(board)
             else:
-                text = board if isinstance(board, str) else _life.to_cells_text(board)
-                source = os.path.join(tmp, "board.rle" if _life.is_rle_text(text) else "board.cells")
-                if not isinstance(board, str):
-                    rows = text.count("\n") - 1
-                    cols = len(text.split("\n")[1])
+                if isinstance(board, str):
+                    text = board
+                else:
+                    text, cols, rows = _life.to_cells_text(board)
                     width, height = width or cols, height or rows
+                source = os.path.join(tmp, "board.rle" if _life.is_rle_text(text) else "board.cells")
                 with open(source, "w") as f:
                     f.write(text)
-            out = os.path.join(tmp, "out.rle")
+            out = os.path.join(tmp, "out.npy")
             argv = ["life", "--generations", str(generations), "--input", source, "--output", out]
             argv += ["--wrap"] if wrap else ["--dead"]
             if width is not None:
@@ -264,7 +264,7 @@ class Cluster:
             if exchange_every is not None:
                 argv += ["--exchange-every", str(exchange_every)]
             report = self._call(argv)
-            return _life.read_rle(out, int(report["width"]), int(report["height"]))
+            return _life.read_board(out, int(report["width"]), int(report["height"]))
 
 
 def _reduced(report: Dict[str, Any]) -> Union[int, float, None]:

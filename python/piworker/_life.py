@@ -4,15 +4,15 @@ RLE files (Golly's format) on the way, arrays out."""
 from __future__ import annotations
 
 import os
-import re
-from typing import Any, List
+from typing import Any, List, Tuple
 
 from . import _values
 
 
-def to_cells_text(board: Any) -> str:
+def to_cells_text(board: Any) -> Tuple[str, int, int]:
     """A board (a 2-D array, a list of rows of 0/1 or of '.'/'O' strings)
-    as a plaintext .cells pattern of exactly its size."""
+    as a plaintext .cells pattern of exactly its size, with its width and
+    height."""
     rows: List[str] = []
     np = _values.numpy()
     if np is not None and isinstance(board, np.ndarray):
@@ -36,40 +36,27 @@ def to_cells_text(board: Any) -> str:
             raise ValueError(f"life: row {i} has {len(row)} cells, row 0 has {width}")
     # A .cells row that ends in dead cells may be cut short; keep them whole
     # so that the pattern's size is the board's.
-    return "!piworker board\n" + "\n".join(rows) + "\n"
+    return "!piworker board\n" + "\n".join(rows) + "\n", width, len(rows)
 
 
-_RUN = re.compile(rb"(\d*)([bo$!A-Za-z.])")
-
-
-def read_rle(path: str, width: int, height: int) -> Any:
-    """pisubmit's RLE output as a height x width array of 0/1 (uint8), or a
-    list of bytearrays without NumPy."""
-    with open(path, "rb") as f:
-        lines = [ln for ln in f.read().splitlines() if not ln.startswith(b"#")]
-    if not lines or not lines[0].startswith(b"x"):
-        raise ValueError(f"life: {path} is not an RLE file")
-    body = b"".join(lines[1:])
-    rows = [bytearray(width) for _ in range(height)]
-    y = x = 0
-    for count, tag in _RUN.findall(body):
-        n = int(count) if count else 1
-        if tag == b"!":
-            break
-        if tag == b"$":
-            y += n
-            x = 0
-        elif tag in (b"b", b"."):
-            x += n
-        else:
-            if y >= height or x + n > width:
-                raise ValueError(f"life: {path} has cells outside {width}x{height}")
-            rows[y][x : x + n] = b"\x01" * n
-            x += n
+def read_board(path: str, width: int, height: int) -> Any:
+    """pisubmit's `life --output FILE.npy` (a (rows, cols) uint8 array of
+    0/1) as a NumPy array, or without NumPy a list of bytearray rows: the
+    .npy body after its header is the cells, a byte each, row by row."""
     np = _values.numpy()
     if np is not None:
-        return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(height, width).copy()
-    return rows
+        return np.load(path)
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:6] != b"\x93NUMPY":
+        raise ValueError(f"life: {path} is not a .npy file")
+    # Versions 1.0 (2-byte header length) and 2.0/3.0 (4-byte).
+    size = 2 if data[6] == 1 else 4
+    start = 8 + size + int.from_bytes(data[8 : 8 + size], "little")
+    cells = data[start:]
+    if len(cells) != width * height:
+        raise ValueError(f"life: {path} holds {len(cells)} cells, not {width}x{height}")
+    return [bytearray(cells[y * width : (y + 1) * width]) for y in range(height)]
 
 
 def is_rle_text(text: str) -> bool:

@@ -13,20 +13,18 @@ except ImportError:  # pragma: no cover - the no-NumPy tests hide it
     _np = None
 
 
+_numpy_hidden = False
+
+
 def numpy() -> Any:
     """NumPy, or None when it is not installed (or hidden by the tests)."""
-    return _np if "numpy" not in _hidden else None
-
-
-_hidden: set = set()
+    return None if _numpy_hidden else _np
 
 
 def hide_numpy(hidden: bool) -> None:
     """For the tests: behave as if NumPy were not installed."""
-    if hidden:
-        _hidden.add("numpy")
-    else:
-        _hidden.discard("numpy")
+    global _numpy_hidden
+    _numpy_hidden = hidden
 
 
 def u64_from_text(lines: bytes) -> Any:

@@ -79,16 +79,26 @@ fn run(
     };
     let input = input_fd.map(duplicate).transpose()?;
     let output = output_fd.map(duplicate).transpose()?;
-    let token = cancel.map_or_else(Cancel::new, |c| Arc::clone(&c.0));
-    let caller = Arc::clone(&token);
-    let outcome = py.detach(move || {
+    detached(py, cancel, move || {
         let streams = Streams {
             input: input.map(|fd| Box::new(BufReader::new(File::from(fd))) as Box<dyn std::io::BufRead + Send>),
             output: output.map(|fd| Arc::new(Mutex::new(File::from(fd))) as Arc<Mutex<dyn std::io::Write + Send>>),
         };
-        with_cancel(caller, || with_streams(streams, || commands::run(&global, &command)))
-    });
-    outcome.map_err(|e| match e {
+        with_streams(streams, || commands::run(&global, &command))
+    })
+}
+
+/// Runs `call` with the GIL released and `cancel` (or a fresh token) able
+/// to stop its engines; a cancelled call fails as "cancelled", anything
+/// else as `failed` says.
+fn detached(
+    py: Python<'_>,
+    cancel: Option<&PyCancel>,
+    call: impl FnOnce() -> Result<String, SubmitError> + Send,
+) -> PyResult<String> {
+    let token = cancel.map_or_else(Cancel::new, |c| Arc::clone(&c.0));
+    let caller = Arc::clone(&token);
+    py.detach(move || with_cancel(caller, call)).map_err(|e| match e {
         SubmitError::Interrupted if token.is_cancelled() => CallFailed::new_err(("cancelled", e.to_string())),
         e => failed(py, e),
     })
@@ -152,18 +162,10 @@ fn reduce_memory(
     };
     let lent: SharedBytes = Arc::new(Lent { address, length });
     let input = ReduceInput::from_memory(lent, dtype, "the array").map_err(usage)?;
-    let token = cancel.map_or_else(Cancel::new, |c| Arc::clone(&c.0));
-    let caller = Arc::clone(&token);
     // Pieces and plan are made where they run: they stay on one thread.
-    let outcome = py.detach(move || {
-        with_cancel(caller, || {
-            let (pieces, plan) = plan_input(op, input)?;
-            run_planned(&global, "reduce", pieces, plan)
-        })
-    });
-    outcome.map_err(|e| match e {
-        SubmitError::Interrupted if token.is_cancelled() => CallFailed::new_err(("cancelled", e.to_string())),
-        e => failed(py, e),
+    detached(py, cancel, move || {
+        let (pieces, plan) = plan_input(op, input)?;
+        run_planned(&global, "reduce", pieces, plan)
     })
 }
 

@@ -19,7 +19,7 @@ from typing import List, Sequence
 
 import pytest
 
-from conftest import pisubmit_json
+from conftest import pisubmit_json, sieve
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -42,15 +42,6 @@ def run_example(name: str, *args: object, hide: Sequence[str] = (), cwd=None, en
     if ok:
         assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
     return done
-
-
-def sieve(n: int) -> List[int]:
-    flags = bytearray([1]) * (n + 1)
-    flags[0:2] = b"\0\0"
-    for i in range(2, int(n**0.5) + 1):
-        if flags[i]:
-            flags[i * i :: i] = bytearray(len(flags[i * i :: i]))
-    return [i for i, f in enumerate(flags) if f]
 
 
 # --- seed 000: the loop sum ---------------------------------------------------

@@ -50,7 +50,9 @@ def test_a_program_that_fails_everywhere_is_a_failed_job(start_worker, job_dir):
     c = piworker.Cluster([w.address for w in workers], retries=2)
     with pytest.raises(piworker.JobFailedError, match="broken") as caught:
         list(c.exec("broken", range=(0, 4), pieces=2))
-    assert "exit" in str(caught.value) or "3" in str(caught.value)
+    message = str(caught.value)
+    assert "failed on 2 workers" in message, message
+    assert "exited with status 3" in message and "no such data" in message, message
 
 
 def busy_threads(c: piworker.Cluster) -> int:

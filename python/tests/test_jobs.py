@@ -10,20 +10,11 @@ import random
 import pytest
 
 import piworker
-from conftest import pisubmit_json
+from conftest import pisubmit_json, sieve
 
 # NumPy is required here (the test venv sees Debian's python3-numpy); the
 # no-NumPy paths are in test_without_numpy.py.
 import numpy as np  # noqa: E402
-
-
-def sieve(n: int) -> list:
-    flags = bytearray([1]) * (n + 1)
-    flags[0:2] = b"\0\0"
-    for i in range(2, int(n**0.5) + 1):
-        if flags[i]:
-            flags[i * i :: i] = bytearray(len(flags[i * i :: i]))
-    return [i for i, f in enumerate(flags) if f]
 
 
 def hosts(c: piworker.Cluster) -> list:

@@ -150,6 +150,12 @@ impl PieceSource for StdinTasks {
 pub struct FarmOutput {
     ordered: bool,
     json: bool,
+    /// Results join the JSON report rather than being written: with
+    /// --json on pisubmit's stdout. A library caller's stream takes them
+    /// as they come either way.
+    collect: bool,
+    /// Where results are written (stdout, or a library caller's stream).
+    out: Box<dyn Write>,
     next: usize,
     /// Results waiting for their turn; None: printed by a logged run.
     held: BTreeMap<usize, Option<Vec<u8>>>,
@@ -166,7 +172,17 @@ const ORDERED_LOOKAHEAD: usize = 4096;
 
 impl FarmOutput {
     pub fn new(ordered: bool, json: bool) -> FarmOutput {
-        FarmOutput { ordered, json, next: 0, held: BTreeMap::new(), results: Vec::new(), count: 0, landed: None }
+        FarmOutput {
+            ordered,
+            json,
+            collect: json && !stdio::redirected(),
+            out: stdio::output(),
+            next: 0,
+            held: BTreeMap::new(),
+            results: Vec::new(),
+            count: 0,
+            landed: None,
+        }
     }
 
     /// For a job log: results in input order are logged once printed.
@@ -180,15 +196,12 @@ impl FarmOutput {
     fn emit(&mut self, piece: usize, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
         let line = String::from_utf8_lossy(payload).into_owned();
-        // With --json stdout is the report's, so results join it; a
-        // library caller's stream takes them as they come either way.
-        if self.json && !stdio::redirected() {
+        if self.collect {
             self.results.push(line);
             return Ok(());
         }
-        let mut out = stdio::output();
-        writeln!(out, "{line}")
-            .and_then(|_| out.flush())
+        writeln!(self.out, "{line}")
+            .and_then(|_| self.out.flush())
             .map_err(|error| OutputError::Write { name: "a result".into(), error })?;
         if let Some((landed, printed)) = &mut self.landed {
             let len = line.len() as u64 + 1;
