@@ -20,3 +20,4 @@ pub mod protocol;
 pub mod ranges;
 pub mod submit;
 pub mod units;
+pub mod xxh3;

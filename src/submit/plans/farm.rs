@@ -205,7 +205,7 @@ impl FarmOutput {
             .map_err(|error| OutputError::Write { name: "a result".into(), error })?;
         if let Some((landed, printed)) = &mut self.landed {
             let len = line.len() as u64 + 1;
-            landed.push(Landed { piece, start: *printed, len, hash: xxhash_rust::xxh3::xxh3_64(payload) });
+            landed.push(Landed { piece, start: *printed, len, hash: crate::xxh3::xxh3_64(payload) });
             *printed += len;
         }
         Ok(())

@@ -24,14 +24,14 @@ fn numbers(values: &[f64]) -> String {
         return joined;
     }
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_bits().to_le_bytes()).collect();
-    format!("{} numbers, xxh3 {:016x}", values.len(), xxhash_rust::xxh3::xxh3_64(&bytes))
+    format!("{} numbers, xxh3 {:016x}", values.len(), crate::xxh3::xxh3_64(&bytes))
 }
 
 /// The size and xxh3-64 of a file, read once from start to end.
 pub fn file_digest(path: &Path, flag: &str) -> Result<String, SubmitError> {
     let bad = |e: std::io::Error| SubmitError::Usage(format!("{flag} {}: {e}", path.display()));
     let mut file = std::fs::File::open(path).map_err(bad)?;
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut hasher = crate::xxh3::Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {

@@ -8,7 +8,6 @@ pub mod joblog;
 pub mod json;
 pub mod npy;
 pub mod output;
-mod piece_hash;
 pub mod prime_text;
 pub mod progress;
 pub mod stdio;

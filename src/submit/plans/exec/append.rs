@@ -71,7 +71,7 @@ impl Appender {
         self.out.write_all(bytes).and_then(|_| self.out.flush()).map_err(self.error())?;
         let Some(t) = &mut self.track else { return Ok(()) };
         let len = bytes.len() as u64;
-        t.landed.push(Landed { piece, start: t.written, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) });
+        t.landed.push(Landed { piece, start: t.written, len, hash: crate::xxh3::xxh3_64(bytes) });
         t.written += len;
         Ok(())
     }

@@ -34,7 +34,7 @@ impl PieceSource for StdinLines {
                 self.line_no += 1;
                 let n = self.line_no as i64;
                 let bytes = Arc::new(format!("{line}\n").into_bytes());
-                self.last_line_hash = Some(xxhash_rust::xxh3::xxh3_64(&bytes));
+                self.last_line_hash = Some(crate::xxh3::xxh3_64(&bytes));
                 let opener: InputOpener = Box::new(move || Ok(Box::new(Bytes(Arc::clone(&bytes), 0)) as _));
                 let label = format!("stdin line {n}");
                 Next::Piece(self.opts.piece(self.line_no - 1, n, n + 1, Some(opener), label))

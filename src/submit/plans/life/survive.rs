@@ -158,7 +158,7 @@ impl Survival {
                 receive: run.received,
                 failed: run.failed.clone(),
                 retries: String::new(),
-                params: xxhash_rust::xxh3::xxh3_64(label.as_bytes()),
+                params: crate::xxh3::xxh3_64(label.as_bytes()),
                 label,
                 output: None,
                 result: run.population.map_or(Vec::new(), |p| p.to_be_bytes().to_vec()),

@@ -74,7 +74,6 @@ impl Data {
 
 impl Reader {
     fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()> {
-        let shrank = || io::Error::new(io::ErrorKind::UnexpectedEof, "the input shrank while being read");
         match self {
             Reader::File(file) => {
                 let mut filled = 0;
@@ -89,13 +88,46 @@ impl Reader {
                 Ok(())
             }
             Reader::Memory(bytes) => {
-                let start = usize::try_from(pos).map_err(|_| shrank())?;
-                let from = (**bytes).as_ref().get(start..start + buf.len()).ok_or_else(shrank)?;
-                buf.copy_from_slice(from);
+                buf.copy_from_slice(memory_range(bytes, pos, buf.len())?);
                 Ok(())
             }
         }
     }
+
+    /// `dst.len() / 8` values of `b` from byte `pos`, in the wire's form.
+    /// Memory is converted straight from the caller's bytes, one pass
+    /// over them; a file is read into `dst` (or `scratch` for narrower
+    /// values) and converted there.
+    fn read_wire(&self, b: Binary, pos: u64, dst: &mut [u8], scratch: &mut Vec<u8>) -> io::Result<()> {
+        let src_len = dst.len() / 8 * b.width;
+        match self {
+            Reader::Memory(bytes) => {
+                to_wire(b, memory_range(bytes, pos, src_len)?, dst);
+            }
+            Reader::File(_) if b.width == 8 => {
+                self.read_exact_at(dst, pos)?;
+                if !b.big_endian {
+                    swap_in_place(dst);
+                }
+            }
+            Reader::File(_) => {
+                scratch.resize(src_len, 0);
+                self.read_exact_at(scratch, pos)?;
+                to_wire(b, scratch, dst);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn shrank() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "the input shrank while being read")
+}
+
+/// `len` bytes of `bytes` from `pos`, or the error a file that shrank gives.
+fn memory_range(bytes: &SharedBytes, pos: u64, len: usize) -> io::Result<&[u8]> {
+    let start = usize::try_from(pos).map_err(|_| shrank())?;
+    (**bytes).as_ref().get(start..start.checked_add(len).ok_or_else(shrank)?).ok_or_else(shrank)
 }
 
 /// A range of input, read as the wire's values: what one piece sends.
@@ -122,25 +154,14 @@ impl ValueStream {
         let width = b.width as u64;
         let values = ((self.end - self.pos) / width).min(buf.len() as u64 / 8) as usize;
         let src_len = values * b.width;
-        if b.width == 8 {
-            self.reader.read_exact_at(&mut buf[..src_len], self.pos)?;
-            if !b.big_endian {
-                swap_in_place(&mut buf[..src_len]);
-            }
-        } else {
-            self.scratch.resize(src_len, 0);
-            self.reader.read_exact_at(&mut self.scratch, self.pos)?;
-            to_wire(b, &self.scratch, buf);
-        }
+        self.reader.read_wire(b, self.pos, &mut buf[..values * 8], &mut self.scratch)?;
         self.pos += src_len as u64;
         let mut filled = values * 8;
         if filled < buf.len() && self.pos + width <= self.end {
             // Less than a value's room left: convert one and hand out its start.
-            let mut one = [0u8; 8];
-            self.reader.read_exact_at(&mut one[..b.width], self.pos)?;
-            self.pos += width;
             let mut wire = [0u8; 8];
-            to_wire(b, &one[..b.width], &mut wire);
+            self.reader.read_wire(b, self.pos, &mut wire, &mut self.scratch)?;
+            self.pos += width;
             let n = buf.len() - filled;
             buf[filled..].copy_from_slice(&wire[..n]);
             self.carry.extend_from_slice(&wire[n..]);

@@ -7,7 +7,7 @@
 use super::error::JoblogError;
 use super::flusher::{Failure, Flusher};
 use super::header::Header;
-use super::line::{Entry, Span, COLUMNS};
+use super::line::{set_record_seq, Entry, Span, COLUMNS};
 use super::read::{read_log, MAGIC};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -176,6 +176,14 @@ impl Journal {
         self.line.clear();
         entry.encode(&mut self.line);
         self.flusher.append(&self.line).map_err(|f| self.failed(f))
+    }
+
+    /// Appends a record `Fields::encode` made, with the next sequence
+    /// number: the event loop's way, with nothing copied on the way.
+    pub fn write_record(&mut self, record: &mut [u8]) -> Result<(), JoblogError> {
+        self.seq += 1;
+        set_record_seq(record, self.seq);
+        self.flusher.append(record).map_err(|f| self.failed(f))
     }
 
     /// Writes every line handed over and syncs the log.

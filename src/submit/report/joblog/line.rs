@@ -52,28 +52,82 @@ pub struct Entry {
     pub result: Vec<u8>,
 }
 
+/// A line's fields, borrowed: what the event loop encodes straight from
+/// the engine's record of a piece (an `Entry` in between copied its
+/// strings twice, on the loop's thread, for every piece of a farm).
+pub struct Fields<'a> {
+    pub piece: usize,
+    pub host: &'a str,
+    pub started: f64,
+    pub runtime: Duration,
+    pub send: u64,
+    pub receive: u64,
+    pub failed: Option<&'a str>,
+    pub retries: &'a str,
+    pub label: &'a str,
+    pub params: u64,
+    pub output: Option<Span>,
+    pub result: &'a [u8],
+}
+
+// A record, as the event loop hands it to the log's writer thread, which
+// formats it (`format_records`): seq, piece, start and run time in
+// milliseconds, bytes sent and received and params (u64 each), a flags
+// byte (1: failed, 2: has output), the output's start, length and hash
+// (u64 each, there even without output so that a piece whose output lands
+// later can be given it in place), then host, why, retries, label and
+// result (u32 length and bytes each). Little-endian; only this process
+// reads it.
+const SEQ_AT: usize = 0;
+const FLAGS_AT: usize = 7 * 8;
+const OUTPUT_AT: usize = FLAGS_AT + 1;
+
+impl Fields<'_> {
+    /// The record of a line with sequence number `seq`, appended to `out`.
+    pub fn encode(&self, seq: u64, out: &mut Vec<u8>) {
+        let started_ms = (self.started.max(0.0) * 1000.0).round() as u64;
+        let runtime_ms = (self.runtime.as_micros() as u64 + 500) / 1000;
+        for n in [seq, self.piece as u64, started_ms, runtime_ms, self.send, self.receive, self.params] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.push(u8::from(self.failed.is_some()) | u8::from(self.output.is_some()) << 1);
+        let span = self.output.unwrap_or(Span { start: 0, len: 0, hash: 0 });
+        for n in [span.start, span.len, span.hash] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        let failed = self.failed.unwrap_or("");
+        for bytes in
+            [self.host.as_bytes(), failed.as_bytes(), self.retries.as_bytes(), self.label.as_bytes(), self.result]
+        {
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// Gives one record (as `Fields::encode` made it) its sequence number.
+pub fn set_record_seq(record: &mut [u8], seq: u64) {
+    record[SEQ_AT..SEQ_AT + 8].copy_from_slice(&seq.to_le_bytes());
+}
+
+/// Gives one record the output its piece has, once that has landed.
+pub fn set_record_output(record: &mut [u8], span: Span) {
+    record[FLAGS_AT] |= 2;
+    for (i, n) in [span.start, span.len, span.hash].into_iter().enumerate() {
+        record[OUTPUT_AT + 8 * i..OUTPUT_AT + 8 * (i + 1)].copy_from_slice(&n.to_le_bytes());
+    }
+}
+
 /// Seconds since the epoch, as the Starttime column has them.
 pub fn epoch_seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Tabs and line ends would break the columns: they become spaces (each
-/// is one byte in UTF-8, so the text stays valid).
-fn push_clean(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
-    let special = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r');
-    if !bytes.iter().any(special) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    out.extend(bytes.iter().map(|b| if special(b) { b' ' } else { *b }));
-}
-
-// A line per piece, on the event loop's thread: on a farm of 0-ms tasks
-// `write!`'s number formatting was most of a line's cost (perf: formatting
-// fell from 4.7 % to 3.2 % of pisubmit's samples with these), and pushing
-// them a char at a time into a String was most of what remained
-// (callgrind: 3,000 instructions a line, now about 900).
+// A line per piece: on a farm of 0-ms tasks `write!`'s number
+// formatting was most of a line's cost, then pushing digits a few at a
+// time onto a Vec (a memcpy call each); lines are now written by `Cursor`
+// on the log's writer thread (callgrind: 3,000 instructions a line at
+// first, then 1,900, now see docs/PERFORMANCE.md).
 
 /// "00" to "99": two digits per division.
 const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
@@ -82,49 +136,7 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        i -= 2;
-        digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
-    } else {
-        i -= 1;
-        digits[i] = b'0' + n as u8;
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// `millis` as seconds with three decimals, as `{:.3}` prints them.
-fn push_millis(out: &mut Vec<u8>, millis: u64) {
-    push_u64(out, millis / 1000);
-    let frac = millis % 1000;
-    out.extend_from_slice(&[b'.', b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8]);
-}
-
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
-
-/// `n` as 16 hex digits, as `{:016x}` prints it.
-fn push_hex16(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [0u8; 16];
-    for (i, d) in digits.iter_mut().enumerate() {
-        *d = HEX_DIGITS[(n >> (4 * (15 - i))) as usize & 15];
-    }
-    out.extend_from_slice(&digits);
-}
-
-fn hex(bytes: &[u8], out: &mut Vec<u8>) {
-    for &b in bytes {
-        out.extend_from_slice(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 15)]]);
-    }
-}
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -134,7 +146,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 fn checksum(text: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(text)
+    crate::xxh3::xxh3_64(text)
 }
 
 impl Entry {
@@ -165,29 +177,23 @@ impl Entry {
         format_records(&record, out, usize::MAX);
     }
 
-    /// The entry as a record for [`format_records`], appended to `out`:
-    /// the event loop hands records to the log's writer thread, which
-    /// formats them, so that a farm of 0-ms tasks does not wait for its
-    /// lines to be formatted (they were a third of a line's cost).
+    /// The entry as a record for [`format_records`], appended to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        let started_ms = (self.started.max(0.0) * 1000.0).round() as u64;
-        let runtime_ms = (self.runtime.as_micros() as u64 + 500) / 1000;
-        for n in [self.seq, self.piece as u64, started_ms, runtime_ms, self.send, self.receive, self.params] {
-            out.extend_from_slice(&n.to_le_bytes());
+        Fields {
+            piece: self.piece,
+            host: &self.host,
+            started: self.started,
+            runtime: self.runtime,
+            send: self.send,
+            receive: self.receive,
+            failed: self.failed.as_deref(),
+            retries: &self.retries,
+            label: &self.label,
+            params: self.params,
+            output: self.output,
+            result: &self.result,
         }
-        out.push(u8::from(self.failed.is_some()) | u8::from(self.output.is_some()) << 1);
-        if let Some(s) = self.output {
-            for n in [s.start, s.len, s.hash] {
-                out.extend_from_slice(&n.to_le_bytes());
-            }
-        }
-        let failed = self.failed.as_deref().unwrap_or("");
-        for bytes in
-            [self.host.as_bytes(), failed.as_bytes(), self.retries.as_bytes(), self.label.as_bytes(), &self.result]
-        {
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
+        .encode(self.seq, out);
     }
 
     /// Reads a line (without its newline); the error says what is wrong.
@@ -256,8 +262,10 @@ impl<'a> Record<'a> {
         self.take(len as usize)
     }
 
-    fn text(&mut self) -> Option<&'a str> {
-        std::str::from_utf8(self.bytes()?).ok()
+    /// Text `Entry::encode` wrote from a `&str`: UTF-8 already, so not
+    /// checked again (that was an eighth of a line's formatting).
+    fn text(&mut self) -> Option<&'a [u8]> {
+        self.bytes()
     }
 }
 
@@ -280,46 +288,128 @@ fn format_record(r: &mut Record<'_>, out: &mut Vec<u8>) -> Option<()> {
     let [seq, piece, started_ms, runtime_ms, send, receive, params] =
         [r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?];
     let flags = r.take(1)?[0];
-    let output = if flags & 2 != 0 { Some([r.u64()?, r.u64()?, r.u64()?]) } else { None };
+    let span = [r.u64()?, r.u64()?, r.u64()?];
+    let output = (flags & 2 != 0).then_some(span);
     let [host, failed, retries, label] = [r.text()?, r.text()?, r.text()?, r.text()?];
     let result = r.bytes()?;
     let start = out.len();
+    let room = NUMBERS_ROOM + host.len() + failed.len() + retries.len() + label.len() + 2 * result.len();
+    out.resize(start + room, 0);
+    let mut line = Cursor { buf: &mut out[start..], at: 0 };
     for n in [seq, piece] {
-        push_u64(out, n);
-        out.push(b'\t');
+        line.decimal(n);
+        line.byte(b'\t');
     }
-    push_clean(out, host);
-    out.push(b'\t');
-    push_millis(out, started_ms);
-    out.push(b'\t');
-    push_millis(out, runtime_ms);
+    line.clean(host);
+    for ms in [started_ms, runtime_ms] {
+        line.byte(b'\t');
+        line.millis(ms);
+    }
     for n in [send, receive] {
-        out.push(b'\t');
-        push_u64(out, n);
+        line.byte(b'\t');
+        line.decimal(n);
     }
-    out.push(b'\t');
-    out.extend_from_slice(if flags & 1 != 0 { b"failed" } else { b"ok" });
-    out.push(b'\t');
+    line.bytes(if flags & 1 != 0 { b"\tfailed\t" } else { b"\tok\t" });
     for text in [failed, retries, label] {
-        push_clean(out, text);
-        out.push(b'\t');
+        line.clean(text);
+        line.byte(b'\t');
     }
-    push_hex16(out, params);
-    out.push(b'\t');
+    line.hex16(params);
+    line.byte(b'\t');
     if let Some([start, len, hash]) = output {
-        push_u64(out, start);
-        out.push(b'+');
-        push_u64(out, len);
-        out.push(b':');
-        push_hex16(out, hash);
+        line.decimal(start);
+        line.byte(b'+');
+        line.decimal(len);
+        line.byte(b':');
+        line.hex16(hash);
     }
-    out.push(b'\t');
-    hex(result, out);
-    out.push(b'\t');
-    let check = checksum(&out[start..]);
-    push_hex16(out, check);
-    out.push(b'\n');
+    line.byte(b'\t');
+    line.hex(result);
+    line.byte(b'\t');
+    let check = checksum(&line.buf[..line.at]);
+    line.hex16(check);
+    line.byte(b'\n');
+    let len = line.at;
+    out.truncate(start + len);
     Some(())
+}
+
+/// Room a line needs beyond its text and result: eight numbers of up to
+/// 20 digits (two of them with three decimals), three of 16 hex digits,
+/// tabs, "failed", '+', ':' and the newline, rounded up.
+const NUMBERS_ROOM: usize = 8 * 20 + 2 * 4 + 3 * 16 + 14 + 6 + 3 + 17;
+
+/// Writes a line into room made for it beforehand: a number goes in as a
+/// whole 20-byte array, its digits first, which the compiler copies in
+/// two moves, where pushing its few digits onto a Vec called memcpy, most
+/// of what a line cost to format (callgrind, a farm of 0-ms tasks).
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn byte(&mut self, b: u8) {
+        self.buf[self.at] = b;
+        self.at += 1;
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.buf[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+
+    fn decimal(&mut self, mut n: u64) {
+        let len = n.checked_ilog10().unwrap_or(0) as usize + 1;
+        let mut digits = [0u8; 20];
+        let mut i = len;
+        while i >= 2 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            i -= 2;
+            digits[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        if i == 1 {
+            digits[0] = b'0' + n as u8;
+        }
+        // All 20 bytes: the room counts 20 for every number.
+        self.buf[self.at..self.at + 20].copy_from_slice(&digits);
+        self.at += len;
+    }
+
+    /// `millis` as seconds with three decimals, as `{:.3}` prints them.
+    fn millis(&mut self, millis: u64) {
+        self.decimal(millis / 1000);
+        let frac = millis % 1000;
+        self.bytes(&[b'.', b'0' + (frac / 100) as u8, b'0' + (frac / 10 % 10) as u8, b'0' + (frac % 10) as u8]);
+    }
+
+    /// `n` as 16 hex digits, as `{:016x}` prints it.
+    fn hex16(&mut self, n: u64) {
+        let mut digits = [0u8; 16];
+        for (pair, b) in digits.chunks_exact_mut(2).zip(n.to_be_bytes()) {
+            pair.copy_from_slice(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 15)]]);
+        }
+        self.bytes(&digits);
+    }
+
+    fn hex(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.bytes(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 15)]]);
+        }
+    }
+
+    /// Text, with tabs and line ends (which would break the columns) made
+    /// spaces: each is one byte in UTF-8, so valid text stays valid.
+    fn clean(&mut self, text: &[u8]) {
+        let at = self.at;
+        self.bytes(text);
+        for b in &mut self.buf[at..self.at] {
+            if matches!(*b, b'\t' | b'\n' | b'\r') {
+                *b = b' ';
+            }
+        }
+    }
 }
 
 fn parse_span(text: &str) -> Option<Span> {

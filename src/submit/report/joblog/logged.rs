@@ -5,7 +5,7 @@
 
 use super::error::JoblogError;
 use super::journal::{Done, Journal};
-use super::line::{epoch_seconds, Entry, Span};
+use super::line::{epoch_seconds, set_record_output, Fields, Span};
 use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Next, PieceRecord, PieceSource};
 use mio::Waker;
 use std::cell::RefCell;
@@ -58,20 +58,29 @@ struct Numbers {
 
 /// The hash a log keeps of a piece's kind and parameters.
 pub fn params_hash(kind: u8, params: &[u8]) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(&[kind]);
-    h.update(params);
-    h.digest()
+    piece_hash(kind, params, None)
 }
 
 /// `params_hash`, with the piece's input when the source says the input
 /// is what the piece is (`PieceSource::input_hash`: a stdin line).
+/// XXH3 of the bytes joined: kind, parameters, then the input's hash.
 fn piece_hash(kind: u8, params: &[u8], input: Option<u64>) -> u64 {
-    let Some(input) = input else { return params_hash(kind, params) };
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let input = input.map(u64::to_le_bytes);
+    let input: &[u8] = input.as_ref().map_or(&[], |i| &i[..]);
+    // Joined on the stack for the usual few bytes of parameters: a
+    // streaming hasher allocates, once a piece on a farm of 0-ms tasks.
+    let mut joined = [0u8; 256];
+    let len = 1 + params.len() + input.len();
+    if len <= joined.len() {
+        joined[0] = kind;
+        joined[1..1 + params.len()].copy_from_slice(params);
+        joined[1 + params.len()..len].copy_from_slice(input);
+        return crate::xxh3::xxh3_64(&joined[..len]);
+    }
+    let mut h = crate::xxh3::Xxh3::new();
     h.update(&[kind]);
     h.update(params);
-    h.update(&input.to_le_bytes());
+    h.update(input);
     h.digest()
 }
 
@@ -92,21 +101,25 @@ pub struct LogPieces<'a> {
     numbers: Rc<RefCell<Numbers>>,
     /// Results between `result` and `finished`.
     results: ByNumber<Vec<u8>>,
-    /// Finished pieces whose output has not reached the file yet.
-    waiting: BTreeMap<usize, Entry>,
+    /// Records of finished pieces whose output has not reached the file
+    /// yet, by piece number.
+    waiting: BTreeMap<usize, Vec<u8>>,
     landed: Vec<Landed>,
-    /// Entries written, kept to be filled again: a line per piece then
-    /// allocates nothing once the first few are made.
-    spare: Vec<Entry>,
-    /// Result buffers of entries written, for the next pieces' results.
-    spare_results: Vec<Vec<u8>>,
+    /// The record of a piece logged as it finishes.
+    record: Vec<u8>,
+    /// The Retries column being made.
+    retries: String,
+    /// Buffers of results and waiting records done with, for the next
+    /// pieces': a line per piece then allocates nothing once the first
+    /// few are made.
+    spare: Vec<Vec<u8>>,
 }
 
-/// Spare entries and result buffers kept: more than the pieces that
-/// finish between two landings of output.
-const SPARE_ENTRIES: usize = 64;
-/// A larger result's buffer is freed rather than kept.
-const SPARE_RESULT_BYTES: usize = 4096;
+/// Spare buffers kept: more than the pieces that finish between two
+/// landings of output.
+const SPARE_BUFFERS: usize = 64;
+/// A larger buffer is freed rather than kept.
+const SPARE_BYTES: usize = 4096;
 
 /// The two halves for one run; `done` holds the logged pieces.
 pub fn split<'a>(
@@ -125,8 +138,9 @@ pub fn split<'a>(
         results: ByNumber::default(),
         waiting: BTreeMap::new(),
         landed: Vec::new(),
+        record: Vec::new(),
+        retries: String::new(),
         spare: Vec::new(),
-        spare_results: Vec::new(),
     };
     (skip, log)
 }
@@ -207,47 +221,15 @@ impl LogPieces<'_> {
         self.numbers.borrow().running.get(&index).copied().unwrap_or((index, 0))
     }
 
-    fn write(&mut self, mut entry: Entry) -> Result<(), GatherError> {
-        let written = self.journal.write(&mut entry).map_err(|e| GatherError::CannotKeep(Box::new(e)));
-        if self.spare.len() < SPARE_ENTRIES {
-            self.spare.push(entry);
-        }
-        written
+    fn write(journal: &mut Journal, record: &mut [u8]) -> Result<(), GatherError> {
+        journal.write_record(record).map_err(|e| GatherError::CannotKeep(Box::new(e)))
     }
 
-    /// An entry for `record`, made from a spare one when there is one.
-    fn entry(&mut self, number: usize, params: u64, result: Vec<u8>, record: &PieceRecord<'_>) -> Entry {
-        let mut entry = self.spare.pop().unwrap_or_else(Entry::empty);
-        entry.piece = number;
-        entry.host.clear();
-        entry.host.push_str(record.host);
-        entry.started = epoch_seconds(record.started);
-        entry.runtime = record.runtime;
-        entry.send = record.bytes_in;
-        entry.receive = record.bytes_out;
-        entry.failed = record.gave_up.map(str::to_string);
-        entry.retries.clear();
-        for (i, (host, why)) in record.failed_on.iter().enumerate() {
-            if i > 0 {
-                entry.retries.push_str("; ");
-            }
-            entry.retries.push_str(&format!("{host} ({why})"));
-        }
-        entry.label.clear();
-        entry.label.push_str(record.label);
-        entry.params = params;
-        entry.output = None;
-        let spare_result = std::mem::replace(&mut entry.result, result);
-        self.recycle(spare_result);
-        entry
-    }
-
-    /// A result buffer to keep for the next piece's result.
+    /// A buffer to keep for the next piece's result or record.
     fn recycle(&mut self, mut buffer: Vec<u8>) {
         buffer.clear();
-        if buffer.capacity() > 0 && buffer.capacity() <= SPARE_RESULT_BYTES && self.spare_results.len() < SPARE_ENTRIES
-        {
-            self.spare_results.push(buffer);
+        if buffer.capacity() > 0 && buffer.capacity() <= SPARE_BYTES && self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buffer);
         }
     }
 }
@@ -261,7 +243,7 @@ impl Gatherer for LogPieces<'_> {
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
         let (number, _) = self.number(piece);
         self.inner.result(number, payload)?;
-        let mut kept = self.spare_results.pop().unwrap_or_default();
+        let mut kept = self.spare.pop().unwrap_or_default();
         kept.extend_from_slice(payload);
         self.results.insert(piece, kept);
         Ok(())
@@ -279,17 +261,47 @@ impl Gatherer for LogPieces<'_> {
         // Its last word: the engine says nothing more of this piece.
         let (number, params) = self.numbers.borrow_mut().running.remove(&piece).unwrap_or((piece, 0));
         let result = self.results.remove(&piece).unwrap_or_default();
-        let entry = self.entry(number, params, result, record);
-        if entry.failed.is_some() || !self.inner.writes_output() {
-            return self.write(entry);
+        self.retries.clear();
+        for (i, (host, why)) in record.failed_on.iter().enumerate() {
+            if i > 0 {
+                self.retries.push_str("; ");
+            }
+            for part in [host.as_str(), " (", why.as_str(), ")"] {
+                self.retries.push_str(part);
+            }
         }
-        self.waiting.insert(number, entry);
+        let fields = Fields {
+            piece: number,
+            host: record.host,
+            started: epoch_seconds(record.started),
+            runtime: record.runtime,
+            send: record.bytes_in,
+            receive: record.bytes_out,
+            failed: record.gave_up,
+            retries: &self.retries,
+            label: record.label,
+            params,
+            output: None,
+            result: &result,
+        };
+        if record.gave_up.is_some() || !self.inner.writes_output() {
+            self.record.clear();
+            fields.encode(0, &mut self.record);
+            self.recycle(result);
+            return Self::write(self.journal, &mut self.record);
+        }
+        // Logged once its output is in the file.
+        let mut waiting = self.spare.pop().unwrap_or_default();
+        fields.encode(0, &mut waiting);
+        self.recycle(result);
+        self.waiting.insert(number, waiting);
         self.inner.landed(&mut self.landed);
         let landed = std::mem::take(&mut self.landed);
         for l in &landed {
-            if let Some(mut entry) = self.waiting.remove(&l.piece) {
-                entry.output = Some(Span { start: l.start, len: l.len, hash: l.hash });
-                self.write(entry)?;
+            if let Some(mut waiting) = self.waiting.remove(&l.piece) {
+                set_record_output(&mut waiting, Span { start: l.start, len: l.len, hash: l.hash });
+                Self::write(self.journal, &mut waiting)?;
+                self.recycle(waiting);
             }
         }
         self.landed = landed;
@@ -324,6 +336,24 @@ mod tests {
 
     fn piece(i: u8) -> Piece {
         Piece { kind: JobKind::Pi, params: vec![i], input: None, cores: Cores::All, label: format!("piece {i}") }
+    }
+
+    /// Joined on the stack or streamed, a piece's hash is XXH3 of its
+    /// kind, parameters and input hash in a row (xxhash-rust's value:
+    /// the crate the logs were first written with).
+    #[test]
+    fn a_piece_hash_is_xxh3_of_the_bytes_joined_however_long() {
+        for n in [0, 1, 200, 246, 247, 248, 255, 256, 1000] {
+            let params: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
+            for input in [None, Some(0x0123_4567_89ab_cdef_u64)] {
+                let mut joined = vec![7u8];
+                joined.extend_from_slice(&params);
+                if let Some(i) = input {
+                    joined.extend_from_slice(&i.to_le_bytes());
+                }
+                assert_eq!(piece_hash(7, &params, input), xxhash_rust::xxh3::xxh3_64(&joined), "{n} bytes, {input:?}");
+            }
+        }
     }
 
     fn hash(i: u8) -> u64 {

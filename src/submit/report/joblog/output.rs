@@ -83,7 +83,7 @@ pub fn verify_output_after(session: &mut Session, file: &Path, prefix: u64) -> R
 /// Whether the next `len` bytes of `reader` hash to `hash` (false when
 /// the file ends first).
 fn same_bytes(reader: &mut impl Read, len: u64, hash: u64, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut h = crate::xxh3::Xxh3::new();
     let mut left = len;
     while left > 0 {
         let want = left.min(buf.len() as u64) as usize;
@@ -118,7 +118,7 @@ mod tests {
                 piece,
                 host: "pi1".into(),
                 label: format!("piece {piece}"),
-                output: Some(Span { start, len, hash: xxhash_rust::xxh3::xxh3_64(bytes) }),
+                output: Some(Span { start, len, hash: crate::xxh3::xxh3_64(bytes) }),
                 ..Entry::empty()
             };
             s.done.insert(piece, Done::new(piece + 9, entry));

@@ -18,8 +18,8 @@
 
 use super::super::{MAX_CELLS, MAX_SIDE};
 use crate::life::{Board, Edges};
+use crate::xxh3::Xxh3;
 use std::fmt::Write as _;
-use xxhash_rust::xxh3::Xxh3;
 
 pub const MAGIC: &str = "pisubmit life checkpoint 1";
 
