@@ -1,5 +1,6 @@
-//! Sizes as people write and read them, for both binaries' flags and
-//! messages: "16M" in, "16 MiB" out (powers of 1024).
+//! Sizes and counts as people write and read them, for both binaries'
+//! flags and messages: "16M" in, "16 MiB" out (powers of 1024); "1 host",
+//! "8 hosts".
 
 /// "4096", "64K", "16M", "1G", "16MiB" (powers of 1024).
 pub fn parse_size(text: &str) -> Option<u64> {
@@ -15,6 +16,11 @@ pub fn parse_size(text: &str) -> Option<u64> {
         _ => return None,
     };
     n.checked_mul(1 << shift)
+}
+
+/// `n` and `what`, with an "s" unless `n` is 1: "1 host", "8 hosts".
+pub fn count(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// "16 MiB", "1.5 KiB", "12 bytes": sizes in messages people read.

@@ -204,7 +204,7 @@ fn check_worker(h: &HostSurvey, s: &Status, name: &str, out: &mut Vec<Finding>) 
         Level::Ok,
         "reachable",
         &who,
-        format!("piworker {}, {}, {}, {temp}", s.software, s.arch, plural(s.threads as usize, "thread")),
+        format!("piworker {}, {}, {}, {temp}", s.software, s.arch, crate::units::count(s.threads as usize, "thread")),
         "",
     ));
     if let Some(listen) = s.listen_addr().filter(|a| a.ip().is_loopback()) {
@@ -407,7 +407,12 @@ fn check_cluster(hosts: &[HostSurvey], out: &mut Vec<Finding>) {
         Level::Ok,
         "summary",
         "",
-        format!("{} of {} hosts answered, {} in all", statuses.len(), hosts.len(), plural(threads, "thread")),
+        format!(
+            "{} of {} hosts answered, {} in all",
+            statuses.len(),
+            hosts.len(),
+            crate::units::count(threads, "thread")
+        ),
         "",
     ));
 }
@@ -443,14 +448,6 @@ fn to_json(findings: &[Finding]) -> Json {
         .collect();
     let problems = findings.iter().filter(|f| f.level >= Level::Warn).count();
     Json::obj(vec![("problems", Json::Int(problems as i128)), ("findings", Json::Array(list))])
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use super::api::{Next, Piece, PieceSource, PieceTimeout};
 use super::watch::Progress;
 use crate::submit::error::SubmitError;
+use crate::units::count;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -121,13 +122,17 @@ impl RunState {
         slot.failed_links.push(link);
         if slot.failed_on.len() >= retries {
             self.gave_up = Some((index, host.to_string(), why.to_string()));
-            let hosts: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
-            return Err(SubmitError::Job(format!(
-                "{} failed on {} workers: {}",
-                slot.piece.label,
-                slot.failed_on.len(),
-                hosts.join("; ")
-            )));
+            let tries: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
+            // A piece may fail twice on one worker (the last one left):
+            // the count says workers only when each try was on another.
+            let mut workers: Vec<&str> = slot.failed_on.iter().map(|(h, _)| h.as_str()).collect();
+            workers.sort_unstable();
+            workers.dedup();
+            let how = match (tries.len(), workers.len()) {
+                (t, w) if t == w => format!("on {}", count(w, "worker")),
+                (t, w) => format!("{t} times, on {}", count(w, "worker")),
+            };
+            return Err(SubmitError::Job(format!("{} failed {how}: {}", slot.piece.label, tries.join("; "))));
         }
         if slot.running_on.is_empty() && !self.pending.contains(&index) {
             self.pending.push_front(index);
@@ -202,6 +207,15 @@ mod tests {
         assert_eq!(run.dispatchable(None, 0, &both), Some(0));
         assert_eq!(run.dispatchable(None, 1, &both), Some(0));
         let err = run.piece_failed(first, 0, "pi1", "lost again", 3).unwrap_err().to_string();
-        assert_eq!(err, "p0 failed on 3 workers: pi1 (lost); pi2 (hung); pi1 (lost again)");
+        assert_eq!(err, "p0 failed 3 times, on 2 workers: pi1 (lost); pi2 (hung); pi1 (lost again)");
+        let mut run = run_with(1);
+        let only = run.pending.pop_front().unwrap();
+        let err = run.piece_failed(only, 0, "pi1", "exit 3", 1).unwrap_err().to_string();
+        assert_eq!(err, "p0 failed on 1 worker: pi1 (exit 3)");
+        let mut run = run_with(1);
+        let only = run.pending.pop_front().unwrap();
+        run.piece_failed(only, 0, "pi1", "lost", 2).unwrap();
+        let err = run.piece_failed(only, 1, "pi2", "lost", 2).unwrap_err().to_string();
+        assert_eq!(err, "p0 failed on 2 workers: pi1 (lost); pi2 (lost)");
     }
 }

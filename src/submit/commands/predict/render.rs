@@ -16,11 +16,6 @@ fn title(job: &JobSpec) -> String {
     format!("{}{output}", describe(job))
 }
 
-/// "1 host", "8 hosts".
-fn plural(n: usize, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
 fn source(s: Source) -> &'static str {
     match s {
         Source::Measured => "measured",
@@ -56,7 +51,7 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
         1 => "1 host".to_string(),
         n => format!("1 to {n} hosts"),
     };
-    let _ = writeln!(out, "{}: predicted on {hosts} of {}", title(job), plural(c.cores_per_host, "core"));
+    let _ = writeln!(out, "{}: predicted on {hosts} of {}", title(job), crate::units::count(c.cores_per_host, "core"));
     let _ = writeln!(
         out,
         "  sample: {:.3}% of the job on one core of {} took {:.3} s: {:.2} core-seconds for the job{}",
@@ -107,7 +102,7 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
         let _ = write!(
             out,
             "recommended: {} ({:.3} s, within {:.0}% of the best on up to {})",
-            plural(best.hosts, "host"),
+            crate::units::count(best.hosts, "host"),
             best.wall,
             100.0 * WITHIN_BEST,
             inputs.max_hosts
@@ -115,7 +110,7 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
     }
     match link_saturates(predictions) {
         Some(n) => {
-            let _ = writeln!(out, "; the head link is full from {} on", plural(n, "host"));
+            let _ = writeln!(out, "; the head link is full from {} on", crate::units::count(n, "host"));
         }
         None => out.push_str("; the head link is never full\n"),
     }
