@@ -278,15 +278,19 @@ def _reduced(report: Dict[str, Any]) -> Union[int, float, None]:
 
 
 def _as_buffer(data: Any) -> "tuple[memoryview, str]":
-    """`data` as a contiguous buffer in this machine's order, and its dtype."""
+    """`data` as a contiguous buffer of bytes, and reduce's name for its
+    values: for a NumPy array its own (`dtype.str`, "<f8", ">i2", "|u1"),
+    which the engine reads in either byte order and widens as it sends,
+    so the array is not converted here."""
     np = _values.numpy()
     if np is not None and isinstance(data, np.ndarray):
-        names = {"f8": "f64", "i8": "i64", "f4": "f32", "i4": "i32"}
-        name = names.get(f"{data.dtype.kind}{data.dtype.itemsize}")
-        if name is None:
-            raise _errors.UsageError(f"reduce: a {data.dtype} array is not f64, i64, f32 or i32")
-        native = data.astype(data.dtype.newbyteorder("="), copy=False)
-        return memoryview(np.ascontiguousarray(native).reshape(-1)).cast("B"), name
+        if data.dtype.kind not in "fiu":
+            raise _errors.UsageError(f"reduce: a {data.dtype} array holds no numbers reduce reads (floats or integers)")
+        # The order of the values does not change sum, min, max or count:
+        # a C- or Fortran-ordered array is read where it lies (ravel("K")
+        # is a view of it); only a strided view is copied.
+        flat = data.ravel(order="K")
+        return memoryview(flat.view(np.uint8)), data.dtype.str
     try:
         view = memoryview(data)
     except TypeError:

@@ -16,6 +16,19 @@ def run(
 ) -> str:
     """Runs a pisubmit command line; returns what pisubmit prints."""
 
+def reduce_memory(
+    globals: Sequence[str],
+    op: str,
+    dtype: str,
+    address: int,
+    length: int,
+    env_hosts: Optional[str] = None,
+    cancel: Optional["Cancel"] = None,
+) -> str:
+    """Folds `length` bytes at `address` (kept alive by the caller) with
+    reduce's `op`; `dtype` is a --dtype name or NumPy's (`a.dtype.str`).
+    Returns the --json report."""
+
 class Cancel:
     """Stops a call from another thread (a generator closed early)."""
 

@@ -14,7 +14,7 @@ use piworker::submit::cluster::engine::{stop_on_sigterm, with_cancel, Cancel};
 use piworker::submit::commands;
 use piworker::submit::commands::job::run_planned;
 use piworker::submit::plans::reduce::plan_input;
-use piworker::submit::plans::values::{Dtype, ReduceInput, SharedBytes};
+use piworker::submit::plans::values::{npy, Dtype, ReduceInput, SharedBytes};
 use piworker::submit::report::stdio::{with_streams, Streams};
 use piworker::submit::SubmitError;
 use pyo3::create_exception;
@@ -148,7 +148,15 @@ fn reduce_memory(
 ) -> PyResult<String> {
     let usage = |m: String| failed(py, SubmitError::Usage(m));
     let op = Op::parse(op).ok_or_else(|| usage(format!("reduce: unknown op {op:?} (sum, min, max or count)")))?;
-    let dtype = Dtype::parse(dtype).ok_or_else(|| usage(format!("reduce: {dtype:?} is not a dtype reduce reads")))?;
+    // reduce's --dtype name (f64, i32be), or NumPy's own name for an
+    // array's values (`a.dtype.str`: "<f8", ">i2", "|u1"), read as a .npy
+    // header's: any order and the narrow integers, with no copy to convert.
+    let dtype = match dtype.chars().next() {
+        Some('<' | '>' | '|' | '=') => {
+            Dtype::Binary(npy::dtype_of(dtype).map_err(|why| usage(format!("reduce: the array: {why}")))?)
+        }
+        _ => Dtype::parse(dtype).ok_or_else(|| usage(format!("reduce: {dtype:?} is not a dtype reduce reads")))?,
+    };
     if address == 0 && length > 0 {
         return Err(usage("reduce: the buffer's address is null".into()));
     }

@@ -103,6 +103,30 @@ def test_reduce_of_arrays_buffers_lists_and_files(cluster, tmp_path):
         cluster.reduce("sum", np.zeros(3, dtype=np.complex128))
 
 
+def test_reduce_reads_an_array_in_its_own_dtype_and_order_without_a_copy(cluster):
+    rng = random.Random(9)
+    ints = [rng.randrange(0, 120) for _ in range(10_001)]
+    floats = [rng.uniform(-1e6, 1e6) for _ in range(10_001)]
+    for descr in ["<f8", ">f8", "<f4", ">f4"]:
+        a = np.array(floats, dtype=descr)
+        assert cluster.reduce("sum", a) == math.fsum(a.tolist()), descr
+        assert cluster.reduce("min", a) == a.min() and cluster.reduce("max", a) == a.max(), descr
+    for descr in ["<i8", ">i8", "<i4", ">i4", "<i2", ">i2", "|i1", "<u4", ">u4", "<u2", ">u2", "|u1"]:
+        a = np.array(ints, dtype=descr)
+        assert cluster.reduce("sum", a) == sum(ints), descr
+        assert cluster.reduce("count", a) == len(ints), descr
+    negative = np.array([-128, -1, 127], dtype=np.int8)
+    assert cluster.reduce("sum", negative) == -2 and cluster.reduce("min", negative) == -128
+    # A Fortran-ordered board is read where it lies: ravel("K") is a view.
+    board = np.asfortranarray(np.arange(600, dtype=">i4").reshape(20, 30))
+    assert np.shares_memory(board.ravel(order="K"), board)
+    assert cluster.reduce("sum", board) == sum(range(600))
+    with pytest.raises(piworker.UsageError, match="uint64"):
+        cluster.reduce("sum", np.zeros(3, dtype=np.uint64))
+    with pytest.raises(piworker.UsageError, match="bool"):
+        cluster.reduce("sum", np.zeros(3, dtype=bool))
+
+
 def test_echo_counts_every_byte(cluster):
     assert cluster.echo(3_000_000) == 3_000_000
 
