@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import piworker
@@ -107,6 +109,28 @@ def test_a_worker_killed_mid_call_gives_the_same_answer(start_worker):
     killer.join()
     states = {h["address"]: h["state"] for h in c.last_report["hosts"]}
     assert states[workers[1].address] != "ok", states
+
+
+def test_a_worker_killed_mid_reduce_from_memory_gives_the_same_sum(start_worker):
+    # The pieces a dead worker held are read again from the caller's
+    # array (lent, not copied) and sent elsewhere: the same exact sum.
+    workers = [start_worker(1), start_worker(1), start_worker(1)]
+    c = piworker.Cluster([w.address for w in workers], heartbeat_timeout=2)
+    values = np.random.default_rng(7).standard_normal(1 << 24)
+    while True:
+        started = time.monotonic()
+        calm = c.reduce("sum", values)
+        took = time.monotonic() - started
+        if took > 0.6 or len(values) >= 1 << 27:
+            break
+        values = np.concatenate([values, values * 0.5])
+    killer = threading.Timer(took / 3, workers[1].kill)
+    killer.start()
+    assert c.reduce("sum", values) == calm
+    killer.join()
+    states = {h["address"]: h["state"] for h in c.last_report["hosts"]}
+    assert states[workers[1].address] != "ok", states
+    assert c.reduce("sum", values[:100_000]) == math.fsum(values[:100_000].tolist())
 
 
 def test_waiting_releases_the_gil(cluster):
