@@ -143,7 +143,13 @@ class Cluster:
 
     def primes_array(self, a: int, b: int) -> Any:
         """Every prime of [a, b] in one uint64 array (NumPy's, or array('Q'))."""
-        return _values.concat_u64(list(self.iter_primes(a, b)))
+        # pisubmit writes them as a .npy file, raw little-endian uint64,
+        # which is read back whole: decimal text through a pipe cost a
+        # parse of every prime (bench/python.sh).
+        with tempfile.TemporaryDirectory(prefix="piworker-primes-") as tmp:
+            path = os.path.join(tmp, "primes.npy")
+            self._call(["primes", "--from", str(a), "--to", str(b), "--output", path])
+            return _values.read_u64_npy(path)
 
     def powers(self, nums: Sequence[float], exps: Sequence[float]) -> List[List[float]]:
         """Seed 003's table: result[i][j] = nums[j] ** exps[i]."""

@@ -36,13 +36,23 @@ def u64_from_text(lines: bytes) -> Any:
     return array.array("Q", map(int, words))
 
 
-def concat_u64(parts: list) -> Any:
+def read_u64_npy(path: str) -> Any:
+    """A 1-D little-endian uint64 .npy file as pisubmit writes one: NumPy's
+    array, or array('Q') read past the header without NumPy."""
     np = numpy()
     if np is not None:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-    out = array.array("Q")
-    for p in parts:
-        out.extend(p)
+        return np.load(path, allow_pickle=False)
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if head[:6] != b"\x93NUMPY" or head[6] != 1:
+            raise ValueError(f"{path}: not a version 1 .npy file")
+        header = f.read(int.from_bytes(head[8:10], "little"))
+        if b"'<u8'" not in header:
+            raise ValueError(f"{path}: not little-endian uint64 ({header.decode(errors='replace').strip()})")
+        out = array.array("Q")
+        out.frombytes(f.read())
+    if sys.byteorder != "little":
+        out.byteswap()
     return out
 
 
