@@ -32,9 +32,12 @@ if [ ! -x "$VENV/bin/maturin" ]; then
 fi
 VIRTUAL_ENV=$PWD/$VENV PATH=$PWD/$VENV/bin:$PATH "$VENV/bin/maturin" develop --quiet --release -m python/Cargo.toml
 
-# skipped WHAT WHY: says loudly that a row is left out.
+# skipped WHAT WHY: says loudly that a row is left out, now and again at
+# the end (where it does not scroll away).
+SKIPPED=()
 skipped() {
-    printf '\nbench/python.sh: *** SKIPPED: %s row: %s ***\n\n' "$1" "$2" >&2
+    SKIPPED+=("bench/python.sh: *** SKIPPED: $1 row: $2 ***")
+    printf '\n%s\n\n' "${SKIPPED[-1]}" >&2
 }
 
 tmp=$(mktemp -d)
@@ -76,3 +79,4 @@ CHILD=''
 while IFS=$'\t' read -r -a f; do
     bench_row "${f[@]}"
 done <"$tmp/rows"
+[ ${#SKIPPED[@]} = 0 ] || printf '%s\n' "" "${SKIPPED[@]}" >&2

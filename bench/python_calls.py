@@ -42,7 +42,7 @@ import piworker
 HOSTS, REPS, OUT = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 PISUBMIT = os.environ.get("PISUBMIT_BIN", "target/release/pisubmit")
 REDUCE_BYTES = int(os.environ.get("PY_REDUCE_BYTES", str(1 << 30)))
-ANCHOR_TIMEOUT_S = 1800  # mpi4py's 2e9 darts take tens of seconds here
+ANCHOR_TIMEOUT_S = 1800  # for a stuck anchor: mpi4py's 2e9 darts take ~10 s here
 
 
 def pisubmit(*argv, stdin=None):
