@@ -98,3 +98,52 @@ start_worker() {
     WORKER=127.0.0.1:$port
     wait_for_port "$port"
 }
+
+# MPIRUN: how the MPI anchors start (bench/pi.sh, bench/python.sh). One
+# rank per core, pinned (--bind-to core), as piworker pins its compute
+# threads; --allow-run-as-root: the bench runs as root (mpirun refuses
+# otherwise).
+MPIRUN=(mpirun --allow-run-as-root --bind-to core -np "$(nproc)")
+
+# dispy lives in the venv bench/install-anchors.sh makes.
+DISPY_PY=target/bench/venv/bin/python
+have_dispy() { [ -x "$DISPY_PY" ] && "$DISPY_PY" -c 'import dispy' 2>/dev/null; }
+dispy_version() { "$DISPY_PY" -c 'import dispy; print(dispy.__version__)'; }
+
+# start_dispynode DIR: starts a dispynode serving every CPU of this machine
+# on loopback, its files under DIR (which must exist; the caller removes
+# it), waits until it listens, and sets NODE (its pid and process group;
+# stop it with stop_dispynode) and NODE_PORT (bench/tiny_dispy.py's
+# --node-port). dispynode listens on its -p plus one (dispy's ports come in
+# pairs: client on P, node on P+1); the client (tiny_dispy.py) takes a free
+# port of its own and names the node by address and port, so nothing is
+# broadcast to the LAN: -i 127.0.0.1 binds the node to loopback, and the
+# one UDP announcement it sends at start and after each client (to
+# 255.255.255.255 from 127.0.0.1) is routed over lo. --dest_path_prefix:
+# its files (config.pkl, per-client directories) under DIR; --clean: start
+# even if an old config.pkl were left there. --daemon: do not read commands
+# from stdin. Its log is DIR.log.
+NODE='' NODE_PORT=''
+start_dispynode() {
+    local dir=$1
+    NODE_PORT=$(free_port)
+    setsid "$DISPY_PY" "$(dirname "$DISPY_PY")/dispynode.py" -i 127.0.0.1 -p $((NODE_PORT - 1)) -c "$(nproc)" \
+        --dest_path_prefix "$dir" --clean --daemon </dev/null >"$dir.log" 2>&1 &
+    NODE=$!
+    wait_for_port "$NODE_PORT" || die "dispynode did not start: $(tail -5 "$dir.log")"
+}
+
+# stop_dispynode: stops start_dispynode's node, if any, with its setup and
+# job processes (its process group). It normally quits on SIGTERM within a
+# second, but once in testing it ignored the first one: KILL after 5 s.
+stop_dispynode() {
+    [ -n "$NODE" ] || return 0
+    kill -TERM -- "-$NODE" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$NODE" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$NODE" 2>/dev/null || true
+    wait "$NODE" 2>/dev/null || true
+    NODE=''
+}

@@ -48,9 +48,7 @@ PY_REPS=${PI_PY_REPS:-$REPS}
 SEED=1
 NP=$(nproc)
 PY=/usr/bin/python3
-# --allow-run-as-root: the bench runs as root (mpirun refuses otherwise).
-# --bind-to core: one rank per core, pinned, as piworker pins its threads.
-MPIRUN=(mpirun --allow-run-as-root --bind-to core -np "$NP")
+# MPIRUN (bench/lib.sh): mpirun -np $NP, one pinned rank per core.
 
 # N as a label: 2000000000 -> 2e9, 1500000000 -> 1.5e9, 123456 -> 123456.
 label=$N e=0

@@ -57,35 +57,20 @@ DISPY_LAT_N=${TINY_DISPY_LAT_N:-300}
 PAR_LAT_N=${TINY_PAR_LAT_N:-200}
 for v in REPS PW_N PW_LAT_N ANCHOR_N DISPY_LAT_N PAR_LAT_N; do posint "$v" "${!v}"; done
 NP=$(nproc)
-VPY=target/bench/venv/bin/python
-DISPYNODE=target/bench/venv/bin/dispynode.py
 
 for b in piworker pisubmit; do
     [ -x "target/release/$b" ] || die "target/release/$b missing: run \`make bench\` (or cargo build --release)"
 done
 command -v parallel >/dev/null || die "GNU parallel missing: run bench/install-anchors.sh (as root)"
-if ! { [ -x "$VPY" ] && "$VPY" -c 'import dispy' 2>/dev/null; }; then
-    die "no dispy in $VPY: run bench/install-anchors.sh (as root)"
-fi
-DISPY_VERSION=$("$VPY" -c 'import dispy; print(dispy.__version__)')
+have_dispy || die "no dispy in $DISPY_PY: run bench/install-anchors.sh (as root)"
+DISPY_VERSION=$(dispy_version)
 PAR_VERSION=$(parallel --version | awk 'NR == 1 { print $3 }')
 
 tmp=$(mktemp -d)
-WORKER='' NODE=''
+WORKER=''
 cleanup() {
     stop_children "$WORKER"
-    if [ -n "$NODE" ]; then
-        # dispynode runs in its own process group (setsid), with its setup
-        # and job processes. It normally quits on SIGTERM within a second,
-        # but once in testing it ignored the first one: KILL after 5 s.
-        kill -TERM -- "-$NODE" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$NODE" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL -- "-$NODE" 2>/dev/null || true
-        wait "$NODE" 2>/dev/null || true
-    fi
+    stop_dispynode
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -104,21 +89,10 @@ port=$(free_port)
 WORKER=$!
 wait_for_port "$port" || die "piworker did not start: $(tail -3 "$tmp/piworker.log")"
 
-# dispynode listens on its -p plus one (dispy's ports come in pairs: client
-# on P, node on P+1); the client (tiny_dispy.py) takes a free port of its
-# own and names the node by address and port, so nothing is broadcast to the
-# LAN: -i 127.0.0.1 binds the node to loopback, and the one UDP announcement
-# it sends at start and after each client (to 255.255.255.255 from
-# 127.0.0.1) is routed over lo. -c $NP: every CPU. --dest_path_prefix:
-# its files (config.pkl, per-client directories) under $tmp, which goes
-# away; --clean: start even if an old config.pkl were left there. --daemon:
-# do not read commands from stdin.
-node_port=$(free_port)
+# A dispynode on loopback serving every CPU (bench/lib.sh), its files
+# under $tmp, which goes away.
 mkdir "$tmp/dispynode"
-setsid "$VPY" "$DISPYNODE" -i 127.0.0.1 -p $((node_port - 1)) -c "$NP" \
-    --dest_path_prefix "$tmp/dispynode" --clean --daemon </dev/null >"$tmp/dispynode.log" 2>&1 &
-NODE=$!
-wait_for_port "$node_port" || die "dispynode did not start: $(tail -5 "$tmp/dispynode.log")"
+start_dispynode "$tmp/dispynode"
 
 # kv KEY FILE: the value of the KEY=value line in FILE.
 kv() {
@@ -167,7 +141,7 @@ round() {
     pw_farm "$tmp/pw.in"
     local p_tput p_job p_small p_lat d_tput d_lat d_setup d_setup2 a_tput a_lat
     p_tput=$(rate "$PW_N" "$MS") p_job=$(rate "$PW_N" "$JOB_MS")
-    timed /dev/null "$tmp/dispy.out" "$VPY" bench/tiny_dispy.py --node-port "$node_port" \
+    timed /dev/null "$tmp/dispy.out" "$DISPY_PY" bench/tiny_dispy.py --node-port "$NODE_PORT" \
         --mode throughput -n "$ANCHOR_N"
     d_tput=$(kv tasks_per_s "$tmp/dispy.out") d_setup=$(kv setup_s "$tmp/dispy.out")
     [ "$(kv cpus "$tmp/dispy.out")" = "$NP" ] || die "dispynode serves $(kv cpus "$tmp/dispy.out") CPUs, not $NP"
@@ -179,7 +153,7 @@ round() {
     timed /dev/null "$tmp/pw_lat.out" python3 bench/tiny_latency.py -n "$PW_LAT_N" --warmup 200 \
         -- "$tmp/pisubmit" --hosts "127.0.0.1:$port" --quiet farm spin
     p_lat=$(kv median_us "$tmp/pw_lat.out")
-    timed /dev/null "$tmp/dispy_lat.out" "$VPY" bench/tiny_dispy.py --node-port "$node_port" \
+    timed /dev/null "$tmp/dispy_lat.out" "$DISPY_PY" bench/tiny_dispy.py --node-port "$NODE_PORT" \
         --mode latency -n "$DISPY_LAT_N"
     d_lat=$(kv median_us "$tmp/dispy_lat.out")
     d_setup2=$(kv setup_s "$tmp/dispy_lat.out")
