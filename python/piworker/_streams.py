@@ -21,6 +21,13 @@ def feed_lines(lines: Iterable[Any]) -> tuple[int, threading.Thread, list]:
     read_fd, write_fd = os.pipe()
     errors: list = []
 
+    # A list, tuple or range is all there already: its lines go in large
+    # writes. Any other iterable may be slow to make its next task (a
+    # generator reading a queue or a sensor): each of its lines is flushed
+    # as it comes, so that its task starts at once. A write per line cost
+    # a farm of 10,000 0-ms tasks from a list about a third of its time.
+    eager = isinstance(lines, (list, tuple, range))
+
     def fill() -> None:
         try:
             with os.fdopen(write_fd, "w", encoding="utf-8", newline="\n") as pipe:
@@ -29,7 +36,8 @@ def feed_lines(lines: Iterable[Any]) -> tuple[int, threading.Thread, list]:
                     if "\n" in text:
                         raise ValueError(f"a task line holds a newline: {text!r}")
                     pipe.write(text + "\n")
-                    pipe.flush()
+                    if not eager:
+                        pipe.flush()
         except BrokenPipeError:
             pass  # the call ended (failed or interrupted) before the input did
         except BaseException as e:  # noqa: BLE001 - handed to the caller

@@ -109,6 +109,13 @@ pub trait Gatherer {
     fn writes_output(&self) -> bool {
         false
     }
+    /// The engine has handled what it had and is about to wait (or the
+    /// run is over): a gatherer that streams results writes out what it
+    /// holds, one write for the results that came in together rather than
+    /// one each.
+    fn caught_up(&mut self) -> Result<(), GatherError> {
+        Ok(())
+    }
 }
 
 /// What a finished (or abandoned) piece did, for a job log.

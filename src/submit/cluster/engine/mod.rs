@@ -248,6 +248,7 @@ impl Engine {
             }
             run.pull(source, self.capacity_hint());
             if run.source_done && run.finished == run.pieces.len() {
+                caught_up(gather)?;
                 run.progress.ended(true);
                 return Ok(());
             }
@@ -266,6 +267,7 @@ impl Engine {
                 run.progress.ended(false);
                 return Err(SubmitError::Job(self.nobody_left("no worker left")));
             }
+            caught_up(gather)?;
             self.poll_and_handle(&mut events, TICK, Some(run), gather)?;
         }
     }
@@ -554,6 +556,11 @@ impl Engine {
 
 /// A source with nothing in it, for the connect phase.
 struct NoPieces;
+
+/// Results the gatherer holds go out before the engine waits.
+fn caught_up(gather: &mut dyn Gatherer) -> Result<(), SubmitError> {
+    gather.caught_up().map_err(|e| SubmitError::Job(e.to_string()))
+}
 
 impl Gatherer for NoPieces {
     fn partial(&mut self, _: usize, _: &[u8]) -> Result<(), GatherError> {

@@ -212,4 +212,7 @@ impl Gatherer for Metered {
     fn writes_output(&self) -> bool {
         self.plan.writes_output()
     }
+    fn caught_up(&mut self) -> Result<(), GatherError> {
+        self.timed(|p| p.caught_up())
+    }
 }

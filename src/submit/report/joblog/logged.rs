@@ -257,6 +257,10 @@ impl Gatherer for LogPieces<'_> {
         self.inner.writes_output()
     }
 
+    fn caught_up(&mut self) -> Result<(), GatherError> {
+        self.inner.caught_up()
+    }
+
     fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
         // Its last word: the engine says nothing more of this piece.
         let (number, params) = self.numbers.borrow_mut().running.remove(&piece).unwrap_or((piece, 0));
