@@ -225,8 +225,8 @@ def main():
         pi_against_mpi4py(out, c, 2_000_000_000, 1)
         primes = ["primes", "--from", "1", "--to", "1000000000"]
         plain(out, "primes below 1e9, counted", primes, lambda: c.primes(1, 10**9), "ratio>=0.95")
-        # Seed 001's farm at its smallest: 10,000 tasks of 0 ms, fed as they
-        # are produced (the Tiny tasks rows run the same through dispy).
+        # Seed 001's farm at its smallest: 10,000 tasks of 0 ms from a list,
+        # each result handed over as it comes (pisubmit's read from its stdout).
         tasks = [f"0 task {i}" for i in range(10_000)]
         stdin = ("\n".join(tasks) + "\n").encode()
         cli, py, _ = rounds(["farm", "--unordered", "spin"], lambda: sum(1 for _ in c.farm(tasks, ordered=False)), stdin)

@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, temp_dir, Worker};
+use common::{finish, hosts, pisubmit, spawn_pisubmit, spawn_pisubmit_fed, status_kib, temp_dir, wait_child, Worker};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -148,6 +148,62 @@ fn the_task_farm_runs_tasks_as_they_arrive() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["10 a", "10 c"]);
     assert!(run.stderr.contains("stdin line 2: \"soon\" is not a number of milliseconds"), "{}", run.stderr);
+}
+
+/// A farm's results reach stdout as they finish, while its input is still
+/// open: they are written when the engine has caught up, not held to the
+/// end. Each task is sent only once the last one's result has been read.
+#[test]
+fn a_farm_prints_each_result_before_its_input_ends() {
+    let w = Worker::start(&["--threads", "1"]);
+    let (mut child, mut stdin) = spawn_pisubmit_fed(&w.addr(), &["farm", "spin"]);
+    let stdout = BufReader::new(child.stdout.take().expect("stdout piped"));
+    let (lines, results) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    for i in 0..5 {
+        writeln!(stdin, "5 task-{i}").unwrap();
+        stdin.flush().unwrap();
+        let got = results.recv_timeout(Duration::from_secs(30));
+        assert_eq!(got.as_deref(), Ok(format!("5 task-{i}").as_str()), "result {i} while the input is open");
+    }
+    drop(stdin);
+    let status = wait_child(&mut child, Duration::from_secs(30)).expect("pisubmit ends with its input");
+    assert!(status.success(), "{status:?}");
+    reader.join().unwrap();
+}
+
+/// A farm whose reader has gone (stdout a closed pipe) fails, naming what
+/// it could not write: the error of the write the engine makes when it
+/// has caught up.
+#[test]
+fn a_farm_whose_stdout_is_closed_fails_naming_its_results() {
+    let w = Worker::start(&["--threads", "2"]);
+    let (mut child, mut stdin) = spawn_pisubmit_fed(&w.addr(), &["farm", "spin"]);
+    drop(child.stdout.take());
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    // More tasks than a pipe holds; pisubmit may stop reading them.
+    let feeder = std::thread::spawn(move || {
+        for i in 0..100_000 {
+            if writeln!(stdin, "0 {i}").is_err() {
+                return i;
+            }
+        }
+        100_000
+    });
+    let status = wait_child(&mut child, Duration::from_secs(60)).expect("pisubmit stops");
+    let stderr = errors.join().unwrap();
+    feeder.join().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("writing the results: Broken pipe"), "{stderr}");
 }
 
 #[test]

@@ -46,14 +46,7 @@ def read_board(path: str, width: int, height: int) -> Any:
     np = _values.numpy()
     if np is not None:
         return np.load(path)
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:6] != b"\x93NUMPY":
-        raise ValueError(f"life: {path} is not a .npy file")
-    # Versions 1.0 (2-byte header length) and 2.0/3.0 (4-byte).
-    size = 2 if data[6] == 1 else 4
-    start = 8 + size + int.from_bytes(data[8 : 8 + size], "little")
-    cells = data[start:]
+    _, cells = _values.npy_parts(path)
     if len(cells) != width * height:
         raise ValueError(f"life: {path} holds {len(cells)} cells, not {width}x{height}")
     return [bytearray(cells[y * width : (y + 1) * width]) for y in range(height)]

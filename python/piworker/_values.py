@@ -36,21 +36,31 @@ def u64_from_text(lines: bytes) -> Any:
     return array.array("Q", map(int, words))
 
 
+def npy_parts(path: str) -> Tuple[bytes, bytes]:
+    """A .npy file's header (its dict, as text) and its body, for a reader
+    without NumPy: pisubmit's files hold C-order arrays, so the body is the
+    values in order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:6] != b"\x93NUMPY" or len(data) < 10:
+        raise ValueError(f"{path}: not a .npy file")
+    # Version 1.0 gives the header's length in 2 bytes, 2.0 and 3.0 in 4.
+    size = 2 if data[6] == 1 else 4
+    end = 8 + size + int.from_bytes(data[8 : 8 + size], "little")
+    return data[8 + size : end], data[end:]
+
+
 def read_u64_npy(path: str) -> Any:
     """A 1-D little-endian uint64 .npy file as pisubmit writes one: NumPy's
     array, or array('Q') read past the header without NumPy."""
     np = numpy()
     if np is not None:
         return np.load(path, allow_pickle=False)
-    with open(path, "rb") as f:
-        head = f.read(10)
-        if head[:6] != b"\x93NUMPY" or head[6] != 1:
-            raise ValueError(f"{path}: not a version 1 .npy file")
-        header = f.read(int.from_bytes(head[8:10], "little"))
-        if b"'<u8'" not in header:
-            raise ValueError(f"{path}: not little-endian uint64 ({header.decode(errors='replace').strip()})")
-        out = array.array("Q")
-        out.frombytes(f.read())
+    header, body = npy_parts(path)
+    if b"'<u8'" not in header:
+        raise ValueError(f"{path}: not little-endian uint64 ({header.decode(errors='replace').strip()})")
+    out = array.array("Q")
+    out.frombytes(body)
     if sys.byteorder != "little":
         out.byteswap()
     return out

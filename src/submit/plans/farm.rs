@@ -198,17 +198,18 @@ impl FarmOutput {
 
     fn emit(&mut self, piece: usize, payload: &[u8]) -> Result<(), OutputError> {
         self.count += 1;
-        let line = String::from_utf8_lossy(payload).into_owned();
+        let line = String::from_utf8_lossy(payload);
         if self.collect {
-            self.results.push(line);
+            self.results.push(line.into_owned());
             return Ok(());
         }
-        writeln!(self.out, "{line}").map_err(|error| OutputError::Write { name: "a result".into(), error })?;
+        let write = |error| OutputError::Write { name: "a result".into(), error };
+        self.out.write_all(line.as_bytes()).and_then(|_| self.out.write_all(b"\n")).map_err(write)?;
         if let Some((landed, printed)) = &mut self.landed {
             // A job log says the result is printed: it must be.
-            self.out.flush().map_err(|error| OutputError::Write { name: "a result".into(), error })?;
+            self.out.flush().map_err(write)?;
             let len = line.len() as u64 + 1;
-            landed.push(Landed { piece, start: *printed, len, hash: crate::xxh3::xxh3_64(payload) });
+            landed.push(Landed { piece, start: *printed, len, hash: crate::xxh3::xxh3_64(line.as_bytes()) });
             *printed += len;
         }
         Ok(())

@@ -118,6 +118,19 @@ pub trait Gatherer {
     }
 }
 
+/// A piece's failed tries as messages and job logs give them, appended
+/// to `out`: "pi1 (lost); pi2 (exit 3)".
+pub fn describe_tries(failed_on: &[(String, String)], out: &mut String) {
+    for (i, (host, why)) in failed_on.iter().enumerate() {
+        if i > 0 {
+            out.push_str("; ");
+        }
+        for part in [host.as_str(), " (", why.as_str(), ")"] {
+            out.push_str(part);
+        }
+    }
+}
+
 /// What a finished (or abandoned) piece did, for a job log.
 pub struct PieceRecord<'a> {
     /// What part of the job it is (the piece's label).

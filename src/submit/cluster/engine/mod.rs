@@ -42,8 +42,8 @@ mod run_state;
 mod watch;
 
 pub use api::{
-    Cores, Gatherer, HostReport, InputOpener, InputStream, Landed, Next, Options, Piece, PieceList, PieceRecord,
-    PieceSource, PieceTimeout, Replayed,
+    describe_tries, Cores, Gatherer, HostReport, InputOpener, InputStream, Landed, Next, Options, Piece, PieceList,
+    PieceRecord, PieceSource, PieceTimeout, Replayed,
 };
 pub use cancel::{stop_on_sigterm, with_cancel, Cancel};
 pub use gather_error::GatherError;

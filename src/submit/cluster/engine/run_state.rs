@@ -1,7 +1,7 @@
 //! The state of one run of pieces: which wait, which run where, which
 //! failed where, and when a piece has taken too long.
 
-use super::api::{Next, Piece, PieceSource, PieceTimeout};
+use super::api::{describe_tries, Next, Piece, PieceSource, PieceTimeout};
 use super::watch::Progress;
 use crate::submit::error::SubmitError;
 use crate::units::count;
@@ -122,17 +122,18 @@ impl RunState {
         slot.failed_links.push(link);
         if slot.failed_on.len() >= retries {
             self.gave_up = Some((index, host.to_string(), why.to_string()));
-            let tries: Vec<String> = slot.failed_on.iter().map(|(h, w)| format!("{h} ({w})")).collect();
             // A piece may fail twice on one worker (the last one left):
             // the count says workers only when each try was on another.
             let mut workers: Vec<&str> = slot.failed_on.iter().map(|(h, _)| h.as_str()).collect();
             workers.sort_unstable();
             workers.dedup();
-            let how = match (tries.len(), workers.len()) {
+            let how = match (slot.failed_on.len(), workers.len()) {
                 (t, w) if t == w => format!("on {}", count(w, "worker")),
                 (t, w) => format!("{t} times, on {}", count(w, "worker")),
             };
-            return Err(SubmitError::Job(format!("{} failed {how}: {}", slot.piece.label, tries.join("; "))));
+            let mut tries = String::new();
+            describe_tries(&slot.failed_on, &mut tries);
+            return Err(SubmitError::Job(format!("{} failed {how}: {tries}", slot.piece.label)));
         }
         if slot.running_on.is_empty() && !self.pending.contains(&index) {
             self.pending.push_front(index);

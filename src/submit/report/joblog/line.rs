@@ -261,12 +261,6 @@ impl<'a> Record<'a> {
         let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
         self.take(len as usize)
     }
-
-    /// Text `Entry::encode` wrote from a `&str`: UTF-8 already, so not
-    /// checked again (that was an eighth of a line's formatting).
-    fn text(&mut self) -> Option<&'a [u8]> {
-        self.bytes()
-    }
 }
 
 /// Formats the records in `records` (`Entry::encode`'s, back to back) as
@@ -290,7 +284,9 @@ fn format_record(r: &mut Record<'_>, out: &mut Vec<u8>) -> Option<()> {
     let flags = r.take(1)?[0];
     let span = [r.u64()?, r.u64()?, r.u64()?];
     let output = (flags & 2 != 0).then_some(span);
-    let [host, failed, retries, label] = [r.text()?, r.text()?, r.text()?, r.text()?];
+    // Text `Fields::encode` wrote from `&str`s: UTF-8 already, not checked
+    // again (that was an eighth of a line's formatting).
+    let [host, failed, retries, label] = [r.bytes()?, r.bytes()?, r.bytes()?, r.bytes()?];
     let result = r.bytes()?;
     let start = out.len();
     let room = NUMBERS_ROOM + host.len() + failed.len() + retries.len() + label.len() + 2 * result.len();

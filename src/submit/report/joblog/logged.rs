@@ -6,7 +6,7 @@
 use super::error::JoblogError;
 use super::journal::{Done, Journal};
 use super::line::{epoch_seconds, set_record_output, Fields, Span};
-use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, Next, PieceRecord, PieceSource};
+use crate::submit::cluster::engine::{describe_tries, GatherError, Gatherer, Landed, Next, PieceRecord, PieceSource};
 use mio::Waker;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -266,14 +266,7 @@ impl Gatherer for LogPieces<'_> {
         let (number, params) = self.numbers.borrow_mut().running.remove(&piece).unwrap_or((piece, 0));
         let result = self.results.remove(&piece).unwrap_or_default();
         self.retries.clear();
-        for (i, (host, why)) in record.failed_on.iter().enumerate() {
-            if i > 0 {
-                self.retries.push_str("; ");
-            }
-            for part in [host.as_str(), " (", why.as_str(), ")"] {
-                self.retries.push_str(part);
-            }
-        }
+        describe_tries(record.failed_on, &mut self.retries);
         let fields = Fields {
             piece: number,
             host: record.host,
