@@ -20,7 +20,8 @@
 # farm's complete log (every task replayed from it, none run). The log
 # must not make the head grow with the number of pieces.
 #
-# Knobs: BENCH_REPS (5), JOBLOG_FARM_N (100000), JOBLOG_MEM_SMALL (50000),
+# Knobs: JOBLOG_JOBS (all of "pi primes output farm memory"), BENCH_REPS
+# (5), JOBLOG_FARM_N (100000), JOBLOG_MEM_SMALL (50000),
 # JOBLOG_MEM_BIG (200000), BENCH_ROWS. Only 127.0.0.1 is used; the worker
 # is stopped and the temporary files removed on exit.
 set -euo pipefail
@@ -32,6 +33,7 @@ reps=${BENCH_REPS:-5}
 farm_n=${JOBLOG_FARM_N:-100000}
 mem_small=${JOBLOG_MEM_SMALL:-50000}
 mem_big=${JOBLOG_MEM_BIG:-200000}
+jobs=${JOBLOG_JOBS:-pi primes output farm memory}
 bin=target/release
 # The logs and output files go to the disk the bench writes to, not to a
 # tmpfs: a log's cost is mostly its fsyncs.
@@ -96,14 +98,19 @@ compare() {
         - - "value<=2"
 }
 
+wanted() { [[ " $jobs " == *" $1 "* ]]; }
+
 echo "== the same job with and without --joblog, alternating, $reps rounds"
-compare "pi, 2e9 darts" /dev/null pi --samples 2e9
-compare "primes to 10^9, counted" /dev/null primes --from 1 --to 1e9
-OUTPUT=$tmp/primes.txt
-compare "primes to 10^9 --output" /dev/null primes --from 1 --to 1e9
-rm -f "$OUTPUT".*
-OUTPUT=
-compare "farm of $farm_n 0 ms tasks" "$tmp/farm.txt" farm spin
+if wanted pi; then compare "pi, 2e9 darts" /dev/null pi --samples 2e9; fi
+if wanted primes; then compare "primes to 10^9, counted" /dev/null primes --from 1 --to 1e9; fi
+if wanted output; then
+    OUTPUT=$tmp/primes.txt
+    compare "primes to 10^9 --output" /dev/null primes --from 1 --to 1e9
+    rm -f "$OUTPUT".*
+    OUTPUT=
+fi
+if wanted farm; then compare "farm of $farm_n 0 ms tasks" "$tmp/farm.txt" farm spin; fi
+if ! wanted memory; then exit 0; fi
 
 # peak_rss_mib STDIN ARGS...: pisubmit's peak RSS in MiB (GNU time's %M),
 # its stdout thrown away.

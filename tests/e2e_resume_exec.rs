@@ -365,6 +365,26 @@ fn a_resumed_farm_on_stdout_prints_only_the_unanswered_lines() {
     changed[1] = "40 changed".into();
     let resume = ["--joblog", farm_arg, "--resume", "farm", "spin"];
     c.refused(&resume, &c.path("changed.txt"), &changed, "task on stdin line 2 differs");
+
+    // The built-in farm as tasks finish: a task is logged only once its
+    // result is out of pisubmit (results go out together, then their log
+    // lines), so every logged task is in the killed run's stdout.
+    let _ = std::fs::remove_file(&farm_log);
+    let job = ["--joblog", farm_arg, "farm", "spin", "--unordered"];
+    let (killed, first) = kill_at(c.spawn(&c.hosts(), &job, Some(&tasks)), &Moment::Logged(10), &farm_log);
+    assert!(killed, "killed mid-run");
+    let answered = done(&farm_log);
+    let printed: Vec<&str> = first.lines().collect();
+    for &task in &answered {
+        assert!(printed.contains(&lines[task].as_str()), "task {task} is logged but was not printed: {first}");
+    }
+    let run = c.run(&["--joblog", farm_arg, "--resume", "farm", "spin", "--unordered"], Some(&tasks));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut again: Vec<&str> = run.stdout.lines().collect();
+    let mut rest: Vec<&str> = (0..40).filter(|i| !answered.contains(i)).map(|i| lines[i].as_str()).collect();
+    again.sort_unstable();
+    rest.sort_unstable();
+    assert_eq!(again, rest, "the unlogged tasks, each once");
 }
 
 /// A worker killed during a resumed run: its pieces run elsewhere, and the

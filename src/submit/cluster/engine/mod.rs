@@ -230,6 +230,13 @@ impl Engine {
                 log::warn!("recording the failed piece {}: {e}", slot.piece.label);
             }
         }
+        // What was gathered before a failure still goes out (and into a
+        // job log), so that a resume neither loses nor repeats it.
+        if outcome.is_err() {
+            if let Err(e) = gather.caught_up() {
+                log::debug!("writing out the results gathered before the failure: {e}");
+            }
+        }
         outcome
     }
 

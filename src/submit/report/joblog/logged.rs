@@ -232,6 +232,22 @@ impl LogPieces<'_> {
             self.spare.push(buffer);
         }
     }
+
+    /// Logs the waiting pieces whose output has landed, with where it is.
+    fn log_landed(&mut self) -> Result<(), GatherError> {
+        self.inner.landed(&mut self.landed);
+        let landed = std::mem::take(&mut self.landed);
+        for l in &landed {
+            if let Some(mut waiting) = self.waiting.remove(&l.piece) {
+                set_record_output(&mut waiting, Span { start: l.start, len: l.len, hash: l.hash });
+                Self::write(self.journal, &mut waiting)?;
+                self.recycle(waiting);
+            }
+        }
+        self.landed = landed;
+        self.landed.clear();
+        Ok(())
+    }
 }
 
 impl Gatherer for LogPieces<'_> {
@@ -257,8 +273,10 @@ impl Gatherer for LogPieces<'_> {
         self.inner.writes_output()
     }
 
+    /// Output written out now (a farm's results) lets its pieces' lines go.
     fn caught_up(&mut self) -> Result<(), GatherError> {
-        self.inner.caught_up()
+        self.inner.caught_up()?;
+        self.log_landed()
     }
 
     fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
@@ -292,18 +310,7 @@ impl Gatherer for LogPieces<'_> {
         fields.encode(0, &mut waiting);
         self.recycle(result);
         self.waiting.insert(number, waiting);
-        self.inner.landed(&mut self.landed);
-        let landed = std::mem::take(&mut self.landed);
-        for l in &landed {
-            if let Some(mut waiting) = self.waiting.remove(&l.piece) {
-                set_record_output(&mut waiting, Span { start: l.start, len: l.len, hash: l.hash });
-                Self::write(self.journal, &mut waiting)?;
-                self.recycle(waiting);
-            }
-        }
-        self.landed = landed;
-        self.landed.clear();
-        Ok(())
+        self.log_landed()
     }
 }
 
