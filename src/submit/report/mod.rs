@@ -12,3 +12,4 @@ pub mod prime_text;
 pub mod progress;
 pub mod stdio;
 pub mod summary;
+pub mod web;
