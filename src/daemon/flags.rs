@@ -101,16 +101,32 @@ const ACCESS: Group = Group {
 
 const STATUS: Group = Group {
     title: "STATUS",
-    about: "What `pisubmit status` and `pisubmit doctor` are told.",
-    flags: &[Flag {
-        default: Some("/"),
-        complete: Complete::Dir,
-        ..Flag::valued(
-            "host-root",
-            "DIR",
-            "Read /proc and /sys under DIR instead of / (for a container that mounts the host there, and for tests).",
-        )
-    }],
+    about: "What `pisubmit status` and `pisubmit doctor` are told, and what Prometheus scrapes.",
+    flags: &[
+        Flag {
+            default: Some("/"),
+            complete: Complete::Dir,
+            ..Flag::valued(
+                "host-root",
+                "DIR",
+                "Read /proc and /sys under DIR instead of / (for a container that mounts the host there, and for \
+                 tests).",
+            )
+        },
+        Flag {
+            default: Some("off"),
+            ..Flag::valued(
+                "metrics",
+                "ADDR:PORT",
+                "Also answer `GET /metrics` over HTTP on ADDR:PORT in Prometheus' text format (temperature, \
+                 throttling, clock, load, memory, jobs, busy seconds per compute thread, bytes, connections, \
+                 refusals), from the same event loop. The --allow list applies (others are closed unread); metrics \
+                 connections have their own cap of 16, apart from --max-connections (at the cap the oldest one \
+                 still sending its request is dropped); a request must arrive whole within --handshake-timeout and \
+                 be at most 8 KiB. Bind to the LAN address Prometheus scrapes from, or 127.0.0.1 behind a proxy.",
+            )
+        },
+    ],
 };
 
 const LIMITS: Group = Group {

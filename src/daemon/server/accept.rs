@@ -10,6 +10,7 @@ use super::{Server, FIRST_CONN};
 use crate::daemon::admission::{Admit, Rule};
 use crate::daemon::allow::allowed;
 use crate::daemon::connection::{at_limit_message, Connection, HANDSHAKE_MAX_FRAME};
+use crate::daemon::refusals::Refusal;
 use crate::net::FramedConn;
 use crate::protocol::{ErrorCode, ErrorMessage};
 use log::{debug, warn};
@@ -55,6 +56,7 @@ impl Server {
         let victim = match self.admission.admit(peer.ip()) {
             Admit::Full => {
                 let max = self.admission.limits.max_finished;
+                self.counters.refusals.note(Refusal::ConnectionsFull);
                 self.accept_logs.full.note(|n| warn!("{peer}: --max-connections {max} reached; refused{}", also(n)));
                 return tell_and_close(stream, ErrorCode::Busy, at_limit_message(max));
             }
@@ -90,6 +92,7 @@ impl Server {
     /// An outsider learns why (its own address, not the list), in one
     /// small write the socket buffer takes whole, and is closed unread.
     fn refuse_outsider(&mut self, stream: TcpStream, peer: SocketAddr) {
+        self.counters.refusals.note(Refusal::NotAllowed);
         let list = crate::daemon::allow::describe(&self.allow);
         self.accept_logs.outsider.note(|n| warn!("{peer}: not in --allow ({list}); closed{}", also(n)));
         let msg = format!(
@@ -116,6 +119,7 @@ impl Server {
             }
         };
         log.note(|n| warn!("{peer}: {why}; dropped this oldest unfinished connection for {newcomer}{}", also(n)));
+        self.counters.refusals.note(Refusal::UnfinishedDropped);
         self.tell_busy_and_drop(key, "worker has too many connections waiting for a handshake; try again");
     }
 
@@ -134,6 +138,7 @@ impl Server {
     /// descriptor is spent on accepting one waiting connection to tell it
     /// and close it. Says whether accepting may go on.
     fn free_a_descriptor(&mut self, e: &io::Error) -> bool {
+        self.counters.refusals.note(Refusal::OutOfDescriptors);
         if let Some(key) = self.admission.oldest_unfinished() {
             let peer = self.conns[key].peer;
             self.accept_logs.descriptors.note(|n| {
