@@ -28,7 +28,8 @@ pub enum Refusal {
     BadFrame,
     /// A job refused (bad parameters, a duplicate id, shutting down...).
     JobRefused,
-    /// The metrics listener's own cap was reached.
+    /// The metrics listener's own cap was reached: a connection still
+    /// sending its request was dropped for room, or a newcomer refused.
     MetricsBusy,
     /// A malformed, oversized or too slow HTTP request to `--metrics`.
     MetricsBadRequest,

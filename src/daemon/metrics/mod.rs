@@ -100,7 +100,7 @@ impl MetricsServer {
             let _ = stream.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             return;
         }
-        if self.conns.len() >= MAX_CONNECTIONS && !self.drop_oldest_reading(registry) {
+        if self.conns.len() >= MAX_CONNECTIONS && !self.drop_oldest_reading(registry, refusals) {
             refusals.note(Refusal::MetricsBusy);
             debug!("{peer}: {MAX_CONNECTIONS} metrics connections are answering; refused");
             let _ = stream.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -120,9 +120,10 @@ impl MetricsServer {
 
     /// At the cap: drops the oldest connection whose request is still
     /// arriving; false when every one is already being answered.
-    fn drop_oldest_reading(&mut self, registry: &Registry) -> bool {
+    fn drop_oldest_reading(&mut self, registry: &Registry, refusals: &Refusals) -> bool {
         let oldest = self.conns.iter().filter(|(_, c)| c.reading()).min_by_key(|(_, c)| c.serial).map(|(k, _)| k);
         let Some(key) = oldest else { return false };
+        refusals.note(Refusal::MetricsBusy);
         debug!("{}: dropped the oldest unanswered metrics connection to make room", self.conns[key].peer);
         self.close(registry, key);
         true
