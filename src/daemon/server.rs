@@ -19,7 +19,7 @@ use super::cpus::allowed_cpus;
 use super::discovery::Responder;
 use super::host;
 use super::metrics::render::{render, Scrape};
-use super::metrics::MetricsServer;
+use super::metrics::{AcceptAgain, MetricsServer};
 use super::notify::notify;
 use super::pool::{Pool, TaskDone};
 use super::status::StatusSource;
@@ -134,8 +134,8 @@ struct Server {
     touched: Vec<usize>,
     /// The `--metrics` listener and its scrapes, when asked for.
     metrics: Option<MetricsServer>,
-    /// The metrics listener's backlog was not emptied in one batch.
-    metrics_accept_due: bool,
+    /// Whether the metrics listener's backlog is to be looked at again.
+    metrics_accept: AcceptAgain,
     /// Bytes read and written by job connections already closed (open
     /// ones keep their own counts).
     closed_bytes: (u64, u64),
@@ -254,7 +254,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         sweep_keys: Vec::new(),
         touched: Vec::new(),
         metrics,
-        metrics_accept_due: false,
+        metrics_accept: AcceptAgain::No,
         closed_bytes: (0, 0),
     };
     let result = server.event_loop(&mut signals, config.shutdown_grace);
@@ -269,7 +269,7 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let mut until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
-            if matches!(self.accept_pause, AcceptPause::Batch) || self.metrics_accept_due {
+            if matches!(self.accept_pause, AcceptPause::Batch) || self.metrics_accept == AcceptAgain::Now {
                 until_sweep = Duration::ZERO; // more connections wait in the backlog
             }
             if let Err(e) = self.poll.poll(&mut events, Some(until_sweep)) {
@@ -292,7 +292,7 @@ impl Server {
                             d.on_readable(&self.allow);
                         }
                     }
-                    METRICS => self.metrics_accept_due = true,
+                    METRICS => self.metrics_accept = AcceptAgain::Now,
                     Token(t) if t >= FIRST_METRICS_CONN => self.on_metrics_event(Token(t)),
                     Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
@@ -300,7 +300,7 @@ impl Server {
             if accept_due {
                 self.accept_all();
             }
-            if self.metrics_accept_due {
+            if self.metrics_accept == AcceptAgain::Now {
                 self.accept_metrics();
             }
             let now = Instant::now();
@@ -309,6 +309,9 @@ impl Server {
                     self.accept_all();
                 }
                 self.sweep(now);
+                if self.metrics_accept == AcceptAgain::AtSweep {
+                    self.accept_metrics();
+                }
                 if let Some(m) = self.metrics.as_mut() {
                     m.sweep(self.poll.registry(), now, &self.counters.refusals);
                 }
@@ -402,7 +405,7 @@ impl Server {
 
     fn accept_metrics(&mut self) {
         if let Some(m) = self.metrics.as_mut() {
-            self.metrics_accept_due = m.accept_all(self.poll.registry(), &self.allow, &self.counters.refusals);
+            self.metrics_accept = m.accept_all(self.poll.registry(), &self.allow, &self.counters.refusals);
         }
     }
 

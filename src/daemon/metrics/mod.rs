@@ -30,6 +30,17 @@ pub const MAX_CONNECTIONS: usize = 16;
 /// Connections accepted per call, so a flood cannot hold the loop.
 const ACCEPT_BATCH: usize = 64;
 
+/// When the metrics backlog must be looked at again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcceptAgain {
+    /// It is empty: the next arrival wakes the loop.
+    No,
+    /// A batch was taken: on the loop's next turn.
+    Now,
+    /// Accept failed (no descriptors): at the next sweep.
+    AtSweep,
+}
+
 /// The listener and its scrape connections.
 pub struct MetricsServer {
     listener: TcpListener,
@@ -61,28 +72,23 @@ impl MetricsServer {
         self.conns.len()
     }
 
-    /// Whether `token` is one of this listener's connections.
-    pub fn owns(&self, token: Token) -> bool {
-        token.0 >= self.token_base
-    }
-
-    /// Accepts what waits in the backlog (up to a batch; the rest wake the
-    /// loop again, the listener being edge-triggered only for new arrivals,
-    /// so the caller calls again while this returns true).
-    pub fn accept_all(&mut self, registry: &Registry, allow: &[Cidr], refusals: &Refusals) -> bool {
+    /// Accepts what waits in the backlog, up to a batch. The listener is
+    /// edge-triggered (only new arrivals wake the loop), so what is left
+    /// is the caller's to come back for, as the answer says.
+    pub fn accept_all(&mut self, registry: &Registry, allow: &[Cidr], refusals: &Refusals) -> AcceptAgain {
         for _ in 0..ACCEPT_BATCH {
             match self.listener.accept() {
                 Ok((stream, peer)) => self.on_accepted(registry, stream, peer, allow, refusals),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return AcceptAgain::No,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // Out of descriptors, most likely: the next sweep tries again.
+                    // Out of descriptors, most likely: retrying at once would spin.
                     debug!("metrics: accept failed: {e}");
-                    return false;
+                    return AcceptAgain::AtSweep;
                 }
             }
         }
-        true
+        AcceptAgain::Now
     }
 
     fn on_accepted(
