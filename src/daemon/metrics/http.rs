@@ -186,7 +186,12 @@ impl HttpConn {
     fn read_request(&mut self) -> Step {
         let mut chunk = [0u8; 2048];
         loop {
-            let room = (MAX_REQUEST - self.input.len()).min(chunk.len());
+            let room = MAX_REQUEST.saturating_sub(self.input.len()).min(chunk.len());
+            if room == 0 {
+                // `route` answers at the cap; this only guards a read into no room,
+                // which would look like the peer closing.
+                return Step::Request(Route::TooLarge);
+            }
             match self.stream.read(&mut chunk[..room]) {
                 Ok(0) => return Step::Closed, // gone before a whole request
                 Ok(n) => {
