@@ -123,7 +123,9 @@ const STATUS: Group = Group {
                  refusals), from the same event loop. The --allow list applies (others are closed unread); metrics \
                  connections have their own cap of 16, apart from --max-connections (at the cap the oldest one \
                  still sending its request is dropped); a request must arrive whole within --handshake-timeout and \
-                 be at most 8 KiB. Bind to the LAN address Prometheus scrapes from, or 127.0.0.1 behind a proxy.",
+                 be at most 8 KiB. --key does not apply (a scrape proves no key): bind where the Prometheus server \
+                 can reach it (0.0.0.0:9415 on the LAN, with --allow as narrow as you like), or 127.0.0.1 behind a \
+                 proxy.",
             )
         },
     ],
@@ -330,6 +332,8 @@ const EXAMPLES: Section = Section {
         "journalctl -u piworker",
         "ss -ltnp 'sport = :31415'     # who holds the port",
         "piworker --listen 127.0.0.1:31416 --threads 2 --key /etc/piworker/key",
+        "piworker --metrics 0.0.0.0:9415              # on pi1, then from the head:",
+        "curl -s http://pi1:9415/metrics | grep temperature",
     ])],
     man_only: false,
 };
