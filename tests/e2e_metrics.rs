@@ -1,7 +1,8 @@
 //! `piworker --metrics` end to end on loopback: Prometheus' own checker
 //! (`promtool check metrics`) on the real output of a fake Raspberry Pi
 //! (`--host-root`), each metric against the status answer it mirrors,
-//! counters that move when a job runs, --allow, and clients that try to
+//! counters that move when a job runs, refusals counted by reason where
+//! they happen, --allow, and clients that try to
 //! hold the listener (more than its cap, idle, trickling, oversized,
 //! wrong method or path) while a scrape and the job port keep working.
 //! The Grafana dashboard in packaging/ is checked against the names a
@@ -13,6 +14,7 @@ mod flood;
 
 use common::{pisubmit, RawClient, Worker};
 use flood::connect_from;
+use piworker::protocol::{ErrorCode, ErrorMessage, Frame, FrameType};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{ErrorKind, Read, Write};
@@ -260,6 +262,55 @@ fn an_address_outside_allow_is_closed_unread() {
     assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
     let m = samples(reply.split_once("\r\n\r\n").unwrap().1);
     assert_eq!(value(&m, "piworker_refusals_total{reason=\"not_allowed\"}"), 2.0);
+}
+
+#[test]
+fn refusals_are_counted_by_reason_where_they_happen() {
+    let dir = common::temp_dir("metrics-key");
+    let key = common::key_file(&dir, "key", "metrics-test-cluster-key-0123456789", 0o600);
+    let (w, addr) = worker_with_metrics(&["--key", key.to_str().unwrap(), "--max-connections", "1"]);
+    let reason =
+        |m: &BTreeMap<String, f64>, why: &str| value(m, &format!("piworker_refusals_total{{reason=\"{why}\"}}"));
+    let before = samples(&scrape(addr));
+    assert_eq!(reason(&before, "bad_key"), 0.0);
+    // A wrong proof of the key, twice (pisubmit with a wrong key gives up
+    // before sending one: the worker's own proof does not check out).
+    for _ in 0..2 {
+        let mut c = RawClient::handshake(&w);
+        c.send(&Frame::new(FrameType::Auth, 0, vec![0x5a; 32]).to_bytes());
+        let refusal = c.frame().expect("told why");
+        let msg = ErrorMessage::decode(&refusal.payload).unwrap();
+        assert_eq!(msg.code, ErrorCode::AuthFailed, "{msg:?}");
+    }
+    // The one connection allowed is taken: the next head is refused.
+    let held = std::process::Command::new(common::PISUBMIT)
+        .args(["--hosts", &w.addr(), "--key", key.to_str().unwrap(), "--quiet", "pi", "--samples", "1e12"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut held = KillOnDrop(held);
+    w.wait_busy();
+    let run = pisubmit(&w.addr(), &["--key", key.to_str().unwrap(), "--connect-timeout", "1", "ping"]);
+    assert_ne!(run.code, 0, "a second head got in past --max-connections 1: {}", run.stdout);
+    let after = samples(&scrape(addr));
+    assert_eq!(reason(&after, "bad_key"), 2.0, "{after:?}");
+    assert!(reason(&after, "connections_full") >= 1.0, "{after:?}");
+    assert_eq!(reason(&after, "not_allowed"), 0.0, "{after:?}");
+    // The held head's pieces are running there meanwhile.
+    assert!(value(&after, "piworker_jobs_running") >= 1.0, "{after:?}");
+    let _ = held.0.kill();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Kills a child process when the test ends, passed or failed.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A connection that sends `prefix` and then one byte every 200 ms until
