@@ -14,6 +14,7 @@ pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod pool;
+pub mod rate_log;
 pub mod refusals;
 pub mod server;
 pub mod status;

@@ -9,7 +9,6 @@
 mod accept;
 mod accept_state;
 mod descriptors;
-mod rate_log;
 
 use super::admission::{Admission, AdmissionLimits};
 use super::allow::Cidr;

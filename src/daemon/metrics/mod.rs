@@ -13,7 +13,8 @@
 pub mod http;
 pub mod render;
 
-use super::allow::{allowed, Cidr};
+use super::allow::{allowed, describe, Cidr};
+use super::rate_log::{also, RateLimitedLog};
 use super::refusals::{Refusal, Refusals};
 use http::{HttpConn, Progress};
 use log::{debug, warn};
@@ -48,6 +49,9 @@ pub struct MetricsServer {
     token_base: usize,
     request_timeout: Duration,
     next_serial: u64,
+    /// Outsiders are logged at most every ten seconds: a flood of them
+    /// must not become a flood of log lines.
+    outsider_log: RateLimitedLog,
     pub local: SocketAddr,
 }
 
@@ -64,7 +68,15 @@ impl MetricsServer {
         let mut socket = TcpListener::bind(addr)?;
         registry.register(&mut socket, listener, Interest::READABLE)?;
         let local = socket.local_addr()?;
-        Ok(MetricsServer { listener: socket, conns: Slab::new(), token_base, request_timeout, next_serial: 0, local })
+        Ok(MetricsServer {
+            listener: socket,
+            conns: Slab::new(),
+            token_base,
+            request_timeout,
+            next_serial: 0,
+            outsider_log: RateLimitedLog::default(),
+            local,
+        })
     }
 
     /// Open metrics connections.
@@ -101,7 +113,9 @@ impl MetricsServer {
     ) {
         if !allowed(allow, peer.ip()) {
             refusals.note(Refusal::NotAllowed);
-            warn!("{peer}: not in --allow; metrics connection closed unread");
+            let list = describe(allow);
+            self.outsider_log
+                .note(|n| warn!("{peer}: not in --allow ({list}); metrics connection closed unread{}", also(n)));
             // One small write the socket buffer takes whole, then close.
             let _ = stream.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             return;

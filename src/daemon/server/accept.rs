@@ -5,11 +5,11 @@
 
 use super::accept_state::AcceptPause;
 use super::descriptors::{is_out_of_descriptors, reserve_descriptor};
-use super::rate_log::also;
 use super::{Server, FIRST_CONN};
 use crate::daemon::admission::{Admit, Rule};
 use crate::daemon::allow::allowed;
 use crate::daemon::connection::{at_limit_message, Connection, HANDSHAKE_MAX_FRAME};
+use crate::daemon::rate_log::also;
 use crate::daemon::refusals::Refusal;
 use crate::net::FramedConn;
 use crate::protocol::{ErrorCode, ErrorMessage};
