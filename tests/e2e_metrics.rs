@@ -383,6 +383,44 @@ fn clients_that_hold_or_abuse_the_listener_are_closed_and_scrapes_go_on() {
     assert_eq!(pisubmit(&w.addr(), &["pi", "--samples", "1e6"]).code, 0);
 }
 
+/// Every query (`expr`) of the dashboard, in panel order.
+fn dashboard_queries(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(expr)) = map.get("expr") {
+                out.push(expr.clone());
+            }
+            map.values().for_each(|child| dashboard_queries(child, out));
+        }
+        Value::Array(items) => items.iter().for_each(|child| dashboard_queries(child, out)),
+        _ => {}
+    }
+}
+
+/// `promtool check rules` on the queries as recording rules, with
+/// Grafana's variables given values: None when promtool is missing.
+fn promtool_parses(queries: &[String]) -> Option<(bool, String)> {
+    let dir = common::temp_dir("metrics-rules");
+    let rules: String = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let q = q.replace("$__rate_interval", "1m").replace("$instance", ".*");
+            format!("      - record: dashboard:query{i}\n        expr: '{}'\n", q.replace('\'', "''"))
+        })
+        .collect();
+    let file = dir.join("dashboard.rules.yml");
+    std::fs::write(&file, format!("groups:\n  - name: dashboard\n    rules:\n{rules}")).unwrap();
+    let out = match Command::new("promtool").arg("check").arg("rules").arg(&file).output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == ErrorKind::NotFound => return None,
+        Err(e) => panic!("promtool: {e}"),
+    };
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+    Some((out.status.success(), said))
+}
+
 /// Every `piworker_*` name the dashboard's queries use.
 fn dashboard_metric_names(v: &Value, out: &mut BTreeSet<String>) {
     match v {
@@ -404,7 +442,7 @@ fn dashboard_metric_names(v: &Value, out: &mut BTreeSet<String>) {
 }
 
 #[test]
-fn the_grafana_dashboard_queries_only_metrics_a_worker_exports() {
+fn the_grafana_dashboard_parses_and_queries_only_metrics_a_worker_exports() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/grafana/piworker.json");
     let text = std::fs::read_to_string(path).expect("packaging/grafana/piworker.json");
     let dashboard: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -414,6 +452,16 @@ fn the_grafana_dashboard_queries_only_metrics_a_worker_exports() {
     assert!(dashboard["title"].is_string() && !dashboard["panels"].as_array().unwrap().is_empty());
     let mut used = BTreeSet::new();
     dashboard_metric_names(&dashboard, &mut used);
+    // Each query is PromQL that Prometheus itself parses.
+    let mut queries = Vec::new();
+    dashboard_queries(&dashboard, &mut queries);
+    assert!(queries.len() >= 10, "{queries:?}");
+    match promtool_parses(&queries) {
+        Some((ok, said)) => assert!(ok, "the dashboard's queries do not parse: {said}"),
+        None => eprintln!(
+            "SKIPPED: promtool check rules (promtool is not installed; scripts/install-build-deps.sh installs it)"
+        ),
+    }
     // A real worker on a fake Pi exports every family (sensors included).
     let root = fake_hot_pi("metrics-dashboard");
     let (_w, addr) = worker_with_metrics(&["--host-root", root.to_str().unwrap()]);
