@@ -109,13 +109,11 @@ enum Stage {
 
 /// What became of a connection after its socket was looked at.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// Waiting for the socket; nothing new happened.
-    Waiting,
-    /// A request was read and answered (its route); the answer is leaving.
-    Answered(Route),
-    /// Finished or broken: drop it.
-    Done,
+pub struct Progress {
+    /// The request read and answered this time, if one was.
+    pub answered: Option<Route>,
+    /// Finished or broken: drop it (its answer, if any, is out).
+    pub done: bool,
 }
 
 /// One scrape connection: its socket, the request so far, the answer.
@@ -164,8 +162,8 @@ impl HttpConn {
                 Stage::Draining => self.drain(),
             };
             match step {
-                Step::Blocked => return answered.map_or(Progress::Waiting, Progress::Answered),
-                Step::Closed => return Progress::Done,
+                Step::Blocked => return Progress { answered, done: false },
+                Step::Closed => return Progress { answered, done: true },
                 Step::Request(route) => {
                     self.output = answer(&route, render);
                     self.stage = Stage::Writing;

@@ -16,7 +16,7 @@ pub mod render;
 use super::allow::{allowed, describe, Cidr};
 use super::rate_log::{also, RateLimitedLog};
 use super::refusals::{Refusal, Refusals};
-use http::{HttpConn, Progress};
+use http::{HttpConn, Progress, Route};
 use log::{debug, warn};
 use mio::net::TcpListener;
 use mio::{Interest, Registry, Token};
@@ -159,15 +159,13 @@ impl MetricsServer {
     ) {
         let key = token.0 - self.token_base;
         let Some(conn) = self.conns.get_mut(key) else { return };
-        match conn.advance(render) {
-            Progress::Waiting => {}
-            Progress::Answered(route) => {
-                if route.is_malformed() {
-                    refusals.note(Refusal::MetricsBadRequest);
-                    debug!("{}: metrics request refused: {route:?}", conn.peer);
-                }
-            }
-            Progress::Done => self.close(registry, key),
+        let Progress { answered, done } = conn.advance(render);
+        if let Some(route) = answered.filter(Route::is_malformed) {
+            refusals.note(Refusal::MetricsBadRequest);
+            debug!("{}: metrics request refused: {route:?}", conn.peer);
+        }
+        if done {
+            self.close(registry, key);
         }
     }
 
