@@ -14,7 +14,9 @@
 # loop's busiest path, where a second listener would show first).
 #
 # Rows: each side's times against the plain worker's, and the paired
-# difference round by round (with / without - 1), whose target is +-2 %.
+# difference round by round (with / without - 1), whose target is +-2 %;
+# then the CPU time (user + system) each worker spent on the job, which
+# other work on a shared machine moves much less than wall time.
 #
 # Knobs: BENCH_REPS (5), METRICS_FARM_N (20000), METRICS_SCRAPE_EVERY (1),
 # METRICS_JOBS (all of "pi farm"), BENCH_ROWS. Only 127.0.0.1 is used; the
@@ -66,11 +68,17 @@ scrape_loop() {
 
 seq 1 "$farm_n" | sed 's/^/0 /' >"$tmp/farm.txt"
 
-# run SIDE IN JOB...: the job on SIDE's worker (plain, idle or scraped).
+# cpu_ms PID: the CPU time (user + system) process PID has used, in ms.
+tick_ms=$(awk -v t="$(getconf CLK_TCK)" 'BEGIN { print 1000 / t }')
+cpu_ms() { awk -v ms="$tick_ms" '{ sub(/.*\) /, ""); print ($12 + $13) * ms }' "/proc/$1/stat"; }
+
+# run SIDE IN JOB...: the job on SIDE's worker (plain, idle or scraped);
+# sets MS (wall) and CPU (the worker's CPU time for it), both in ms.
 run() {
-    local side=$1 in=$2 host
+    local side=$1 in=$2 host pid before
     shift 2
-    case $side in plain) host=$PLAIN ;; idle) host=$IDLE ;; scraped) host=$SCRAPED ;; esac
+    case $side in plain) host=$PLAIN pid=$PLAIN_PID ;; idle) host=$IDLE pid=$IDLE_PID ;; scraped) host=$SCRAPED pid=$SCRAPED_PID ;; esac
+    before=$(cpu_ms "$pid")
     if [ "$side" = scraped ]; then
         scrape_loop 2>>"$tmp/scrapes.err" &
         SCRAPER=$!
@@ -81,6 +89,7 @@ run() {
         wait "$SCRAPER" 2>/dev/null || true
         SCRAPER=''
     fi
+    CPU=$(awk -v a="$before" -v b="$(cpu_ms "$pid")" 'BEGIN { print b - a }')
 }
 # The answer a run printed, without the report's timings.
 answer() { sed '/ ms wall, /,$d' "$1"; }
@@ -89,13 +98,14 @@ answer() { sed '/ ms wall, /,$d' "$1"; }
 compare() {
     local name=$1 in=$2 r i side
     local -a order=(plain idle scraped) plain=() idle=() scraped=() d_idle=() d_scraped=()
-    local -A ms
+    local -a cpu_plain=() cpu_idle=() cpu_scraped=()
+    local -A ms cpu
     shift 2
     for r in $(seq 0 "$reps"); do
         for i in 0 1 2; do
             side=${order[$(((i + r) % 3))]}
             run "$side" "$in" "$@"
-            ms[$side]=$MS
+            ms[$side]=$MS cpu[$side]=$CPU
         done
         for side in idle scraped; do
             [ "$(answer "$tmp/plain.out")" = "$(answer "$tmp/$side.out")" ] ||
@@ -103,10 +113,12 @@ compare() {
         done
         [ "$r" = 0 ] && continue # warm-up
         plain+=("${ms[plain]}") idle+=("${ms[idle]}") scraped+=("${ms[scraped]}")
+        cpu_plain+=("${cpu[plain]}") cpu_idle+=("${cpu[idle]}") cpu_scraped+=("${cpu[scraped]}")
         d_idle+=("$(awk -v a="${ms[plain]}" -v b="${ms[idle]}" 'BEGIN { printf "%.3f", (b / a - 1) * 100 }')")
         d_scraped+=("$(awk -v a="${ms[plain]}" -v b="${ms[scraped]}" 'BEGIN { printf "%.3f", (b / a - 1) * 100 }')")
-        printf '  round %d: %s: without %8.1f ms   idle --metrics %8.1f ms   scraped every %ss %8.1f ms\n' \
+        printf '  round %d: %s: without %8.1f ms   idle --metrics %8.1f ms   scraped every %ss %8.1f ms' \
             "$r" "$name" "${ms[plain]}" "${ms[idle]}" "$every" "${ms[scraped]}"
+        printf '   (worker CPU %s / %s / %s ms)\n' "${cpu[plain]}" "${cpu[idle]}" "${cpu[scraped]}"
     done
     local mp mi ms_
     mp=$(printf '%s\n' "${plain[@]}" | median)
@@ -122,6 +134,10 @@ compare() {
         - - "value<=2"
     bench_row "Metrics" "$name, what scrapes every ${every} s add, round by round" % lower "${d_scraped[*]}" \
         - - "value<=2"
+    bench_row "Metrics" "$name, worker CPU time with an idle --metrics listener" ms lower "${cpu_idle[*]}" \
+        "the same without --metrics" "${cpu_plain[*]}" "-"
+    bench_row "Metrics" "$name, worker CPU time scraped every ${every} s" ms lower "${cpu_scraped[*]}" \
+        "the same without --metrics" "${cpu_plain[*]}" "-"
 }
 
 wanted() { [[ " $jobs " == *" $1 "* ]]; }
