@@ -138,8 +138,8 @@ impl Server {
     /// descriptor is spent on accepting one waiting connection to tell it
     /// and close it. Says whether accepting may go on.
     fn free_a_descriptor(&mut self, e: &io::Error) -> bool {
-        self.counters.refusals.note(Refusal::OutOfDescriptors);
         if let Some(key) = self.admission.oldest_unfinished() {
+            self.counters.refusals.note(Refusal::OutOfDescriptors);
             let peer = self.conns[key].peer;
             self.accept_logs.descriptors.note(|n| {
                 warn!("accept: {e}; dropped the oldest unfinished connection ({peer}) to free one{}", also(n))
@@ -152,6 +152,7 @@ impl Server {
         let accepted = self.listener.as_ref().map(|l| l.accept());
         let took_one = matches!(accepted, Some(Ok(_)));
         if let Some(Ok((stream, peer))) = accepted {
+            self.counters.refusals.note(Refusal::OutOfDescriptors);
             self.accept_logs.descriptors.note(|n| {
                 warn!("{peer}: out of file descriptors ({e}) with every connection finished; refused{}", also(n))
             });
