@@ -80,11 +80,13 @@ pub struct Refusals {
 }
 
 impl Refusals {
+    /// Counts one refusal for `why`.
     pub fn note(&self, why: Refusal) {
         let cell = &self.counts[why.index()];
         cell.set(cell.get() + 1);
     }
 
+    /// Refusals for `why` since the daemon started.
     pub fn count(&self, why: Refusal) -> u64 {
         self.counts[why.index()].get()
     }
