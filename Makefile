@@ -71,6 +71,7 @@ bench: build
 	bash bench/life.sh
 	bash bench/exec.sh
 	bash bench/joblog.sh
+	bash bench/metrics.sh
 	bash bench/python.sh
 	bash bench/versus.sh $(BENCH_BASE)
 	BASE_BIN=target/versus/$(BENCH_BASE)/target/release bash bench/exact_sum.sh

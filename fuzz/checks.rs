@@ -7,6 +7,7 @@
 //! panic inside piworker, or a decoded value that does not survive
 //! re-encoding, or an accepted value outside its documented bounds.
 
+use piworker::daemon::metrics::http::{answer, route, Route, MAX_REQUEST};
 use piworker::jobs::memory::MemoryBudget;
 use piworker::jobs::{self, echo, exec_stdout, loopsum, pi, powers, prime_gaps, primes, reduce, spin, WorkerContext};
 use piworker::protocol::auth::{self, NONCE_LEN};
@@ -283,5 +284,35 @@ fn fold<'a>(params: reduce::Params, chunks: impl IntoIterator<Item = &'a [u8]>) 
             let _ = e.to_string();
             Err(())
         }
+    }
+}
+
+/// A scrape's request as `piworker --metrics` reads it, every prefix in
+/// turn as bytes arrive: never a panic, an answer once `MAX_REQUEST`
+/// bytes are in, and every answer well formed (its Content-Length is its
+/// body's, no body to HEAD).
+pub fn metrics_request(data: &[u8]) {
+    let data = &data[..data.len().min(MAX_REQUEST + 16)];
+    for end in 0..=data.len() {
+        let Some(decided) = route(&data[..end]) else {
+            assert!(end < MAX_REQUEST, "{end} bytes and still no answer");
+            continue;
+        };
+        let mut render = || "piworker_build_info 1\n".to_string();
+        let reply = answer(&decided, &mut render);
+        let text = String::from_utf8(reply).expect("answers are UTF-8");
+        let (head, body) = text.split_once("\r\n\r\n").expect("headers end");
+        assert!(head.starts_with("HTTP/1.1 ") && head.contains("\r\nConnection: close"), "{head}");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|n| n.parse().ok())
+            .expect("Content-Length");
+        if decided == (Route::Metrics { head: true }) {
+            assert!(body.is_empty(), "a body for HEAD");
+        } else {
+            assert_eq!(body.len(), length, "{head}");
+        }
+        return; // the connection answers once and stops reading
     }
 }

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 SECS=${FUZZ_SECS:-300}
 JOB_MB=${FUZZ_JOB_MB:-128}
 WORKER_MB=${FUZZ_WORKER_MB:-512}
-TARGETS=${FUZZ_TARGETS:-frame handshake job_params job_results reduce_stream}
+TARGETS=${FUZZ_TARGETS:-frame handshake job_params job_results reduce_stream metrics_request}
 
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked || exit 1
 

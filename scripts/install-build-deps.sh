@@ -17,8 +17,10 @@ packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf li
           faketime nftables lintian sysbench python3-venv python3-numpy python3-matplotlib)
 # Checkers for the generated man page and completions (tests/flags_drift.rs):
 # man-db and groff-base lint the page, zsh -n and fish --no-execute parse
-# the scripts. Installed without their Recommends (fish would pull lynx).
-checkers=(man-db groff-base zsh fish)
+# the scripts; Prometheus' promtool (Debian's prometheus package ships it)
+# checks piworker --metrics' output (tests/e2e_metrics.rs). Installed
+# without their Recommends (fish would pull lynx).
+checkers=(man-db groff-base zsh fish prometheus)
 # install_missing [APT OPTIONS] -- PACKAGE...: installs those not yet there.
 install_missing() {
     local options=() missing=() p

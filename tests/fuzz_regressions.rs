@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 5] = [
+const TARGETS: [(&str, Check); 6] = [
     ("frame", checks::frame),
     ("handshake", checks::handshake),
     ("job_params", checks::job_params),
     ("job_results", checks::job_results),
     ("reduce_stream", checks::reduce_stream),
+    ("metrics_request", checks::metrics_request),
 ];
 
 /// Names the input a child process replays: `<target>:<path>`.

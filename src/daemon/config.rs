@@ -30,6 +30,8 @@ pub struct Config {
     pub discovery: bool,
     /// Where /proc and /sys are read from for the status answer.
     pub host_root: PathBuf,
+    /// Where Prometheus' scrapes are answered (`--metrics`); off when `None`.
+    pub metrics: Option<SocketAddr>,
     /// Job program directories, searched in order.
     pub job_dirs: Vec<PathBuf>,
     pub exec_timeout: Duration,
@@ -81,6 +83,7 @@ impl Default for Config {
             limits: Limits::default(),
             discovery: true,
             host_root: PathBuf::from("/"),
+            metrics: None,
             job_dirs: DEFAULT_DIRS.iter().map(PathBuf::from).collect(),
             exec_timeout: Duration::from_secs(3600),
             exec_memory: 1 << 30,
@@ -141,6 +144,7 @@ pub fn parse_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<
             "allow" => config.allow = parse_allow(&string_value(p, "--allow")?).map_err(|e| format!("--allow: {e}"))?,
             "no-discovery" => config.discovery = false,
             "host-root" => config.host_root = PathBuf::from(string_value(p, "--host-root")?),
+            "metrics" => config.metrics = Some(parse_addr("--metrics", &string_value(p, "--metrics")?)?),
             "key" => config.key_file = Some(PathBuf::from(string_value(p, "--key")?)),
             "max-connections" => config.limits.max_connections = count(p, "--max-connections")?,
             "max-unfinished" => config.limits.max_unfinished = count(p, "--max-unfinished")?,
@@ -225,13 +229,18 @@ fn string_value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Strin
 
 /// `ADDR:PORT`, `HOST:PORT` or a bare `:PORT` (all interfaces).
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    parse_addr("--listen", text)
+}
+
+/// `ADDR:PORT`, `HOST:PORT` or a bare `:PORT` for `flag`, named in errors.
+fn parse_addr(flag: &str, text: &str) -> Result<SocketAddr, String> {
     if let Some(port) = text.strip_prefix(':') {
-        let port: u16 = port.parse().map_err(|_| format!("--listen: {port:?} is not a port number"))?;
+        let port: u16 = port.parse().map_err(|_| format!("{flag}: {port:?} is not a port number"))?;
         return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
     }
     let mut addrs =
-        text.to_socket_addrs().map_err(|e| format!("--listen: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
-    addrs.next().ok_or_else(|| format!("--listen: {text:?} resolves to no address"))
+        text.to_socket_addrs().map_err(|e| format!("{flag}: cannot use {text:?}: {e} (expected ADDR:PORT)"))?;
+    addrs.next().ok_or_else(|| format!("{flag}: {text:?} resolves to no address"))
 }
 
 /// One line for the log that says how the daemon was configured.
@@ -280,6 +289,12 @@ mod tests {
         assert_eq!(run(&["--threads", "0"]).unwrap_err(), "--threads: must be at least 1");
         assert!(run(&["--max-frame", "12Q"]).unwrap_err().contains("not a size"));
         assert!(run(&["--listen", "nonsense"]).unwrap_err().contains("--listen"));
+        assert!(run(&["--metrics", "nonsense"]).unwrap_err().starts_with("--metrics: cannot use \"nonsense\""));
+        assert_eq!(
+            run(&["--metrics", ":9100"]).unwrap().metrics.map(|a| a.to_string()).as_deref(),
+            Some("0.0.0.0:9100")
+        );
+        assert_eq!(run(&[]).unwrap().metrics, None);
         assert!(run(&["--frobnicate"]).unwrap_err().contains("--frobnicate"));
         assert_eq!(run(&["--max-frme", "1M"]).unwrap_err(), "unknown option --max-frme (did you mean --max-frame?)");
         assert_eq!(run(&["-x"]).unwrap_err(), "unknown option -x");

@@ -8,6 +8,7 @@
 
 use super::config::Limits;
 use super::pool::{JobFlags, JobKey, Pool, ThreadCap};
+use super::refusals::{Refusal, Refusals};
 use crate::jobs::exec::ExecEnv;
 use crate::jobs::life_peers::PeerHub;
 use crate::jobs::memory::MemoryBudget;
@@ -119,6 +120,9 @@ pub struct JobCounters {
     /// Running jobs that stream output of their own (job programs): while
     /// there are none, the loop does not look for any.
     pub streaming: Cell<usize>,
+    /// Why peers were turned away, for `--metrics`; shared here because
+    /// every connection and the accept path already share these counters.
+    pub refusals: Refusals,
 }
 
 impl JobCounters {
@@ -203,6 +207,7 @@ impl Connection {
     fn refuse_busy(&mut self, max: usize) {
         // Debug, not warn: the accept path already logs the cap, rate-limited.
         debug!("{}: --max-connections {max} reached at its handshake; refused", self.peer);
+        self.counters.refusals.note(Refusal::ConnectionsFull);
         self.send_error(0, ErrorCode::Busy, at_limit_message(max));
         self.cancel_all("connection limit");
         self.closing = Some(Instant::now() + LINGER);
@@ -699,6 +704,7 @@ impl Connection {
             self.remember_dead(job_id);
         }
         warn!("{}: job {job_id}: {message}", self.peer);
+        self.counters.refusals.note(Refusal::JobRefused);
         self.send_error(job_id, code, message);
     }
 
@@ -724,6 +730,12 @@ impl Connection {
     /// The byte stream cannot be trusted any more: say why, then close.
     fn fail_connection(&mut self, code: ErrorCode, message: String) {
         warn!("{}: {message}; closing the connection", self.peer);
+        self.counters.refusals.note(match code {
+            ErrorCode::AuthFailed => Refusal::BadKey,
+            ErrorCode::VersionMismatch => Refusal::VersionMismatch,
+            ErrorCode::HandshakeRequired => Refusal::NoHandshake,
+            _ => Refusal::BadFrame,
+        });
         self.send_error(0, code, message);
         self.cancel_all("protocol error");
         self.closing = Some(Instant::now() + LINGER);

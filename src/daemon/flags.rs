@@ -101,16 +101,34 @@ const ACCESS: Group = Group {
 
 const STATUS: Group = Group {
     title: "STATUS",
-    about: "What `pisubmit status` and `pisubmit doctor` are told.",
-    flags: &[Flag {
-        default: Some("/"),
-        complete: Complete::Dir,
-        ..Flag::valued(
-            "host-root",
-            "DIR",
-            "Read /proc and /sys under DIR instead of / (for a container that mounts the host there, and for tests).",
-        )
-    }],
+    about: "What `pisubmit status` and `pisubmit doctor` are told, and what Prometheus scrapes.",
+    flags: &[
+        Flag {
+            default: Some("/"),
+            complete: Complete::Dir,
+            ..Flag::valued(
+                "host-root",
+                "DIR",
+                "Read /proc and /sys under DIR instead of / (for a container that mounts the host there, and for \
+                 tests).",
+            )
+        },
+        Flag {
+            default: Some("off"),
+            ..Flag::valued(
+                "metrics",
+                "ADDR:PORT",
+                "Also answer `GET /metrics` over HTTP on ADDR:PORT in Prometheus' text format (temperature, \
+                 throttling, clock, load, memory, jobs, busy seconds per compute thread, bytes, connections, \
+                 refusals), from the same event loop. The --allow list applies (others are closed unread); metrics \
+                 connections have their own cap of 16, apart from --max-connections (at the cap the oldest one \
+                 still sending its request is dropped); a request must arrive whole within --handshake-timeout and \
+                 be at most 8 KiB. --key does not apply (a scrape proves no key): bind where the Prometheus server \
+                 can reach it (0.0.0.0:9415 on the LAN, with --allow as narrow as you like), or 127.0.0.1 behind a \
+                 proxy.",
+            )
+        },
+    ],
 };
 
 const LIMITS: Group = Group {
@@ -314,6 +332,8 @@ const EXAMPLES: Section = Section {
         "journalctl -u piworker",
         "ss -ltnp 'sport = :31415'     # who holds the port",
         "piworker --listen 127.0.0.1:31416 --threads 2 --key /etc/piworker/key",
+        "piworker --metrics 0.0.0.0:9415              # on pi1, then from the head:",
+        "curl -s http://pi1:9415/metrics | grep temperature",
     ])],
     man_only: false,
 };

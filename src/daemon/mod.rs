@@ -11,8 +11,11 @@ pub mod flags;
 pub mod health;
 pub mod host;
 pub mod memory;
+pub mod metrics;
 pub mod notify;
 pub mod pool;
+pub mod rate_log;
+pub mod refusals;
 pub mod server;
 pub mod status;
 

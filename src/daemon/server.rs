@@ -9,7 +9,6 @@
 mod accept;
 mod accept_state;
 mod descriptors;
-mod rate_log;
 
 use super::admission::{Admission, AdmissionLimits};
 use super::allow::Cidr;
@@ -18,6 +17,8 @@ use super::connection::{Connection, Env, JobCounters};
 use super::cpus::allowed_cpus;
 use super::discovery::Responder;
 use super::host;
+use super::metrics::render::{render, Scrape};
+use super::metrics::{AcceptAgain, MetricsServer};
 use super::notify::notify;
 use super::pool::{Pool, TaskDone};
 use super::status::StatusSource;
@@ -55,8 +56,12 @@ const WAKER: Token = Token(1);
 const SIGNALS: Token = Token(2);
 const DISCOVERY: Token = Token(3);
 const DISCOVERY_BROADCAST: Token = Token(4);
+const METRICS: Token = Token(5);
 /// Connection tokens start after the fixed ones.
-const FIRST_CONN: usize = 5;
+const FIRST_CONN: usize = 6;
+/// Metrics connections' tokens start here: far above any job connection's
+/// (those are bounded by file descriptors), and within a 32-bit usize.
+const FIRST_METRICS_CONN: usize = 1 << 30;
 /// How often deadlines (lingering closes, shutdown) are looked at: on a
 /// busy loop too, no more often, since it means a look at every connection.
 const TICK: Duration = Duration::from_millis(200);
@@ -126,6 +131,13 @@ struct Server {
     /// steady path allocates nothing.
     sweep_keys: Vec<usize>,
     touched: Vec<usize>,
+    /// The `--metrics` listener and its scrapes, when asked for.
+    metrics: Option<MetricsServer>,
+    /// Whether the metrics listener's backlog is to be looked at again.
+    metrics_accept: AcceptAgain,
+    /// Bytes read and written by job connections already closed (open
+    /// ones keep their own counts).
+    closed_bytes: (u64, u64),
 }
 
 /// What life strips need to swap borders with their neighbours: the key
@@ -196,6 +208,16 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     }
     let discovery =
         if config.discovery { start_discovery(&poll, local, &welcome, cluster_key.is_some()) } else { None };
+    let metrics = match config.metrics {
+        Some(addr) => {
+            let timeout = config.limits.handshake_timeout;
+            let m = MetricsServer::bind(addr, poll.registry(), METRICS, FIRST_METRICS_CONN, timeout)
+                .map_err(|source| DaemonError::Bind { addr, source })?;
+            info!("metrics for Prometheus at http://{}/metrics", m.local);
+            Some(m)
+        }
+        None => None,
+    };
     let status = StatusSource::new(config.host_root.clone(), local, cpus.first().copied().unwrap_or(0));
     let peers = peer_hub(&config, cluster_key.as_ref(), &exec);
     notify(&format!("READY=1\nSTATUS=listening on {local} with {} compute threads", pool.threads()));
@@ -230,6 +252,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         next_sweep: Instant::now() + TICK,
         sweep_keys: Vec::new(),
         touched: Vec::new(),
+        metrics,
+        metrics_accept: AcceptAgain::No,
+        closed_bytes: (0, 0),
     };
     let result = server.event_loop(&mut signals, config.shutdown_grace);
     let Server { pool, .. } = server;
@@ -243,7 +268,7 @@ impl Server {
         let mut events = Events::with_capacity(1024);
         loop {
             let mut until_sweep = self.next_sweep.saturating_duration_since(Instant::now());
-            if matches!(self.accept_pause, AcceptPause::Batch) {
+            if matches!(self.accept_pause, AcceptPause::Batch) || self.metrics_accept == AcceptAgain::Now {
                 until_sweep = Duration::ZERO; // more connections wait in the backlog
             }
             if let Err(e) = self.poll.poll(&mut events, Some(until_sweep)) {
@@ -266,11 +291,16 @@ impl Server {
                             d.on_readable(&self.allow);
                         }
                     }
+                    METRICS => self.metrics_accept = AcceptAgain::Now,
+                    Token(t) if t >= FIRST_METRICS_CONN => self.on_metrics_event(Token(t)),
                     Token(t) => self.on_connection_event(t - FIRST_CONN, event.is_readable() || event.is_read_closed()),
                 }
             }
             if accept_due {
                 self.accept_all();
+            }
+            if self.metrics_accept == AcceptAgain::Now {
+                self.accept_metrics();
             }
             let now = Instant::now();
             if now >= self.next_sweep {
@@ -278,6 +308,12 @@ impl Server {
                     self.accept_all();
                 }
                 self.sweep(now);
+                if self.metrics_accept == AcceptAgain::AtSweep {
+                    self.accept_metrics();
+                }
+                if let Some(m) = self.metrics.as_mut() {
+                    m.sweep(self.poll.registry(), now, &self.counters.refusals);
+                }
                 self.next_sweep = now + TICK;
             }
             if self.stop_deadline.is_some() && self.conns.iter().all(|(_, c)| c.running_jobs() == 0) {
@@ -361,7 +397,49 @@ impl Server {
         let _ = self.poll.registry().deregister(&mut conn.framed.stream);
         self.registered.remove(&key);
         self.admission.closed(conn.serial);
+        self.closed_bytes.0 += conn.framed.bytes_read;
+        self.closed_bytes.1 += conn.framed.bytes_written;
         debug!("{}: connection closed", conn.peer);
+    }
+
+    fn accept_metrics(&mut self) {
+        if let Some(m) = self.metrics.as_mut() {
+            self.metrics_accept = m.accept_all(self.poll.registry(), &self.allow, &self.counters.refusals);
+        }
+    }
+
+    /// A scrape connection is ready: it reads, is answered (rendered here,
+    /// from what the status answer reads) and closes.
+    fn on_metrics_event(&mut self, token: Token) {
+        let Some(mut metrics) = self.metrics.take() else { return };
+        let open = metrics.open();
+        let mut scrape = || self.render_metrics(open);
+        metrics.on_event(self.poll.registry(), token, &self.counters.refusals, &mut scrape);
+        self.metrics = Some(metrics);
+    }
+
+    /// The metrics text as of now; `metrics_open` is the scrapes open.
+    fn render_metrics(&self, metrics_open: usize) -> String {
+        let status = self.status.build(&self.pool, &self.counters);
+        let (mut received, mut sent) = self.closed_bytes;
+        let mut connections = [("handshaking", 0), ("ready", 0), ("closing", 0), ("metrics", metrics_open)];
+        for (_, conn) in &self.conns {
+            received += conn.framed.bytes_read;
+            sent += conn.framed.bytes_written;
+            let state = match (conn.closing_deadline(), conn.handshake_done()) {
+                (Some(_), _) => 2,
+                (None, true) => 1,
+                (None, false) => 0,
+            };
+            connections[state].1 += 1;
+        }
+        render(&Scrape {
+            status: &status,
+            bytes_received: received,
+            bytes_sent: sent,
+            connections: &connections,
+            refusals: &self.counters.refusals,
+        })
     }
 
     fn drain_pool_results(&mut self) {

@@ -333,17 +333,31 @@ pub struct FramedConn {
     pub stream: TcpStream,
     input: InputBuf,
     output: OutputBuf,
+    /// Bytes read from and written to the socket so far (the worker's
+    /// metrics add them up).
+    pub bytes_read: u64,
+    pub bytes_written: u64,
 }
 
 impl FramedConn {
     /// `max_payload` is the largest frame payload this side accepts.
     pub fn new(stream: TcpStream, max_payload: u32) -> FramedConn {
-        FramedConn { stream, input: InputBuf::new(max_payload), output: OutputBuf::new() }
+        FramedConn {
+            stream,
+            input: InputBuf::new(max_payload),
+            output: OutputBuf::new(),
+            bytes_read: 0,
+            bytes_written: 0,
+        }
     }
 
     /// Reads one chunk from the socket into the input buffer.
     pub fn read_some(&mut self) -> io::Result<Io> {
-        self.input.read_from(&mut self.stream)
+        let got = self.input.read_from(&mut self.stream);
+        if let Ok(Io::Progress(n)) = got {
+            self.bytes_read += n as u64;
+        }
+        got
     }
 
     /// Cuts the next whole frame from the input, if one is there, its
@@ -431,7 +445,11 @@ impl FramedConn {
     /// Writes queued bytes until the socket would block or all are sent;
     /// a short write just leaves the rest for the next writable event.
     pub fn write_some(&mut self) -> io::Result<Io> {
-        self.output.write_to(&mut self.stream)
+        let put = self.output.write_to(&mut self.stream);
+        if let Ok(Io::Progress(n)) = put {
+            self.bytes_written += n as u64;
+        }
+        put
     }
 }
 

@@ -5,11 +5,12 @@
 
 use super::accept_state::AcceptPause;
 use super::descriptors::{is_out_of_descriptors, reserve_descriptor};
-use super::rate_log::also;
 use super::{Server, FIRST_CONN};
 use crate::daemon::admission::{Admit, Rule};
 use crate::daemon::allow::allowed;
 use crate::daemon::connection::{at_limit_message, Connection, HANDSHAKE_MAX_FRAME};
+use crate::daemon::rate_log::also;
+use crate::daemon::refusals::Refusal;
 use crate::net::FramedConn;
 use crate::protocol::{ErrorCode, ErrorMessage};
 use log::{debug, warn};
@@ -55,6 +56,7 @@ impl Server {
         let victim = match self.admission.admit(peer.ip()) {
             Admit::Full => {
                 let max = self.admission.limits.max_finished;
+                self.counters.refusals.note(Refusal::ConnectionsFull);
                 self.accept_logs.full.note(|n| warn!("{peer}: --max-connections {max} reached; refused{}", also(n)));
                 return tell_and_close(stream, ErrorCode::Busy, at_limit_message(max));
             }
@@ -90,6 +92,7 @@ impl Server {
     /// An outsider learns why (its own address, not the list), in one
     /// small write the socket buffer takes whole, and is closed unread.
     fn refuse_outsider(&mut self, stream: TcpStream, peer: SocketAddr) {
+        self.counters.refusals.note(Refusal::NotAllowed);
         let list = crate::daemon::allow::describe(&self.allow);
         self.accept_logs.outsider.note(|n| warn!("{peer}: not in --allow ({list}); closed{}", also(n)));
         let msg = format!(
@@ -116,6 +119,7 @@ impl Server {
             }
         };
         log.note(|n| warn!("{peer}: {why}; dropped this oldest unfinished connection for {newcomer}{}", also(n)));
+        self.counters.refusals.note(Refusal::UnfinishedDropped);
         self.tell_busy_and_drop(key, "worker has too many connections waiting for a handshake; try again");
     }
 
@@ -135,6 +139,7 @@ impl Server {
     /// and close it. Says whether accepting may go on.
     fn free_a_descriptor(&mut self, e: &io::Error) -> bool {
         if let Some(key) = self.admission.oldest_unfinished() {
+            self.counters.refusals.note(Refusal::OutOfDescriptors);
             let peer = self.conns[key].peer;
             self.accept_logs.descriptors.note(|n| {
                 warn!("accept: {e}; dropped the oldest unfinished connection ({peer}) to free one{}", also(n))
@@ -147,6 +152,7 @@ impl Server {
         let accepted = self.listener.as_ref().map(|l| l.accept());
         let took_one = matches!(accepted, Some(Ok(_)));
         if let Some(Ok((stream, peer))) = accepted {
+            self.counters.refusals.note(Refusal::OutOfDescriptors);
             self.accept_logs.descriptors.note(|n| {
                 warn!("{peer}: out of file descriptors ({e}) with every connection finished; refused{}", also(n))
             });

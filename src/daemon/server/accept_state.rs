@@ -1,7 +1,7 @@
 //! What the accept path keeps between calls: its rate-limited log lines
 //! and why it last stopped.
 
-use super::rate_log::RateLimitedLog;
+use crate::daemon::rate_log::RateLimitedLog;
 
 /// Rate-limited log lines of the accept path, one per rule.
 #[derive(Default)]
