@@ -56,6 +56,7 @@ fn sample(meta: &str) -> &'static str {
         "TIME" => "0.3ms",
         "X" => "0.5",
         "ROUTE" => "head",
+        "[ADDR:]PORT" => "0",
         other => panic!("no sample value for {other}: add one to tests/pisubmit_flags.rs"),
     }
 }

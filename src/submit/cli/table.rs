@@ -405,7 +405,7 @@ const EXEC: Command = Command {
 
 const STATUS: Command = Command {
     name: "status",
-    synopsis: "[--watch] [--every SECS] [--wait SECS]",
+    synopsis: "[--watch] [--every SECS] [--wait SECS] [--serve [ADDR:]PORT]",
     about: "One coloured square per host (blue 40 C to red 80 C; grey: no sensor): name, temperature, load, \
             T/V/t marks for throttled, under-voltage, throttled since boot, X for a host that does not answer. \
             --json gives every fact (null where a host lacks it: no sensor is not 0 C).",
@@ -416,6 +416,17 @@ const STATUS: Command = Command {
             Flag::switch("watch", "Redraw every --every seconds until Ctrl-C."),
             Flag { default: Some("3"), ..Flag::valued("every", "SECS", "Seconds between redraws with --watch.") },
             Flag { default: Some("2"), ..Flag::valued("wait", "SECS", "How long a host has to answer.") },
+            Flag {
+                default: Some("off"),
+                ..Flag::valued(
+                    "serve",
+                    "[ADDR:]PORT",
+                    "Serve a live web page of the grid (colours, marks, load, each host's temperature over the \
+                     last hour) for a lab's wall display, surveying every --every seconds (2 unless given) until \
+                     Ctrl-C. A PORT alone listens on 127.0.0.1 only; 0.0.0.0:PORT lets other machines see it, \
+                     PORT 0 takes any free port. The address is printed on stderr. The page needs no internet.",
+                )
+            },
         ],
     }],
 };

@@ -9,6 +9,7 @@ pub mod job;
 pub mod jobs;
 pub mod life;
 pub mod predict;
+pub mod serve;
 pub mod status;
 
 use crate::submit::cli::{Command, Global};
