@@ -211,6 +211,11 @@ pub fn host<'a>(view: &'a serde_json::Value, address: &str) -> &'a serde_json::V
 
 /// A fake Raspberry Pi's files for `piworker --host-root`, at `temp_c`.
 pub fn fake_pi(name: &str, temp_c: f64) -> std::path::PathBuf {
+    fake_pi_throttled(name, temp_c, 0)
+}
+
+/// A fake Pi whose firmware reports `throttled` (get_throttled's bits, e.g. 0x4: throttled now).
+pub fn fake_pi_throttled(name: &str, temp_c: f64, throttled: u32) -> std::path::PathBuf {
     let root = std::env::temp_dir().join(format!("piw-web-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let millic = (temp_c * 1000.0).round() as i64;
@@ -219,6 +224,7 @@ pub fn fake_pi(name: &str, temp_c: f64) -> std::path::PathBuf {
         ("proc/loadavg".to_string(), "0.50 0.40 0.30 1/100 4242\n".to_string()),
         ("sys/class/thermal/thermal_zone0/type".to_string(), "cpu-thermal\n".to_string()),
         ("sys/class/thermal/thermal_zone0/temp".to_string(), format!("{millic}\n")),
+        ("sys/devices/platform/soc/soc:firmware/get_throttled".to_string(), format!("{throttled:x}\n")),
     ];
     for (path, text) in files {
         let p = root.join(path);
