@@ -169,6 +169,44 @@ fn past_the_cap_of_streams_the_oldest_is_told_bye() {
 }
 
 #[test]
+fn a_primes_job_s_page_counts_as_it_goes_and_ends_with_pisubmit_s_answer() {
+    let (a, b) = (Worker::start(&["--threads", "1"]), Worker::start(&["--threads", "1"]));
+    let hosts = format!("{},{}", a.addr(), b.addr());
+    let mut page = Page::start(PISUBMIT, &hosts, &["--json", "--serve", "0", "primes", "--from", "1", "--to", "1e10"]);
+    let mut events = page.events();
+    let mut partial_counts = Vec::new();
+    let last = events.until(Duration::from_secs(120), "the job's answer", |v| {
+        if let Some(count) = v["job"]["primes"]["count"].as_u64() {
+            partial_counts.push(count);
+        }
+        !v["job"]["finished"].is_null()
+    });
+    let (code, stdout) = page.finish(Duration::from_secs(30));
+    assert_eq!(code, 0, "{stdout}");
+    let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let job = &last["job"];
+    assert_eq!(job["primes"]["count"], answer["result"], "the page's count is pisubmit's answer: {job}");
+    assert_eq!(job["primes"]["largest"], answer["max"], "{job}");
+    assert_eq!(job["pieces_done"], job["pieces_total"], "{job}");
+    assert!(job["finished"].as_str().unwrap().contains(&answer["result"].to_string()), "{job}");
+    let per_host: u64 = job["hosts"].as_array().unwrap().iter().map(|h| h["pieces"].as_u64().unwrap()).sum();
+    assert_eq!(Some(per_host), job["pieces_total"].as_u64(), "pieces per worker add up: {job}");
+    assert!(job["command"].as_str().unwrap().starts_with("primes"), "{job}");
+    // Live, not only at the end: the page saw the count grow.
+    let first = partial_counts.first().copied().unwrap_or(0);
+    assert!(first < answer["result"].as_u64().unwrap(), "counts seen: {partial_counts:?}");
+    assert!(page.stderr.lock().unwrap().contains("serving the status page"));
+}
+
+#[test]
+fn serve_is_refused_where_there_is_nothing_to_watch() {
+    let w = Worker::start(&["--threads", "1"]);
+    let run = pisubmit(&w.addr(), &["--serve", "0", "pi", "--samples", "1000"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--serve shows a live page for status and for long jobs"), "{}", run.stderr);
+}
+
+#[test]
 fn bad_serve_values_and_a_port_in_use_are_named() {
     let w = Worker::start(&["--threads", "1"]);
     let run = pisubmit(&w.addr(), &["status", "--serve", "70000"]);

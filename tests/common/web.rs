@@ -14,6 +14,7 @@ pub struct Page {
     /// "127.0.0.1:PORT"
     pub addr: String,
     pub stderr: Arc<Mutex<String>>,
+    pub stdout: Arc<Mutex<String>>,
 }
 
 impl Page {
@@ -41,13 +42,36 @@ impl Page {
                 log.push('\n');
             }
         });
-        // Drain stdout so that a --watch frame never blocks it.
+        // Read as it comes, so that a --watch frame never blocks pisubmit.
+        let stdout = Arc::new(Mutex::new(String::new()));
         let mut out = child.stdout.take().expect("stdout piped");
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let into = Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
         let addr = rx
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("pisubmit did not say where it serves: {}", stderr.lock().unwrap()));
-        Page { child, addr, stderr }
+        Page { child, addr, stderr, stdout }
+    }
+
+    /// Waits for pisubmit to end (bounded): its exit code and stdout.
+    pub fn finish(&mut self, within: Duration) -> (i32, String) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // the reader's last bytes
+                return (status.code().unwrap_or(-1), self.stdout.lock().unwrap().clone());
+            }
+            assert!(Instant::now() < deadline, "pisubmit did not end: {}", self.stderr.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn pid(&self) -> i32 {
@@ -182,7 +206,7 @@ impl Events {
         &mut self,
         within: Duration,
         what: &str,
-        done: impl Fn(&serde_json::Value) -> bool,
+        mut done: impl FnMut(&serde_json::Value) -> bool,
     ) -> serde_json::Value {
         let deadline = Instant::now() + within;
         let mut last = serde_json::Value::Null;

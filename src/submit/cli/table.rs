@@ -116,6 +116,17 @@ const OPTIONS: Group = Group {
         ),
         Flag::switch("quiet", "No progress bar (it is drawn on stderr only when stderr is a terminal)."),
         Flag {
+            default: Some("off"),
+            ..Flag::valued(
+                "serve",
+                "[ADDR:]PORT",
+                "Serve a live page for a wall display (status, primes, exec, farm, life only): each host's tile \
+                 (temperature colour, marks, load, last hour), surveyed every 2 s (status: --every); a job's \
+                 progress, rate, ETA, pieces per worker, answer (primes: count, largest; life: board). A PORT \
+                 alone is 127.0.0.1 only; 0.0.0.0:PORT the network; 0 any free port (printed on stderr).",
+            )
+        },
+        Flag {
             complete: Complete::OneOf(GENERATE_KINDS),
             ..Flag::valued(
                 "generate",
@@ -416,17 +427,6 @@ const STATUS: Command = Command {
             Flag::switch("watch", "Redraw every --every seconds until Ctrl-C."),
             Flag { default: Some("3"), ..Flag::valued("every", "SECS", "Seconds between redraws with --watch.") },
             Flag { default: Some("2"), ..Flag::valued("wait", "SECS", "How long a host has to answer.") },
-            Flag {
-                default: Some("off"),
-                ..Flag::valued(
-                    "serve",
-                    "[ADDR:]PORT",
-                    "Serve a live web page of the grid (colours, marks, load, each host's temperature over the \
-                     last hour) for a lab's wall display, surveying every --every seconds (2 unless given) until \
-                     Ctrl-C. A PORT alone listens on 127.0.0.1 only; 0.0.0.0:PORT lets other machines see it, \
-                     PORT 0 takes any free port. The address is printed on stderr. The page needs no internet.",
-                )
-            },
         ],
     }],
 };

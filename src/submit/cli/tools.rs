@@ -8,10 +8,10 @@ use crate::submit::cli::predict::{
     parse_core_speed, parse_cores_per_host, parse_hosts_count, parse_link, parse_rtt, PredictOpts,
 };
 use crate::submit::cli::table::BENCH_JOBS;
-use crate::submit::cli::values::{number, seconds, serve_addr, unknown, usage};
+use crate::submit::cli::values::{number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::JobSpec;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,8 +20,8 @@ pub struct StatusOpts {
     pub watch: Option<Duration>,
     /// How long a host has to answer.
     pub wait: Duration,
-    /// `--serve`: where the web page listens, and how often it surveys.
-    pub serve: Option<(SocketAddr, Duration)>,
+    /// With --serve: how often the page's survey runs.
+    pub serve_every: Duration,
 }
 
 pub struct DiscoverOpts {
@@ -49,22 +49,20 @@ pub struct BenchOpts {
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
 pub fn parse_status(p: &mut Args) -> Result<StatusOpts, SubmitError> {
-    let mut opts = StatusOpts { watch: None, wait: DEFAULT_WAIT, serve: None };
+    let mut opts = StatusOpts { watch: None, wait: DEFAULT_WAIT, serve_every: Duration::from_secs(2) };
     let mut every = None;
-    let mut serve = None;
     while let Some(flag) = flags(p, "status")? {
         match flag {
             "watch" => opts.watch = Some(Duration::ZERO),
             "every" => every = Some(seconds(&text(p, "--every")?, "--every")?),
             "wait" => opts.wait = seconds(&text(p, "--wait")?, "--wait")?,
-            "serve" => serve = Some(serve_addr(&text(p, "--serve")?)?),
             other => return Err(unknown("status", other)),
         }
     }
     // The terminal redraws every 3 s unless told; the page surveys every 2 s, as often as
     // a wall display needs to notice a dead Pi.
     opts.watch = opts.watch.map(|_| every.unwrap_or(Duration::from_secs(3)));
-    opts.serve = serve.map(|addr| (addr, every.unwrap_or(Duration::from_secs(2))));
+    opts.serve_every = every.unwrap_or(Duration::from_secs(2));
     Ok(opts)
 }
 

@@ -4,6 +4,8 @@
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::cluster::engine::{Piece, PieceList};
+use crate::submit::commands::primes_tee::PrimesTee;
+use crate::submit::commands::serve::{with_page, JobPage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::farm::{FarmOutput, StdinTasks};
 use crate::submit::plans::plan::Plan;
@@ -14,10 +16,20 @@ use crate::submit::report::npy;
 use crate::submit::report::output::file_to_resume;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
+use std::sync::Arc;
 use std::time::Instant;
 
-/// Runs the job and returns its report (the farm's goes to stderr).
+/// Runs the job and returns its report (the farm's goes to stderr); with --serve, the
+/// page shows it as it runs.
 pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
+    let command = || match job {
+        JobSpec::Primes { a, b, .. } => format!("primes {a}..={b}"),
+        job => job.name().to_string(),
+    };
+    with_page(global, command, |page| run_job(global, job, page))
+}
+
+fn run_job(global: &Global, job: &JobSpec, page: Option<&JobPage>) -> Result<String, SubmitError> {
     let started = Instant::now();
     // The log first: a full disk, or a log of another command, stops the
     // job before any worker is bothered.
@@ -36,7 +48,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
         job => Some(plans::build(job, cut, output)?),
     };
-    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
+    let mut engine = connect(&global.reach(started), JobPage::watch(page, Box::new(Bars::new(global.quiet))))?;
     let name = job.name();
     let run_started = Instant::now();
     let answer = match (job, planned) {
@@ -68,7 +80,11 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
                 text: format!("{} tasks done", output.count),
             }
         }
-        (_, Some((pieces, mut plan))) => {
+        (_, Some((pieces, plan))) => {
+            let mut plan = match (job, page) {
+                (JobSpec::Primes { .. }, Some(page)) => Box::new(PrimesTee::new(plan, Arc::clone(&page.hub))),
+                _ => plan,
+            };
             joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), plan.as_mut())?;
             plan.finish()?
         }
@@ -82,6 +98,9 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         answer.extra.push(("logged_pieces", Json::Int(logged as i128)));
     }
     let reports = engine.reports();
+    if let Some(page) = page {
+        page.reports(&reports);
+    }
     if global.json {
         return Ok(report_json(name, answer, wall, &reports));
     }

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 pub fn run(global: &Global, opts: &StatusOpts) -> Result<String, SubmitError> {
     let key = global.reach(Instant::now()).key()?;
-    if let Some((addr, every)) = opts.serve {
-        return serve(global, key, opts, addr, every);
+    if let Some(addr) = global.serve {
+        return serve(global, key, opts, addr, opts.serve_every);
     }
     let Some(every) = opts.watch else {
         let hosts = survey(&global.hosts, key, opts.wait)?;

@@ -36,6 +36,7 @@ const MAX_ANSWERING: usize = 32;
 /// A running server; dropping it stops it (its event streams end within a second).
 pub struct WebServer {
     addr: SocketAddr,
+    streams: Arc<Streams>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
 }
@@ -44,6 +45,11 @@ impl WebServer {
     /// Where it listens (the port chosen when asked for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Event streams open now.
+    pub fn streams_open(&self) -> usize {
+        self.streams.count()
     }
 }
 
@@ -66,9 +72,10 @@ pub fn serve(addr: SocketAddr, hub: Arc<Hub>) -> Result<WebServer, SubmitError> 
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| SubmitError::Connect(format!("--serve {addr}: cannot start the web server: {e}")))?;
     let stop = Arc::new(AtomicBool::new(false));
+    let streams = Streams::new(Arc::clone(&stop));
     let routes = Routes {
         hub,
-        streams: Streams::new(Arc::clone(&stop)),
+        streams: Arc::clone(&streams),
         cache: Arc::new(EventCache::default()),
         answering: Arc::new(AtomicUsize::new(0)),
     };
@@ -88,7 +95,7 @@ pub fn serve(addr: SocketAddr, hub: Arc<Hub>) -> Result<WebServer, SubmitError> 
             }
         })
         .map_err(|e| SubmitError::Connect(format!("--serve {addr}: cannot start a thread: {e}")))?;
-    Ok(WebServer { addr, stop, accept: Some(accept) })
+    Ok(WebServer { addr, streams, stop, accept: Some(accept) })
 }
 
 fn timeval(d: Duration) -> TimeVal {
