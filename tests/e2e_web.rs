@@ -199,6 +199,31 @@ fn a_primes_job_s_page_counts_as_it_goes_and_ends_with_pisubmit_s_answer() {
 }
 
 #[test]
+fn a_life_job_s_page_shows_the_board_downscaled_as_rounds_finish() {
+    let (a, b) = (Worker::start(&["--threads", "1"]), Worker::start(&["--threads", "1"]));
+    let hosts = format!("{},{}", a.addr(), b.addr());
+    let dir = std::env::temp_dir().join(format!("piw-web-life-{}", std::process::id()));
+    let args = ["--serve", "0", "life", "--random", "0.3", "--width", "2048", "--height", "1024"];
+    let more = ["--generations", "6000", "--frames", dir.to_str().unwrap(), "--every", "1000"];
+    let mut page = Page::start(PISUBMIT, &hosts, &[&args[..], &more[..]].concat());
+    let mut events = page.events();
+    let first = events.until(Duration::from_secs(60), "a board", |v| !v["board"].is_null());
+    let png = page.get("/board.png");
+    assert_eq!(png.status, 200);
+    assert_eq!(png.header("content-type").as_deref(), Some("image/png"));
+    assert_eq!(&png.body[..8], b"\x89PNG\r\n\x1a\n");
+    let size = |at: usize| u32::from_be_bytes(png.body[at..at + 4].try_into().unwrap());
+    assert_eq!((size(16), size(20)), (512, 256), "2048x1024 cells drawn at most 512 pixels wide");
+    assert_eq!((first["board"]["cols"].as_u64(), first["board"]["rows"].as_u64()), (Some(2048), Some(1024)));
+    assert!(first["job"]["finished"].is_null(), "the board shows while the job runs: {}", first["job"]);
+    let last = events.until(Duration::from_secs(120), "the end", |v| !v["job"]["finished"].is_null());
+    assert_eq!(last["job"]["life_generation"], 6000, "{}", last["job"]);
+    assert_eq!(last["board"]["generation"], 6000, "the final board: {}", last["board"]);
+    assert_eq!(page.finish(Duration::from_secs(30)).0, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn serve_is_refused_where_there_is_nothing_to_watch() {
     let w = Worker::start(&["--threads", "1"]);
     let run = pisubmit(&w.addr(), &["--serve", "0", "pi", "--samples", "1000"]);
