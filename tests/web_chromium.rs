@@ -16,6 +16,7 @@ use common::{Worker, PISUBMIT};
 use piworker::submit::report::grid::temp_rgb;
 use serde_json::{json, Value};
 use std::process::Command;
+use std::time::Duration;
 use web::{fake_pi, fake_pi_throttled, Page};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -131,4 +132,25 @@ fn chromium_fits_240_workers_on_a_1920x1080_screen() {
         let temp = 40.0 + 5.0 * (i % 8) as f64;
         assert_eq!(t["background"], css_rgb(temp), "tile {i}: {t}");
     }
+}
+
+#[test]
+fn chromium_shows_a_running_primes_job_s_count_ending_at_pisubmit_s_answer() {
+    let Some(python) = browser_python() else { return };
+    let (a, b) = (Worker::start(&["--threads", "1"]), Worker::start(&["--threads", "1"]));
+    let hosts = format!("{},{}", a.addr(), b.addr());
+    let mut page = Page::start(PISUBMIT, &hosts, &["--json", "--serve", "0", "primes", "--from", "1", "--to", "3e10"]);
+    let report =
+        check_page(&python, json!({"url": format!("http://{}/", page.addr), "viewport": [1280, 720], "job": true}));
+    let (code, stdout) = page.finish(Duration::from_secs(120));
+    assert_eq!(code, 0, "{stdout}");
+    let answer: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let job = &report["job"];
+    assert_eq!(job["panel_shown"], true, "{job}");
+    // The page writes the count with thousands separators (en).
+    let shown = |id: &str| job[id].as_str().unwrap().replace(',', "");
+    assert_eq!(shown("job-primes-count"), answer["result"].to_string(), "{job}");
+    assert_eq!(shown("job-primes-largest"), answer["max"].to_string(), "{job}");
+    assert!(job["job-finished"].as_str().unwrap().contains(&answer["result"].to_string()), "{job}");
+    assert!(job["counts_seen"].as_array().unwrap().len() >= 2, "the count grew on the page: {job}");
 }

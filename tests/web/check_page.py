@@ -57,6 +57,28 @@ def wait_for(driver, what, done, within):
     raise SystemExit(f"check_page: no {what} within {within}s; tiles: {json.dumps(tiles)[:2000]}")
 
 
+JOB_JS = """
+return Object.fromEntries([...document.querySelectorAll('[id^=job-]')].map(e => [e.id, e.textContent]))
+"""
+
+
+def watch_job(driver, within):
+    """The job panel until it shows the answer; the primes counts it showed on the way."""
+    deadline = time.monotonic() + within
+    counts = []
+    while time.monotonic() < deadline:
+        panel = driver.execute_script(JOB_JS)
+        count = panel.get("job-primes-count", "")
+        if count and (not counts or counts[-1] != count):
+            counts.append(count)
+        if panel.get("job-finished"):
+            panel["counts_seen"] = counts
+            panel["panel_shown"] = driver.execute_script("return !document.getElementById('job').hidden")
+            return panel
+        time.sleep(0.1)
+    raise SystemExit(f"check_page: the job did not finish on the page within {within}s; counts {counts}")
+
+
 def main():
     args = json.loads(sys.argv[1])
     report = {}
@@ -64,6 +86,10 @@ def main():
         driver = start(args, profile)
         try:
             driver.get(args["url"])
+            if args.get("job"):
+                report["job"] = watch_job(driver, args.get("within_s", 120))
+                print(json.dumps(report))
+                return
             expected = args["tiles"]
             tiles = wait_for(driver, f"{expected} tiles all up", lambda ts: len(ts) == expected and all(
                 t["state"] == "up" for t in ts), args.get("within_s", 30))
@@ -81,10 +107,6 @@ def main():
                 report["dead"] = next(t for t in gone if t["address"] == kill["address"])
             if args.get("screenshot"):
                 driver.save_screenshot(args["screenshot"])
-            if args.get("job_text"):
-                report["job"] = driver.execute_script(
-                    "return Object.fromEntries([...document.querySelectorAll('[id^=job-]')]"
-                    ".map(e => [e.id, e.textContent]))")
         finally:
             driver.quit()
     print(json.dumps(report))
