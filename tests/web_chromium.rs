@@ -116,7 +116,14 @@ fn chromium_fits_240_workers_on_a_1920x1080_screen() {
     let page = Page::start(PISUBMIT, &hosts, &["status", "--serve", "0", "--every", "2", "--wait", "3"]);
     let report = check_page(
         &python,
-        json!({"url": format!("http://{}/", page.addr), "viewport": [1920, 1080], "tiles": 240, "within_s": 60}),
+        json!({
+            "url": format!("http://{}/", page.addr),
+            "viewport": [1920, 1080],
+            "tiles": 240,
+            "within_s": 60,
+            // WEB_SCREENSHOT_240=PATH keeps a picture of the full wall.
+            "screenshot": std::env::var("WEB_SCREENSHOT_240").ok(),
+        }),
     );
     assert_eq!(report["viewport"], json!([1920, 1080]), "{}", report["viewport"]);
     let tiles = report["tiles"].as_array().unwrap();
