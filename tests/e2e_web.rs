@@ -174,10 +174,14 @@ fn a_primes_job_s_page_counts_as_it_goes_and_ends_with_pisubmit_s_answer() {
     let hosts = format!("{},{}", a.addr(), b.addr());
     let mut page = Page::start(PISUBMIT, &hosts, &["--json", "--serve", "0", "primes", "--from", "1", "--to", "1e10"]);
     let mut events = page.events();
-    let mut partial_counts = Vec::new();
+    let (mut partial_counts, mut live_pieces) = (Vec::new(), 0);
     let last = events.until(Duration::from_secs(120), "the job's answer", |v| {
         if let Some(count) = v["job"]["primes"]["count"].as_u64() {
             partial_counts.push(count);
+        }
+        if v["job"]["finished"].is_null() {
+            let hosts = v["job"]["hosts"].as_array().map_or(&[][..], |h| &h[..]);
+            live_pieces = live_pieces.max(hosts.iter().filter_map(|h| h["pieces"].as_u64()).sum());
         }
         !v["job"]["finished"].is_null()
     });
@@ -195,6 +199,7 @@ fn a_primes_job_s_page_counts_as_it_goes_and_ends_with_pisubmit_s_answer() {
     // Live, not only at the end: the page saw the count grow.
     let first = partial_counts.first().copied().unwrap_or(0);
     assert!(first < answer["result"].as_u64().unwrap(), "counts seen: {partial_counts:?}");
+    assert!(live_pieces > 0, "pieces per worker showed while the job ran");
     assert!(page.stderr.lock().unwrap().contains("serving the status page"));
 }
 

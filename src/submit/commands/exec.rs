@@ -79,7 +79,7 @@ fn run_exec(global: &Global, opts: &ExecOpts, page: Option<&JobPage>) -> Result<
         None => Box::new(StdinLines::new(opts.clone())),
         Some(pieces) => Box::new(PieceList::new(pieces)),
     };
-    joblog::run(&mut engine, session.as_mut(), source.as_mut(), &mut gather)?;
+    joblog::run(&mut engine, session.as_mut(), source.as_mut(), &mut JobPage::gather(page, &mut gather, false))?;
     let (pieces, bytes) = (gather.pieces, gather.bytes);
     gather.finish()?;
     let wall = run_started.elapsed();

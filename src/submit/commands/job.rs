@@ -4,7 +4,6 @@
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::cluster::engine::{Piece, PieceList};
-use crate::submit::commands::primes_tee::PrimesTee;
 use crate::submit::commands::serve::{with_page, JobPage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::farm::{FarmOutput, StdinTasks};
@@ -16,7 +15,6 @@ use crate::submit::report::npy;
 use crate::submit::report::output::file_to_resume;
 use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Runs the job and returns its report (the farm's goes to stderr); with --serve, the
@@ -65,7 +63,7 @@ fn run_job(global: &Global, job: &JobSpec, page: Option<&JobPage>) -> Result<Str
                     eprintln!("pisubmit: --resume: the {} tasks logged as done are not printed again", s.done.len());
                 }
             }
-            joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut output)?;
+            joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut JobPage::gather(page, &mut output, false))?;
             if !tasks.invalid.is_empty() {
                 return Err(SubmitError::Job(format!(
                     "{} tasks ran; {} stdin lines were not tasks (first: {})",
@@ -80,12 +78,10 @@ fn run_job(global: &Global, job: &JobSpec, page: Option<&JobPage>) -> Result<Str
                 text: format!("{} tasks done", output.count),
             }
         }
-        (_, Some((pieces, plan))) => {
-            let mut plan = match (job, page) {
-                (JobSpec::Primes { .. }, Some(page)) => Box::new(PrimesTee::new(plan, Arc::clone(&page.hub))),
-                _ => plan,
-            };
-            joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), plan.as_mut())?;
+        (_, Some((pieces, mut plan))) => {
+            let primes = matches!(job, JobSpec::Primes { .. });
+            let mut gather = JobPage::gather(page, plan.as_mut(), primes);
+            joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), &mut gather)?;
             plan.finish()?
         }
         (_, None) => return Err(SubmitError::Usage("nothing to run".into())),

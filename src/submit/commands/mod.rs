@@ -10,7 +10,6 @@ pub mod jobs;
 pub mod life;
 pub mod life_page;
 pub mod predict;
-pub mod primes_tee;
 pub mod serve;
 pub mod status;
 

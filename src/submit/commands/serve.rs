@@ -5,10 +5,10 @@
 //! at the end shows the answer (or the failure) and the per-worker pieces.
 
 use crate::submit::cli::Global;
-use crate::submit::cluster::engine::{HostReport, Watch};
+use crate::submit::cluster::engine::{Gatherer, HostReport, Watch};
 use crate::submit::cluster::survey::survey;
 use crate::submit::error::SubmitError;
-use crate::submit::report::web::{serve, Hub, JobHostView, JobView, WebServer, WebWatch};
+use crate::submit::report::web::{serve, Hub, JobHostView, JobView, PageGather, WebServer, WebWatch};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -87,6 +87,12 @@ impl JobPage {
             Some(page) => Box::new(WebWatch::new(bar, Arc::clone(&page.hub))),
             None => bar,
         }
+    }
+
+    /// The job's gatherer, watched for the page when there is one (`primes`: total the
+    /// primes summaries).
+    pub fn gather<'a>(page: Option<&JobPage>, inner: &'a mut dyn Gatherer, primes: bool) -> PageGather<'a> {
+        PageGather::new(inner, page.map(|p| Arc::clone(&p.hub)), primes)
     }
 
     /// What each worker did (engine.reports()).
