@@ -68,6 +68,7 @@ bench: build
 	bash bench/scheduler.sh
 	bash bench/limits.sh
 	bash bench/status.sh
+	bash bench/web.sh
 	bash bench/life.sh
 	bash bench/exec.sh
 	bash bench/joblog.sh

@@ -36,12 +36,17 @@ install_missing() {
 }
 install_missing -- "${packages[@]}"
 install_missing --no-install-recommends -- "${checkers[@]}"
+# Headless Chromium and its WebDriver for the status page's browser tests
+# (tests/web_chromium.rs); selenium goes into a venv under target/.
+install_missing -- chromium chromium-driver
 
 rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf >/dev/null
 
 if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --locked --version '^3'
 fi
+
+bash "$(dirname "$0")/web-venv.sh" >/dev/null
 
 # maturin for `make wheels` (scripts/build-wheels.sh makes its venv once).
 bash "$(dirname "$0")/build-wheels.sh" --tools

@@ -56,6 +56,7 @@ fn sample(meta: &str) -> &'static str {
         "TIME" => "0.3ms",
         "X" => "0.5",
         "ROUTE" => "head",
+        "[ADDR:]PORT" => "0",
         other => panic!("no sample value for {other}: add one to tests/pisubmit_flags.rs"),
     }
 }
@@ -104,8 +105,10 @@ fn every_table_flag_is_accepted_by_the_parser() {
             given.extend(["--joblog".to_string(), "run.log".to_string()]);
         }
         let host = ["--hosts".to_string(), "127.0.0.1".to_string()];
-        let before: Vec<String> = host.iter().cloned().chain(given.clone()).chain(["ping".to_string()]).collect();
-        let after: Vec<String> = host.iter().cloned().chain(["ping".to_string()]).chain(given).collect();
+        // --serve is for status and long jobs only.
+        let command = if flag.long == "serve" { "status" } else { "ping" }.to_string();
+        let before: Vec<String> = host.iter().cloned().chain(given.clone()).chain([command.clone()]).collect();
+        let after: Vec<String> = host.iter().cloned().chain([command]).chain(given).collect();
         for args in [before, after] {
             match parse(&args) {
                 Ok(Parsed::Run(..)) => tried += 1,

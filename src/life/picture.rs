@@ -37,6 +37,41 @@ pub fn write_png(board: &Board, path: &Path, scale: u32) -> Result<(), String> {
     result.map_err(fail)
 }
 
+/// The board as an 8-bit greyscale PNG in memory, at most `max_side` pixels on its longer
+/// side: a pixel is black when any cell of the block it stands for is alive, so that a
+/// lone glider on a huge board still shows. For the web page's view of a running board.
+pub fn png_downscaled(board: &Board, max_side: u32) -> Result<Vec<u8>, String> {
+    let (w, h) = (board.width(), board.height());
+    if w == 0 || h == 0 {
+        return Err(format!("cannot draw a {w}x{h} board"));
+    }
+    let block = w.max(h).div_ceil(max_side.max(1)).max(1);
+    let (pw, ph) = (w.div_ceil(block), h.div_ceil(block));
+    let mut pixels = vec![0xffu8; pw as usize * ph as usize];
+    for y in 0..h {
+        let row = (y / block) as usize * pw as usize;
+        for (i, &word) in board.row(y).iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let x = i as u32 * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                if x < w {
+                    pixels[row + (x / block) as usize] = 0;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, pw, ph);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 /// A fresh name next to `path` (same directory, so the rename cannot cross
 /// file systems), hidden, and unique per process and call so that two
 /// writers of the same frame do not clobber each other's half-written file.

@@ -6,7 +6,7 @@
 
 use crate::flags::{FlagError, Scope};
 use crate::submit::cli::table::PISUBMIT;
-use crate::submit::cli::values::{parse_piece_timeout, seconds, usage};
+use crate::submit::cli::values::{parse_piece_timeout, seconds, serve_addr, usage};
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::error::SubmitError;
 use std::ffi::OsString;
@@ -28,6 +28,7 @@ pub struct GlobalFlags {
     pub joblog: Option<PathBuf>,
     pub resume: bool,
     pub resume_failed: bool,
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 /// What a command's parser meets next.
@@ -114,6 +115,7 @@ impl Args {
             "piece-timeout" => self.globals.piece_timeout = Some(parse_piece_timeout(&self.value(&flag)?)?),
             "key" => self.globals.key_file = Some(PathBuf::from(self.value(&flag)?)),
             "quiet" => self.globals.quiet = true,
+            "serve" => self.globals.serve = Some(serve_addr(&self.value(&flag)?)?),
             "joblog" => self.globals.joblog = Some(PathBuf::from(self.value(&flag)?)),
             "resume" => self.globals.resume = true,
             "resume-failed" => self.globals.resume_failed = true,

@@ -41,6 +41,8 @@ pub struct Global {
     pub key_file: Option<PathBuf>,
     /// --joblog, and whether to resume from it.
     pub joblog: Option<JoblogOpts>,
+    /// --serve: where the live web page listens.
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 pub use crate::submit::report::joblog::{JoblogOpts, Resume};
@@ -116,6 +118,11 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         name => Command::Job(parse_job(name, &mut args)?),
     };
     let given = args.globals;
+    if given.serve.is_some() && !serves_a_page(&command) {
+        return Err(usage(format!(
+            "--serve shows a live page for status and for long jobs (primes, exec, farm, life), not for {name}"
+        )));
+    }
     // Life resumes from its --checkpoint file, with or without a job log.
     let (mut resume, mut resume_failed) = (given.resume, given.resume_failed);
     if let Command::Life(o) = &mut command {
@@ -145,8 +152,20 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         quiet: given.quiet,
         key_file: given.key_file.or_else(env_key),
         joblog: joblog_opts(given.joblog, resume, resume_failed)?,
+        serve: given.serve,
     };
     Ok(Parsed::Run(global, command))
+}
+
+/// The commands --serve is for: the cluster's status, and jobs long enough to watch.
+fn serves_a_page(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Status(_)
+            | Command::Life(_)
+            | Command::Exec(_)
+            | Command::Job(JobSpec::Primes { .. } | JobSpec::Farm { .. })
+    )
 }
 
 /// --resume without --joblog has nothing to resume from.

@@ -116,6 +116,17 @@ const OPTIONS: Group = Group {
         ),
         Flag::switch("quiet", "No progress bar (it is drawn on stderr only when stderr is a terminal)."),
         Flag {
+            default: Some("off"),
+            ..Flag::valued(
+                "serve",
+                "[ADDR:]PORT",
+                "Serve a live page for a wall display (status, primes, exec, farm, life only): each host's tile \
+                 (temperature colour, marks, load, last hour), surveyed every 2 s (status: --every); a job's \
+                 progress, rate, ETA, pieces per worker, answer (primes: count, largest; life: board). A PORT \
+                 alone is 127.0.0.1 only; 0.0.0.0:PORT the network; 0 any free port (printed on stderr).",
+            )
+        },
+        Flag {
             complete: Complete::OneOf(GENERATE_KINDS),
             ..Flag::valued(
                 "generate",
@@ -405,7 +416,7 @@ const EXEC: Command = Command {
 
 const STATUS: Command = Command {
     name: "status",
-    synopsis: "[--watch] [--every SECS] [--wait SECS]",
+    synopsis: "[--watch] [--every SECS] [--wait SECS] [--serve [ADDR:]PORT]",
     about: "One coloured square per host (blue 40 C to red 80 C; grey: no sensor): name, temperature, load, \
             T/V/t marks for throttled, under-voltage, throttled since boot, X for a host that does not answer. \
             --json gives every fact (null where a host lacks it: no sensor is not 0 C).",

@@ -20,6 +20,8 @@ pub struct StatusOpts {
     pub watch: Option<Duration>,
     /// How long a host has to answer.
     pub wait: Duration,
+    /// With --serve: how often the page's survey runs.
+    pub serve_every: Duration,
 }
 
 pub struct DiscoverOpts {
@@ -47,17 +49,20 @@ pub struct BenchOpts {
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
 pub fn parse_status(p: &mut Args) -> Result<StatusOpts, SubmitError> {
-    let mut opts = StatusOpts { watch: None, wait: DEFAULT_WAIT };
-    let mut every = Duration::from_secs(3);
+    let mut opts = StatusOpts { watch: None, wait: DEFAULT_WAIT, serve_every: Duration::from_secs(2) };
+    let mut every = None;
     while let Some(flag) = flags(p, "status")? {
         match flag {
-            "watch" => opts.watch = Some(every),
-            "every" => every = seconds(&text(p, "--every")?, "--every")?,
+            "watch" => opts.watch = Some(Duration::ZERO),
+            "every" => every = Some(seconds(&text(p, "--every")?, "--every")?),
             "wait" => opts.wait = seconds(&text(p, "--wait")?, "--wait")?,
             other => return Err(unknown("status", other)),
         }
     }
-    opts.watch = opts.watch.map(|_| every);
+    // The terminal redraws every 3 s unless told; the page surveys every 2 s, as often as
+    // a wall display needs to notice a dead Pi.
+    opts.watch = opts.watch.map(|_| every.unwrap_or(Duration::from_secs(3)));
+    opts.serve_every = every.unwrap_or(Duration::from_secs(2));
     Ok(opts)
 }
 

@@ -2,6 +2,7 @@
 
 use crate::submit::cluster::engine::PieceTimeout;
 use crate::submit::error::SubmitError;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 pub fn usage(msg: impl Into<String>) -> SubmitError {
@@ -58,4 +59,37 @@ pub fn parse_piece_timeout(v: &str) -> Result<PieceTimeout, SubmitError> {
         return Ok(PieceTimeout::OfMedian(pct / 100.0));
     }
     Ok(PieceTimeout::Absolute(seconds(v, "--piece-timeout")?))
+}
+
+/// `--serve`'s `[ADDR:]PORT`: a port alone listens on loopback only, so that a page is
+/// never shown to the network by accident. ADDR is an IP (`[::1]:8080` for IPv6) or
+/// `localhost`.
+pub fn serve_addr(s: &str) -> Result<SocketAddr, SubmitError> {
+    let t = s.trim();
+    let bad = |why: &str| usage(format!("--serve: {s:?} {why} (e.g. 8080, 127.0.0.1:8080, 0.0.0.0:8080)"));
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let port: u16 = t.parse().map_err(|_| bad("is not a port: ports go up to 65535"))?;
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    if let Some(port) = t.strip_prefix("localhost:") {
+        return serve_addr(port);
+    }
+    t.parse().map_err(|_| bad("is not PORT or ADDR:PORT with ADDR an IP address and PORT up to 65535"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serve_takes_a_port_alone_on_loopback_or_an_address_and_names_bad_values() {
+        assert_eq!(serve_addr("8080").unwrap(), "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(serve_addr("0.0.0.0:80").unwrap(), "0.0.0.0:80".parse().unwrap());
+        assert_eq!(serve_addr("[::1]:9").unwrap(), "[::1]:9".parse().unwrap());
+        assert_eq!(serve_addr("localhost:7").unwrap(), "127.0.0.1:7".parse().unwrap());
+        for bad in ["", "70000", "pi1:80", "1.2.3.4", "1.2.3.4:x"] {
+            let e = serve_addr(bad).unwrap_err().to_string();
+            assert!(e.starts_with("--serve: ") && e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::cluster::engine::{PieceList, PieceSource};
+use crate::submit::commands::serve::{with_page, JobPage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::exec::{of_exec, ExecOpts, ExecOutput, Mode, StdinLines};
 use crate::submit::plans::fingerprint::Params;
@@ -19,6 +20,10 @@ use crate::submit::report::summary::{deliver, report_json, report_text, Answer};
 /// Runs `pisubmit exec`. The programs' output is the command's stdout
 /// (unless --output), so the report goes to stderr then.
 pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
+    with_page(global, || format!("exec {}", opts.name), |page| run_exec(global, opts, page))
+}
+
+fn run_exec(global: &Global, opts: &ExecOpts, page: Option<&JobPage>) -> Result<String, SubmitError> {
     let started = std::time::Instant::now();
     let json = global.json;
     check(global, opts)?;
@@ -39,7 +44,7 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
         Some(cut) => open_joblog(global, fingerprint.take(), cut)?,
         None => None,
     };
-    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
+    let mut engine = connect(&global.reach(started), JobPage::watch(page, Box::new(Bars::new(global.quiet))))?;
     let threads = engine.total_threads();
     if let (None, Some(parts)) = (cut_before, opts.range_parts(threads)) {
         session = open_joblog(global, fingerprint.take(), parts)?;
@@ -74,7 +79,7 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
         None => Box::new(StdinLines::new(opts.clone())),
         Some(pieces) => Box::new(PieceList::new(pieces)),
     };
-    joblog::run(&mut engine, session.as_mut(), source.as_mut(), &mut gather)?;
+    joblog::run(&mut engine, session.as_mut(), source.as_mut(), &mut JobPage::gather(page, &mut gather, false))?;
     let (pieces, bytes) = (gather.pieces, gather.bytes);
     gather.finish()?;
     let wall = run_started.elapsed();
@@ -85,6 +90,9 @@ pub fn run(global: &Global, opts: &ExecOpts) -> Result<String, SubmitError> {
     };
     let name = format!("exec {}", opts.name);
     let reports = engine.reports();
+    if let Some(page) = page {
+        page.reports(&reports);
+    }
     if json {
         return Ok(report_json(&name, answer, wall, &reports));
     }

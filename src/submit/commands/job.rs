@@ -4,6 +4,7 @@
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
 use crate::submit::cluster::engine::{Piece, PieceList};
+use crate::submit::commands::serve::{with_page, JobPage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::farm::{FarmOutput, StdinTasks};
 use crate::submit::plans::plan::Plan;
@@ -16,8 +17,17 @@ use crate::submit::report::progress::Bars;
 use crate::submit::report::summary::{deliver, report_json, report_ping, report_text, Answer};
 use std::time::Instant;
 
-/// Runs the job and returns its report (the farm's goes to stderr).
+/// Runs the job and returns its report (the farm's goes to stderr); with --serve, the
+/// page shows it as it runs.
 pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
+    let command = || match job {
+        JobSpec::Primes { a, b, .. } => format!("primes {a}..={b}"),
+        job => job.name().to_string(),
+    };
+    with_page(global, command, |page| run_job(global, job, page))
+}
+
+fn run_job(global: &Global, job: &JobSpec, page: Option<&JobPage>) -> Result<String, SubmitError> {
     let started = Instant::now();
     // The log first: a full disk, or a log of another command, stops the
     // job before any worker is bothered.
@@ -36,7 +46,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         JobSpec::Ping | JobSpec::Farm { .. } => None,
         job => Some(plans::build(job, cut, output)?),
     };
-    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
+    let mut engine = connect(&global.reach(started), JobPage::watch(page, Box::new(Bars::new(global.quiet))))?;
     let name = job.name();
     let run_started = Instant::now();
     let answer = match (job, planned) {
@@ -53,7 +63,7 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
                     eprintln!("pisubmit: --resume: the {} tasks logged as done are not printed again", s.done.len());
                 }
             }
-            joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut output)?;
+            joblog::run(&mut engine, session.as_mut(), &mut tasks, &mut JobPage::gather(page, &mut output, false))?;
             if !tasks.invalid.is_empty() {
                 return Err(SubmitError::Job(format!(
                     "{} tasks ran; {} stdin lines were not tasks (first: {})",
@@ -69,7 +79,9 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
             }
         }
         (_, Some((pieces, mut plan))) => {
-            joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), plan.as_mut())?;
+            let primes = matches!(job, JobSpec::Primes { .. });
+            let mut gather = JobPage::gather(page, plan.as_mut(), primes);
+            joblog::run(&mut engine, session.as_mut(), &mut PieceList::new(pieces), &mut gather)?;
             plan.finish()?
         }
         (_, None) => return Err(SubmitError::Usage("nothing to run".into())),
@@ -82,6 +94,9 @@ pub fn run(global: &Global, job: &JobSpec) -> Result<String, SubmitError> {
         answer.extra.push(("logged_pieces", Json::Int(logged as i128)));
     }
     let reports = engine.reports();
+    if let Some(page) = page {
+        page.reports(&reports);
+    }
     if global.json {
         return Ok(report_json(name, answer, wall, &reports));
     }

@@ -6,6 +6,8 @@ use crate::life::pattern::to_rle;
 use crate::life::{picture, show, Board, Edges};
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::connect;
+use crate::submit::commands::life_page::PageFeed;
+use crate::submit::commands::serve::{with_page, JobPage};
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::checkpoint::writer::Written;
 use crate::submit::plans::life::checkpoint::Format;
@@ -20,9 +22,14 @@ use crate::submit::report::summary::{host_json, ms};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
+    with_page(global, || format!("life --generations {}", opts.generations), |page| run_life(global, opts, page))
+}
+
+fn run_life(global: &Global, opts: &LifeOpts, page: Option<&JobPage>) -> Result<String, SubmitError> {
     let started = Instant::now();
     // Everything that can be wrong with the command line is found before
     // any worker is bothered.
@@ -34,6 +41,7 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
     }
     let (keep, start) = survive::open(opts, global.joblog.as_ref(), board, edges, global.hosts.len())?;
     let mut frames = Frames::new(opts, global.quiet, keep);
+    frames.page = page.map(|p| PageFeed::new(Arc::clone(&p.hub), opts.generations));
     // A resumed run's earlier frames are on disk already; the board it
     // starts from is a frame only if an unbroken run draws it too.
     let every = opts.every.unwrap_or(1);
@@ -44,7 +52,7 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
         let kept = frames.kept()?;
         return finish(global, opts, start.1, Outcome::default(), started.elapsed(), &[], &kept);
     }
-    let mut engine = connect(&global.reach(started), Box::new(Bars::new(global.quiet)))?;
+    let mut engine = connect(&global.reach(started), JobPage::watch(page, Box::new(Bars::new(global.quiet))))?;
     let driver_opts = DriverOpts {
         edges: opts.edges(),
         generations: opts.generations,
@@ -65,6 +73,9 @@ pub fn run(global: &Global, opts: &LifeOpts) -> Result<String, SubmitError> {
     frames.frame(opts.generations, &board)?;
     let kept = frames.kept()?;
     let reports = engine.reports();
+    if let Some(page) = page {
+        page.reports(&reports);
+    }
     let hosts: Vec<Json> = reports.iter().map(|r| Json::obj(host_json(r))).collect();
     finish(global, opts, board, outcome, wall, &hosts, &kept)
 }
@@ -89,6 +100,8 @@ struct Frames {
     bar: indicatif::ProgressBar,
     /// The checkpoint file and job log.
     keep: Survival,
+    /// --serve: the page's generation and board.
+    page: Option<PageFeed>,
 }
 
 impl Frames {
@@ -103,7 +116,15 @@ impl Frames {
         {
             bar.set_style(style);
         }
-        Frames { bar, dir: opts.frames.clone(), scale: opts.scale, show: opts.show, delay: opts.delay, keep }
+        Frames {
+            bar,
+            dir: opts.frames.clone(),
+            scale: opts.scale,
+            show: opts.show,
+            delay: opts.delay,
+            keep,
+            page: None,
+        }
     }
 
     /// Waits for the last checkpoint to be written: what was kept.
@@ -115,6 +136,9 @@ impl Frames {
 
 impl Snapshots for Frames {
     fn frame(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {
+        if let Some(page) = self.page.as_mut() {
+            page.board(generation, board);
+        }
         if let Some(dir) = &self.dir {
             let path = dir.join(picture::frame_name(generation));
             picture::write_png(board, &path, self.scale).map_err(SubmitError::Job)?;
@@ -144,6 +168,9 @@ impl Snapshots for Frames {
 
     fn progress(&mut self, generation: u64) {
         self.bar.set_position(generation);
+        if let Some(page) = self.page.as_mut() {
+            page.generation(generation);
+        }
     }
 
     fn checkpoint(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {

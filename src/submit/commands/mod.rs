@@ -8,7 +8,9 @@ pub mod exec;
 pub mod job;
 pub mod jobs;
 pub mod life;
+pub mod life_page;
 pub mod predict;
+pub mod serve;
 pub mod status;
 
 use crate::submit::cli::{Command, Global};

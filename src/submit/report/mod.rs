@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod grid;
+pub mod host_facts;
 pub mod joblog;
 pub mod json;
 pub mod npy;

@@ -21,9 +21,11 @@ mod colours;
 mod legend;
 mod text;
 mod tile;
+mod web_face;
 
 pub use colours::temp_rgb;
 pub use tile::{Tile, TileState};
+pub use web_face::{web_face, WebFace};
 
 use colours::Style;
 use legend::{attention, attention_lines, header, legend_marks, legend_scale};

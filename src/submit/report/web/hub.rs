@@ -7,9 +7,10 @@
 //! only to copy or swap: nothing slow is done under it, so a page being
 //! served never holds up the job.
 
+use super::history::TempHistory;
 use crate::submit::cluster::survey::HostSurvey;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The running (or last) job, as the page shows it.
 #[derive(Clone, Debug, Default)]
@@ -61,6 +62,8 @@ pub struct View {
     pub seq: u64,
     /// The last survey, in the order the hosts were given.
     pub hosts: Arc<Vec<HostSurvey>>,
+    /// Each host's temperature over the last hour, one mean a minute.
+    pub history: Arc<TempHistory>,
     pub job: Option<JobView>,
     pub board: Option<BoardView>,
 }
@@ -84,10 +87,21 @@ impl Hub {
         self.changed.notify_all();
     }
 
-    /// A survey's answers replace the last one's.
+    /// A survey's answers replace the last one's, and their temperatures join the history.
+    /// The history is copied and extended outside the mutex (one survey thread writes it).
     pub fn set_hosts(&self, hosts: Vec<HostSurvey>) {
-        let hosts = Arc::new(hosts);
-        self.change(|v| v.hosts = hosts);
+        let readings: Vec<(String, Option<f32>)> = hosts
+            .iter()
+            .map(|h| (h.spec.address(), h.status().and_then(|s| s.temp_millic).map(|m| m as f32 / 1000.0)))
+            .collect();
+        let unix_s = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut history = TempHistory::clone(&self.snapshot().history);
+        history.add(&readings, unix_s);
+        let (hosts, history) = (Arc::new(hosts), Arc::new(history));
+        self.change(|v| {
+            v.hosts = hosts;
+            v.history = history;
+        });
     }
 
     /// Starts showing a job (or stops, with None).
