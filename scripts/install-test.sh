@@ -404,12 +404,19 @@ uid=$(inside "$PI1" stat -c %u "/proc/$main")
 inside "$PI1" systemctl show -p DynamicUser --value piworker | grep -qx yes || fail "the unit has no DynamicUser"
 inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q piworker >/dev/null 2>&1 || fail "remove failed"
 [ ! -e "$WORK/$PI1/usr/bin/piworker" ] || fail "remove left /usr/bin/piworker"
-[ -f "$WORK/$PI1/etc/default/piworker" ] || fail "remove deleted the conffile"
+conffiles=$(dpkg-deb --info "$DEB" conffiles)
+[ -n "$conffiles" ] || fail "the package lists no conffiles"
+for conffile in $conffiles; do
+    [ -f "$WORK/$PI1$conffile" ] || fail "remove deleted the conffile $conffile"
+done
 if "$PISUBMIT" --hosts "$A1" --connect-timeout 1 ping >/dev/null 2>&1; then fail "still answering after remove"; fi
 procs=$(inside "$PI1" sh -c "grep -l '^Uid:[[:space:]]*$uid[[:space:]]' /proc/[0-9]*/status 2>/dev/null; true")
 [ -z "$procs" ] || fail "processes of the dynamic user $uid run after remove: $procs"
 inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q piworker >/dev/null 2>&1 || fail "purge failed"
 [ "$(inside "$PI1" dpkg-query -W -f='${db:Status-Abbrev}' piworker 2>/dev/null)" != "ii " ] || fail "piworker still installed after purge"
+for conffile in $conffiles; do
+    [ ! -e "$WORK/$PI1$conffile" ] || fail "purge left the conffile $conffile"
+done
 left=$(find "$WORK/$PI1" -xdev -name '*piworker*' -not -path "$WORK/$PI1/root/*" -not -path "$WORK/$PI1/proc/*" \
     -not -path "$WORK/$PI1/usr/share/keyrings/piworker-archive-keyring.gpg" -not -path "$WORK/$PI1/etc/apt/sources.list.d/piworker.sources" \
     -not -path "$WORK/$PI1/var/lib/apt/lists/*" -not -path "$WORK/$PI1/var/cache/apt/*" 2>/dev/null | sed "s|^$WORK/$PI1||")
@@ -417,7 +424,7 @@ left=$(find "$WORK/$PI1" -xdev -name '*piworker*' -not -path "$WORK/$PI1/root/*"
 if grep -q piworker "$WORK/$PI1/etc/passwd" "$WORK/$PI1/etc/group"; then fail "an account named piworker is in /etc/passwd or /etc/group"; fi
 owned=$(find "$WORK/$PI1" -xdev -uid "$uid" -not -path "$WORK/$PI1/proc/*" 2>/dev/null | sed "s|^$WORK/$PI1||")
 [ -z "$owned" ] || fail "files of the dynamic user $uid left after purge: $owned"
-say "remove keeps /etc/default/piworker; purge leaves nothing named piworker (but the repository's two lines), nothing of uid $uid, no account"
+say "remove keeps the conffiles ($(echo $conffiles)), purge deletes them and leaves nothing named piworker (but the repository's two lines), nothing of uid $uid, no account"
 
 # The next boot: a fresh network namespace (a rebooted Pi's kernel starts
 # from its defaults) and the Pi's own boot, whose systemd-sysctl no longer
