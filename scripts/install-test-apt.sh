@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/install-test.sh: the head's apt repositories that its
 # Pis install and upgrade piworker from, made by scripts/make-repo.sh (what
 # `make repo` runs) and served over HTTP from the head's test address, and

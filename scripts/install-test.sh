@@ -410,7 +410,7 @@ for conffile in $conffiles; do
     [ -f "$WORK/$PI1$conffile" ] || fail "remove deleted the conffile $conffile"
 done
 if "$PISUBMIT" --hosts "$A1" --connect-timeout 1 ping >/dev/null 2>&1; then fail "still answering after remove"; fi
-procs=$(inside "$PI1" sh -c "grep -l '^Uid:[[:space:]]*$uid[[:space:]]' /proc/[0-9]*/status 2>/dev/null; true")
+procs=$(inside "$PI1" sh -c "grep -l '^Uid:[[:space:]]*${uid}[[:space:]]' /proc/[0-9]*/status 2>/dev/null; true")
 [ -z "$procs" ] || fail "processes of the dynamic user $uid run after remove: $procs"
 inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q piworker >/dev/null 2>&1 || fail "purge failed"
 [ "$(inside "$PI1" dpkg-query -W -f='${db:Status-Abbrev}' piworker 2>/dev/null)" != "ii " ] || fail "piworker still installed after purge"
