@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs build-deps install-test wheels
+.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs repo build-deps install-test wheels
 
 all: build
 
@@ -141,6 +141,14 @@ deb-armhf: man
 		&& ln -f "$$deb" target/$(ARMHF)/debian/
 
 debs: deb deb-arm64 deb-armhf
+
+# A signed apt repository of the three packages in target/repo/, for the
+# head to serve to its Pis (README: "Installing from the head's
+# repository"). Signed with a project key made on first use in
+# target/repo-gnupg/, or a lab's own: PIWORKER_REPO_KEY=FINGERPRINT (and
+# GNUPGHOME=DIR where that key is not in ~/.gnupg).
+repo: debs
+	bash scripts/make-repo.sh $(DEB_AMD64) $(DEB_ARM64) $(DEB_ARMHF)
 
 # The Python package's abi3 wheels (one per machine for CPython 3.9 and
 # later) for x86_64, aarch64 and armv7 heads, stripped, into target/wheels/;

@@ -8,13 +8,16 @@
 # tests/cluster_emulated.rs), sysbench for scripts/emu-cluster.sh's
 # measured dilation (make bench-net); python3-venv and maturin (from PyPI,
 # into a venv under target/) for the Python wheels of `make wheels`, which
-# tests/python_wheels.rs installs in a debootstrap'd arm64 tree. Idempotent:
+# tests/python_wheels.rs installs in a debootstrap'd arm64 tree; apt-utils
+# (apt-ftparchive) and gnupg for `make repo`'s signed apt repository, and
+# python3 whose http.server serves it to the install test's Pis. Idempotent:
 # it skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
-          faketime nftables lintian sysbench python3-venv python3-numpy python3-matplotlib)
+          faketime nftables lintian sysbench python3-venv python3-numpy python3-matplotlib
+          apt-utils gnupg python3)
 # Checkers for the generated man page and completions (tests/flags_drift.rs):
 # man-db and groff-base lint the page, zsh -n and fish --no-execute parse
 # the scripts; Prometheus' promtool (Debian's prometheus package ships it)

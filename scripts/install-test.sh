@@ -5,7 +5,12 @@
 # a user would, and checks what a user relies on: the service starts and
 # answers pisubmit from the host, restarts rebind at once, the unit is
 # hardened, bad set-ups fail loudly, upgrade, remove and purge are clean,
-# and one job runs across both "Pis". Needs root; run by `make test` in CI
+# and one job runs across both "Pis". The second Pi gets the package the
+# other way a user would: from the head's signed apt repository (make
+# repo, served by python3 -m http.server), which also brings the upgrade
+# to both with `apt upgrade`; an unsigned or wrongly signed repository is
+# refused. Purge leaves nothing, and the next boot has the system's own
+# sysctl values again. Needs root; run by `make test` in CI
 # through tests/packaging_install.rs. Everything it creates is removed on
 # exit, also on failure (the Debian base image is kept in target/nspawn).
 set -euo pipefail
@@ -20,6 +25,10 @@ HEAD_IP=198.18.0.1
 PIS=(pwpi1 pwpi2)
 declare -A IP=([pwpi1]=198.18.0.11 [pwpi2]=198.18.0.12)
 declare -A NSPAWN_PID INIT_PID
+# The head's apt repositories, served over HTTP from the bridge's address.
+SERVED=$WORK/served
+REPO_PORT=8080
+REPO_URL=http://$HEAD_IP:$REPO_PORT
 
 say() { echo "[install-test] $*"; }
 fail() {
@@ -33,29 +42,39 @@ fail() {
 }
 
 [ "$(id -u)" = 0 ] || { echo "install-test: needs root (it creates network namespaces and boots containers)" >&2; exit 2; }
-for tool in debootstrap systemd-nspawn nsenter ip; do
+for tool in debootstrap systemd-nspawn nsenter ip gpg apt-ftparchive python3; do
     command -v "$tool" >/dev/null || { echo "install-test: $tool is missing: run 'make build-deps'" >&2; exit 2; }
 done
 DEB=$(find "$ROOT/target/debian" -maxdepth 1 -name 'piworker_*_amd64.deb' 2>/dev/null | sort -V | tail -1)
 [ -n "$DEB" ] || { echo "install-test: no amd64 package: run 'make deb' first" >&2; exit 2; }
 [ -x "$PISUBMIT" ] || { echo "install-test: no $PISUBMIT: run 'make build'" >&2; exit 2; }
 
+# stop_pi PI: powers the Pi off (nspawn does that on SIGTERM) and waits.
+stop_pi() {
+    local pid=${NSPAWN_PID[$1]:-}
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid"
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    NSPAWN_PID[$1]=
+    INIT_PID[$1]=
+    return 0
+}
+
 cleanup() {
     set +e
     for pi in "${PIS[@]}"; do
-        pid=${NSPAWN_PID[$pi]:-}
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid"    # nspawn powers the container off
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-            kill -KILL "$pid" 2>/dev/null
-        fi
+        stop_pi "$pi"
         ip netns del "$pi" 2>/dev/null
         ip link del "veth-$pi" 2>/dev/null
         rm -rf "${WORK:?}/$pi"
     done
     ip link del "$BRIDGE" 2>/dev/null
     [ -n "${CLIENT_PID:-}" ] && kill "$CLIENT_PID" 2>/dev/null
-    rm -rf "${WORK:?}/upgrade"
+    [ -n "${HTTP_PID:-}" ] && kill "$HTTP_PID" 2>/dev/null
+    rm -rf "${WORK:?}/upgrade" "${SERVED:?}" "${WORK:?}/other-gnupg"
 }
 trap cleanup EXIT
 
@@ -99,24 +118,25 @@ fi
 # --- the "switch": a bridge on the host, one namespace and veth per Pi ---
 # shellcheck source=netns-lib.sh
 . "$ROOT/scripts/netns-lib.sh"
+# shellcheck source=install-test-apt.sh
+. "$ROOT/scripts/install-test-apt.sh"
 bridge_up "$BRIDGE" "$HEAD_IP/24"
 for pi in "${PIS[@]}"; do
     host_up "$pi" "veth-$pi" "${IP[$pi]}/24" "$BRIDGE"
 done
 
-# --- boot each Pi from its own copy of the base ---
-for pi in "${PIS[@]}"; do
-    rm -rf "${WORK:?}/$pi"
-    cp -a "$BASE" "$WORK/$pi"
-    echo "$pi" >"$WORK/$pi/etc/hostname"
-    cp "$DEB" "$WORK/$pi/root/piworker.deb"
+# start_pi PI: boots $WORK/PI under systemd-nspawn in the Pi's namespace.
+start_pi() {
     # /proc/sys/net writable (it is per network namespace), so the package's
     # sysctl snippet can really be applied inside, as on a Pi.
-    SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -D "$WORK/$pi" --boot --register=no --keep-unit -q --console=passive \
-        --machine="$pi" --network-namespace-path="/run/netns/$pi" >"$WORK/$pi.console" 2>&1 &
-    NSPAWN_PID[$pi]=$!
-done
-for pi in "${PIS[@]}"; do
+    SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -D "$WORK/$1" --boot --register=no --keep-unit -q --console=passive \
+        --machine="$1" --network-namespace-path="/run/netns/$1" >"$WORK/$1.console" 2>&1 &
+    NSPAWN_PID[$1]=$!
+}
+
+# wait_booted PI: waits for the Pi's systemd to finish booting; sets INIT_PID.
+wait_booted() {
+    local pi=$1 state child p
     for _ in $(seq 100); do
         # The container's init: a process named systemd descended from nspawn.
         for child in $(pgrep -P "${NSPAWN_PID[$pi]}") ; do
@@ -137,12 +157,39 @@ for pi in "${PIS[@]}"; do
     done
     case "$state" in running|degraded) ;; *) cat "$WORK/$pi.console" >&2; fail "$pi did not boot (state: '$state')";; esac
     say "$pi booted ($state), address ${IP[$pi]}"
+}
+
+# --- boot each Pi from its own copy of the base ---
+for pi in "${PIS[@]}"; do
+    rm -rf "${WORK:?}/$pi"
+    cp -a "$BASE" "$WORK/$pi"
+    echo "$pi" >"$WORK/$pi/etc/hostname"
+    cp "$DEB" "$WORK/$pi/root/piworker.deb"
+    # The Pis reach nothing but the head: no Debian mirror in their lists.
+    : >"$WORK/$pi/etc/apt/sources.list"
+    start_pi "$pi"
+done
+for pi in "${PIS[@]}"; do
+    wait_booted "$pi"
 done
 
-# --- install as a user would ---
+PI1=${PIS[0]}
+A1=${IP[$PI1]}
+# The system's own values of the snippet's sysctls, before piworker: purge
+# and the next boot must bring these back.
+SYSCTL_BEFORE=$(sysctl_values "$PI1")
+[ -n "$SYSCTL_BEFORE" ] || fail "none of the snippet's sysctls is readable on $PI1"
+
+# --- install as a user would: the first Pi from the .deb file, the second
+# from the head's signed repository ---
+serve_repositories "$DEB"
 for pi in "${PIS[@]}"; do
-    inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker.deb \
-        >"$WORK/$pi.apt.log" 2>&1 || { cat "$WORK/$pi.apt.log" >&2; fail "$pi: apt-get install failed"; }
+    if [ "$pi" = "$PI1" ]; then
+        inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker.deb \
+            >"$WORK/$pi.apt.log" 2>&1 || { cat "$WORK/$pi.apt.log" >&2; fail "$pi: apt-get install failed"; }
+    else
+        install_from_repository "$pi"
+    fi
     [ "$(inside "$pi" systemctl is-enabled piworker)" = enabled ] || fail "$pi: unit not enabled"
     # As a user on this network would: let the head's range in (the default
     # allows loopback and the private ranges, not 198.18.0.0/15).
@@ -155,9 +202,8 @@ say "installed and started on ${PIS[*]}: $(basename "$DEB")"
 wmem=$(inside "${PIS[0]}" cat /proc/sys/net/ipv4/tcp_wmem | tr -s '[:space:]' ' ')
 [ "$wmem" = "4096 131072 4194304 " ] || [ "$wmem" = "4096 131072 4194304" ] \
     || fail "the sysctl snippet was not applied on install: tcp_wmem is '$wmem'"
+[ "$(sysctl_values "$PI1")" != "$SYSCTL_BEFORE" ] || fail "the sysctl snippet changed nothing on install"
 say "sysctl snippet applied on install (tcp_wmem $wmem)"
-PI1=${PIS[0]}
-A1=${IP[$PI1]}
 
 json_field() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$1"; }
 
@@ -324,33 +370,76 @@ for h in 0 1; do
 done
 say "one job across both Pis: $(echo "$out" | json_field "['result']") (as on one Pi), pieces $(echo "$out" | json_field "['hosts'][0]['pieces']") + $(echo "$out" | json_field "['hosts'][1]['pieces']")"
 
-# --- upgrade, remove, purge ---
+# --- upgrade through the repository, remove, purge ---
 # The same package with a higher version, repacked with dpkg-deb (cargo-deb
-# would replace the package in target/debian that other tests read).
+# would replace the package in target/debian that other tests read), added
+# to the head's repository; the first Pi, installed from the file, gets the
+# repository's two lines now, as a lab moving to the repository would.
 mkdir -p "$WORK/upgrade"
 dpkg-deb -R "$DEB" "$WORK/upgrade/tree"
 sed -i 's/^Version: .*/Version: 0.1.0-99/' "$WORK/upgrade/tree/DEBIAN/control"
 dpkg-deb -b --root-owner-group "$WORK/upgrade/tree" "$WORK/upgrade/piworker-upgrade.deb" >/dev/null \
     || fail "could not build the upgrade package"
-cp "$WORK/upgrade/piworker-upgrade.deb" "$WORK/$PI1/root/"
-before=$(inside "$PI1" systemctl show -p MainPID --value piworker)
-inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/piworker-upgrade.deb >/dev/null 2>&1 \
-    || fail "upgrade failed"
-after=$(inside "$PI1" systemctl show -p MainPID --value piworker)
-[ "$(inside "$PI1" dpkg-query -W -f='${Version}' piworker)" = 0.1.0-99 ] || fail "upgrade did not install"
-[ "$(inside "$PI1" systemctl is-active piworker)" = active ] || fail "not active after the upgrade"
-[ "$before" != "$after" ] || fail "the upgrade did not restart the running daemon"
-"$PISUBMIT" --hosts "$A1" loopsum >/dev/null || fail "no answer after the upgrade"
-say "upgrade to 0.1.0-99: service restarted and answering"
+make_repository good "$WORK/upgrade/piworker-upgrade.deb"
+add_repository "$PI1" good
+for pi in "${PIS[@]}"; do
+    before=$(inside "$pi" systemctl show -p MainPID --value piworker)
+    apt_update "$pi" || fail "$pi: apt-get update failed: $APT_OUT"
+    inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >"$WORK/$pi.upgrade.log" 2>&1 \
+        || { cat "$WORK/$pi.upgrade.log" >&2; fail "$pi: apt-get upgrade failed"; }
+    after=$(inside "$pi" systemctl show -p MainPID --value piworker)
+    [ "$(inside "$pi" dpkg-query -W -f='${Version}' piworker)" = 0.1.0-99 ] || fail "$pi: apt upgrade did not bring 0.1.0-99"
+    [ "$(inside "$pi" systemctl is-active piworker)" = active ] || fail "$pi: not active after the upgrade"
+    [ "$before" != "$after" ] || fail "$pi: the upgrade did not restart the running daemon"
+    "$PISUBMIT" --hosts "${IP[$pi]}" loopsum >/dev/null || fail "$pi: no answer after the upgrade"
+done
+say "apt upgrade from the head's repository: 0.1.0-99 on ${PIS[*]}, services restarted and answering"
 
+# The dynamic user: the unit's DynamicUser=yes makes no account in
+# /etc/passwd and lends a uid only while the service runs; after purge no
+# file and no process may still carry that uid.
+main=$(inside "$PI1" systemctl show -p MainPID --value piworker)
+uid=$(inside "$PI1" stat -c %u "/proc/$main")
+[ "$uid" != 0 ] || fail "the daemon runs as root"
+inside "$PI1" systemctl show -p DynamicUser --value piworker | grep -qx yes || fail "the unit has no DynamicUser"
 inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get remove -y -q piworker >/dev/null 2>&1 || fail "remove failed"
 [ ! -e "$WORK/$PI1/usr/bin/piworker" ] || fail "remove left /usr/bin/piworker"
-[ -f "$WORK/$PI1/etc/default/piworker" ] || fail "remove deleted the conffile"
+conffiles=$(dpkg-deb --info "$DEB" conffiles)
+[ -n "$conffiles" ] || fail "the package lists no conffiles"
+for conffile in $conffiles; do
+    [ -f "$WORK/$PI1$conffile" ] || fail "remove deleted the conffile $conffile"
+done
 if "$PISUBMIT" --hosts "$A1" --connect-timeout 1 ping >/dev/null 2>&1; then fail "still answering after remove"; fi
+procs=$(inside "$PI1" sh -c "grep -l '^Uid:[[:space:]]*${uid}[[:space:]]' /proc/[0-9]*/status 2>/dev/null; true")
+[ -z "$procs" ] || fail "processes of the dynamic user $uid run after remove: $procs"
 inside "$PI1" env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q piworker >/dev/null 2>&1 || fail "purge failed"
-left=$(find "$WORK/$PI1" -xdev -name '*piworker*' -not -path "$WORK/$PI1/root/*" -not -path "$WORK/$PI1/proc/*" 2>/dev/null \
-    | sed "s|^$WORK/$PI1||")
+[ "$(inside "$PI1" dpkg-query -W -f='${db:Status-Abbrev}' piworker 2>/dev/null)" != "ii " ] || fail "piworker still installed after purge"
+for conffile in $conffiles; do
+    [ ! -e "$WORK/$PI1$conffile" ] || fail "purge left the conffile $conffile"
+done
+left=$(find "$WORK/$PI1" -xdev -name '*piworker*' -not -path "$WORK/$PI1/root/*" -not -path "$WORK/$PI1/proc/*" \
+    -not -path "$WORK/$PI1/usr/share/keyrings/piworker-archive-keyring.gpg" -not -path "$WORK/$PI1/etc/apt/sources.list.d/piworker.sources" \
+    -not -path "$WORK/$PI1/var/lib/apt/lists/*" -not -path "$WORK/$PI1/var/cache/apt/*" 2>/dev/null | sed "s|^$WORK/$PI1||")
 [ -z "$left" ] || fail "purge left: $left"
-say "remove keeps /etc/default/piworker; purge leaves nothing named piworker"
+if grep -q piworker "$WORK/$PI1/etc/passwd" "$WORK/$PI1/etc/group"; then fail "an account named piworker is in /etc/passwd or /etc/group"; fi
+owned=$(find "$WORK/$PI1" -xdev -uid "$uid" -not -path "$WORK/$PI1/proc/*" 2>/dev/null | sed "s|^$WORK/$PI1||")
+[ -z "$owned" ] || fail "files of the dynamic user $uid left after purge: $owned"
+say "remove keeps the conffiles ($(echo $conffiles)), purge deletes them and leaves nothing named piworker (but the repository's two lines), nothing of uid $uid, no account"
+
+# The next boot: a fresh network namespace (a rebooted Pi's kernel starts
+# from its defaults) and the Pi's own boot, whose systemd-sysctl no longer
+# finds the snippet.
+stop_pi "$PI1"
+ip netns del "$PI1"
+ip link del "veth-$PI1" 2>/dev/null || true
+host_up "$PI1" "veth-$PI1" "$A1/24" "$BRIDGE"
+start_pi "$PI1"
+wait_booted "$PI1"
+after=$(sysctl_values "$PI1")
+[ "$after" = "$SYSCTL_BEFORE" ] || fail "after purge and a reboot the sysctls are
+$after
+and were before install
+$SYSCTL_BEFORE"
+say "after purge and a reboot the system's own sysctl values are back: $(tr '\n' ';' <<<"$after")"
 
 say "PASS"

@@ -1,6 +1,7 @@
 //! The Debian package installed under a real systemd (systemd-nspawn) in
-//! two network namespaces: scripts/install-test.sh does the work; this test
-//! runs it as part of `make test`.
+//! two network namespaces, from the .deb file and from the head's signed
+//! apt repository (`make repo`'s script): scripts/install-test.sh does the
+//! work; this test runs it as part of `make test`.
 //!
 //! It needs root, debootstrap, systemd-nspawn and a built package. In CI
 //! (`CI` set) a missing piece is a failure; elsewhere the test says loudly
@@ -13,7 +14,9 @@ fn missing_prerequisite(root: &Path) -> Option<String> {
     if !nix::unistd::Uid::effective().is_root() {
         return Some("it needs root (network namespaces, containers)".into());
     }
-    for tool in ["debootstrap", "systemd-nspawn", "nsenter", "ip"] {
+    // gpg and apt-ftparchive make the head's signed repository, python3
+    // serves it (scripts/install-test-apt.sh).
+    for tool in ["debootstrap", "systemd-nspawn", "nsenter", "ip", "gpg", "apt-ftparchive", "python3"] {
         let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
         if !found.map(|o| o.status.success()).unwrap_or(false) {
             return Some(format!("{tool} is not installed (make build-deps)"));
