@@ -173,7 +173,12 @@ impl Snapshots for Frames {
         }
     }
 
+    /// A checkpoint is a whole board the head holds anyway: the page gets
+    /// it too, at no cost to the link.
     fn checkpoint(&mut self, generation: u64, board: &Board) -> Result<(), SubmitError> {
+        if let Some(page) = self.page.as_mut() {
+            page.board(generation, board);
+        }
         self.keep.checkpoint(generation, board)
     }
 

@@ -1,5 +1,7 @@
-//! Life on the `--serve` page: the generation reached, and the board at each frame
-//! (`--frames` or `--show` say when a whole board is gathered), downscaled.
+//! Life on the `--serve` page: the generation reached, and the board, downscaled,
+//! whenever the head holds it whole: each checkpoint (`--checkpoint-every`) and
+//! each frame (`--frames`, `--show`). Gathering it more often would take the link
+//! from the job.
 
 use crate::life::{picture, Board};
 use crate::submit::report::web::{BoardView, Hub};
