@@ -229,20 +229,21 @@ fn a_life_job_s_page_shows_the_board_downscaled_as_rounds_finish() {
 }
 
 /// Without frames, the page still gets the board whenever the head holds
-/// it whole: at the start, at each checkpoint, at the end.
+/// it whole: at the start, at each checkpoint, at the end. (The page is
+/// sent a board at most every half second: the job must last seconds.)
 #[test]
 fn a_life_job_without_frames_shows_its_checkpoints() {
     let (a, b) = (Worker::start(&["--threads", "1"]), Worker::start(&["--threads", "1"]));
     let hosts = format!("{},{}", a.addr(), b.addr());
-    let args = ["--serve", "0", "life", "--random", "0.3", "--width", "1024", "--height", "512"];
-    let more = ["--generations", "6000", "--checkpoint-every", "1000"];
+    let args = ["--serve", "0", "life", "--random", "0.3", "--width", "4096", "--height", "2048"];
+    let more = ["--generations", "12000", "--checkpoint-every", "1000"];
     let mut page = Page::start(PISUBMIT, &hosts, &[&args[..], &more[..]].concat());
     let mut events = page.events();
-    let between = |v: &serde_json::Value| v["board"]["generation"].as_u64().is_some_and(|g| g > 0 && g < 6000);
+    let between = |v: &serde_json::Value| v["board"]["generation"].as_u64().is_some_and(|g| g > 0 && g < 12000);
     let mid = events.until(Duration::from_secs(120), "a checkpoint's board", between);
     assert_eq!(mid["board"]["generation"].as_u64().map(|g| g % 1000), Some(0), "{}", mid["board"]);
     let last = events.until(Duration::from_secs(120), "the end", |v| !v["job"]["finished"].is_null());
-    assert_eq!(last["board"]["generation"], 6000, "the final board: {}", last["board"]);
+    assert_eq!(last["board"]["generation"], 12000, "the final board: {}", last["board"]);
     assert_eq!(page.finish(Duration::from_secs(30)).0, 0);
 }
 
