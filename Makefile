@@ -2,7 +2,7 @@
 CARGO ?= cargo
 RELEASE := target/release
 
-.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs repo build-deps install-test wheels
+.PHONY: all build demo test test-packages test-python fuzz lint bench bench-net clean man deb deb-arm64 deb-armhf debs deb-next repo build-deps install-test wheels
 
 all: build
 
@@ -34,7 +34,7 @@ test-python:
 # Then lintian checks every package built (no error, no warning).
 test-packages:
 	@if cargo deb --version >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory deb || exit 1; \
+		$(MAKE) --no-print-directory deb deb-next || exit 1; \
 		debs=$(DEB_AMD64); \
 		if command -v aarch64-linux-gnu-gcc >/dev/null && command -v arm-linux-gnueabihf-gcc >/dev/null; then \
 			$(MAKE) --no-print-directory deb-arm64 deb-armhf || exit 1; \
@@ -142,6 +142,13 @@ deb-armhf: man
 
 debs: deb deb-arm64 deb-armhf
 
+# The rolling-upgrade test's next release: this source with the patch
+# version and the protocol minor one higher, packaged as an amd64 .deb in
+# target/next/ (scripts/build-next.sh; its own target directory, so
+# target/release stays as it is). scripts/install-test.sh upgrades to it.
+deb-next: deb
+	bash scripts/build-next.sh $(DEB_AMD64)
+
 # A signed apt repository of the three packages in target/repo/, for the
 # head to serve to its Pis (README: "Installing from the head's
 # repository"). Signed with a project key made on first use in
@@ -159,7 +166,7 @@ wheels:
 
 # Boots Debian with a real systemd in systemd-nspawn, installs the amd64
 # package and exercises it (needs root; part of `make test` via tests/).
-install-test: deb
+install-test: deb deb-next
 	bash scripts/install-test.sh
 
 # Every cargo-fuzz target, one after another, FUZZ_SECS seconds each

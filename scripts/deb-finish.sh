@@ -3,11 +3,9 @@
 # - checks that packaging/debian/changelog (shipped as changelog.Debian.gz)
 #   has an entry for the package's version, so that a version bump in
 #   Cargo.toml cannot ship a changelog that stops at an older version;
-# - adds DEBIAN/md5sums, which cargo-deb 3 does not write. dpkg --verify and
-#   debsums read it to find files changed on disk, and lintian reports its
-#   absence. Same rules as debhelper's dh_md5sums: every regular file of the
-#   package except the conffiles (dpkg keeps their sums itself), paths
-#   without a leading slash, sorted.
+# - adds DEBIAN/md5sums (scripts/deb-md5sums.sh), which cargo-deb 3 does
+#   not write. dpkg --verify and debsums read it to find files changed on
+#   disk, and lintian reports its absence.
 # Run by `make deb`, `make deb-arm64` and `make deb-armhf` right after
 # cargo-deb. Running it twice on one package gives the same bytes.
 # Usage: scripts/deb-finish.sh PACKAGE.deb...
@@ -28,16 +26,7 @@ for deb in "$@"; do
     tree=$(mktemp -d "${TMPDIR:-/tmp}/deb-finish.XXXXXX")
     trap 'rm -rf "$tree"' EXIT
     dpkg-deb -R "$deb" "$tree/root"
-    (
-        cd "$tree/root"
-        conffiles=DEBIAN/conffiles
-        [ -f "$conffiles" ] || conffiles=/dev/null
-        find . -path ./DEBIAN -prune -o -type f -printf '%P\n' | LC_ALL=C sort \
-            | grep -vxF -f <(sed 's|^/||' "$conffiles") \
-            | tr '\n' '\0' | xargs -0 -r md5sum > DEBIAN/md5sums
-        chmod 0644 DEBIAN/md5sums
-    )
-    [ -s "$tree/root/DEBIAN/md5sums" ] || { echo "deb-finish: $deb: no files to sum" >&2; exit 1; }
+    bash "$(dirname "$0")/deb-md5sums.sh" "$tree/root"
     # The tree was unpacked with the archive's owners and times; rebuild it
     # owned by root and compressed with xz as cargo-deb did, and keep its
     # timestamp (the one cargo-deb gave every file) so that the same commit

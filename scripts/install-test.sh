@@ -4,8 +4,9 @@
 # 198.18.0.0/15, installs target/debian/piworker_*_amd64.deb in them the way
 # a user would, and checks what a user relies on: the service starts and
 # answers pisubmit from the host, restarts rebind at once, the unit is
-# hardened, bad set-ups fail loudly, upgrade, remove and purge are clean,
-# and one job runs across both "Pis". The second Pi gets the package the
+# hardened, bad set-ups fail loudly, one job runs across both "Pis", a
+# rolling upgrade to the next release during a job loses nothing, and
+# remove and purge are clean. The second Pi gets the package the
 # other way a user would: from the head's signed apt repository (make
 # repo, served by python3 -m http.server), which also brings the upgrade
 # to both with `apt upgrade`; an unsigned or wrongly signed repository is
@@ -48,6 +49,8 @@ done
 DEB=$(find "$ROOT/target/debian" -maxdepth 1 -name 'piworker_*_amd64.deb' 2>/dev/null | sort -V | tail -1)
 [ -n "$DEB" ] || { echo "install-test: no amd64 package: run 'make deb' first" >&2; exit 2; }
 [ -x "$PISUBMIT" ] || { echo "install-test: no $PISUBMIT: run 'make build'" >&2; exit 2; }
+NEXT_DEB=$(find "$ROOT/target/next" -maxdepth 1 -name 'piworker_*_amd64.deb' 2>/dev/null | sort -V | tail -1)
+[ -n "$NEXT_DEB" ] || { echo "install-test: no next release to upgrade to: run 'make deb-next'" >&2; exit 2; }
 
 # stop_pi PI: powers the Pi off (nspawn does that on SIGTERM) and waits.
 stop_pi() {
@@ -74,7 +77,8 @@ cleanup() {
     ip link del "$BRIDGE" 2>/dev/null
     [ -n "${CLIENT_PID:-}" ] && kill "$CLIENT_PID" 2>/dev/null
     [ -n "${HTTP_PID:-}" ] && kill "$HTTP_PID" 2>/dev/null
-    rm -rf "${WORK:?}/upgrade" "${SERVED:?}" "${WORK:?}/other-gnupg"
+    [ -n "${ROLLING_JOB_PID:-}" ] && kill "$ROLLING_JOB_PID" 2>/dev/null
+    rm -rf "${WORK:?}/next-head" "${SERVED:?}" "${WORK:?}/other-gnupg"
 }
 trap cleanup EXIT
 
@@ -120,6 +124,8 @@ fi
 . "$ROOT/scripts/netns-lib.sh"
 # shellcheck source=install-test-apt.sh
 . "$ROOT/scripts/install-test-apt.sh"
+# shellcheck source=install-test-rolling.sh
+. "$ROOT/scripts/install-test-rolling.sh"
 bridge_up "$BRIDGE" "$HEAD_IP/24"
 for pi in "${PIS[@]}"; do
     host_up "$pi" "veth-$pi" "${IP[$pi]}/24" "$BRIDGE"
@@ -370,30 +376,14 @@ for h in 0 1; do
 done
 say "one job across both Pis: $(echo "$out" | json_field "['result']") (as on one Pi), pieces $(echo "$out" | json_field "['hosts'][0]['pieces']") + $(echo "$out" | json_field "['hosts'][1]['pieces']")"
 
-# --- upgrade through the repository, remove, purge ---
-# The same package with a higher version, repacked with dpkg-deb (cargo-deb
-# would replace the package in target/debian that other tests read), added
-# to the head's repository; the first Pi, installed from the file, gets the
-# repository's two lines now, as a lab moving to the repository would.
-mkdir -p "$WORK/upgrade"
-dpkg-deb -R "$DEB" "$WORK/upgrade/tree"
-sed -i 's/^Version: .*/Version: 0.1.0-99/' "$WORK/upgrade/tree/DEBIAN/control"
-dpkg-deb -b --root-owner-group "$WORK/upgrade/tree" "$WORK/upgrade/piworker-upgrade.deb" >/dev/null \
-    || fail "could not build the upgrade package"
-make_repository good "$WORK/upgrade/piworker-upgrade.deb"
-add_repository "$PI1" good
-for pi in "${PIS[@]}"; do
-    before=$(inside "$pi" systemctl show -p MainPID --value piworker)
-    apt_update "$pi" || fail "$pi: apt-get update failed: $APT_OUT"
-    inside "$pi" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q >"$WORK/$pi.upgrade.log" 2>&1 \
-        || { cat "$WORK/$pi.upgrade.log" >&2; fail "$pi: apt-get upgrade failed"; }
-    after=$(inside "$pi" systemctl show -p MainPID --value piworker)
-    [ "$(inside "$pi" dpkg-query -W -f='${Version}' piworker)" = 0.1.0-99 ] || fail "$pi: apt upgrade did not bring 0.1.0-99"
-    [ "$(inside "$pi" systemctl is-active piworker)" = active ] || fail "$pi: not active after the upgrade"
-    [ "$before" != "$after" ] || fail "$pi: the upgrade did not restart the running daemon"
-    "$PISUBMIT" --hosts "${IP[$pi]}" loopsum >/dev/null || fail "$pi: no answer after the upgrade"
-done
-say "apt upgrade from the head's repository: 0.1.0-99 on ${PIS[*]}, services restarted and answering"
+# --- a rolling upgrade through the repository during a job, then remove
+# and purge ---
+# The next release (scripts/build-next.sh: version and protocol minor one
+# higher), added to the head's repository; the first Pi, installed from the
+# file, gets the repository's two lines now, as a lab moving to the
+# repository would. install-test-rolling.sh says what is checked.
+rolling_upgrade "$NEXT_DEB"
+say "apt upgrade from the head's repository: $(dpkg-deb -f "$NEXT_DEB" Version) on ${PIS[*]}, one at a time, during a job"
 
 # The dynamic user: the unit's DynamicUser=yes makes no account in
 # /etc/passwd and lends a uid only while the service runs; after purge no

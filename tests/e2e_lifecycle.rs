@@ -155,7 +155,8 @@ fn sigterm_lets_running_jobs_finish_then_exits_0() {
     let mut w = Worker::start(&[]);
     // One piece, running when SIGTERM comes: a job of several pieces would
     // race the drain (the worker may exit between two of them, before the
-    // head sends the next; handing those back is issue 21's).
+    // head sends the next; workers_restarted_one_at_a_time_mid_job_lose_no_piece
+    // checks that nothing is lost then).
     let (child, mut stdin) = spawn_pisubmit_fed(&hosts(&[&w]), &["--json", "farm", "spin"]);
     stdin.write_all(b"1500 the running task\n").unwrap();
     drop(stdin);
@@ -220,4 +221,56 @@ fn under_systemd_the_journal_gets_no_second_timestamp() {
     let journal = line(true);
     assert!(plain.starts_with("[20") && plain.contains("listening on"), "{plain}");
     assert!(journal.starts_with("[INFO") && journal.contains("listening on"), "{journal}");
+}
+
+/// A rolling restart, as `apt upgrade` does it on each Pi in turn (SIGTERM,
+/// a drain of --shutdown-grace, a new daemon on the same port): a job
+/// running across both workers loses no piece and writes none twice. The
+/// pieces still running when the grace ends are handed back and run again,
+/// elsewhere or on the restarted worker. (The same with a real upgrade to a
+/// newer version under systemd: scripts/install-test.sh.)
+#[test]
+fn workers_restarted_one_at_a_time_mid_job_lose_no_piece() {
+    let dir = common::job_dir("piw-rolling", "slow");
+    // One second a piece, against a grace of 0.1 s: the pieces running at
+    // SIGTERM are nearly always handed back (both finishing in time has a
+    // chance of 1 in 100 per worker).
+    common::job_program(
+        &dir,
+        "slow",
+        "#!/bin/sh\nsleep 1\ni=$PIW_START\nwhile [ $i -lt $PIW_END ]; do echo \"piece $PIW_PIECE: $i squared is $((i * i))\"; i=$((i + 1)); done\n",
+    );
+    let job_dir = dir.to_str().unwrap();
+    let listen: Vec<String> = (0..2).map(|_| format!("127.0.0.1:{}", free_port())).collect();
+    let start =
+        |addr: &str| Worker::start_on(addr, &["--threads", "2", "--shutdown-grace", "0.1", "--job-dir", job_dir]);
+    let mut workers: Vec<Worker> = listen.iter().map(|a| start(a)).collect();
+    let hosts = listen.join(",");
+    let output = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let job =
+        |out: String| ["exec", "slow", "--range", "0..2400", "--pieces", "24", "--output", &out].map(String::from);
+
+    let reference = pisubmit(&hosts, &job(output("reference")).each_ref().map(|s| s.as_str()));
+    assert_eq!(reference.code, 0, "{}", reference.stderr);
+
+    let args = job(output("rolling"));
+    let child = spawn_pisubmit(&hosts, &args.each_ref().map(|s| s.as_str()));
+    for (i, addr) in listen.iter().enumerate() {
+        assert!(workers[i].wait_log("started", Duration::from_secs(10)), "{}", workers[i].log());
+        workers[i].signal(Signal::SIGTERM);
+        let exit = workers[i].wait_exit(Duration::from_secs(10));
+        assert_eq!(exit.and_then(|s| s.code()), Some(0), "{}", workers[i].log());
+        workers[i] = start(addr);
+    }
+    let run = finish(child, Duration::from_secs(60));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("handed back, runs elsewhere"), "no piece was handed back: {}", run.stderr);
+    assert!(run.stderr.contains("has shut down; it gets pieces again when it is back"), "{}", run.stderr);
+    let want = std::fs::read(output("reference")).unwrap();
+    let got = std::fs::read(output("rolling")).unwrap();
+    let text = String::from_utf8_lossy(&want);
+    assert_eq!(text.lines().count(), 2400, "{text}");
+    assert_eq!(text.lines().nth(1234), Some("piece 12: 1234 squared is 1522756"), "{text}");
+    assert!(got == want, "the output differs from a run without restarts:\n{}", String::from_utf8_lossy(&got));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,7 +1,8 @@
 //! The Debian package installed under a real systemd (systemd-nspawn) in
 //! two network namespaces, from the .deb file and from the head's signed
-//! apt repository (`make repo`'s script): scripts/install-test.sh does the
-//! work; this test runs it as part of `make test`.
+//! apt repository (`make repo`'s script), then upgraded one at a time to
+//! the next release during a job: scripts/install-test.sh does the work;
+//! this test runs it as part of `make test`.
 //!
 //! It needs root, debootstrap, systemd-nspawn and a built package. In CI
 //! (`CI` set) a missing piece is a failure; elsewhere the test says loudly
@@ -22,10 +23,14 @@ fn missing_prerequisite(root: &Path) -> Option<String> {
             return Some(format!("{tool} is not installed (make build-deps)"));
         }
     }
-    let debs = std::fs::read_dir(root.join("target/debian")).ok()?;
-    let has_amd64 = debs.flatten().any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb"));
-    if !has_amd64 {
-        return Some("no target/debian/piworker_*_amd64.deb (make deb)".into());
+    // The package, and the next release the rolling upgrade moves the Pis to.
+    for (dir, make) in [("target/debian", "make deb"), ("target/next", "make deb-next")] {
+        let found = std::fs::read_dir(root.join(dir))
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb")))
+            .unwrap_or(false);
+        if !found {
+            return Some(format!("no {dir}/piworker_*_amd64.deb ({make})"));
+        }
     }
     None
 }

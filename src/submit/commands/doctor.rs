@@ -6,6 +6,7 @@
 //! names resolve to here, the package's sysctl snippet), so each can be
 //! triggered on purpose in tests.
 
+use crate::protocol::frame::{PROTOCOL_MAJOR, PROTOCOL_MINOR};
 use crate::protocol::message::SOFTWARE_VERSION;
 use crate::protocol::throttle::{
     describe_throttled, CAPPED_NOW, SOFT_TEMP_NOW, THROTTLED_BEFORE, THROTTLED_NOW, UNDER_VOLTAGE_BEFORE,
@@ -240,14 +241,29 @@ fn check_worker(h: &HostSurvey, s: &Status, name: &str, out: &mut Vec<Finding>) 
         ));
     }
     if s.software != SOFTWARE_VERSION {
+        // Which side to upgrade: the older one.
+        let fix = if version_key(&s.software) > version_key(SOFTWARE_VERSION) {
+            format!(
+                "upgrade this head's piworker package to {} as well (`apt upgrade`, or `apt install \
+                 ./piworker_{}-1_ARCH.deb`): it still works, but cannot use what is new in {}",
+                s.software, s.software, s.software
+            )
+        } else {
+            format!(
+                "upgrade piworker on {} (`apt update && apt upgrade` with the head's repository, or `apt install \
+                 ./piworker_{SOFTWARE_VERSION}-1_ARCH.deb`)",
+                s.hostname
+            )
+        };
         out.push(finding(
             Level::Warn,
             "version_skew",
             &who,
-            format!("runs piworker {}, this pisubmit is {SOFTWARE_VERSION}", s.software),
             format!(
-                "install piworker {SOFTWARE_VERSION} on it (`apt install ./piworker_{SOFTWARE_VERSION}-1_ARCH.deb`)"
+                "runs piworker {} (protocol {}.{}), this pisubmit is {SOFTWARE_VERSION} (protocol {PROTOCOL_MAJOR}.{PROTOCOL_MINOR})",
+                s.software, s.protocol_major, s.protocol_minor
             ),
+            fix,
         ));
     }
     if let (Some(offset), Some(rtt)) = (h.clock_offset_ms, h.rtt) {
@@ -384,6 +400,7 @@ fn check_cluster(hosts: &[HostSurvey], out: &mut Vec<Finding>) {
             "",
         ));
     }
+    check_versions(&statuses, out);
     // The same worker under two names gets twice its share of pieces.
     let mut seen: BTreeMap<(String, String, Vec<IpAddr>), String> = BTreeMap::new();
     for (h, s) in &statuses {
@@ -415,6 +432,44 @@ fn check_cluster(hosts: &[HostSurvey], out: &mut Vec<Finding>) {
         ),
         "",
     ));
+}
+
+/// Workers of more than one version: an upgrade half done (or a Pi that
+/// missed it). Jobs still run, as every minor of one major talks to every
+/// other, but a job runs at the oldest worker's level.
+fn check_versions(statuses: &[(&HostSurvey, &Status)], out: &mut Vec<Finding>) {
+    let mut versions: BTreeMap<(Vec<u64>, &str), Vec<String>> = BTreeMap::new();
+    for (h, s) in statuses {
+        versions.entry((version_key(&s.software), s.software.as_str())).or_default().push(h.spec.address());
+    }
+    if versions.len() < 2 {
+        return;
+    }
+    let list = |hosts: &[String]| match hosts.len() {
+        n if n <= 4 => hosts.join(", "),
+        n => format!("{} and {} more", hosts[..3].join(", "), n - 3),
+    };
+    let mix: Vec<String> = versions.iter().rev().map(|((_, v), hosts)| format!("{v} on {}", list(hosts))).collect();
+    let newest = versions.keys().next_back().map_or("", |(_, v)| v);
+    let behind: Vec<String> =
+        versions.iter().filter(|((_, v), _)| *v != newest).flat_map(|(_, hosts)| hosts.iter().cloned()).collect();
+    out.push(finding(
+        Level::Warn,
+        "mixed_versions",
+        "",
+        format!("the workers run {} versions of piworker: {}", versions.len(), mix.join("; ")),
+        format!(
+            "finish the upgrade to {newest} on {} (`apt update && apt upgrade`, or the playbook); jobs run \
+             meanwhile",
+            list(&behind)
+        ),
+    ));
+}
+
+/// A version's numbers, for ordering ("0.10.0" after "0.9.1"); text that is
+/// not a number orders first.
+fn version_key(version: &str) -> Vec<u64> {
+    version.split(['.', '-', '+']).map(|part| part.parse().unwrap_or(0)).collect()
 }
 
 fn to_text(hosts: &[HostSurvey], findings: &[Finding]) -> String {
@@ -513,6 +568,13 @@ mod tests {
         assert_eq!(level("pi3:"), Some(Level::Warn));
         assert_eq!(level("localhost:"), Some(Level::Note));
         assert_eq!(level("pi4:"), None);
+    }
+
+    #[test]
+    fn versions_order_by_their_numbers() {
+        assert!(version_key("0.10.0") > version_key("0.9.1"));
+        assert!(version_key("0.1.1") > version_key("0.1.0") && version_key("1.0.0") > version_key("0.99.9"));
+        assert!(version_key("0.1.0") > version_key("x.y"));
     }
 
     #[test]

@@ -201,6 +201,11 @@ impl Engine {
             // once the worker is back.
             ErrorCode::ShuttingDown => {
                 self.links[i].draining = true;
+                let label = &run.pieces[index].piece.label;
+                run.progress.notice(format!(
+                    "pisubmit: worker {host} is shutting down (a restart or an upgrade?): {label} handed back, \
+                     runs elsewhere"
+                ));
                 run.requeue(index, i);
             }
             ErrorCode::Cancelled | ErrorCode::UnknownJob => {}

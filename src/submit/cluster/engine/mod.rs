@@ -458,9 +458,13 @@ impl Engine {
         let now = Instant::now();
         let host = self.links[i].spec.to_string();
         let was_ready = self.links[i].is_ready();
+        let drained = self.links[i].draining;
         self.streaming[i] = None;
         let lost = self.links[i].fail(self.poll.registry(), reason.clone(), now);
-        if was_ready || !lost.is_empty() {
+        if drained && was_ready && lost.is_empty() {
+            // It said it was shutting down and handed back what it had.
+            run.progress.notice(format!("pisubmit: worker {host} has shut down; it gets pieces again when it is back"));
+        } else if was_ready || !lost.is_empty() {
             run.progress
                 .notice(format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()));
         }
