@@ -464,9 +464,11 @@ impl Engine {
         if drained && was_ready && lost.is_empty() {
             // It said it was shutting down and handed back what it had.
             run.progress.notice(format!("pisubmit: worker {host} has shut down; it gets pieces again when it is back"));
-        } else if was_ready || !lost.is_empty() {
-            run.progress
-                .notice(format!("pisubmit: worker {host} {reason}; re-running its {} pieces elsewhere", lost.len()));
+        } else if !lost.is_empty() {
+            let pieces = crate::units::count(lost.len(), "piece");
+            run.progress.notice(format!("pisubmit: worker {host} {reason}; re-running its {pieces} elsewhere"));
+        } else if was_ready {
+            run.progress.notice(format!("pisubmit: worker {host} {reason}; it had no piece running"));
         }
         for index in lost {
             run.piece_failed(index, i, &host, &reason, self.opts.retries)?;
