@@ -52,7 +52,14 @@ rolling_upgrade() {
         sed -i 's|^PIWORKER_OPTS="\(.*\)"$|PIWORKER_OPTS="\1 --shutdown-grace 1"|' "$WORK/$pi/etc/default/piworker"
         inside "$pi" systemctl restart piworker || fail "$pi: restart with --shutdown-grace 1 failed"
     done
-    local hosts="${IP[${PIS[0]}]},${IP[${PIS[1]}]}"
+    local hosts="${IP[${PIS[0]}]},${IP[${PIS[1]}]}" one
+    # A head upgraded first: the next pisubmit runs jobs on workers at N.
+    head_next=$WORK/next-head
+    rm -rf "$head_next"
+    dpkg-deb -x "$next_deb" "$head_next"
+    one=$("$head_next/usr/bin/pisubmit" --hosts "$hosts" --json loopsum) || fail "pisubmit $next_software on workers at N failed"
+    [ "$(json_field "['result']" <<<"$one")" = 64032004000000 ] || fail "pisubmit $next_software on workers at N: $one"
+    say "a head upgraded first: pisubmit $next_software runs a job on both Pis at $(inside "${PIS[0]}" dpkg-query -W -f='${Version}' piworker)"
     "$PISUBMIT" --hosts "$hosts" "${ROLLING_JOB[@]}" --output "$WORK/rolling.reference" 2>"$WORK/rolling.reference.err" \
         || { cat "$WORK/rolling.reference.err" >&2; fail "the job without upgrades failed"; }
 
@@ -106,9 +113,6 @@ rolling_upgrade() {
     say "the job's 6000 lines are the same bytes as without upgrades; 60 pieces logged once each; $(grep -c 'handed back' "$WORK/rolling.err") handed back"
 
     # Once it is over, with the head's pisubmit at N+1 too: nothing to report.
-    head_next=$WORK/next-head
-    rm -rf "$head_next"
-    dpkg-deb -x "$next_deb" "$head_next"
     checks=$(doctor_checks "$head_next/usr/bin/pisubmit")
     if grep -q "^version_skew\|^mixed_versions" <<<"$checks"; then fail "doctor still reports skew after the upgrade: $checks"; fi
     grep -q "^reachable ${IP[${PIS[1]}]}.*piworker $next_software" <<<"$checks" || fail "doctor does not see $next_software: $checks"

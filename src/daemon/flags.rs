@@ -64,7 +64,9 @@ const OPTIONS: Group = Group {
                 "shutdown-grace",
                 "SECS",
                 "On SIGTERM or SIGINT, stop accepting connections and let running jobs finish for this long \
-                 (0 to 3600 seconds) before cancelling them; a second signal cancels them at once.",
+                 (0 to 3600 seconds) before cancelling them and handing their pieces back to the head, which \
+                 runs them elsewhere; a second signal cancels them at once. Under systemd, keep it below the \
+                 unit's TimeoutStopSec (30 s), or systemd kills the daemon first.",
             )
         },
     ],
