@@ -4,7 +4,8 @@
 # its own network namespace, with its inventory made by
 # packaging/ansible/inventory.sh from a pisubmit host spec. The head (this
 # machine) serves its signed apt repository (scripts/make-repo.sh) over
-# HTTP. Checks: the three Pis go from nothing to serving jobs (the play's
+# HTTP (the keyring copied over ssh to two Pis, fetched over HTTP by the
+# third). Checks: the three Pis go from nothing to serving jobs (the play's
 # own pisubmit ping, then a job across the three with the key), the key is
 # root's with mode 600 and a head without it is refused, a second run
 # changes nothing, a Pi that does not answer fails the play with a clear
@@ -163,6 +164,16 @@ chmod 600 "$WORK/cluster.key"
 KEY=$WORK/cluster.key
 
 # --- the playbook, as a user runs it (README: "Many Pis") ---
+# Its variables. The repository's keyring both ways the role has: copied
+# from the head over ssh, and (the third Pi) fetched from the repository
+# over HTTP, as the README's curl line does.
+cat >"$WORK/vars.yml" <<EOF
+piworker_repo_url: "$REPO_URL"
+piworker_repo_keyring_file: "{{ '' if inventory_hostname == '${IP[pwans3]}' else '$WORK/served/piworker-archive-keyring.gpg' }}"
+piworker_key_file: "$KEY"
+piworker_allow: ["198.18.4.0/24"]
+piworker_pisubmit: "$PISUBMIT"
+EOF
 # play NAME [ansible-playbook ARGS...]: runs it; its output in
 # $WORK/NAME.out, its exit status in $PLAY_STATUS.
 play() {
@@ -175,8 +186,7 @@ play() {
         ANSIBLE_SSH_ARGS="-o ControlMaster=auto -o ControlPersist=60s -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no" \
         ansible-playbook -i "$PLAYBOOK/inventory.sh" "$PLAYBOOK/site.yml" \
         -u root --private-key "$WORK/id_ed25519" \
-        -e "{\"piworker_repo_url\": \"$REPO_URL\", \"piworker_repo_keyring_file\": \"$WORK/served/piworker-archive-keyring.gpg\",
-             \"piworker_key_file\": \"$KEY\", \"piworker_allow\": [\"198.18.4.0/24\"], \"piworker_pisubmit\": \"$PISUBMIT\"}" \
+        -e "@$WORK/vars.yml" \
         "$@" >"$WORK/$name.out" 2>&1 || PLAY_STATUS=$?
 }
 # recap NAME IP: the recap line of IP in run NAME ("ok=9 changed=0 ..."), or nothing.
@@ -197,8 +207,12 @@ for pi in "${PIS[@]}"; do
     [ "$perms" = "600 root root" ] || fail "$pi: /etc/piworker/key is '$perms', not '600 root root'"
     cmp -s "$WORK/$pi/etc/piworker/key" "$KEY" || fail "$pi: /etc/piworker/key is not the cluster key"
     grep -q -- "--allow 198.18.4.0/24" "$WORK/$pi/etc/default/piworker" || fail "$pi: /etc/default/piworker lacks --allow"
+    cmp -s "$WORK/$pi/usr/share/keyrings/piworker-archive-keyring.gpg" "$WORK/served/piworker-archive-keyring.gpg" \
+        || fail "$pi: the repository's keyring is not the head's"
 done
-say "first run: ${PIS[*]} installed from the repository, key 600 root, each answered the play's pisubmit ping"
+grep -q "^changed: \[${IP[pwans3]}\]" <<<"$(sed -n '/repository.s keyring, fetched/,/^$/p' "$WORK/first.out")" \
+    || fail "pwans3 did not fetch the keyring from the repository"
+say "first run: ${PIS[*]} installed from the repository (keyring copied over ssh, on pwans3 fetched over HTTP), key 600 root, each answered the play's pisubmit ping"
 
 # A real job from the head across the three, with the key: the right answer.
 out=$("$PISUBMIT" --hosts "$SPEC" --key "$KEY" --json primes --from 1 --to 10000000) || fail "primes across the Pis failed: $out"
