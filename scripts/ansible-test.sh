@@ -175,9 +175,10 @@ piworker_allow: ["198.18.4.0/24"]
 piworker_pisubmit: "$PISUBMIT"
 EOF
 # play NAME [ansible-playbook ARGS...]: runs it; its output in
-# $WORK/NAME.out, its exit status in $PLAY_STATUS.
+# $WORK/NAME.out, its exit status in $PLAY_STATUS, its wall time (seconds,
+# for the report only) in $PLAY_SECONDS.
 play() {
-    local name=$1
+    local name=$1 started=$SECONDS
     shift
     PLAY_STATUS=0
     PISUBMIT_HOSTS=$SPEC \
@@ -188,6 +189,7 @@ play() {
         -u root --private-key "$WORK/id_ed25519" \
         -e "@$WORK/vars.yml" \
         "$@" >"$WORK/$name.out" 2>&1 || PLAY_STATUS=$?
+    PLAY_SECONDS=$((SECONDS - started))
 }
 # recap NAME IP: the recap line of IP in run NAME ("ok=9 changed=0 ..."), or nothing.
 recap() { sed -n "s/^$2 *: //p" "$WORK/$1.out" | tr -s ' '; }
@@ -212,7 +214,7 @@ for pi in "${PIS[@]}"; do
 done
 grep -q "^changed: \[${IP[pwans3]}\]" <<<"$(sed -n '/repository.s keyring, fetched/,/^$/p' "$WORK/first.out")" \
     || fail "pwans3 did not fetch the keyring from the repository"
-say "first run: ${PIS[*]} installed from the repository (keyring copied over ssh, on pwans3 fetched over HTTP), key 600 root, each answered the play's pisubmit ping"
+say "first run (${PLAY_SECONDS} s): ${PIS[*]} installed from the repository (keyring copied over ssh, on pwans3 fetched over HTTP), key 600 root, each answered the play's pisubmit ping"
 
 # A real job from the head across the three, with the key: the right answer.
 out=$("$PISUBMIT" --hosts "$SPEC" --key "$KEY" --json primes --from 1 --to 10000000) || fail "primes across the Pis failed: $out"
@@ -232,7 +234,7 @@ for pi in "${PIS[@]}"; do
     { grep -q " changed=0 " <<<"$r" && grep -q "failed=0" <<<"$r"; } \
         || { cat "$WORK/second.out" >&2; fail "$pi: the second run was not idempotent: '$r'"; }
 done
-say "second run: changed=0 on every Pi"
+say "second run: changed=0 on every Pi (${PLAY_SECONDS} s)"
 
 # --- a Pi that does not answer the head fails the play, and the batches
 # after it do not start: batches of two, the head pings the first Pi with
@@ -293,6 +295,6 @@ for pi in "${PIS[@]}"; do
 done
 out=$("$PISUBMIT" --hosts "$SPEC" --key "$KEY" --json primes --from 1 --to 10000000) || fail "primes after the upgrade failed"
 [ "$(echo "$out" | json_field "['result']")" = 664579 ] || fail "wrong primes after the upgrade: $out"
-say "upgrade run: $old -> $new one Pi per batch (order $order), daemons restarted in turn, all answering: 664579"
+say "upgrade run (${PLAY_SECONDS} s): $old -> $new one Pi per batch (order $order), daemons restarted in turn, all answering: 664579"
 
 say "PASS"
