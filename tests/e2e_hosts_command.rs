@@ -112,6 +112,17 @@ fn the_inventory_script_prints_what_pisubmit_hosts_does() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("set PISUBMIT_HOSTS"));
 
+    // With a pi_list.txt beside it (as in a copy of the shipped directory),
+    // that file is the list when PISUBMIT_HOSTS is not set.
+    let dir = temp_dir("inventory-script");
+    let copy = dir.join("inventory.sh");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/ansible/inventory.sh"), &copy).unwrap();
+    std::fs::write(dir.join("pi_list.txt"), "# the lab\n198.18.4.{11..12}\n198.18.4.13\n").unwrap();
+    let out =
+        Command::new(&copy).arg("--list").env("PISUBMIT", PISUBMIT).env_remove("PISUBMIT_HOSTS").output().unwrap();
+    assert_eq!(printed(&out), direct);
+    std::fs::remove_dir_all(dir).unwrap();
+
     // Ansible's own reading of it, where Ansible is installed (CI has it).
     let ansible = Command::new("ansible-inventory")
         .arg("-i")
