@@ -10,14 +10,16 @@
 # into a venv under target/) for the Python wheels of `make wheels`, which
 # tests/python_wheels.rs installs in a debootstrap'd arm64 tree; apt-utils
 # (apt-ftparchive) and gnupg for `make repo`'s signed apt repository, and
-# python3 whose http.server serves it to the install test's Pis. Idempotent:
-# it skips what is already there.
+# python3 whose http.server serves it to the install test's Pis;
+# ansible-core and openssh-client, with which the playbook test
+# (scripts/ansible-test.sh) provisions its Pis over ssh. Idempotent: it
+# skips what is already there.
 set -euo pipefail
 
 packages=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
           qemu-user-static binfmt-support debootstrap systemd-container iproute2 dpkg-dev
           faketime nftables lintian sysbench python3-venv python3-numpy python3-matplotlib
-          apt-utils gnupg python3)
+          apt-utils gnupg python3 ansible-core openssh-client)
 # Checkers for the generated man page and completions (tests/flags_drift.rs):
 # man-db and groff-base lint the page, zsh -n and fish --no-execute parse
 # the scripts; Prometheus' promtool (Debian's prometheus package ships it)

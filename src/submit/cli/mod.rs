@@ -57,11 +57,12 @@ pub enum Command {
     Life(crate::submit::plans::life::LifeOpts),
     Exec(crate::submit::plans::exec::ExecOpts),
     Jobs,
+    Hosts(tools::HostsOpts),
 }
 
 impl Command {
-    /// Whether it talks to the workers of --hosts. Discovery is how a host
-    /// list is found: it needs none.
+    /// Whether it needs --hosts: every command but discovery, which is how a
+    /// host list is found (`hosts` talks to no worker, but prints the list).
     pub fn needs_workers(&self) -> bool {
         !matches!(self, Command::Discover(_))
     }
@@ -115,6 +116,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>, env_hosts: Option<St
         "life" => Command::Life(life::parse_life(&mut args)?),
         "exec" => Command::Exec(exec::parse_exec(&mut args)?),
         "jobs" => tools::parse_jobs(&mut args).map(|()| Command::Jobs)?,
+        "hosts" => Command::Hosts(tools::parse_hosts_command(&mut args)?),
         name => Command::Job(parse_job(name, &mut args)?),
     };
     let given = args.globals;

@@ -15,7 +15,7 @@ pub static PISUBMIT: Program = Program {
         "[OPTIONS] JOB [JOB OPTIONS]",
         "[OPTIONS] life --generations G ...",
         "[OPTIONS] exec NAME --range A..B | --lines FILE | < tasks",
-        "[OPTIONS] status|doctor|jobs|bench ...",
+        "[OPTIONS] status|doctor|jobs|bench|hosts ...",
         "discover [--subnet CIDR]",
         "COMMAND --help",
     ],
@@ -31,7 +31,7 @@ pub static PISUBMIT: Program = Program {
     help_paragraphs: 2,
     global: &[OPTIONS],
     commands: &[
-        LOOPSUM, PI, PRIMES, POWERS, REDUCE, ECHO, PING, FARM, LIFE, EXEC, STATUS, DISCOVER, DOCTOR, JOBS, BENCH,
+        LOOPSUM, PI, PRIMES, POWERS, REDUCE, ECHO, PING, FARM, LIFE, EXEC, STATUS, DISCOVER, DOCTOR, JOBS, BENCH, HOSTS,
     ],
     sections: &[JOB_LOG, EXIT_STATUS, ENVIRONMENT, EXAMPLES, SEE_ALSO],
 };
@@ -594,7 +594,7 @@ const SEE_ALSO: Section = Section {
     man_only: true,
 };
 
-// The JOB LOG section (the format of --joblog's file) is long enough to
-// live in its own file.
+// Long enough for files of their own: the JOB LOG section, the hosts command.
+mod hosts;
 mod job_log;
-use job_log::JOB_LOG;
+use {hosts::HOSTS, job_log::JOB_LOG};

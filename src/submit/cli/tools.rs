@@ -1,5 +1,5 @@
 //! The command lines of pisubmit's cluster tools (`status`, `discover`,
-//! `doctor`, `bench`): everything after the tool's name.
+//! `doctor`, `bench`, `hosts`): everything after the tool's name.
 
 use crate::protocol::DEFAULT_PORT;
 use crate::submit::cli::args::{next_flag as flags, text, Args, Next};
@@ -34,6 +34,12 @@ pub struct DiscoverOpts {
 
 pub struct DoctorOpts {
     pub wait: Duration,
+}
+
+pub struct HostsOpts {
+    /// Print an Ansible dynamic inventory (the JSON of `--list`) instead of
+    /// one host per line.
+    pub ansible: bool,
 }
 
 pub struct BenchOpts {
@@ -185,6 +191,17 @@ pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
     cores.sort_unstable();
     cores.dedup();
     Ok(BenchOpts { cores, repeat, svg, predict: predict.then_some(told), job })
+}
+
+pub fn parse_hosts_command(p: &mut Args) -> Result<HostsOpts, SubmitError> {
+    let mut opts = HostsOpts { ansible: false };
+    while let Some(flag) = flags(p, "hosts")? {
+        match flag {
+            "ansible" => opts.ansible = true,
+            other => return Err(unknown("hosts", other)),
+        }
+    }
+    Ok(opts)
 }
 
 pub fn parse_jobs(p: &mut Args) -> Result<(), SubmitError> {

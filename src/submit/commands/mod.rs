@@ -5,6 +5,7 @@ pub mod bench;
 pub mod discover;
 pub mod doctor;
 pub mod exec;
+pub mod hosts;
 pub mod job;
 pub mod jobs;
 pub mod life;
@@ -30,5 +31,6 @@ pub fn run(global: &Global, command: &Command) -> Result<String, SubmitError> {
         Command::Life(opts) => life::run(global, opts),
         Command::Exec(opts) => exec::run(global, opts),
         Command::Jobs => jobs::run(global, global.json),
+        Command::Hosts(opts) => hosts::run(&global.hosts, global.json, opts.ansible),
     }
 }
