@@ -19,22 +19,38 @@ const LZ4_HEAD: usize = 5;
 /// One stdout chunk as a packed Partial's payload: LZ4 when that is
 /// smaller than the raw chunk, raw otherwise.
 pub fn pack(chunk: &[u8]) -> Vec<u8> {
-    // A chunk is at most one pipe read (64 KiB), so its size fits a u32.
+    let mut out = Vec::new();
+    pack_into(&mut out, chunk);
+    out
+}
+
+/// Appends `chunk` packed (the tag, then LZ4 or the raw bytes) to `out`.
+/// Life's packed strips (protocol 1.7) use the same form after their own
+/// header.
+pub fn pack_into(out: &mut Vec<u8>, chunk: &[u8]) {
+    let start = out.len();
+    // A chunk is at most one pipe read (64 KiB) or a strip chunk (2 MiB),
+    // so its size fits a u32.
     if let Ok(size) = u32::try_from(chunk.len()) {
-        let mut out = vec![0u8; LZ4_HEAD + get_maximum_output_size(chunk.len())];
-        if let Ok(n) = compress_into(chunk, &mut out[LZ4_HEAD..]) {
+        out.resize(start + LZ4_HEAD + get_maximum_output_size(chunk.len()), 0);
+        if let Ok(n) = compress_into(chunk, &mut out[start + LZ4_HEAD..]) {
             if LZ4_HEAD + n < 1 + chunk.len() {
-                out[0] = LZ4;
-                out[1..LZ4_HEAD].copy_from_slice(&size.to_le_bytes());
-                out.truncate(LZ4_HEAD + n);
-                return out;
+                out[start] = LZ4;
+                out[start + 1..start + LZ4_HEAD].copy_from_slice(&size.to_le_bytes());
+                out.truncate(start + LZ4_HEAD + n);
+                return;
             }
         }
+        out.truncate(start);
     }
-    let mut out = Vec::with_capacity(1 + chunk.len());
+    out.reserve(1 + chunk.len());
     out.push(RAW);
     out.extend_from_slice(chunk);
-    out
+}
+
+/// The most bytes `pack_into` appends for a chunk of `len` bytes.
+pub const fn packed_bound(len: usize) -> usize {
+    LZ4_HEAD + get_maximum_output_size(len)
 }
 
 /// Why a packed Partial could not be read; `byte` counts from the start

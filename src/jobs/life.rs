@@ -26,10 +26,17 @@
 //! - (1.5) `6 Fill` density f64, seed u64, first_row u32 instead of Loads:
 //!   the strip is the rows of a `--random` board from its first row
 //!   (`life::random`), made on the bands' threads; answered by `4 Filled`.
+//! - (1.7) `3 Snapshot` may carry a flags byte, 1: the head reads packed
+//!   strips. The strip then comes as `5 PackedStrip` generation u64,
+//!   first_row u32, rows u32, then the rows packed as exec's stdout is
+//!   (`exec_stdout`: tag 0 and the raw bytes, or tag 1, a u32 size and an
+//!   LZ4 block). A board some generations on is mostly dead cells, which
+//!   LZ4 shrinks about 2x; the final gather crosses the head's one link.
 //! - result: generation u64, population u64.
 
 use super::context::WorkerContext;
 use super::error::JobError;
+use super::exec_stdout;
 pub use super::life_rows::{get_rows, put_rows};
 use super::life_swap::{inbox_bytes, StripPeers, StripShape};
 use super::memory::{times, Need, Reservation, JOB_BASE_BYTES};
@@ -58,6 +65,9 @@ pub const PART_BORDERS: u8 = 1;
 pub const PART_STRIP: u8 = 2;
 pub const PART_PEERS_READY: u8 = 3;
 pub const PART_FILLED: u8 = 4;
+pub const PART_STRIP_PACKED: u8 = 5;
+/// Snapshot's flags byte (1.7): answer with `PART_STRIP_PACKED`.
+pub const SNAPSHOT_PACKED: u8 = 1;
 
 const FLAG_WRAP_X: u8 = 1;
 const FLAG_DEAD_TOP: u8 = 2;
@@ -184,6 +194,18 @@ struct Running {
     ctx: WorkerContext,
 }
 
+/// A snapshot chunk's memory: raw, a chunk and a row; packed, a chunk of
+/// half as many rows and the LZ4 block it may grow into, after the header.
+fn snapshot_need(row: u64) -> u64 {
+    let raw = STRIP_CHUNK_BYTES as u64 + row;
+    let half = (STRIP_CHUNK_BYTES / 2) as u64;
+    let packed = half.max(row) + PACKED_STRIP_HEAD as u64 + exec_stdout::packed_bound(half.max(row) as usize) as u64;
+    raw.max(packed)
+}
+
+/// PackedStrip's header: the part byte, generation, first row, rows.
+const PACKED_STRIP_HEAD: usize = 1 + 8 + 4 + 4;
+
 /// What a strip of `p.rows` rows costs with `margin` ghost rows per side,
 /// cut into bands for `threads` threads. A row is whole 64-bit words
 /// however narrow the board, and each band keeps its own margins; a
@@ -197,7 +219,7 @@ pub fn memory_need(p: &Params, margin: u32, threads: usize) -> Need {
     let bands = times(u64::from(p.rows).saturating_add(margins), row);
     let kernel = bands.saturating_add(times(7 * parts, row));
     let step = times(margins.saturating_add(2 * u64::from(margin)), row);
-    let snapshot = STRIP_CHUNK_BYTES as u64 + row;
+    let snapshot = snapshot_need(row);
     let bytes = [bands, kernel, step, snapshot].into_iter().fold(JOB_BASE_BYTES, u64::saturating_add);
     let why = "64-bit words per row, plus margins and per-thread bands";
     Need::new(format!("life strip of {} x {} with {margin} ghost rows", p.width, p.rows), bytes, why)
@@ -560,19 +582,35 @@ impl Running {
         out
     }
 
-    fn snapshot(&self, sink: &mut dyn PartialSink) -> Result<(), JobError> {
+    fn snapshot(&self, packed: bool, sink: &mut dyn PartialSink) -> Result<(), JobError> {
         let words = self.geom.words;
-        let per_chunk = (STRIP_CHUNK_BYTES / (words * 8)).max(1);
+        // Packed, a chunk has half the rows: it and its LZ4 block together
+        // take what one raw chunk did (`snapshot_need`).
+        let chunk_bytes = if packed { STRIP_CHUNK_BYTES / 2 } else { STRIP_CHUNK_BYTES };
+        let per_chunk = (chunk_bytes / (words * 8)).max(1);
         let mut first = 0u32;
         for band in self.bands()? {
             for rows in band.own_rows(words).chunks(per_chunk * words) {
-                let mut out = Vec::with_capacity(13 + rows.len() * 8);
-                out.put_u8(PART_STRIP);
-                out.put_u64(self.generation);
-                out.put_u32(first);
-                put_rows(&mut out, rows);
-                sink.partial(&out);
-                first += (rows.len() / words) as u32;
+                let count = (rows.len() / words) as u32;
+                if packed {
+                    let mut raw = Vec::with_capacity(rows.len() * 8);
+                    put_rows(&mut raw, rows);
+                    let mut out = Vec::with_capacity(PACKED_STRIP_HEAD + exec_stdout::packed_bound(raw.len()));
+                    out.put_u8(PART_STRIP_PACKED);
+                    out.put_u64(self.generation);
+                    out.put_u32(first);
+                    out.put_u32(count);
+                    exec_stdout::pack_into(&mut out, &raw);
+                    sink.partial(&out);
+                } else {
+                    let mut out = Vec::with_capacity(13 + rows.len() * 8);
+                    out.put_u8(PART_STRIP);
+                    out.put_u64(self.generation);
+                    out.put_u32(first);
+                    put_rows(&mut out, rows);
+                    sink.partial(&out);
+                }
+                first += count;
             }
         }
         Ok(())
@@ -591,8 +629,13 @@ impl RunningJob for Running {
             OP_LOAD => self.load(&mut r),
             OP_STEP => self.step(&mut r),
             OP_SNAPSHOT => {
+                // No flags byte from a head before 1.7.
+                let flags = if r.remaining() > 0 { r.u8("life.snapshot.flags")? } else { 0 };
                 r.finish("life snapshot")?;
-                self.snapshot(sink)
+                if flags & !SNAPSHOT_PACKED != 0 {
+                    return Err(JobError::bad_params(format!("life: unknown snapshot flags {flags:#x}")));
+                }
+                self.snapshot(flags & SNAPSHOT_PACKED != 0, sink)
             }
             OP_PEERS => self.peers(&mut r, sink),
             OP_PEER_STEP => self.peer_step(&mut r),
@@ -698,10 +741,14 @@ mod tests {
         // 64 cells a row is one word; two bands of 50 rows, each with 2
         // ghost rows a side; the kernel's copy of each band and 7 rows of
         // sums per thread; the head's 2 + 2 ghost rows and the 8 margin rows
-        // copied at a step; a 4 MiB snapshot chunk plus a row.
+        // copied at a step; a packed snapshot's 2 MiB chunk, its 17-byte
+        // header and the LZ4 block it may become (5 + 20 bytes and 110 %),
+        // more than a raw 4 MiB chunk plus a row.
         let (bands, kernel, step) = ((100 + 8) * 8, (100 + 8) * 8 + 7 * 2 * 8, (8 + 4) * 8);
-        let need = (64 << 10) + bands + kernel + step + (4 << 20) + 8;
-        assert_eq!(need, 4_261_784);
+        let snapshot = (2 << 20) + 17 + 5 + 20 + (2 << 20) * 110 / 100;
+        assert!(snapshot > (4 << 20) + 8);
+        let need = (64 << 10) + bands + kernel + step + snapshot;
+        assert_eq!(need, 4_471_533);
         assert_needs_exactly(JobKind::Life, start, &strip(64, 100, 2).encode(), 2, need);
         // Two cells a row still cost a whole word: the same as 64.
         assert_needs_exactly(JobKind::Life, start, &strip(2, 100, 2).encode(), 2, need);

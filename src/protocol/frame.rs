@@ -16,7 +16,7 @@ pub const PROTOCOL_MAJOR: u8 = 1;
 /// The protocol's minor version: additions that an older peer can ignore.
 /// 3: this side reads replies and results that a later minor grew
 /// (`versions`). 4: primes' partials as gaps (`jobs::prime_gaps`).
-pub const PROTOCOL_MINOR: u8 = 6;
+pub const PROTOCOL_MINOR: u8 = 7;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 /// Default largest payload a daemon accepts (`--max-frame`).

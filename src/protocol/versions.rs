@@ -34,6 +34,10 @@ pub const PEER_BORDERS_SINCE: u8 = 5;
 /// `SUBMIT_PACKED_STDOUT`, and whose clients read it.
 pub const PACKED_STDOUT_SINCE: u8 = 6;
 
+/// The first minor whose life workers take Snapshot's flags byte and
+/// answer with packed strips (`jobs::life`, `PART_STRIP_PACKED`).
+pub const PACKED_STRIPS_SINCE: u8 = 7;
+
 /// Whether a request field (a job parameter) added in minor `since` may be
 /// sent to a worker whose Welcome announced `worker_minor`. A worker refuses
 /// parameter bytes it does not know, so a head that needs the field and
@@ -55,6 +59,7 @@ mod tests {
         assert!(!reads_prime_gaps(3) && reads_prime_gaps(PRIME_GAPS_SINCE) && reads_prime_gaps(PROTOCOL_MINOR));
         assert!(understands(3, 3) && understands(4, 3));
         assert!(!understands(5, PACKED_STDOUT_SINCE) && understands(PROTOCOL_MINOR, PACKED_STDOUT_SINCE));
+        assert!(!understands(6, PACKED_STRIPS_SINCE) && understands(PROTOCOL_MINOR, PACKED_STRIPS_SINCE));
         assert!(!understands(2, 3) && !understands(0, 1));
     }
 }

@@ -3,8 +3,8 @@
 //! reply and result (`Mode::Grow`), a 1.0 one whose Hello and Welcome
 //! end before the fields 1.1 added (`Mode::AsOneZero`), or one of an
 //! earlier minor on both sides (`Mode::AsMinor`); or that only watches
-//! (`Mode::Watch`), or spoils primes' gaps (`Mode::ZeroAGap`) or exec's LZ4
-//! blocks (`Mode::HugeLz4`).
+//! (`Mode::Watch`), or spoils primes' gaps (`Mode::ZeroAGap`), exec's LZ4
+//! blocks (`Mode::HugeLz4`) or life's packed strips (`Mode::HugeStrip`).
 //!
 //! It parses the frames going both ways. From the head it learns each
 //! job's kind (from the Submit), because whether a Partial or Result is a
@@ -44,6 +44,18 @@ pub enum Mode {
     ZeroAGap,
     /// Make every LZ4 exec partial declare 4 GiB of stdout.
     HugeLz4,
+    /// Make every LZ4 life PackedStrip declare 4 GiB of rows.
+    HugeStrip,
+}
+
+/// Life's snapshot partials from the worker: Strip (raw rows) and
+/// PackedStrip (1.7), frames and payload bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LifeSeen {
+    pub strip_frames: usize,
+    pub strip_bytes: usize,
+    pub packed_frames: usize,
+    pub packed_bytes: usize,
 }
 
 /// Exec traffic the proxy saw: Submits asking for packed stdout, and the
@@ -73,6 +85,7 @@ pub struct MinorProxy {
     changed: Arc<Mutex<HashMap<&'static str, usize>>>,
     primes: Arc<Mutex<PrimesSeen>>,
     exec: Arc<Mutex<ExecSeen>>,
+    life: Arc<Mutex<LifeSeen>>,
 }
 
 const SUBMIT: u8 = 0x10;
@@ -86,6 +99,10 @@ const PRIMES: u8 = 3;
 const SPIN: u8 = 7;
 const LIFE: u8 = 8;
 const LIFE_BORDERS: u8 = 1;
+const LIFE_STRIP: u8 = 2;
+const LIFE_PACKED_STRIP: u8 = 5;
+/// PackedStrip's header before the packed rows: part, generation, first row, rows.
+const PACKED_STRIP_HEAD: usize = 17;
 const EXEC: u8 = 9;
 const PACKED_STDOUT: u8 = 0x02;
 
@@ -101,6 +118,8 @@ impl MinorProxy {
         let primes2 = Arc::clone(&primes);
         let exec = Arc::new(Mutex::new(ExecSeen::default()));
         let exec2 = Arc::clone(&exec);
+        let life = Arc::new(Mutex::new(LifeSeen::default()));
+        let life2 = Arc::clone(&life);
         std::thread::spawn(move || {
             for head in listener.incoming() {
                 if stop2.load(Ordering::Relaxed) {
@@ -108,11 +127,11 @@ impl MinorProxy {
                 }
                 let Ok(head) = head else { continue };
                 let Ok(worker) = TcpStream::connect(&worker) else { continue };
-                let seen = Seen { primes: Arc::clone(&primes2), exec: Arc::clone(&exec2) };
+                let seen = Seen { primes: Arc::clone(&primes2), exec: Arc::clone(&exec2), life: Arc::clone(&life2) };
                 relay(head, worker, mode, Arc::clone(&changed2), seen);
             }
         });
-        MinorProxy { port, stop, changed, primes, exec }
+        MinorProxy { port, stop, changed, primes, exec, life }
     }
 
     pub fn addr(&self) -> String {
@@ -134,6 +153,11 @@ impl MinorProxy {
     pub fn exec_seen(&self) -> ExecSeen {
         *self.exec.lock().unwrap()
     }
+
+    /// Life's snapshot partials seen so far, raw and packed.
+    pub fn life_seen(&self) -> LifeSeen {
+        *self.life.lock().unwrap()
+    }
 }
 
 impl Drop for MinorProxy {
@@ -150,6 +174,7 @@ type Kinds = Arc<Mutex<HashMap<u32, u8>>>;
 struct Seen {
     primes: Arc<Mutex<PrimesSeen>>,
     exec: Arc<Mutex<ExecSeen>>,
+    life: Arc<Mutex<LifeSeen>>,
 }
 
 fn relay(
@@ -159,7 +184,7 @@ fn relay(
     changed: Arc<Mutex<HashMap<&'static str, usize>>>,
     seen: Seen,
 ) {
-    let Seen { primes, exec } = seen;
+    let Seen { primes, exec, life } = seen;
     let up_exec = Arc::clone(&exec);
     // Every read is bounded: a stuck test ends its threads within a minute.
     for s in [&head, &worker] {
@@ -206,6 +231,20 @@ fn relay(
                     seen.u64_bytes += payload.len();
                 }
             }
+            if t == PARTIAL && kind == Some(LIFE) {
+                let mut seen = life.lock().unwrap();
+                match payload.first() {
+                    Some(&LIFE_STRIP) => {
+                        (seen.strip_frames, seen.strip_bytes) =
+                            (seen.strip_frames + 1, seen.strip_bytes + payload.len())
+                    }
+                    Some(&LIFE_PACKED_STRIP) => {
+                        (seen.packed_frames, seen.packed_bytes) =
+                            (seen.packed_frames + 1, seen.packed_bytes + payload.len())
+                    }
+                    _ => {}
+                }
+            }
             if t == PARTIAL && kind == Some(EXEC) {
                 let mut seen = exec.lock().unwrap();
                 seen.frames += 1;
@@ -243,6 +282,13 @@ fn relay(
                     // A gaps partial of more than one prime: tag, first prime, gaps.
                     if t == PARTIAL && kind == Some(PRIMES) && payload.first() == Some(&1) && payload.len() > 9 {
                         *payload.last_mut().unwrap() = 0;
+                        count(&changed, "Partial");
+                    }
+                }
+                Mode::HugeStrip => {
+                    let lz4 = payload.len() > PACKED_STRIP_HEAD + 5 && payload[PACKED_STRIP_HEAD] == 1;
+                    if t == PARTIAL && kind == Some(LIFE) && payload.first() == Some(&LIFE_PACKED_STRIP) && lz4 {
+                        payload[PACKED_STRIP_HEAD + 1..PACKED_STRIP_HEAD + 5].copy_from_slice(&u32::MAX.to_le_bytes());
                         count(&changed, "Partial");
                     }
                 }

@@ -44,6 +44,11 @@ impl Engine {
         self.links[i].spec.address()
     }
 
+    /// Whether the link's worker was reached over loopback.
+    pub fn link_is_loopback(&self, i: usize) -> bool {
+        self.links[i].is_loopback()
+    }
+
     /// Whether the link's worker takes what minor `since` added.
     pub fn link_may_send(&self, i: usize, since: u8) -> bool {
         self.links[i].may_send(since)

@@ -420,6 +420,12 @@ impl Link {
         self.peer_minor().is_some_and(|minor| versions::understands(minor, since))
     }
 
+    /// Whether the worker was reached over loopback (a test or the demo):
+    /// there is no wire to spare bytes on.
+    pub fn is_loopback(&self) -> bool {
+        self.addr.is_some_and(|a| a.ip().is_loopback())
+    }
+
     /// Checks a Welcome; a refusal is final for this worker.
     pub fn on_welcome(&mut self, frame: FrameRef<'_>, now: Instant) -> Result<(), Refusal> {
         match frame.header.frame_type {

@@ -12,6 +12,8 @@ pub enum BadPart {
     ShortBorders { bytes: usize, rows: u32 },
     /// Rows that do not continue the ones sent so far.
     Discontinuous { first: u32, end: u32, sent: u32 },
+    /// A packed strip that does not unpack to the rows it names.
+    Packed(String),
 }
 
 impl From<WireError> for BadPart {
@@ -28,6 +30,7 @@ impl fmt::Display for BadPart {
             BadPart::Discontinuous { first, end, sent } => {
                 write!(f, "rows {first}..{end} do not continue the {sent} rows sent")
             }
+            BadPart::Packed(why) => write!(f, "packed rows: {why}"),
         }
     }
 }

@@ -20,6 +20,7 @@
 //! on from there. Life is deterministic, so the final board is the same.
 
 use super::bad_part::BadPart;
+use super::packed_strip;
 use super::partition::partition;
 use super::peers::{self, Borders};
 use super::runs::{RunStart, StripRun};
@@ -592,7 +593,8 @@ impl<'a> Epoch<'a> {
         self.gathering = Some(Board::new(self.width, self.height));
         for i in 0..self.strips.len() {
             let (link, job) = (self.strips[i].link, self.strips[i].job_id);
-            self.engine.send(link, FrameType::Data, job, &[wire::OP_SNAPSHOT]);
+            let op = packed_strip::snapshot_op(self.engine, link);
+            self.engine.send(link, FrameType::Data, job, &op);
         }
         while self.strips.iter().any(|s| s.snapshot_rows < s.rows) {
             self.pump(generation)?;
@@ -700,6 +702,12 @@ impl<'a> Epoch<'a> {
                 match op {
                     wire::PART_BORDERS => self.on_borders(i, &mut r).map_err(|e| bad(format!("bad borders: {e}"))),
                     wire::PART_STRIP => self.on_strip(i, &mut r).map_err(|e| bad(format!("bad strip: {e}"))),
+                    wire::PART_STRIP_PACKED => {
+                        let room = self.strips[i].rows.saturating_sub(self.strips[i].snapshot_rows);
+                        packed_strip::read(&mut r, self.words * 8, room)
+                            .and_then(|(first, rows)| self.put_strip_rows(i, first, &rows))
+                            .map_err(|e| bad(format!("bad strip: {e}")))
+                    }
                     wire::PART_PEERS_READY => {
                         self.strips[i].peers_ready = true;
                         Ok(())
@@ -768,6 +776,11 @@ impl<'a> Epoch<'a> {
         let _generation = r.u64("generation")?;
         let first = r.u32("first_row")?;
         let rest = r.take(r.remaining(), "rows")?;
+        self.put_strip_rows(i, first, rest)
+    }
+
+    /// A snapshot's rows of strip `i` from its row `first` on.
+    fn put_strip_rows(&mut self, i: usize, first: u32, rest: &[u8]) -> Result<(), BadPart> {
         let row_bytes = self.words * 8;
         let s = &mut self.strips[i];
         let count = (rest.len() / row_bytes) as u32;
