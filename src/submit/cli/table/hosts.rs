@@ -18,7 +18,7 @@ pub(super) const HOSTS: Command = Command {
             "ansible",
             "Print an Ansible dynamic inventory instead (the JSON an inventory script prints for --list): \
              every host in the group \"piworkers\", with its port as the host variable piworker_port (a \
-             /threads suffix is pisubmit's own limit and is left out). The playbook in /usr/share/doc/piworker/ansible/ reads its hosts \
+             /threads suffix is pisubmit's own limit and is left out). The playbook in /usr/share/piworker/ansible/ reads its hosts \
              this way (its inventory.sh runs pisubmit hosts --ansible). A machine listed with two ports is \
              refused: the playbook installs one piworker per machine.",
         )],
