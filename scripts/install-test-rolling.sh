@@ -23,7 +23,8 @@ while [ "$i" -lt "$PIW_END" ]; do echo "piece $PIW_PIECE: $i squared is $((i * i
 
 # pieces_logged_on HOST JOBLOG: how many pieces the job log shows done on HOST.
 pieces_logged_on() {
-    awk -F'\t' -v host="$1" '$1 !~ /^#/ && $3 == host && $8 == "ok" { n++ } END { print n + 0 }' "$2" 2>/dev/null || echo 0
+    [ -f "$2" ] || { echo 0; return; }
+    awk -F'\t' -v host="$1" '$1 !~ /^#/ && $3 == host && $8 == "ok" { n++ } END { print n + 0 }' "$2"
 }
 
 # doctor_checks PISUBMIT: the doctor's findings on both Pis as "check host"

@@ -589,27 +589,24 @@ impl Running {
         let chunk_bytes = if packed { STRIP_CHUNK_BYTES / 2 } else { STRIP_CHUNK_BYTES };
         let per_chunk = (chunk_bytes / (words * 8)).max(1);
         let mut first = 0u32;
+        // Packed: the rows as bytes first, in one buffer for every chunk.
+        let mut raw = Vec::new();
         for band in self.bands()? {
             for rows in band.own_rows(words).chunks(per_chunk * words) {
                 let count = (rows.len() / words) as u32;
+                let mut out = Vec::with_capacity(PACKED_STRIP_HEAD + exec_stdout::packed_bound(rows.len() * 8));
+                out.put_u8(if packed { PART_STRIP_PACKED } else { PART_STRIP });
+                out.put_u64(self.generation);
+                out.put_u32(first);
                 if packed {
-                    let mut raw = Vec::with_capacity(rows.len() * 8);
-                    put_rows(&mut raw, rows);
-                    let mut out = Vec::with_capacity(PACKED_STRIP_HEAD + exec_stdout::packed_bound(raw.len()));
-                    out.put_u8(PART_STRIP_PACKED);
-                    out.put_u64(self.generation);
-                    out.put_u32(first);
                     out.put_u32(count);
+                    raw.clear();
+                    put_rows(&mut raw, rows);
                     exec_stdout::pack_into(&mut out, &raw);
-                    sink.partial(&out);
                 } else {
-                    let mut out = Vec::with_capacity(13 + rows.len() * 8);
-                    out.put_u8(PART_STRIP);
-                    out.put_u64(self.generation);
-                    out.put_u32(first);
                     put_rows(&mut out, rows);
-                    sink.partial(&out);
                 }
+                sink.partial(&out);
                 first += count;
             }
         }
@@ -791,6 +788,36 @@ mod tests {
         drop(job);
         assert_eq!(budget.held(), 0);
     }
+    #[test]
+    fn a_snapshot_packs_when_asked_and_refuses_flags_it_does_not_know() {
+        let p = strip(64, 4, 1);
+        let mut job = start(&p.encode(), WorkerContext::new(1)).expect("fits");
+        let mut sink = Sink(Vec::new());
+        let mut load = vec![OP_LOAD];
+        load.put_u32(0);
+        put_rows(&mut load, &[1, 0, 0, 8]);
+        job.input(&load, &mut sink).expect("load");
+        job.input(&[OP_SNAPSHOT], &mut sink).expect("a 1.6 head's snapshot");
+        job.input(&[OP_SNAPSHOT, SNAPSHOT_PACKED], &mut sink).expect("a 1.7 head's snapshot");
+        let [raw, packed] = &sink.0[..] else { panic!("two partials: {:?}", sink.0) };
+        assert_eq!(raw[0], PART_STRIP);
+        assert_eq!(&raw[13..], &packed_rows(&[1, 0, 0, 8])[..]);
+        assert_eq!(packed[0], PART_STRIP_PACKED);
+        let mut r = WireReader::new(&packed[1..]);
+        assert_eq!((r.u64("g").unwrap(), r.u32("f").unwrap(), r.u32("n").unwrap()), (0, 0, 4));
+        let mut rows = Vec::new();
+        exec_stdout::unpack(r.take(r.remaining(), "rows").unwrap(), 32, &mut rows).expect("unpacks");
+        assert_eq!(rows, packed_rows(&[1, 0, 0, 8]));
+        let err = job.input(&[OP_SNAPSHOT, 2], &mut sink).expect_err("an unknown flag");
+        assert!(err.message.contains("unknown snapshot flags 0x2"), "{err}");
+    }
+
+    fn packed_rows(words: &[u64]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_rows(&mut out, words);
+        out
+    }
+
     use crate::life::kernel::run_board;
     use crate::life::{Board, Edges};
 
