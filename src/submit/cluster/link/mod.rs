@@ -370,7 +370,15 @@ impl Link {
     /// (`closed()`); a read error is the event that ends it at once.
     pub fn receive(&mut self) -> Result<Io, Event> {
         let Some(conn) = self.conn.as_mut() else { return Ok(Io::WouldBlock) };
-        conn.read_some().map_err(|e| Event::Lost(format!("read failed: {e}")))
+        let io = conn.read_some().map_err(|e| Event::Lost(format!("read failed: {e}")))?;
+        // Bytes are a sign of life before they make a whole frame: a large
+        // frame (a strip of a Life board) sharing a slow link with many
+        // workers' can take longer than the heartbeat timeout to arrive,
+        // and the worker's Pong waits behind it.
+        if matches!(io, Io::Progress(n) if n > 0) && matches!(self.state, State::Ready | State::Retired) {
+            self.last_heard = Instant::now();
+        }
+        Ok(io)
     }
 
     /// Moves the received bytes out (no copy, no allocation) so that their
