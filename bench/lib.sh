@@ -147,3 +147,19 @@ stop_dispynode() {
     wait "$NODE" 2>/dev/null || true
     NODE=''
 }
+
+# write_crunch DIR: the job program `crunch` of bench/net.sh and
+# bench/predict.sh, in a new job directory DIR: CPU work in proportion to
+# its range (1000 awk steps a unit), then 64 KiB of text such as a real job
+# program prints, whatever its range: CSV rows "piece,x,sqrt(x)" (LZ4
+# packs it about 2.2 times).
+write_crunch() {
+    mkdir -p "$1"
+    cat >"$1/crunch" <<'EOF'
+#!/bin/sh
+awk -v n="$((PIW_END - PIW_START))" 'BEGIN { for (i = 0; i < n * 1000; i++) s += i % 7; print s }'
+awk -v p="$PIW_PIECE" -v a="$PIW_START" \
+    'BEGIN { for (i = 0; i < 3000; i++) { x = a * 1000 + i; printf "%d,%d,%.6f\n", p, x, sqrt(x) } }' | head -c 65536
+EOF
+    chmod 755 "$1" "$1/crunch"
+}

@@ -27,6 +27,10 @@
 #                  --output to 10^9 on 8 Pis over lab-100 (when both are
 #                  in NET_PROFILES and NET_PIS), once
 #   NET_DILATION   the dilation factor (default: measured once, at the start)
+#   NET_QUOTA_MS   each Pi's CPU quota, ms per 100 ms (20, emu-cluster.sh's
+#                  default); D is measured for it, so a lower quota is the
+#                  same Pi, slower, with links slowed alike: 8 Pis at 12 take
+#                  ~1 of this machine's 2 cores, leaving the head its own
 #   PISUBMIT_PACK_STDOUT  0: exec's stdout goes unpacked (as before protocol
 #                  1.6), for a before/after pair of rows
 set -euo pipefail
@@ -55,26 +59,18 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"
 trap 'stop_children; bash $emu down; rm -rf "$tmp"' EXIT
 trap_signals
-# The exec job: CPU work in proportion to its range, then 64 KiB of text
-# such as a real job program prints: CSV rows "piece,x,sqrt(x)" (LZ4
-# packs it about 2.2 times; protocol 1.6 sends it packed unless
-# PISUBMIT_PACK_STDOUT=0, which this script passes through).
-mkdir "$tmp/jobs"
-cat >"$tmp/jobs/crunch" <<'EOF'
-#!/bin/sh
-awk -v n="$((PIW_END - PIW_START))" 'BEGIN { for (i = 0; i < n * 1000; i++) s += i % 7; print s }'
-awk -v p="$PIW_PIECE" -v a="$PIW_START" \
-    'BEGIN { for (i = 0; i < 3000; i++) { x = a * 1000 + i; printf "%d,%d,%.6f\n", p, x, sqrt(x) } }' | head -c 65536
-EOF
-chmod 755 "$tmp/jobs" "$tmp/jobs/crunch"
+# The exec job (bench/lib.sh's write_crunch), sent packed unless
+# PISUBMIT_PACK_STDOUT=0, which this script passes through.
+write_crunch "$tmp/jobs"
 seq "$farm_tasks" | awk -v ms="$farm_ms" '{ print ms, "task" $1 }' >"$tmp/farm.txt"
 
 dilation=${NET_DILATION:-}
+quota_ms=${NET_QUOTA_MS:-20}
 if [ -z "$dilation" ]; then
-    bash $emu up --profile lab-100 --pis 1 --dilation auto 2>/dev/null
+    bash $emu up --profile lab-100 --pis 1 --dilation auto --quota-ms "$quota_ms" 2>/dev/null
     dilation=$(bash $emu info | sed -n 's/^dilation=//p')
     here=$(bash $emu info | sed -n 's/^here_sysbench_events=//p')
-    echo "net: this machine does $here sysbench events per CPU-second; a Pi 4 at 20% of a core here is ${dilation}x slower"
+    echo "net: this machine does $here sysbench events per CPU-second; a Pi 4 at ${quota_ms}% of a core here is ${dilation}x slower"
 fi
 # D per profile: the Pi 3B+ of pi3-usb is slower than a Pi 4 (emu-cluster.sh).
 profile_dilation() {
@@ -218,7 +214,7 @@ for profile in $profiles; do
     d=$(profile_dilation "$profile")
     heartbeat=$(awk -v d="$d" 'BEGIN { printf "%.1f", 3 * d }')
     for n in $pis; do
-        bash $emu up --profile "$profile" --pis "$n" --dilation "$d" --job-dir "$tmp/jobs" --piworker "$bin/piworker"
+        bash $emu up --profile "$profile" --pis "$n" --dilation "$d" --quota-ms "$quota_ms" --job-dir "$tmp/jobs" --piworker "$bin/piworker"
         hosts=$(bash $emu hosts)
         kbit=$(bash $emu info | sed -n 's/^shaped_kbit=//p')
         shaped_mbs=$(awk -v k="$kbit" 'BEGIN { printf "%.3f", k * 1000 / 8 / 1e6 }')

@@ -12,6 +12,7 @@
 #       PISUBMIT_WRAP="scripts/emu-cluster.sh run-head" \
 #           bench/predict.sh hosts "$(scripts/emu-cluster.sh hosts)" 2
 #   bench/predict.sh star PROFILE N           # root: a shaped star of its own, torn down after
+#   bench/predict.sh crunch DIR               # writes exec's job program into DIR
 #
 # `star` is a small emulated cluster for checking the model before (or
 # beside) scripts/emu-cluster.sh: a head namespace pwmh and Pis pwm1..N on
@@ -23,6 +24,7 @@
 # core; a short period, so a job's end does not wait out a long throttle).
 #
 # Knobs: PREDICT_JOBS (space-separated names from `job_args`, default all),
+# PREDICT_LIFE_SIZE (8192) and PREDICT_LIFE_GENS (1000) for life,
 # BENCH_REPS (3 runs per host count, the median is compared), PREDICT_OUT
 # (target/bench/predict.tsv), PISUBMIT (target/release/pisubmit),
 # PIWORKER (target/release/piworker), PISUBMIT_WRAP (a command prefix
@@ -39,7 +41,10 @@ reps=${BENCH_REPS:-3}
 out=${PREDICT_OUT:-target/bench/predict.tsv}
 pisubmit=${PISUBMIT:-target/release/pisubmit}
 piworker=${PIWORKER:-target/release/piworker}
-jobs=${PREDICT_JOBS:-pi loopsum primes primes-output reduce echo}
+jobs=${PREDICT_JOBS:-pi loopsum primes primes-output reduce echo life farm}
+# exec is left out unless asked for: its program, crunch, must be in every
+# worker's job directory (`bench/predict.sh crunch DIR` writes it;
+# scripts/emu-cluster.sh up --job-dir DIR hands it to the emulated Pis).
 wrap=${PISUBMIT_WRAP:-}
 tmp=$(mktemp -d)
 worker_pids=()
@@ -61,7 +66,10 @@ job_args() {
     primes-output) echo "primes --from 1 --to 2e8 --output $tmp/primes.txt" ;;
     reduce) echo "reduce --op sum --dtype i64be --input $tmp/ints.i64" ;;
     echo) echo "echo --bytes 64e6" ;;
-    *) die "unknown workload $1 (pi loopsum primes primes-output reduce echo)" ;;
+    life) echo "life --width ${PREDICT_LIFE_SIZE:-8192} --height ${PREDICT_LIFE_SIZE:-8192} --random 0.3 --generations ${PREDICT_LIFE_GENS:-1000}" ;;
+    farm) echo "farm spin" ;;
+    exec) echo "exec crunch --range 0..${PREDICT_EXEC_UNITS:-16000} --pieces 32 --output /dev/null" ;;
+    *) die "unknown workload $1 (pi loopsum primes primes-output reduce echo life farm exec)" ;;
     esac
 }
 
@@ -78,6 +86,10 @@ sys.stdout.buffer.write(b''.join(struct.pack('>q', i) for i in range(n)))" >"$tm
     echo "| setting | job | hosts | measured (s) | predicted (s) | error | predicted limit |"
     echo "|---|---|---:|---:|---:|---:|---|"
     for name in $jobs; do
+        if [ "$name" = life ] || [ "$name" = farm ] || [ "$name" = exec ]; then
+            compare_whole "$name" "$setting" "$spec" "$count"
+            continue
+        fi
         # shellcheck disable=SC2046
         $wrap "$pisubmit" --hosts "$spec" --json bench --repeat "$reps" --cores "$cores" $(job_args "$name") \
             >"$tmp/measured.json" 2>"$tmp/measured.err" || die "$name: bench failed: $(tail -3 "$tmp/measured.err")"
@@ -99,6 +111,57 @@ with open(out, "a") as rows:
         print("| " + " | ".join(map(str, line)) + " |")
 EOF
     done
+}
+
+# compare_whole NAME SETTING HOSTS COUNT: life, farm and exec are not cut
+# into pieces over chosen cores, so bench cannot time them: the job runs on the
+# first 1, 2, 4, ... COUNT hosts (BENCH_REPS times; the median of its own
+# wall time, life's wall_ms or the farm's "ms wall", is compared) against
+# one `bench --predict` over all of them (exec's wall_ms too). The farm's tasks:
+# PREDICT_FARM_TASKS (48) of PREDICT_FARM_MS (400) ms, on stdin.
+compare_whole() {
+    local name=$1 setting=$2 spec=$3 count=$4 n first
+    seq "${PREDICT_FARM_TASKS:-48}" | awk -v ms="${PREDICT_FARM_MS:-400}" '{ print ms, "task" $1 }' >"$tmp/tasks.txt"
+    # shellcheck disable=SC2046
+    $wrap "$pisubmit" --hosts "$spec" --json bench --predict $(job_args "$name") <"$tmp/tasks.txt" \
+        >"$tmp/predicted.json" 2>"$tmp/predicted.err" || die "$name: predict failed: $(tail -3 "$tmp/predicted.err")"
+    : >"$tmp/whole-measured.tsv"
+    n=1
+    while :; do
+        first=$(tr ',' '\n' <<<"$spec" | head -n "$n" | paste -sd,)
+        for _ in $(seq "$reps"); do
+            # shellcheck disable=SC2046
+            $wrap "$pisubmit" --hosts "$first" --json $(job_args "$name") <"$tmp/tasks.txt" >"$tmp/whole.json" \
+                2>"$tmp/whole.err" || die "$name on $n hosts failed: $(tail -3 "$tmp/whole.err")"
+            python3 - "$n" "$tmp/whole.json" "$tmp/whole.err" >>"$tmp/whole-measured.tsv" <<'EOF'
+import json, re, sys
+n, out, err = sys.argv[1:]
+try:
+    print(n, json.load(open(out))["wall_ms"] / 1e3)
+except (ValueError, KeyError):
+    print(n, float(re.search(r"([0-9.]+) ms wall", open(err).read()).group(1)) / 1e3)
+EOF
+        done
+        [ "$n" -lt "$count" ] || break
+        n=$((n * 2 < count ? n * 2 : count))
+    done
+    python3 - "$name" "$setting" "$tmp/whole-measured.tsv" "$tmp/predicted.json" "$out" <<'EOF'
+import json, statistics, sys
+name, setting, measured, predicted, out = sys.argv[1:]
+runs = {}
+for line in open(measured):
+    hosts, wall = line.split()
+    runs.setdefault(int(hosts), []).append(float(wall))
+p = {r["hosts"]: r for r in json.load(open(predicted))["rows"]}
+with open(out, "a") as rows:
+    for hosts, walls in sorted(runs.items()):
+        wall = statistics.median(walls)
+        guess = p[hosts]
+        err = 100.0 * (guess["wall_s"] - wall) / wall
+        line = [setting, name, hosts, f"{wall:.3f}", f"{guess['wall_s']:.3f}", f"{err:+.0f}%", guess["limit"]]
+        rows.write("\t".join(map(str, line)) + "\n")
+        print("| " + " | ".join(map(str, line)) + " |")
+EOF
 }
 
 loopback() {
@@ -168,6 +231,7 @@ star() {
 case ${1:-} in
 loopback) loopback "${2:-2}" "${3:-1}" ;;
 hosts) [ $# -eq 3 ] || die "hosts SPEC THREADS"; compare "hosts $2" "$2" "$3" "$(tr ',' '\n' <<<"$2" | wc -l)" ;;
+crunch) [ $# -eq 2 ] || die "crunch DIR"; write_crunch "$2" ;;
 star) [ $# -eq 3 ] || die "star PROFILE N"; star "$2" "$3" ;;
-*) die "usage: bench/predict.sh loopback [N] [THREADS] | hosts SPEC THREADS | star PROFILE N" ;;
+*) die "usage: bench/predict.sh loopback [N] [THREADS] | hosts SPEC THREADS | star PROFILE N | crunch DIR" ;;
 esac

@@ -486,7 +486,7 @@ const BENCH: Command = Command {
             forecast instead: a small sample of JOB on one core, 32 MiB streamed to the workers to measure the \
             head's link, and the round trip, then the predicted wall time on 1 to N hosts, what limits it (cores, the head's \
             link, the head itself, round trips) and the number of hosts past which more stop helping (README, \
-            What will my cluster do?).",
+            What will my cluster do?). --predict also forecasts `life ...`, `exec PROG --range A..B` and `farm spin` (tasks on stdin).",
     groups: &[
         Group {
             title: "BENCH OPTIONS",

@@ -3,13 +3,17 @@
 
 use crate::protocol::DEFAULT_PORT;
 use crate::submit::cli::args::{next_flag as flags, text, Args, Next};
+use crate::submit::cli::exec::parse_exec;
 use crate::submit::cli::jobs::parse_job;
+use crate::submit::cli::life::parse_life;
 use crate::submit::cli::predict::{
     parse_core_speed, parse_cores_per_host, parse_hosts_count, parse_link, parse_rtt, PredictOpts,
 };
 use crate::submit::cli::table::BENCH_JOBS;
 use crate::submit::cli::values::{number, seconds, unknown, usage};
 use crate::submit::error::SubmitError;
+use crate::submit::plans::exec::ExecOpts;
+use crate::submit::plans::life::LifeOpts;
 use crate::submit::plans::JobSpec;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -42,6 +46,7 @@ pub struct HostsOpts {
     pub ansible: bool,
 }
 
+#[derive(Debug)]
 pub struct BenchOpts {
     /// Core counts to run on; empty: 1, 2, 4, ... up to every core.
     pub cores: Vec<usize>,
@@ -49,7 +54,18 @@ pub struct BenchOpts {
     pub svg: Option<PathBuf>,
     /// `--predict`: forecast instead of measuring every core count.
     pub predict: Option<PredictOpts>,
-    pub job: JobSpec,
+    pub job: BenchJob,
+}
+
+/// What bench times or forecasts.
+#[derive(Clone, Debug)]
+pub enum BenchJob {
+    /// A job cut into pieces.
+    Pieces(JobSpec),
+    /// `life`, in lockstep rounds: forecast only (`--predict`).
+    Life(LifeOpts),
+    /// `exec` over a range: forecast only (its program's work is its own).
+    Exec(ExecOpts),
 }
 
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
@@ -174,23 +190,42 @@ pub fn parse_bench(p: &mut Args) -> Result<BenchOpts, SubmitError> {
             }
         }
     };
-    if !BENCH_JOBS.contains(&job_name.as_str()) && p.enter(&job_name).is_ok() {
-        return Err(usage(format!(
-            "bench: {job_name} has no fixed amount of work to time; use {}",
-            BENCH_JOBS.join(", ")
-        )));
-    }
     if let (false, Some(flag)) = (predict, told.first_given()) {
         return Err(usage(format!("bench: {flag} describes a cluster to predict; add --predict")));
     }
     if predict && (svg.is_some() || !cores.is_empty()) {
         return Err(usage("bench: --predict forecasts every host count itself; leave out --cores and --svg"));
     }
+    if job_name == "life" {
+        if !predict {
+            return Err(usage(
+                "bench: life runs in lockstep rounds over whole hosts, not pieces over chosen cores; \
+                 `bench --predict life ...` forecasts it, and `pisubmit --json life ...` reports its own times",
+            ));
+        }
+        p.enter("life")?;
+        let life = parse_life(p)?;
+        return Ok(BenchOpts { cores, repeat, svg, predict: Some(told), job: BenchJob::Life(life) });
+    }
+    if job_name == "exec" && predict {
+        p.enter("exec")?;
+        let exec = parse_exec(p)?;
+        return Ok(BenchOpts { cores, repeat, svg, predict: Some(told), job: BenchJob::Exec(exec) });
+    }
+    // A farm's tasks say their own time, so a farm can be forecast (its
+    // tasks piped in), though not timed on chosen cores.
+    let forecast_only = predict && job_name == "farm";
+    if !BENCH_JOBS.contains(&job_name.as_str()) && !forecast_only && p.enter(&job_name).is_ok() {
+        return Err(usage(format!(
+            "bench: {job_name} has no fixed amount of work to time; use {}",
+            BENCH_JOBS.join(", ")
+        )));
+    }
     p.enter(&job_name)?;
     let job = parse_job(&job_name, p)?;
     cores.sort_unstable();
     cores.dedup();
-    Ok(BenchOpts { cores, repeat, svg, predict: predict.then_some(told), job })
+    Ok(BenchOpts { cores, repeat, svg, predict: predict.then_some(told), job: BenchJob::Pieces(job) })
 }
 
 pub fn parse_hosts_command(p: &mut Args) -> Result<HostsOpts, SubmitError> {
@@ -235,7 +270,7 @@ mod tests {
     fn bench_takes_its_flags_then_a_job() {
         let b = parse_bench(&mut parser(&["--cores", "4,1,2,2", "--svg", "s.svg", "pi", "--samples", "1e6"])).unwrap();
         assert_eq!(b.cores, vec![1, 2, 4]);
-        assert!(matches!(b.job, JobSpec::Pi { samples: 1_000_000, .. }));
+        assert!(matches!(b.job, BenchJob::Pieces(JobSpec::Pi { samples: 1_000_000, .. })));
         assert!(parse_bench(&mut parser(&["--cores", "0", "pi"])).is_err());
         let err = |args: &[&str]| parse_bench(&mut parser(args)).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err(&["ping"]).contains("no fixed amount"));
@@ -247,6 +282,15 @@ mod tests {
                 .unwrap();
         let told = b.predict.unwrap();
         assert_eq!((told.link, told.hosts_count, told.rtt), (Some(125e6), Some(240), None));
+        // Life is forecast only: it has no cut over chosen cores to time.
+        assert!(err(&["life", "--generations", "10"]).contains("bench --predict life"));
+        let b =
+            parse_bench(&mut parser(&["--predict", "life", "--width", "64", "--random", "0.5", "--generations", "10"]))
+                .unwrap();
+        assert!(matches!(b.job, BenchJob::Life(LifeOpts { width: Some(64), generations: 10, .. })), "{b:?}");
+        assert!(err(&["farm"]).contains("no fixed amount"));
+        let b = parse_bench(&mut parser(&["--predict", "farm", "spin"])).unwrap();
+        assert!(matches!(b.job, BenchJob::Pieces(JobSpec::Farm { .. })), "{b:?}");
     }
 
     #[test]

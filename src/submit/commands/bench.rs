@@ -63,7 +63,7 @@ pub fn hosts_up(global: &Global) -> Result<Vec<Up>, SubmitError> {
     Ok(up)
 }
 
-pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
+pub fn run(global: &Global, opts: &BenchOpts, job: &JobSpec) -> Result<String, SubmitError> {
     let offered: Vec<(HostSpec, usize)> = hosts_up(global)?.into_iter().map(|u| (u.spec, u.threads)).collect();
     let total: usize = offered.iter().map(|(_, t)| t).sum();
     let cores = if opts.cores.is_empty() { default_cores(total) } else { opts.cores.clone() };
@@ -79,7 +79,7 @@ pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
         let hosts = take_cores(&offered, n);
         let mut times = Vec::with_capacity(opts.repeat);
         for _ in 0..opts.repeat {
-            let (wall, answer) = time_once(global, &opts.job, hosts.clone())?;
+            let (wall, answer) = time_once(global, job, hosts.clone())?;
             match &first_answer {
                 None => first_answer = Some(answer),
                 Some(a) if *a != answer => {
@@ -97,7 +97,7 @@ pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
         eprintln!("pisubmit: bench: {n} cores: {:.3} s", row.median().as_secs_f64());
         rows.push(row);
     }
-    let title = format!("{} on {} hosts: speed-up", describe(&opts.job), offered.len());
+    let title = format!("{} on {} hosts: speed-up", describe(job), offered.len());
     if let Some(path) = &opts.svg {
         let points: Vec<ScalingPoint> =
             rows.iter().map(|r| ScalingPoint { cores: r.cores, wall_secs: r.median().as_secs_f64() }).collect();
@@ -105,7 +105,7 @@ pub fn run(global: &Global, opts: &BenchOpts) -> Result<String, SubmitError> {
             .map_err(|e| SubmitError::Usage(format!("--svg {}: cannot write: {e}", path.display())))?;
     }
     let answer = first_answer.unwrap_or_default();
-    Ok(if global.json { to_json(&opts.job, &rows, &answer).render() + "\n" } else { to_text(&title, &rows, &answer) })
+    Ok(if global.json { to_json(job, &rows, &answer).render() + "\n" } else { to_text(&title, &rows, &answer) })
 }
 
 /// 1, 2, 4, ... and the total.

@@ -14,6 +14,7 @@ pub mod predict;
 pub mod serve;
 pub mod status;
 
+use crate::submit::cli::tools::BenchJob;
 use crate::submit::cli::{Command, Global};
 use crate::submit::error::SubmitError;
 
@@ -24,9 +25,14 @@ pub fn run(global: &Global, command: &Command) -> Result<String, SubmitError> {
         Command::Status(opts) => status::run(global, opts),
         Command::Discover(opts) => discover::run(opts, global.json),
         Command::Doctor(opts) => doctor::run(global, opts),
-        Command::Bench(opts) => match &opts.predict {
-            Some(told) => predict::run(global, &opts.job, told),
-            None => bench::run(global, opts),
+        Command::Bench(opts) => match (&opts.predict, &opts.job) {
+            (Some(told), BenchJob::Pieces(job)) => predict::run(global, job, told),
+            (Some(told), BenchJob::Life(life)) => predict::run_life(global, life, told),
+            (Some(told), BenchJob::Exec(exec)) => predict::run_exec(global, exec, told),
+            (None, BenchJob::Pieces(job)) => bench::run(global, opts, job),
+            (None, BenchJob::Life(_) | BenchJob::Exec(_)) => {
+                Err(SubmitError::Usage("bench: life and exec are forecast only (--predict)".into()))
+            }
         },
         Command::Life(opts) => life::run(global, opts),
         Command::Exec(opts) => exec::run(global, opts),

@@ -4,6 +4,8 @@
 //!
 //! It owns one socket and what is known about the worker at its end. It
 //! does not choose pieces or combine results: `engine` does.
+//! Over 600 lines because the connection's states, its handshake and its
+//! heartbeat are one state machine; its refusals are in `refusal`.
 
 mod refusal;
 
@@ -371,10 +373,9 @@ impl Link {
     pub fn receive(&mut self) -> Result<Io, Event> {
         let Some(conn) = self.conn.as_mut() else { return Ok(Io::WouldBlock) };
         let io = conn.read_some().map_err(|e| Event::Lost(format!("read failed: {e}")))?;
-        // Bytes are a sign of life before they make a whole frame: a large
-        // frame (a strip of a Life board) sharing a slow link with many
-        // workers' can take longer than the heartbeat timeout to arrive,
-        // and the worker's Pong waits behind it.
+        // Any bytes are a sign of life: a large frame (a Life strip) on a
+        // slow link shared by many workers can take longer than the
+        // heartbeat timeout to arrive whole, the worker's Pong behind it.
         if matches!(io, Io::Progress(n) if n > 0) && matches!(self.state, State::Ready | State::Retired) {
             self.last_heard = Instant::now();
         }

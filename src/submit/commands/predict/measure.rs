@@ -9,7 +9,9 @@ use super::sample::{harmless, scaled, units};
 use crate::jobs::reduce::Op;
 use crate::submit::cli::Global;
 use crate::submit::cluster::connect::{connect, Reach};
-use crate::submit::cluster::engine::{GatherError, Gatherer, Landed, PieceList, PieceRecord, Replayed, Unwatched};
+use crate::submit::cluster::engine::{
+    GatherError, Gatherer, Landed, Piece, PieceList, PieceRecord, Replayed, Unwatched,
+};
 use crate::submit::cluster::hosts::HostSpec;
 use crate::submit::cluster::survey::survey;
 use crate::submit::error::SubmitError;
@@ -161,6 +163,43 @@ fn run_metered(global: &Global, hosts: Vec<HostSpec>, job: &JobSpec) -> Result<(
     plan.finish()?;
     head += finishing.elapsed();
     Ok((wall, Moved { bytes_to_workers, bytes_from_workers, head }))
+}
+
+/// Runs `pieces` on `hosts`, their answers dropped: the wall time and
+/// the bytes they moved each way (for samples that are not a `JobSpec`:
+/// a farm's tasks, a job program's range).
+pub fn run_pieces(
+    global: &Global,
+    hosts: Vec<HostSpec>,
+    pieces: Vec<Piece>,
+) -> Result<(Duration, Counted), SubmitError> {
+    let reach = Reach { hosts, hosts_file: None, ..global.reach(Instant::now()) };
+    let mut engine = connect(&reach, Box::new(Unwatched))?;
+    let mut counted = Counted::default();
+    let started = Instant::now();
+    engine.run(&mut PieceList::new(pieces), &mut counted)?;
+    Ok((started.elapsed(), counted))
+}
+
+/// Bytes the pieces moved, their answers dropped.
+#[derive(Default)]
+pub struct Counted {
+    pub bytes_to_workers: u64,
+    pub bytes_from_workers: u64,
+}
+
+impl Gatherer for Counted {
+    fn partial(&mut self, _piece: usize, _payload: &[u8]) -> Result<(), GatherError> {
+        Ok(())
+    }
+    fn result(&mut self, _piece: usize, _payload: &[u8]) -> Result<(), GatherError> {
+        Ok(())
+    }
+    fn finished(&mut self, _piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
+        self.bytes_to_workers += record.bytes_in;
+        self.bytes_from_workers += record.bytes_out;
+        Ok(())
+    }
 }
 
 /// What a metered run moved, and the head's own time.

@@ -23,8 +23,7 @@
 //! back. Connecting (about two round trips) happens before the clock
 //! starts, as in `bench`.
 //!
-//! Life's strips swap borders through the head every round (`rounds`):
-//! `wall = G/K * (compute of K generations + N * border bytes / L + R)`.
+//! Life runs in lockstep rounds, not pieces: `life_model` is its form.
 
 /// Pieces a worker holds at once (the engine's window).
 const WINDOW: f64 = 2.0;
@@ -86,6 +85,8 @@ pub struct Prediction {
     pub compute: f64,
     pub link: f64,
     pub head: f64,
+    /// Life's rounds: their overheads, all added up.
+    pub rounds: f64,
     pub limit: Limit,
 }
 
@@ -107,28 +108,7 @@ pub fn predict(job: &JobCost, cluster: &Cluster, hosts: usize, pieces: usize) ->
         Limit::Cores
     };
     let wall = cluster.rtt + compute.max(link).max(head);
-    Prediction { hosts, pieces, wall, compute, link, head, limit }
-}
-
-/// A job in lockstep rounds (Life): `rounds` exchanges, each after the
-/// compute of its generations, each moving `border_bytes` per host both
-/// ways through the head.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rounds {
-    pub rounds: f64,
-    pub border_bytes: f64,
-}
-
-/// The wall time of a job in rounds on `hosts` hosts: strips in
-/// proportion to cores, so compute divides evenly; every round waits for
-/// all borders to pass the head's link and one round trip.
-pub fn predict_rounds(job: &JobCost, rounds: &Rounds, cluster: &Cluster, hosts: usize) -> Prediction {
-    let cores = (hosts.max(1) * cluster.cores_per_host.max(1)) as f64;
-    let compute = job.core_seconds / cores;
-    let per_round = hosts.max(1) as f64 * rounds.border_bytes / cluster.link + cluster.rtt;
-    let link = rounds.rounds * per_round;
-    let limit = if link >= compute { Limit::Link } else { Limit::Cores };
-    Prediction { hosts, pieces: hosts, wall: compute + link, compute, link, head: 0.0, limit }
+    Prediction { hosts, pieces, wall, compute, link, head, rounds: 0.0, limit }
 }
 
 /// The fewest hosts whose wall time is within `WITHIN_BEST` of the best
@@ -211,19 +191,5 @@ mod tests {
         assert_eq!(link_saturates(&all), Some(4));
         // Walls never grow with hosts here.
         assert!(all.windows(2).all(|w| w[1].wall <= w[0].wall));
-    }
-
-    #[test]
-    fn life_rounds_pay_borders_and_round_trips() {
-        // 8192 x 8192 for 1000 generations, exchanges every 8: 125 rounds,
-        // 2 border bands of 8 rows of 8192 cells (1 bit each) each way per host.
-        let job = JobCost { core_seconds: 320.0, bytes_to_workers: 0.0, bytes_from_workers: 0.0, head_seconds: 0.0 };
-        let rounds = Rounds { rounds: 125.0, border_bytes: 2.0 * 8.0 * 8192.0 / 8.0 };
-        let lab = Cluster { cores_per_host: 4, link: 12.5e6, rtt: 0.0003 };
-        let p = predict_rounds(&job, &rounds, &lab, 8);
-        assert!(close(p.compute, 10.0));
-        assert!(close(p.link, 125.0 * (8.0 * 16384.0 / 12.5e6 + 0.0003)), "{p:?}");
-        assert_eq!(p.limit, Limit::Cores);
-        assert!(close(p.wall, p.compute + p.link));
     }
 }

@@ -4,7 +4,7 @@
 //! host count included, as one JSON object.
 
 use super::inputs::{Inputs, Source};
-use super::model::{link_saturates, recommended, JobCost, Prediction, WITHIN_BEST};
+use super::model::{link_saturates, recommended, Cluster, JobCost, Prediction, WITHIN_BEST};
 use crate::submit::commands::bench::describe;
 use crate::submit::plans::JobSpec;
 use crate::submit::report::json::Json;
@@ -43,17 +43,80 @@ fn speedup(predictions: &[Prediction], p: &Prediction) -> (f64, Option<f64>) {
     (base / p.wall, next)
 }
 
-pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Prediction]) -> String {
-    let mut out = String::new();
-    let c = &inputs.cluster;
-    let s = &inputs.sample;
-    let hosts = match inputs.max_hosts {
+/// "1 host of 4 cores", "1 to 8 hosts of 2 cores".
+fn hosts_of(max_hosts: usize, c: &Cluster) -> String {
+    let hosts = match max_hosts {
         1 => "1 host".to_string(),
         n => format!("1 to {n} hosts"),
     };
-    let _ = writeln!(out, "{}: predicted on {hosts} of {}", title(job), crate::units::count(c.cores_per_host, "core"));
+    format!("{hosts} of {}", crate::units::count(c.cores_per_host, "core"))
+}
+
+/// The link and round-trip line, with where each figure came from.
+fn link_line(c: &Cluster, (link, rtt): (Source, Source)) -> String {
+    format!(
+        "  head link {:.1} MB/s ({:.0} Mbit/s, {}), round trip {:.3} ms ({})\n",
+        c.link / 1e6,
+        c.link * 8.0 / 1e6,
+        source(link),
+        c.rtt * 1e3,
+        source(rtt)
+    )
+}
+
+/// A forecast as every job reports it: a title, lines of its own about its
+/// sample, the link, the table, and a footnote; or, in JSON, the same
+/// around the job's own fields.
+pub struct Forecast<'a> {
+    pub title: String,
+    pub cluster: Cluster,
+    /// Where the link and the round trip came from.
+    pub sources: (Source, Source),
+    pub core_speed: f64,
+    pub max_hosts: usize,
+    pub predictions: &'a [Prediction],
+}
+
+impl Forecast<'_> {
+    pub fn text(&self, details: &str, footnote: &str) -> String {
+        let mut out = format!("{}: predicted on {}\n", self.title, hosts_of(self.max_hosts, &self.cluster));
+        out.push_str(details);
+        out.push_str(&link_line(&self.cluster, self.sources));
+        table(&mut out, &self.cluster, self.max_hosts, self.predictions);
+        out.push_str(footnote);
+        out.push('\n');
+        out
+    }
+
+    pub fn json(&self, job: &str, details: Vec<(&'static str, Json)>) -> Json {
+        let mut fields = vec![("job", Json::Str(job.into())), ("title", Json::Str(self.title.clone()))];
+        fields.extend(details);
+        fields.extend([
+            ("cluster", cluster_json(&self.cluster, self.sources, self.core_speed, self.max_hosts)),
+            ("rows", rows_json(&self.cluster, self.predictions)),
+            ("recommended_hosts", recommended_json(self.predictions)),
+            ("link_full_from_hosts", link_full_json(self.predictions)),
+        ]);
+        Json::obj(fields)
+    }
+}
+
+fn forecast<'a>(job: &JobSpec, inputs: &Inputs, predictions: &'a [Prediction]) -> Forecast<'a> {
+    Forecast {
+        title: title(job),
+        cluster: inputs.cluster,
+        sources: (inputs.link_source, inputs.rtt_source),
+        core_speed: inputs.core_speed,
+        max_hosts: inputs.max_hosts,
+        predictions,
+    }
+}
+
+pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Prediction]) -> String {
+    let s = &inputs.sample;
+    let mut details = String::new();
     let _ = writeln!(
-        out,
+        details,
         "  sample: {:.3}% of the job on one core of {} took {:.3} s: {:.2} core-seconds for the job{}",
         100.0 * s.share,
         s.host,
@@ -62,21 +125,20 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
         if inputs.core_speed == 1.0 { String::new() } else { format!(" at core speed x{}", inputs.core_speed) },
     );
     let _ = writeln!(
-        out,
+        details,
         "  bytes: {} to the workers, {} back; the head's own work {:.3} s",
         human_bytes(cost.bytes_to_workers as u64),
         human_bytes(cost.bytes_from_workers as u64),
         cost.head_seconds
     );
-    let _ = writeln!(
-        out,
-        "  head link {:.1} MB/s ({:.0} Mbit/s, {}), round trip {:.3} ms ({})",
-        c.link / 1e6,
-        c.link * 8.0 / 1e6,
-        source(inputs.link_source),
-        c.rtt * 1e3,
-        source(inputs.rtt_source)
-    );
+    forecast(job, inputs, predictions).text(
+        &details,
+        "(wall time from the first piece sent to the answer, as bench measures it; connecting is not in it)",
+    )
+}
+
+/// The rows worth showing, the recommendation and where the link fills.
+fn table(out: &mut String, c: &Cluster, max_hosts: usize, predictions: &[Prediction]) {
     let _ = writeln!(
         out,
         "{:>6} {:>6} {:>11} {:>9} {:>11} {:>10}  limit",
@@ -105,7 +167,7 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
             crate::units::count(best.hosts, "host"),
             best.wall,
             100.0 * WITHIN_BEST,
-            inputs.max_hosts
+            max_hosts
         );
     }
     match link_saturates(predictions) {
@@ -114,14 +176,10 @@ pub fn text(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
         }
         None => out.push_str("; the head link is never full\n"),
     }
-    out.push_str(
-        "(wall time from the first piece sent to the answer, as bench measures it; connecting is not in it)\n",
-    );
-    out
 }
 
-pub fn json(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Prediction]) -> Json {
-    let c = &inputs.cluster;
+/// A row per host count.
+fn rows_json(c: &Cluster, predictions: &[Prediction]) -> Json {
     let rows = predictions
         .iter()
         .map(|p| {
@@ -134,6 +192,7 @@ pub fn json(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
                 ("compute_s", Json::Float(p.compute)),
                 ("link_s", Json::Float(p.link)),
                 ("head_s", Json::Float(p.head)),
+                ("rounds_s", Json::Float(p.rounds)),
                 ("speedup", Json::Float(up)),
                 ("efficiency", Json::Float(up / p.hosts as f64)),
                 ("next_host_gain", next.map_or(Json::Null, Json::Float)),
@@ -141,10 +200,32 @@ pub fn json(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
             ])
         })
         .collect();
-    let s = &inputs.sample;
+    Json::Array(rows)
+}
+
+fn cluster_json(c: &Cluster, (link, rtt): (Source, Source), core_speed: f64, max_hosts: usize) -> Json {
     Json::obj(vec![
-        ("job", Json::Str(job.name().into())),
-        ("title", Json::Str(title(job))),
+        ("cores_per_host", Json::Int(c.cores_per_host as i128)),
+        ("link_bytes_per_s", Json::Float(c.link)),
+        ("link", Json::Str(source(link).into())),
+        ("rtt_s", Json::Float(c.rtt)),
+        ("rtt", Json::Str(source(rtt).into())),
+        ("core_speed", Json::Float(core_speed)),
+        ("max_hosts", Json::Int(max_hosts as i128)),
+    ])
+}
+
+fn recommended_json(predictions: &[Prediction]) -> Json {
+    recommended(predictions).map_or(Json::Null, |p| Json::Int(p.hosts as i128))
+}
+
+fn link_full_json(predictions: &[Prediction]) -> Json {
+    link_saturates(predictions).map_or(Json::Null, |n| Json::Int(n as i128))
+}
+
+pub fn json(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Prediction]) -> Json {
+    let s = &inputs.sample;
+    let details = vec![
         (
             "sample",
             Json::obj(vec![
@@ -162,20 +243,6 @@ pub fn json(job: &JobSpec, inputs: &Inputs, cost: &JobCost, predictions: &[Predi
                 ("head_seconds", Json::Float(cost.head_seconds)),
             ]),
         ),
-        (
-            "cluster",
-            Json::obj(vec![
-                ("cores_per_host", Json::Int(c.cores_per_host as i128)),
-                ("link_bytes_per_s", Json::Float(c.link)),
-                ("link", Json::Str(source(inputs.link_source).into())),
-                ("rtt_s", Json::Float(c.rtt)),
-                ("rtt", Json::Str(source(inputs.rtt_source).into())),
-                ("core_speed", Json::Float(inputs.core_speed)),
-                ("max_hosts", Json::Int(inputs.max_hosts as i128)),
-            ]),
-        ),
-        ("rows", Json::Array(rows)),
-        ("recommended_hosts", recommended(predictions).map_or(Json::Null, |p| Json::Int(p.hosts as i128))),
-        ("link_full_from_hosts", link_saturates(predictions).map_or(Json::Null, |n| Json::Int(n as i128))),
-    ])
+    ];
+    forecast(job, inputs, predictions).json(job.name(), details)
 }

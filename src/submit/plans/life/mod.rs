@@ -5,7 +5,7 @@ mod bad_part;
 pub mod checkpoint;
 pub mod driver;
 pub mod fingerprint;
-mod packed_strip;
+pub mod packed_strip;
 mod partition;
 pub mod peers;
 pub mod runs;
