@@ -294,6 +294,7 @@ fn life_and_farm_are_forecast_only() {
         (&["bench", "life", "--generations", "9"][..], "bench --predict life"),
         (&["bench", "--cores", "1", "farm", "spin"], "no fixed amount of work"),
         (&["bench", "--predict", "life"], "--generations N is required"),
+        (&["bench", "--predict", "life", "--random", "0.3", "--generations", "0"], "give --generations N (at least 1)"),
     ] {
         let run = pisubmit(&worker.addr(), args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);

@@ -21,7 +21,7 @@ use crate::submit::cluster::engine::Unwatched;
 use crate::submit::cluster::hosts::HostSpec;
 use crate::submit::error::SubmitError;
 use crate::submit::plans::life::driver::{self, DriverOpts, Outcome, Snapshots};
-use crate::submit::plans::life::packed_strip::PACK_STRIPS_ENV;
+use crate::submit::plans::life::packed_strip::packs;
 use crate::submit::plans::life::{initial_board, Checkpoint, LifeOpts, Start};
 use crate::submit::report::json::Json;
 use crate::units::human_bytes;
@@ -116,8 +116,9 @@ fn sample_band(
             for _ in 0..2 {
                 runs.push(run_band(global, host, opts, &band, edges, generations, packed)?);
             }
-            runs.sort_by_key(|(_, out, _)| out.round_time);
-            let (wall, out, gathered) = runs.swap_remove(1);
+            runs.sort_by_key(|(_, out, _, _)| out.round_time);
+            let (wall, out, last, packed) = runs.swap_remove(1);
+            let gathered = gathered_bytes(&last, packed);
             return Ok(Band { host: host.to_string(), threads, rows, generations, wall, out, gathered, raw });
         }
         let grow = (SAMPLE_TARGET / kernel.max(1e-3)).clamp(2.0, 100.0);
@@ -127,8 +128,9 @@ fn sample_band(
 }
 
 /// One run of `band` for `generations` on `host` (all its threads): the
-/// driver's wall time (as `life` reports it), its outcome, and the bytes
-/// its final board would take through the link it ran over.
+/// driver's wall time (as `life` reports it), its outcome, its final board
+/// and whether that board comes back packed over the link it ran on (or
+/// the given one: `packed`).
 fn run_band(
     global: &Global,
     host: &HostSpec,
@@ -137,7 +139,7 @@ fn run_band(
     edges: crate::life::Edges,
     generations: u64,
     packed: bool,
-) -> Result<(Duration, Outcome, usize), SubmitError> {
+) -> Result<(Duration, Outcome, Board, bool), SubmitError> {
     let reach = Reach { hosts: vec![host.clone()], hosts_file: None, ..global.reach(Instant::now()) };
     let mut engine = connect(&reach, Box::new(Unwatched))?;
     let loopback = engine.ready_links().first().is_some_and(|&l| engine.link_is_loopback(l));
@@ -157,25 +159,19 @@ fn run_band(
     let started = Instant::now();
     let (last, out) = driver::run(&mut engine, (0, band.clone()), &driver_opts, &mut Quiet)?;
     let wall = started.elapsed();
-    Ok((wall, out, gathered_bytes(&last, loopback && !packed)))
+    Ok((wall, out, last, packs(loopback && !packed)))
 }
 
-/// The bytes `board` takes through the head's link: raw rows over
-/// loopback, LZ4-packed ones elsewhere (as `packed_strip::snapshot_op`
-/// asks; `PISUBMIT_PACK_STRIPS` as there), packed the way a worker packs
-/// them.
-fn gathered_bytes(board: &Board, loopback: bool) -> usize {
-    let packed = match std::env::var(PACK_STRIPS_ENV).as_deref() {
-        Ok("0") => false,
-        Ok("1") => true,
-        _ => !loopback,
-    };
+/// The bytes `board` takes through the head's link: as `packed_strip`
+/// asks for them (raw over loopback, LZ4-packed elsewhere), packed in
+/// chunks as a worker packs them.
+fn gathered_bytes(board: &Board, packed: bool) -> usize {
     let raw: Vec<u8> = board.words().iter().flat_map(|w| w.to_le_bytes()).collect();
     if !packed {
         return raw.len();
     }
     let mut out = Vec::new();
-    for chunk in raw.chunks(2 << 20) {
+    for chunk in raw.chunks(1 << 20) {
         exec_stdout::pack_into(&mut out, chunk);
     }
     out.len()
@@ -197,11 +193,6 @@ fn life_cost(opts: &LifeOpts, board: &Board, band: &Band, speed: f64) -> LifeCos
     let start = band.wall.saturating_sub(out.round_time).saturating_sub(out.snapshot_time);
     let height = f64::from(board.height());
     let raw_board = board.words().len() as f64 * 8.0;
-    let (checkpoint_seconds, checkpoint_generations) = match opts.checkpoint {
-        Checkpoint::Every(t) => (Some(t.as_secs_f64()), None),
-        Checkpoint::Generations(n) => (None, Some(n as f64)),
-        Checkpoint::Off => (None, None),
-    };
     LifeCost {
         width: f64::from(board.width()),
         height,
@@ -211,8 +202,7 @@ fn life_cost(opts: &LifeOpts, board: &Board, band: &Band, speed: f64) -> LifeCos
         start_row_seconds: start.as_secs_f64() / rows / speed,
         load_bytes: if matches!(opts.start, Start::File(_)) { raw_board } else { 0.0 },
         board_bytes: raw_board * band.gathered as f64 / band.raw.max(1) as f64,
-        checkpoint_seconds,
-        checkpoint_generations,
+        checkpoint: opts.checkpoint,
     }
 }
 

@@ -26,6 +26,7 @@
 //! and the final board, each through the head's one link.
 
 use super::model::{Cluster, Limit, Prediction};
+use crate::submit::plans::life::Checkpoint;
 
 /// Most generations between exchanges (the driver's `MAX_DEPTH`).
 const MAX_DEPTH: f64 = 256.0;
@@ -48,27 +49,26 @@ pub struct LifeCost {
     pub load_bytes: f64,
     /// The whole board's bytes as the head gathers it.
     pub board_bytes: f64,
-    /// `--checkpoint-every`: seconds between checkpoints.
-    pub checkpoint_seconds: Option<f64>,
-    /// Generations between checkpoints (`--checkpoint-every Ng`).
-    pub checkpoint_generations: Option<f64>,
+    /// `--checkpoint-every`: every so long, or so many generations.
+    pub checkpoint: Checkpoint,
 }
 
 /// The wall time of the run on `hosts` hosts, as `pisubmit life` reports
 /// it (`wall_ms`: connecting aside).
 pub fn predict_life(cost: &LifeCost, cluster: &Cluster, hosts: usize) -> Prediction {
-    let n = hosts.max(1) as f64;
+    // A strip is at least a row: hosts past the board's height get none.
+    let n = (hosts.max(1) as f64).min(cost.height.max(1.0));
     let rows = cost.height / n;
     let k = cost.depth.min(rows.floor()).clamp(1.0, MAX_DEPTH);
     let compute = cost.generations * (rows + k) * cost.row_seconds;
-    let borders = if hosts > 1 { 2.0 * k * cost.width / 8.0 / cluster.link } else { 0.0 };
+    let borders = if n > 1.0 { 2.0 * k * cost.width / 8.0 / cluster.link } else { 0.0 };
     let rounds = (cost.generations / k).ceil() * (cluster.rtt + borders);
     let start = rows * cost.start_row_seconds + cost.load_bytes / cluster.link;
     let gather = cluster.rtt + cost.board_bytes / cluster.link;
     let running = start + compute + rounds;
-    let checkpoints = match (cost.checkpoint_seconds, cost.checkpoint_generations) {
-        (Some(every), _) if every > 0.0 => (running / every).floor(),
-        (_, Some(every)) if every > 0.0 => ((cost.generations - 1.0) / every).floor().max(0.0),
+    let checkpoints = match cost.checkpoint {
+        Checkpoint::Every(every) if !every.is_zero() => (running / every.as_secs_f64()).floor(),
+        Checkpoint::Generations(every) if every > 0 => ((cost.generations - 1.0) / every as f64).floor().max(0.0),
         _ => 0.0,
     };
     let snapshots = checkpoints + 1.0;
@@ -86,6 +86,7 @@ pub fn predict_life(cost: &LifeCost, cluster: &Cluster, hosts: usize) -> Predict
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const PI4_GIGABIT: Cluster = Cluster { cores_per_host: 4, link: 117e6, rtt: 0.0003 };
 
@@ -101,8 +102,7 @@ mod tests {
             start_row_seconds: 10e-6,
             load_bytes: 0.0,
             board_bytes: 4e6,
-            checkpoint_seconds: None,
-            checkpoint_generations: None,
+            checkpoint: Checkpoint::Off,
         }
     }
 
@@ -128,6 +128,15 @@ mod tests {
     }
 
     #[test]
+    fn hosts_past_the_boards_height_get_nothing_to_do() {
+        let tiny = LifeCost { height: 3.0, ..board() };
+        let three = predict_life(&tiny, &PI4_GIGABIT, 3);
+        let many = predict_life(&tiny, &PI4_GIGABIT, 1024);
+        assert!(close(many.wall, three.wall) && close(many.compute, three.compute), "{many:?} {three:?}");
+        assert_eq!(many.hosts, 1024);
+    }
+
+    #[test]
     fn the_strip_caps_the_depth() {
         // 8192 rows on 4096 hosts: strips of 2 rows, so rounds of 2.
         let p = predict_life(&board(), &PI4_GIGABIT, 4096);
@@ -140,15 +149,17 @@ mod tests {
         let off = board();
         let gather = 0.0003 + 4e6 / 117e6;
         // One host runs for about 20.6 s: checkpoints at 10 s and 20 s.
-        let timed = predict_life(&LifeCost { checkpoint_seconds: Some(10.0), ..off }, &PI4_GIGABIT, 1);
+        let timed =
+            predict_life(&LifeCost { checkpoint: Checkpoint::Every(Duration::from_secs(10)), ..off }, &PI4_GIGABIT, 1);
         let base = predict_life(&off, &PI4_GIGABIT, 1);
         assert!(base.wall > 20.0 && base.wall < 30.0, "{base:?}");
         assert!(close(timed.wall - base.wall, 2.0 * gather), "{timed:?} {base:?}");
         // Eight hosts finish within the first 10 s: the final board only.
-        let eight = predict_life(&LifeCost { checkpoint_seconds: Some(10.0), ..off }, &PI4_GIGABIT, 8);
+        let eight =
+            predict_life(&LifeCost { checkpoint: Checkpoint::Every(Duration::from_secs(10)), ..off }, &PI4_GIGABIT, 8);
         assert!(close(eight.link, gather), "{eight:?}");
         // By generations: at 100, 200, ..., 900, and the end.
-        let every = predict_life(&LifeCost { checkpoint_generations: Some(100.0), ..off }, &PI4_GIGABIT, 1);
+        let every = predict_life(&LifeCost { checkpoint: Checkpoint::Generations(100), ..off }, &PI4_GIGABIT, 1);
         assert!(close(every.wall - base.wall, 9.0 * gather), "{every:?}");
     }
 

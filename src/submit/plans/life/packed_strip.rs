@@ -21,18 +21,23 @@ pub const PACK_STRIPS_ENV: &str = "PISUBMIT_PACK_STRIPS";
 /// The Snapshot op for the worker on `link`: with the packed flag when it
 /// understands it (an older worker refuses a byte it does not know).
 pub fn snapshot_op(engine: &Engine, link: usize) -> Vec<u8> {
+    if packs(engine.link_is_loopback(link)) && engine.link_may_send(link, PACKED_STRIPS_SINCE) {
+        vec![wire::OP_SNAPSHOT, wire::SNAPSHOT_PACKED]
+    } else {
+        vec![wire::OP_SNAPSHOT]
+    }
+}
+
+/// Whether strips are asked for packed over a link that is (or is not)
+/// loopback: `PACK_STRIPS_ENV` if set, else everywhere but loopback.
+pub fn packs(loopback: bool) -> bool {
     static SETTING: OnceLock<Option<bool>> = OnceLock::new();
     let setting = *SETTING.get_or_init(|| match std::env::var(PACK_STRIPS_ENV).as_deref() {
         Ok("0") => Some(false),
         Ok("1") => Some(true),
         _ => None,
     });
-    let wanted = setting.unwrap_or_else(|| !engine.link_is_loopback(link));
-    if wanted && engine.link_may_send(link, PACKED_STRIPS_SINCE) {
-        vec![wire::OP_SNAPSHOT, wire::SNAPSHOT_PACKED]
-    } else {
-        vec![wire::OP_SNAPSHOT]
-    }
+    setting.unwrap_or(!loopback)
 }
 
 /// A PackedStrip after its part byte: the first row and the rows' bytes,
