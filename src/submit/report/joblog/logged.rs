@@ -40,16 +40,27 @@ impl Hasher for NumberHasher {
 
 type ByNumber<V> = HashMap<usize, V, BuildHasherDefault<NumberHasher>>;
 
+/// A piece the engine has taken and not yet finished.
+struct Running {
+    /// Its place in the whole job.
+    number: usize,
+    params: u64,
+    /// Its result, once in, until the piece is logged.
+    result: Vec<u8>,
+}
+
 /// What the source and the gatherer share: the engine numbers the pieces
 /// it runs from 0, the log by the piece's place in the whole job.
 #[derive(Default)]
 struct Numbers {
-    /// For each piece the engine has taken and not yet finished, by the
-    /// engine's number: (piece number, params hash). The engine takes only
-    /// a few pieces ahead of those running, so this stays small however
-    /// many pieces the job has (a list of every piece run grew the head by
-    /// 16 bytes a piece).
-    running: ByNumber<(usize, u64)>,
+    /// The pieces taken and not yet finished, by the engine's number. The
+    /// engine takes only a few pieces ahead of those running, so this
+    /// stays small however many pieces the job has (a list of every piece
+    /// run grew the head by 16 bytes a piece). One table for the number,
+    /// hash and result: a piece is looked up once when taken, once when
+    /// its result comes and once when it finishes, where two tables took
+    /// five lookups (docs/PERFORMANCE.md counts what a piece costs).
+    running: ByNumber<Running>,
     /// Pieces the engine has taken: the engine's number of the next one.
     taken: usize,
     /// A skipped piece that is not the one logged: the run stops.
@@ -68,8 +79,9 @@ fn piece_hash(kind: u8, params: &[u8], input: Option<u64>) -> u64 {
     let input = input.map(u64::to_le_bytes);
     let input: &[u8] = input.as_ref().map_or(&[], |i| &i[..]);
     // Joined on the stack for the usual few bytes of parameters: a
-    // streaming hasher allocates, once a piece on a farm of 0-ms tasks.
-    let mut joined = [0u8; 256];
+    // streaming hasher allocates, once a piece on a farm of 0-ms tasks
+    // (and a larger array is a larger memset, every piece).
+    let mut joined = [0u8; 64];
     let len = 1 + params.len() + input.len();
     if len <= joined.len() {
         joined[0] = kind;
@@ -99,11 +111,10 @@ pub struct LogPieces<'a> {
     inner: &'a mut dyn Gatherer,
     journal: &'a mut Journal,
     numbers: Rc<RefCell<Numbers>>,
-    /// Results between `result` and `finished`.
-    results: ByNumber<Vec<u8>>,
     /// Records of finished pieces whose output has not reached the file
-    /// yet, by piece number.
-    waiting: BTreeMap<usize, Vec<u8>>,
+    /// yet, by piece number (a hash table: cheaper to insert into and
+    /// remove from than the BTreeMap it was, for every piece of a farm).
+    waiting: ByNumber<Vec<u8>>,
     landed: Vec<Landed>,
     /// The record of a piece logged as it finishes.
     record: Vec<u8>,
@@ -135,8 +146,7 @@ pub fn split<'a>(
         inner,
         journal,
         numbers,
-        results: ByNumber::default(),
-        waiting: BTreeMap::new(),
+        waiting: ByNumber::default(),
         landed: Vec::new(),
         record: Vec::new(),
         retries: String::new(),
@@ -187,7 +197,7 @@ impl PieceSource for SkipLogged<'_> {
                     let mut numbers = self.numbers.borrow_mut();
                     let index = numbers.taken;
                     numbers.taken += 1;
-                    numbers.running.insert(index, (number, hash));
+                    numbers.running.insert(index, Running { number, params: hash, result: Vec::new() });
                     return Next::Piece(piece);
                 }
                 Some(logged) if logged.params == hash => continue,
@@ -217,8 +227,8 @@ impl PieceSource for SkipLogged<'_> {
 }
 
 impl LogPieces<'_> {
-    fn number(&self, index: usize) -> (usize, u64) {
-        self.numbers.borrow().running.get(&index).copied().unwrap_or((index, 0))
+    fn number(&self, index: usize) -> usize {
+        self.numbers.borrow().running.get(&index).map_or(index, |r| r.number)
     }
 
     fn write(journal: &mut Journal, record: &mut [u8]) -> Result<(), GatherError> {
@@ -252,17 +262,22 @@ impl LogPieces<'_> {
 
 impl Gatherer for LogPieces<'_> {
     fn partial(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
-        let (number, _) = self.number(piece);
+        let number = self.number(piece);
         self.inner.partial(number, payload)
     }
 
     fn result(&mut self, piece: usize, payload: &[u8]) -> Result<(), GatherError> {
-        let (number, _) = self.number(piece);
-        self.inner.result(number, payload)?;
-        let mut kept = self.spare.pop().unwrap_or_default();
-        kept.extend_from_slice(payload);
-        self.results.insert(piece, kept);
-        Ok(())
+        let number = match self.numbers.borrow_mut().running.get_mut(&piece) {
+            Some(running) => {
+                if running.result.capacity() == 0 {
+                    running.result = self.spare.pop().unwrap_or_default();
+                }
+                running.result.extend_from_slice(payload);
+                running.number
+            }
+            None => piece,
+        };
+        self.inner.result(number, payload)
     }
 
     fn lookahead(&self) -> Option<usize> {
@@ -281,8 +296,11 @@ impl Gatherer for LogPieces<'_> {
 
     fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
         // Its last word: the engine says nothing more of this piece.
-        let (number, params) = self.numbers.borrow_mut().running.remove(&piece).unwrap_or((piece, 0));
-        let result = self.results.remove(&piece).unwrap_or_default();
+        let Running { number, params, result } = self.numbers.borrow_mut().running.remove(&piece).unwrap_or(Running {
+            number: piece,
+            params: 0,
+            result: Vec::new(),
+        });
         self.retries.clear();
         describe_tries(record.failed_on, &mut self.retries);
         let fields = Fields {
@@ -310,7 +328,12 @@ impl Gatherer for LogPieces<'_> {
         fields.encode(0, &mut waiting);
         self.recycle(result);
         self.waiting.insert(number, waiting);
-        self.log_landed()
+        // Logged at `caught_up`, which the engine calls before it waits
+        // and at the end: asking the gatherer here too cost every piece of
+        // a farm, whose output lands only then. (The engine calls `result`
+        // and then `finished` for a piece with nothing between, so its
+        // landing cannot be asked for before its record waits.)
+        Ok(())
     }
 }
 
@@ -347,7 +370,7 @@ mod tests {
     /// the crate the logs were first written with).
     #[test]
     fn a_piece_hash_is_xxh3_of_the_bytes_joined_however_long() {
-        for n in [0, 1, 200, 246, 247, 248, 255, 256, 1000] {
+        for n in [0, 1, 54, 55, 56, 63, 64, 200, 256, 1000] {
             let params: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
             for input in [None, Some(0x0123_4567_89ab_cdef_u64)] {
                 let mut joined = vec![7u8];

@@ -1,0 +1,116 @@
+//! The job log's writer thread is background work (SCHED_IDLE, so that it
+//! never takes a CPU from the event loop or from a worker on the same
+//! machine), and it still keeps the log up to date while every CPU is
+//! busy: a farm fed a few hundred tasks, with stdin left open so that the
+//! run does not end, must have logged every one of them while it runs.
+//! A writer starved for good would leave them in memory until the end.
+
+mod common;
+
+use common::{finish, spawn_pisubmit_fed, temp_dir, Worker};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TASKS: usize = 300;
+
+/// Each thread of `pid` by name, with its scheduling policy (field 41 of
+/// /proc/PID/task/TID/stat; 5 is SCHED_IDLE).
+fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    let mut threads = Vec::new();
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // The name is in parentheses and may hold spaces: fields are
+        // counted after its closing one, which ends field 2.
+        let Some((head, rest)) = stat.rsplit_once(')') else { continue };
+        let name = head.split_once('(').map_or("", |(_, n)| n).to_string();
+        if let Some(policy) = rest.split_whitespace().nth(41 - 3).and_then(|p| p.parse().ok()) {
+            threads.push((name, policy));
+        }
+    }
+    threads
+}
+
+/// Piece lines in a job log so far.
+fn logged(path: &std::path::Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count()
+}
+
+/// A thread per CPU spinning at normal priority until dropped.
+struct Hogs {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Hogs {
+    fn start() -> Hogs {
+        let stop = Arc::new(AtomicBool::new(false));
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cpus)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        Hogs { stop, threads }
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn the_writer_is_background_work_and_keeps_up_while_every_cpu_is_busy() {
+    let dir = temp_dir("joblog-background");
+    let log = dir.join("farm.log");
+    let _ = std::fs::remove_file(&log);
+    let worker = Worker::start(&[]);
+    let hogs = Hogs::start();
+    let log_arg = log.display().to_string();
+    let (mut child, mut stdin) = spawn_pisubmit_fed(&worker.addr(), &["--quiet", "--joblog", &log_arg, "farm", "spin"]);
+    let tasks: String = (0..TASKS).map(|i| format!("1 task{i}\n")).collect();
+    stdin.write_all(tasks.as_bytes()).expect("feed the farm");
+    stdin.flush().expect("feed the farm");
+
+    // Every task logged while the run goes on (its stdin is still open):
+    // the deadline only stops a test whose writer never runs.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut writer_policy = None;
+    while logged(&log) < TASKS && Instant::now() < deadline {
+        assert!(child.try_wait().expect("pisubmit").is_none(), "pisubmit ended with its stdin open");
+        if writer_policy.is_none() {
+            let threads = thread_policies(child.id());
+            writer_policy = threads.iter().find(|(name, _)| name == "joblog").map(|&(_, p)| p);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let during = logged(&log);
+    if writer_policy.is_none() {
+        writer_policy = thread_policies(child.id()).iter().find(|(name, _)| name == "joblog").map(|&(_, p)| p);
+    }
+    let main_policy = thread_policies(child.id()).iter().find(|(name, _)| name == "pisubmit").map(|&(_, p)| p);
+    drop(hogs);
+    drop(stdin);
+    let run = finish(child, Duration::from_secs(60));
+
+    assert_eq!(run.code, 0, "pisubmit: {}", run.stderr);
+    assert_eq!(during, TASKS, "only {during} of {TASKS} tasks were logged while every CPU was busy");
+    assert_eq!(logged(&log), TASKS);
+    assert_eq!(writer_policy, Some(5), "the joblog thread is not SCHED_IDLE (5)");
+    assert_eq!(main_policy, Some(0), "the event loop's thread should stay SCHED_OTHER (0)");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
