@@ -33,6 +33,11 @@ fn thread_policies(pid: u32) -> Vec<(String, u32)> {
     threads
 }
 
+/// The scheduling policy of `pid`'s thread called `name`, if it has one.
+fn policy_of(pid: u32, name: &str) -> Option<u32> {
+    thread_policies(pid).into_iter().find(|(n, _)| n == name).map(|(_, p)| p)
+}
+
 /// Piece lines in a job log so far.
 fn logged(path: &std::path::Path) -> usize {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -92,17 +97,12 @@ fn the_writer_is_background_work_and_keeps_up_while_every_cpu_is_busy() {
     let mut writer_policy = None;
     while logged(&log) < TASKS && Instant::now() < deadline {
         assert!(child.try_wait().expect("pisubmit").is_none(), "pisubmit ended with its stdin open");
-        if writer_policy.is_none() {
-            let threads = thread_policies(child.id());
-            writer_policy = threads.iter().find(|(name, _)| name == "joblog").map(|&(_, p)| p);
-        }
+        writer_policy = writer_policy.or_else(|| policy_of(child.id(), "joblog"));
         std::thread::sleep(Duration::from_millis(50));
     }
     let during = logged(&log);
-    if writer_policy.is_none() {
-        writer_policy = thread_policies(child.id()).iter().find(|(name, _)| name == "joblog").map(|&(_, p)| p);
-    }
-    let main_policy = thread_policies(child.id()).iter().find(|(name, _)| name == "pisubmit").map(|&(_, p)| p);
+    writer_policy = writer_policy.or_else(|| policy_of(child.id(), "joblog"));
+    let main_policy = policy_of(child.id(), "pisubmit");
     drop(hogs);
     drop(stdin);
     let run = finish(child, Duration::from_secs(60));
