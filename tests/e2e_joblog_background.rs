@@ -3,7 +3,9 @@
 //! machine), and it still keeps the log up to date while every CPU is
 //! busy: a farm fed a few hundred tasks, with stdin left open so that the
 //! run does not end, must have logged every one of them while it runs.
-//! A writer starved for good would leave them in memory until the end.
+//! A writer starved for good would leave them in memory until the end:
+//! the second test stops it for good (ptrace), and the event loop must
+//! write the lines itself.
 
 mod common;
 
@@ -36,6 +38,52 @@ fn thread_policies(pid: u32) -> Vec<(String, u32)> {
 /// The scheduling policy of `pid`'s thread called `name`, if it has one.
 fn policy_of(pid: u32, name: &str) -> Option<u32> {
     thread_policies(pid).into_iter().find(|(n, _)| n == name).map(|(_, p)| p)
+}
+
+/// The thread id of `pid`'s thread called `name`, once it has one.
+fn thread_id(pid: u32, name: &str) -> Option<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    tasks.flatten().find_map(|task| {
+        let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+        (comm.trim_end() == name).then(|| task.file_name().to_str()?.parse().ok()).flatten()
+    })
+}
+
+/// One thread of another process held stopped (ptrace: only that thread
+/// stops, the rest of the process runs on) until dropped.
+struct Stopped {
+    tid: i32,
+}
+
+impl Stopped {
+    fn thread(tid: i32) -> Stopped {
+        use nix::libc::{ptrace, PTRACE_INTERRUPT, PTRACE_SEIZE};
+        use nix::sys::wait::{waitpid, WaitPidFlag};
+        let null = std::ptr::null_mut::<nix::libc::c_void>();
+        // SAFETY: PTRACE_SEIZE and PTRACE_INTERRUPT take no memory from us
+        // (addr and data are null); they act on thread `tid` only.
+        let seized = unsafe { ptrace(PTRACE_SEIZE, tid, null, null) };
+        assert_eq!(seized, 0, "ptrace(SEIZE) thread {tid}: {}", std::io::Error::last_os_error());
+        // SAFETY: as above.
+        let interrupted = unsafe { ptrace(PTRACE_INTERRUPT, tid, null, null) };
+        assert_eq!(interrupted, 0, "ptrace(INTERRUPT) thread {tid}: {}", std::io::Error::last_os_error());
+        waitpid(nix::unistd::Pid::from_raw(tid), Some(WaitPidFlag::__WALL)).expect("the thread stops");
+        Stopped { tid }
+    }
+
+    /// Whether the thread is still in its ptrace stop ('t' in /proc).
+    fn still(&self, pid: u32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{}/stat", self.tid)).unwrap_or_default();
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("t")
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let null = std::ptr::null_mut::<nix::libc::c_void>();
+        // SAFETY: detaching passes no memory (signal 0); the thread runs on.
+        unsafe { nix::libc::ptrace(nix::libc::PTRACE_DETACH, self.tid, null, null) };
+    }
 }
 
 /// Piece lines in a job log so far.
@@ -112,5 +160,47 @@ fn the_writer_is_background_work_and_keeps_up_while_every_cpu_is_busy() {
     assert_eq!(logged(&log), TASKS);
     assert_eq!(writer_policy, Some(5), "the joblog thread is not SCHED_IDLE (5)");
     assert_eq!(main_policy, Some(0), "the event loop's thread should stay SCHED_OTHER (0)");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_writer_that_never_runs_leaves_no_line_in_memory() {
+    let dir = temp_dir("joblog-stopped-writer");
+    let log = dir.join("farm.log");
+    let _ = std::fs::remove_file(&log);
+    let worker = Worker::start(&[]);
+    let log_arg = log.display().to_string();
+    let (mut child, mut stdin) = spawn_pisubmit_fed(&worker.addr(), &["--quiet", "--joblog", &log_arg, "farm", "spin"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let tid = loop {
+        if let Some(tid) = thread_id(child.id(), "joblog") {
+            break tid;
+        }
+        assert!(Instant::now() < deadline, "pisubmit never started its joblog thread");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Stopped while it has nothing to write (it holds no lock then).
+    let writer = Stopped::thread(tid);
+    let tasks: String = (0..TASKS).map(|i| format!("1 task{i}\n")).collect();
+    stdin.write_all(tasks.as_bytes()).expect("feed the farm");
+    stdin.flush().expect("feed the farm");
+
+    // Every task logged while the run goes on and its writer stays
+    // stopped: the loop wrote them. The deadline only ends a test that
+    // would otherwise wait for ever.
+    while logged(&log) < TASKS && Instant::now() < deadline {
+        assert!(child.try_wait().expect("pisubmit").is_none(), "pisubmit ended with its stdin open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let during = logged(&log);
+    let writer_stopped = writer.still(child.id());
+    drop(writer);
+    drop(stdin);
+    let run = finish(child, Duration::from_secs(60));
+
+    assert!(writer_stopped, "the joblog thread ran: the test tested nothing");
+    assert_eq!(during, TASKS, "only {during} of {TASKS} tasks were logged while the writer thread was stopped");
+    assert_eq!(run.code, 0, "pisubmit: {}", run.stderr);
+    assert_eq!(logged(&log), TASKS);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -352,6 +352,22 @@ fn wait_lines_over(log: &Path, n: usize) {
     }
 }
 
+/// Cuts a job log after its first `keep` piece lines.
+fn cut_to_pieces(log: &Path, keep: usize) {
+    let text = std::fs::read_to_string(log).expect("the job log");
+    let mut pieces = 0;
+    let mut end = 0;
+    for line in text.split_inclusive('\n') {
+        let is_piece = !line.starts_with('#') && !line.starts_with("Seq\t");
+        if is_piece && pieces == keep {
+            break;
+        }
+        pieces += usize::from(is_piece);
+        end += line.len();
+    }
+    std::fs::write(log, &text[..end]).expect("cut the job log");
+}
+
 /// The client addresses `worker` has started pieces for (its debug log:
 /// "PEER: job N (KIND) started").
 fn peers_started(worker: &Worker) -> Vec<String> {
@@ -391,8 +407,17 @@ fn a_worker_killed_during_the_resumed_run_changes_nothing() {
         wait_lines_over(&log, 0);
         first.kill().expect("SIGKILL pisubmit");
         let _ = collect(first, Duration::from_secs(30));
+        if piece_lines(&log).len() == want.pieces {
+            // A short job on a busy machine can outrun its kill (reduce
+            // takes a tenth of a second here, its first lines wait up to
+            // 0.2 s). A log is only ever appended to, so its first half
+            // is a state it passed through, with the output file ahead of
+            // it: what a kill leaves while lines wait to be written.
+            eprintln!("{}: the first run finished before its kill; resuming half its log", job.name);
+            cut_to_pieces(&log, want.pieces / 2);
+        }
         let logged = piece_lines(&log).len();
-        assert!(logged < want.pieces, "{}: the first run finished before its kill", job.name);
+        assert!(logged > 0 && logged < want.pieces, "{}: {logged} of {} pieces logged", job.name, want.pieces);
         // ...then resumed, and a worker dies as soon as it has a piece.
         let victim = &workers[1];
         let before = peers_started(victim);

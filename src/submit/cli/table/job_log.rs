@@ -12,7 +12,8 @@ pub(super) const JOB_LOG: Section = Section {
             "--joblog FILE writes a tab-separated line for each piece as it finishes: one line per piece (the unit \
              sent to a worker: a range of numbers, a block of darts, one farm task), not per task. A background \
              thread writes the lines every few milliseconds on a CPU nothing else wants (on a head whose every \
-             CPU is busy, pisubmit writes them itself past 256 KiB) and syncs the file at most once a second. \
+             CPU is busy, pisubmit writes them itself once they have waited 0.1 s or reached 256 KiB, so a line \
+             is in the file within about 0.2 s of its piece's end) and syncs the file at most once a second. \
              It starts with \"# pisubmit joblog 1\", then \"# job NAME\", \
              one \"# param NAME VALUE\" per parameter (and an input file's size and hash) and \"# cut N\" (the \
              number of hosts the pieces were cut for): the command a resumed run must match. A line of column \

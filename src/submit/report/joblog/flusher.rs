@@ -17,18 +17,27 @@
 //! The thread is background work (`background`, SCHED_IDLE): at normal
 //! priority its formatting took CPU from the loop and from a worker on the
 //! same machine, which a farm of 0-ms tasks on a 2-core head paid for in
-//! wall time (+2.4 % against +1.0 %, docs/PERFORMANCE.md).
+//! wall time (+2.4 % against +1.0 %, docs/PERFORMANCE.md). On a head
+//! whose every CPU is busy (a worker runs on it too) such a thread can
+//! wait a second or more for a CPU, with every line since in memory, so
+//! lines that have waited `LATE` are written by the loop itself at its
+//! next `keep_up`, which the engine reaches at least every 100 ms.
 
 use super::line::format_records;
 use std::fs::File;
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long a finished line may wait in memory before it is written.
 const WRITE_EVERY: Duration = Duration::from_millis(20);
+
+/// How long a line may wait for a starved writer thread before the loop
+/// writes it: with the engine's 100 ms tick, a line is in the file within
+/// about 0.2 s of its piece's end however busy the head is.
+const LATE: Duration = Duration::from_millis(100);
 
 /// Bytes that may wait for the writer thread: past this the loop writes
 /// them itself, so a writer starved of CPU (a busy head: it runs only on
@@ -76,8 +85,19 @@ struct Shared {
     spare: Mutex<Vec<u8>>,
     /// Held while a batch is taken and written, so batches keep their order.
     disk: Mutex<Disk>,
+    /// When the oldest pending line was handed over, in nanoseconds since
+    /// `epoch` plus one; 0 when nothing is pending. Set and cleared under
+    /// the `pending` lock; read without it by `keep_up`.
+    pending_since: AtomicU64,
+    epoch: Instant,
     failed: AtomicBool,
     stop: AtomicBool,
+}
+
+impl Shared {
+    fn stamp(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1
+    }
 }
 
 /// Appends to a log file from a thread of its own.
@@ -97,6 +117,8 @@ impl Flusher {
             pending: Mutex::new(Vec::new()),
             spare: Mutex::new(Vec::new()),
             disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: true, last_sync: Instant::now(), failure: None }),
+            pending_since: AtomicU64::new(0),
+            epoch: Instant::now(),
             failed: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -117,6 +139,9 @@ impl Flusher {
         }
         let waiting = {
             let mut pending = lock(&self.shared.pending);
+            if pending.is_empty() {
+                self.shared.pending_since.store(self.shared.stamp(), Ordering::Relaxed);
+            }
             pending.extend_from_slice(record);
             pending.len()
         };
@@ -124,6 +149,26 @@ impl Flusher {
             return self.write_now(false);
         }
         Ok(())
+    }
+
+    /// Writes the pending lines on the caller's thread if the oldest has
+    /// waited `LATE` for the writer thread (syncing them if a sync is due):
+    /// the loop's guard against a writer starved of CPU.
+    pub fn keep_up(&self) -> Result<(), Failure> {
+        let since = self.shared.pending_since.load(Ordering::Relaxed);
+        if since == 0 || self.shared.stamp().saturating_sub(since) < LATE.as_nanos() as u64 {
+            return Ok(());
+        }
+        // The writer holding the disk is writing: waiting for it would
+        // make the loop wait as long as a starved thread waits for a CPU.
+        let mut disk = match self.shared.disk.try_lock() {
+            Ok(disk) => disk,
+            Err(TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(()),
+        };
+        let due = disk.last_sync.elapsed() >= SYNC_EVERY;
+        write_pending(&self.shared, &mut disk, due);
+        disk.failure.clone().map_or(Ok(()), Err)
     }
 
     /// Writes what was handed over and, with `sync`, syncs it, now.
@@ -171,7 +216,11 @@ fn write_pending(shared: &Shared, disk: &mut Disk, sync: bool) {
         return;
     }
     let spare = std::mem::take(&mut *lock(&shared.spare));
-    let mut batch = std::mem::replace(&mut *lock(&shared.pending), spare);
+    let mut batch = {
+        let mut pending = lock(&shared.pending);
+        shared.pending_since.store(0, Ordering::Relaxed);
+        std::mem::replace(&mut *pending, spare)
+    };
     let mut result = Ok(());
     let mut records = &batch[..];
     while !records.is_empty() && result.is_ok() {

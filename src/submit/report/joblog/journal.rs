@@ -186,6 +186,13 @@ impl Journal {
         self.flusher.append(record).map_err(|f| self.failed(f))
     }
 
+    /// Writes the lines handed over if the writer thread has left them
+    /// waiting too long (it runs only on a CPU nothing else wants): the
+    /// event loop calls this before it waits.
+    pub fn keep_up(&mut self) -> Result<(), JoblogError> {
+        self.flusher.keep_up().map_err(|f| self.failed(f))
+    }
+
     /// Writes every line handed over and syncs the log.
     pub fn sync(&mut self) -> Result<(), JoblogError> {
         self.flusher.write_now(true).map_err(|f| self.failed(f))

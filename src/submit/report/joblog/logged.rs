@@ -291,7 +291,8 @@ impl Gatherer for LogPieces<'_> {
     /// Output written out now (a farm's results) lets its pieces' lines go.
     fn caught_up(&mut self) -> Result<(), GatherError> {
         self.inner.caught_up()?;
-        self.log_landed()
+        self.log_landed()?;
+        self.journal.keep_up().map_err(|e| GatherError::CannotKeep(Box::new(e)))
     }
 
     fn finished(&mut self, piece: usize, record: &PieceRecord<'_>) -> Result<(), GatherError> {
