@@ -201,8 +201,18 @@ impl Drop for Flusher {
 
 fn run(shared: &Shared) {
     background();
+    let mut looked = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
         std::thread::park_timeout(WRITE_EVERY);
+        // With nothing to write, the disk is looked at only when a sync
+        // may be due (the loop may have written lines itself): a thread
+        // at SCHED_IDLE that holds the lock when a busy CPU is taken from
+        // it keeps it until it gets a CPU again, and the loop, which
+        // needs the lock to write Life's lines, would wait that long.
+        if shared.pending_since.load(Ordering::Relaxed) == 0 && looked.elapsed() < SYNC_EVERY {
+            continue;
+        }
+        looked = Instant::now();
         let mut disk = lock(&shared.disk);
         let due = disk.last_sync.elapsed() >= SYNC_EVERY;
         write_pending(shared, &mut disk, due);
