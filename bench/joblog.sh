@@ -181,12 +181,9 @@ if wanted pinned; then
         echo "== SKIPPED: the pinned short rounds need 2 CPUs, this machine has $cpus" >&2
     else
         echo "== the same short rounds, the worker on CPU $((cpus - 1)) and pisubmit on CPUs 0-$((cpus - 2))"
-        shared=$WORKER
-        port=$(free_port)
-        taskset -c $((cpus - 1)) "$bin/piworker" --listen "127.0.0.1:$port" --no-discovery 2>"$tmp/pinned.log" &
-        PINNED_PID=$!
-        wait_for_port "$port"
-        WORKER=127.0.0.1:$port HEAD=(taskset -c "0-$((cpus - 2))")
+        shared=$WORKER shared_pid=$WORKER_PID
+        start_worker_on $((cpus - 1)) "$tmp/pinned.log"
+        PINNED_PID=$WORKER_PID WORKER_PID=$shared_pid HEAD=(taskset -c "0-$((cpus - 2))")
         short "farm of $short_n 0 ms tasks, head and worker on CPUs of their own" "$tmp/short.txt" "$short_rounds" farm spin
         WORKER=$shared HEAD=()
     fi

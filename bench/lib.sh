@@ -89,11 +89,16 @@ trap_signals() {
 
 # start_worker LOG ARGS...: starts a piworker on a free loopback port with
 # ARGS, waits until it listens, and sets WORKER_PID and WORKER (host:port).
-start_worker() {
-    local log=$1 port
-    shift
+start_worker() { start_worker_on "" "$@"; }
+
+# start_worker_on CPUS LOG ARGS...: start_worker, the worker pinned to
+# CPUS (taskset -c; all CPUs if empty), so one compute thread per CPU there.
+start_worker_on() {
+    local cpus=$1 log=$2 port pin=()
+    shift 2
+    [ -z "$cpus" ] || pin=(taskset -c "$cpus")
     port=$(free_port)
-    target/release/piworker --listen "127.0.0.1:$port" --no-discovery "$@" 2>"$log" &
+    "${pin[@]}" target/release/piworker --listen "127.0.0.1:$port" --no-discovery "$@" 2>"$log" &
     WORKER_PID=$!
     WORKER=127.0.0.1:$port
     wait_for_port "$port"

@@ -11,42 +11,51 @@ mod common;
 
 use common::{finish, spawn_pisubmit_fed, temp_dir, Worker};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TASKS: usize = 300;
 
-/// Each thread of `pid` by name, with its scheduling policy (field 41 of
-/// /proc/PID/task/TID/stat; 5 is SCHED_IDLE).
-fn thread_policies(pid: u32) -> Vec<(String, u32)> {
+/// A thread of a process, from /proc/PID/task/TID/stat.
+struct Thread {
+    tid: i32,
+    name: String,
+    /// Field 41: 0 is SCHED_OTHER, 5 SCHED_IDLE.
+    policy: u32,
+    /// Field 3: 't' while stopped by a tracer.
+    state: String,
+}
+
+/// The threads of `pid`.
+fn threads(pid: u32) -> Vec<Thread> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
     let mut threads = Vec::new();
     for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else { continue };
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
         // The name is in parentheses and may hold spaces: fields are
         // counted after its closing one, which ends field 2.
         let Some((head, rest)) = stat.rsplit_once(')') else { continue };
         let name = head.split_once('(').map_or("", |(_, n)| n).to_string();
-        if let Some(policy) = rest.split_whitespace().nth(41 - 3).and_then(|p| p.parse().ok()) {
-            threads.push((name, policy));
-        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(state), Some(policy)) = (fields.first(), fields.get(41 - 3).and_then(|p| p.parse().ok())) else {
+            continue;
+        };
+        threads.push(Thread { tid, name, policy, state: state.to_string() });
     }
     threads
 }
 
-/// The scheduling policy of `pid`'s thread called `name`, if it has one.
-fn policy_of(pid: u32, name: &str) -> Option<u32> {
-    thread_policies(pid).into_iter().find(|(n, _)| n == name).map(|(_, p)| p)
+/// `pid`'s thread called `name`, if it has one.
+fn thread(pid: u32, name: &str) -> Option<Thread> {
+    threads(pid).into_iter().find(|t| t.name == name)
 }
 
-/// The thread id of `pid`'s thread called `name`, once it has one.
-fn thread_id(pid: u32, name: &str) -> Option<i32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    tasks.flatten().find_map(|task| {
-        let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
-        (comm.trim_end() == name).then(|| task.file_name().to_str()?.parse().ok()).flatten()
-    })
+/// The scheduling policy of `pid`'s thread called `name`, if it has one.
+fn policy_of(pid: u32, name: &str) -> Option<u32> {
+    thread(pid, name).map(|t| t.policy)
 }
 
 /// One thread of another process held stopped (ptrace: only that thread
@@ -71,10 +80,9 @@ impl Stopped {
         Stopped { tid }
     }
 
-    /// Whether the thread is still in its ptrace stop ('t' in /proc).
+    /// Whether the thread is still in its ptrace stop.
     fn still(&self, pid: u32) -> bool {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{}/stat", self.tid)).unwrap_or_default();
-        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("t")
+        threads(pid).iter().any(|t| t.tid == self.tid && t.state == "t")
     }
 }
 
@@ -87,7 +95,7 @@ impl Drop for Stopped {
 }
 
 /// Piece lines in a job log so far.
-fn logged(path: &std::path::Path) -> usize {
+fn logged(path: &Path) -> usize {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).count()
 }
@@ -126,18 +134,40 @@ impl Drop for Hogs {
     }
 }
 
+/// A farm with a job log, fed through a pipe left open: its worker, the
+/// pisubmit child and that pipe, and the log's path.
+struct Farm {
+    _worker: Worker,
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    log: PathBuf,
+}
+
+impl Farm {
+    fn start(dir: &Path) -> Farm {
+        let log = dir.join("farm.log");
+        let _ = std::fs::remove_file(&log);
+        let worker = Worker::start(&[]);
+        let log_arg = log.display().to_string();
+        let (child, stdin) = spawn_pisubmit_fed(&worker.addr(), &["--quiet", "--joblog", &log_arg, "farm", "spin"]);
+        Farm { _worker: worker, child, stdin, log }
+    }
+
+    /// Writes `TASKS` tasks down the pipe, which stays open.
+    fn feed(&mut self) {
+        let tasks: String = (0..TASKS).map(|i| format!("1 task{i}\n")).collect();
+        self.stdin.write_all(tasks.as_bytes()).expect("feed the farm");
+        self.stdin.flush().expect("feed the farm");
+    }
+}
+
 #[test]
 fn the_writer_is_background_work_and_keeps_up_while_every_cpu_is_busy() {
     let dir = temp_dir("joblog-background");
-    let log = dir.join("farm.log");
-    let _ = std::fs::remove_file(&log);
-    let worker = Worker::start(&[]);
+    let mut farm = Farm::start(&dir);
     let hogs = Hogs::start();
-    let log_arg = log.display().to_string();
-    let (mut child, mut stdin) = spawn_pisubmit_fed(&worker.addr(), &["--quiet", "--joblog", &log_arg, "farm", "spin"]);
-    let tasks: String = (0..TASKS).map(|i| format!("1 task{i}\n")).collect();
-    stdin.write_all(tasks.as_bytes()).expect("feed the farm");
-    stdin.flush().expect("feed the farm");
+    farm.feed();
+    let Farm { mut child, stdin, log, _worker } = farm;
 
     // Every task logged while the run goes on (its stdin is still open):
     // the deadline only stops a test whose writer never runs.
@@ -166,24 +196,19 @@ fn the_writer_is_background_work_and_keeps_up_while_every_cpu_is_busy() {
 #[test]
 fn a_writer_that_never_runs_leaves_no_line_in_memory() {
     let dir = temp_dir("joblog-stopped-writer");
-    let log = dir.join("farm.log");
-    let _ = std::fs::remove_file(&log);
-    let worker = Worker::start(&[]);
-    let log_arg = log.display().to_string();
-    let (mut child, mut stdin) = spawn_pisubmit_fed(&worker.addr(), &["--quiet", "--joblog", &log_arg, "farm", "spin"]);
+    let mut farm = Farm::start(&dir);
     let deadline = Instant::now() + Duration::from_secs(60);
     let tid = loop {
-        if let Some(tid) = thread_id(child.id(), "joblog") {
-            break tid;
+        if let Some(writer) = thread(farm.child.id(), "joblog") {
+            break writer.tid;
         }
         assert!(Instant::now() < deadline, "pisubmit never started its joblog thread");
         std::thread::sleep(Duration::from_millis(5));
     };
     // Stopped while it has nothing to write (it holds no lock then).
     let writer = Stopped::thread(tid);
-    let tasks: String = (0..TASKS).map(|i| format!("1 task{i}\n")).collect();
-    stdin.write_all(tasks.as_bytes()).expect("feed the farm");
-    stdin.flush().expect("feed the farm");
+    farm.feed();
+    let Farm { mut child, stdin, log, _worker } = farm;
 
     // Every task logged while the run goes on and its writer stays
     // stopped: the loop wrote them. The deadline only ends a test that

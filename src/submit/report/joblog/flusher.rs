@@ -56,7 +56,7 @@ const WRITE_BYTES: usize = 64 << 10;
 const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// What failed, kept for the loop's next call (io::Error is not Clone).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Failure {
     pub doing: &'static str,
     pub kind: io::ErrorKind,
@@ -78,6 +78,12 @@ struct Disk {
     failure: Option<Failure>,
 }
 
+impl Disk {
+    fn sync_due(&self) -> bool {
+        self.last_sync.elapsed() >= SYNC_EVERY
+    }
+}
+
 struct Shared {
     /// Records of lines handed over and not yet written.
     pending: Mutex<Vec<u8>>,
@@ -95,6 +101,18 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(file: File) -> Shared {
+        Shared {
+            pending: Mutex::new(Vec::new()),
+            spare: Mutex::new(Vec::new()),
+            disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: true, last_sync: Instant::now(), failure: None }),
+            pending_since: AtomicU64::new(0),
+            epoch: Instant::now(),
+            failed: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        }
+    }
+
     fn stamp(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1
     }
@@ -113,20 +131,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Flusher {
     pub fn new(file: File) -> Flusher {
-        let shared = Arc::new(Shared {
-            pending: Mutex::new(Vec::new()),
-            spare: Mutex::new(Vec::new()),
-            disk: Mutex::new(Disk { file, text: Vec::new(), unsynced: true, last_sync: Instant::now(), failure: None }),
-            pending_since: AtomicU64::new(0),
-            epoch: Instant::now(),
-            failed: AtomicBool::new(false),
-            stop: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared::new(file));
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("joblog".into())
             .spawn(move || run(&for_thread))
-            .map_err(|e| log::warn!("joblog: no writer thread ({e}); lines are written when the log is synced"))
+            .map_err(|e| log::warn!("joblog: no writer thread ({e}); the event loop writes the lines"))
             .ok();
         Flusher { shared, thread }
     }
@@ -166,7 +176,7 @@ impl Flusher {
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
             Err(TryLockError::WouldBlock) => return Ok(()),
         };
-        let due = disk.last_sync.elapsed() >= SYNC_EVERY;
+        let due = disk.sync_due();
         write_pending(&self.shared, &mut disk, due);
         disk.failure.clone().map_or(Ok(()), Err)
     }
@@ -214,7 +224,7 @@ fn run(shared: &Shared) {
         }
         looked = Instant::now();
         let mut disk = lock(&shared.disk);
-        let due = disk.last_sync.elapsed() >= SYNC_EVERY;
+        let due = disk.sync_due();
         write_pending(shared, &mut disk, due);
     }
 }
@@ -265,5 +275,65 @@ fn background() {
     // calling thread's policy (pid 0); it has no other effect on memory.
     if unsafe { nix::libc::sched_setscheduler(0, nix::libc::SCHED_IDLE, &param) } != 0 {
         log::debug!("joblog: the writer thread stays at normal priority ({})", std::io::Error::last_os_error());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::submit::report::joblog::line::Entry;
+
+    /// A flusher whose writer thread never runs: the loop's side alone.
+    fn without_thread(file: File) -> Flusher {
+        Flusher { shared: Arc::new(Shared::new(file)), thread: None }
+    }
+
+    fn record(piece: usize) -> Vec<u8> {
+        let entry = Entry {
+            seq: piece as u64 + 1,
+            piece,
+            host: "h:1".into(),
+            label: format!("piece {piece}"),
+            ..Entry::empty()
+        };
+        let mut out = Vec::new();
+        entry.encode(&mut out);
+        out
+    }
+
+    #[test]
+    fn keep_up_writes_lines_only_once_they_have_waited_late() {
+        let path = std::env::temp_dir().join(format!("piworker-flusher-late-{}", std::process::id()));
+        let flusher = without_thread(File::create(&path).unwrap());
+        let handed = Instant::now();
+        flusher.append(&record(0)).unwrap();
+        flusher.keep_up().unwrap();
+        if handed.elapsed() < LATE {
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "a fresh line was written at once");
+        }
+        std::thread::sleep(LATE);
+        flusher.keep_up().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("1\t0\th:1\t") && text.contains("\tpiece 0\t"), "{text:?}");
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        // Nothing pending: nothing more written.
+        std::thread::sleep(LATE);
+        flusher.keep_up().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        drop(flusher);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn keep_up_reports_a_full_disk() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let flusher = without_thread(full);
+        flusher.append(&record(0)).unwrap();
+        std::thread::sleep(LATE);
+        let failure = flusher.keep_up().expect_err("writing to /dev/full fails");
+        assert_eq!((failure.doing, failure.kind), ("write a line", io::ErrorKind::StorageFull));
+        // And every later line says so.
+        let again = flusher.append(&record(1)).expect_err("the failure is kept");
+        assert_eq!(again.kind, io::ErrorKind::StorageFull);
     }
 }
